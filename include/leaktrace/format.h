@@ -1,0 +1,196 @@
+/* The leaktrace trace file: the one contract between libleaktrace.so, which
+ * writes it through a shared file mapping, and the leaktrace command, which
+ * reads it.
+ *
+ * Layout. A fixed header of LT_HEADER_SIZE bytes, then chunks. Each section
+ * (stacks, frames, modules, ...) is a segmented array: chunk k holds
+ * `base << k` records and starts at record index `base * (2^k - 1)`, so a
+ * section grows by doubling without ever moving a record, and the header
+ * lists the file offset of every chunk. Chunks are appended at the end of
+ * the file and reserved with fallocate() before they are used, so a write
+ * into the mapping can never fault for want of disk space.
+ *
+ * Everything is little-endian and fixed-width. A writer fills a record,
+ * then publishes it by a release store of the section's `count`; a reader
+ * trusts only records below `count`, and validates every offset and count
+ * against the size of the file before using it.
+ *
+ * Compatibility: fields are only ever added (in reserved space or new
+ * section kinds), never renamed or moved. LT_VERSION changes only when an
+ * old reader could not read a new file correctly.
+ */
+#ifndef LEAKTRACE_FORMAT_H
+#define LEAKTRACE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LT_MAGIC "LEAKTRC\0"
+#define LT_MAGIC_LEN 8
+#define LT_VERSION 1
+#define LT_HEADER_SIZE 8192
+#define LT_MAX_SECTIONS 16
+#define LT_MAX_CHUNKS 32
+#define LT_MAX_DEPTH 256
+#define LT_CMDLINE_MAX 2048
+#define LT_PATH_MAX 1024
+
+/* Header flags. */
+#define LT_F_COMPLETE 0x1u   /* the process exited cleanly and said so */
+#define LT_F_EXEC 0x2u       /* the process image was replaced by exec */
+#define LT_F_FORK_CHILD 0x4u /* started as a copy of the parent's state at fork */
+#define LT_F_DROPPED 0x8u    /* something was not recorded: see drops */
+
+/* Section kinds: kind, name, record type. One list, so that the writer's
+ * defaults, the reader's validation and its messages always agree. */
+#define LT_SECTIONS(X)                                                          \
+        X(STACKS, "stacks", struct lt_stack_rec)                               \
+        X(FRAMES, "frames", uint64_t)                                          \
+        X(MODULES, "modules", struct lt_module_rec)
+
+enum lt_section_kind {
+        LT_SEC_NONE = 0,
+#define LT_X_ENUM(K, name, type) LT_SEC_##K,
+        LT_SECTIONS(LT_X_ENUM)
+#undef LT_X_ENUM
+        LT_SEC__COUNT
+};
+
+/* Reasons for not recording something: counted in the header. */
+#define LT_DROPS(X)                                                             \
+        X(STACKS_FULL, "stack table full (LEAKTRACE_MAX_STACKS)")              \
+        X(LIVE_FULL, "live-allocation table full (LEAKTRACE_MAX_LIVE)")        \
+        X(FILE_FULL, "trace file could not grow (disk full or file size limit)") \
+        X(MODULES_FULL, "module table full")                                   \
+        X(TRUNCATED_STACKS, "stacks cut at LEAKTRACE_DEPTH")
+
+enum lt_drop_kind {
+#define LT_X_ENUM(K, text) LT_DROP_##K,
+        LT_DROPS(LT_X_ENUM)
+#undef LT_X_ENUM
+        LT_DROP__COUNT
+};
+#define LT_MAX_DROPS 16
+
+struct lt_section {
+        uint32_t kind;     /* enum lt_section_kind; 0 for an unused slot */
+        uint32_t rec_size; /* bytes per record */
+        uint32_t base;     /* records in chunk 0, a power of two */
+        uint32_t nchunks;  /* chunks allocated, each listed in chunk_off */
+        uint64_t count;    /* records published */
+        uint64_t chunk_off[LT_MAX_CHUNKS];
+};
+_Static_assert(sizeof(struct lt_section) == 24 + 8 * LT_MAX_CHUNKS, "lt_section layout");
+
+/* Counters that belong to the whole process. Kept on a cache line of their
+ * own: every allocation touches them. */
+struct lt_totals {
+        int64_t live_bytes;
+        int64_t live_blocks;
+        int64_t peak_live_bytes;
+        uint64_t reserved[5];
+};
+_Static_assert(sizeof(struct lt_totals) == 64, "lt_totals layout");
+
+struct lt_header {
+        char magic[LT_MAGIC_LEN];
+        uint32_t version;
+        uint32_t header_size; /* LT_HEADER_SIZE */
+        uint32_t flags;       /* LT_F_* */
+        uint32_t pid;
+        uint32_t ppid;
+        uint32_t depth;       /* configured stack depth */
+        uint64_t start_ns;    /* CLOCK_REALTIME when recording began */
+        uint64_t update_ns;   /* CLOCK_REALTIME of the last header update */
+        uint64_t end_ns;      /* CLOCK_REALTIME at exit or exec; 0 before */
+        uint64_t file_size;   /* bytes of the file in use: end of the last chunk */
+        uint64_t session;     /* set by `leaktrace run` to find its files; 0 if none */
+        uint32_t mod_gen;     /* module map generation, bumped by every change */
+        uint32_t exit_status; /* as passed to exit(), when LT_F_COMPLETE */
+        uint32_t cmdline_len; /* bytes used in cmdline: NUL-terminated arguments */
+        uint32_t argc;
+        uint32_t fork_parent; /* pid whose state a fork child started from, or 0 */
+        uint32_t exec_count;  /* how many images this pid had before this one */
+        uint64_t reserved0[4];
+        struct lt_totals totals;
+        uint64_t drops[LT_MAX_DROPS]; /* enum lt_drop_kind */
+        char cmdline[LT_CMDLINE_MAX];
+        char exe[LT_PATH_MAX];
+        struct lt_section sections[LT_MAX_SECTIONS]; /* indexed by kind */
+};
+_Static_assert(offsetof(struct lt_header, totals) % 64 == 0, "totals on their own line");
+_Static_assert(sizeof(struct lt_header) <= LT_HEADER_SIZE, "lt_header fits");
+
+/* A distinct call stack, and the allocation counters of the site it names.
+ * One cache line: an allocation from a known stack touches only this. */
+struct lt_stack_rec {
+        uint64_t hash;
+        uint64_t frames;  /* index of the innermost frame in the frames section */
+        uint16_t depth;   /* frames, innermost first */
+        uint16_t flags;   /* LT_STACK_* */
+        uint32_t mod_gen; /* module map generation when first seen */
+        int64_t live_bytes;
+        int64_t live_blocks;
+        uint64_t allocs;
+        uint64_t bytes_allocated;
+        int64_t peak_live_bytes;
+};
+_Static_assert(sizeof(struct lt_stack_rec) == 64, "lt_stack_rec layout");
+#define LT_STACK_TRUNCATED 0x1u /* deeper than the configured depth */
+
+/* Frame addresses, innermost first, are return addresses as the unwinder
+ * gave them: the innermost is the return address into the code that called
+ * malloc (or calloc, new, ...). A reader looks up `address - 1` to find the
+ * calling line. Frames of libleaktrace.so itself are never stored. */
+
+#define LT_MOD_MAIN 0x1u    /* the executable */
+#define LT_MOD_SELF 0x2u    /* libleaktrace.so */
+#define LT_MOD_VDSO 0x4u    /* the kernel's vDSO: no file behind it */
+#define LT_MOD_PATH_CUT 0x8u /* path longer than the record holds */
+#define LT_MAX_SEGS 8
+#define LT_MOD_LOADED UINT32_MAX /* gen_unloaded of a module still loaded */
+
+struct lt_segment {
+        uint64_t vaddr; /* p_vaddr of a PT_LOAD header */
+        uint64_t memsz;
+        uint32_t pflags; /* PF_R | PF_W | PF_X */
+        uint32_t pad;
+        uint64_t offset; /* p_offset */
+};
+_Static_assert(sizeof(struct lt_segment) == 32, "lt_segment layout");
+
+/* A loaded object. Addresses in it are bias + p_vaddr. */
+struct lt_module_rec {
+        uint64_t bias;         /* dlpi_addr */
+        uint64_t lo;           /* lowest address of its PT_LOAD segments */
+        uint64_t hi;           /* one past the highest */
+        uint32_t gen_loaded;   /* module generation in which it was seen first */
+        uint32_t gen_unloaded; /* generation in which it was gone; LT_MOD_LOADED */
+        uint32_t flags;        /* LT_MOD_* */
+        uint16_t build_id_len;
+        uint16_t path_len;
+        uint8_t build_id[32];
+        uint32_t nsegs;
+        uint32_t pad;
+        struct lt_segment segs[LT_MAX_SEGS];
+        char path[LT_PATH_MAX - 336]; /* NUL-terminated */
+};
+_Static_assert(sizeof(struct lt_module_rec) == LT_PATH_MAX, "lt_module_rec layout");
+
+/* Where record `i` of a section with chunk-0 size `base` lives: its chunk and
+ * its index within the chunk. */
+static inline unsigned lt_chunk_of(uint64_t i, uint32_t base, uint64_t *within)
+{
+        uint64_t q = i / base + 1; /* chunk k holds q in [2^k, 2^(k+1)) */
+        unsigned k = 63u - (unsigned)__builtin_clzll(q);
+        *within = i - (uint64_t)base * ((1ull << k) - 1);
+        return k;
+}
+
+/* Records that chunks 0..k-1 hold together. */
+static inline uint64_t lt_chunk_start(unsigned k, uint32_t base)
+{
+        return (uint64_t)base * ((1ull << k) - 1);
+}
+
+#endif

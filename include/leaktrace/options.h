@@ -1,0 +1,25 @@
+/* Configuration of libleaktrace.so, read from the environment once at start.
+ * One list gives the variable names, the defaults and the help that
+ * `leaktrace run --help` prints, so that the three never disagree.
+ *
+ * X(field, NAME, type, default, min, max, help): the variable is
+ * LEAKTRACE_<NAME>. type is INT (min..max), BOOL (0 or 1) or STR.
+ */
+#ifndef LEAKTRACE_OPTIONS_H
+#define LEAKTRACE_OPTIONS_H
+
+#define LT_OPTIONS(X)                                                                          \
+        X(dir, "DIR", STR, ".", 0, 0,                                                          \
+          "directory for trace files, named leaktrace.<pid>.lt (default: the current one)")  \
+        X(depth, "DEPTH", INT, 64, 1, 256, "frames kept per call stack")                       \
+        X(follow, "FOLLOW", BOOL, 1, 0, 1,                                                     \
+          "1: trace the programs this one starts with exec; 0: this process and its forks only") \
+        X(max_stacks, "MAX_STACKS", INT, 1048576, 256, 67108864,                               \
+          "distinct call stacks kept; allocations from further new stacks are counted as dropped") \
+        X(max_live, "MAX_LIVE", INT, 268435456, 1024, 1073741824,                              \
+          "live allocations tracked at once; further ones are counted as dropped")             \
+        X(quiet, "QUIET", BOOL, 0, 0, 1, "1: say nothing on stderr unless recording fails")
+
+#define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
+
+#endif

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs whatever the build and the tests need and is missing (Debian),
+# then configures and builds into build/. Idempotent; silent when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in gcc g++ make cmake pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null

@@ -111,7 +111,9 @@ struct lt_header {
         uint32_t argc;
         uint32_t fork_parent; /* pid whose state a fork child started from, or 0 */
         uint32_t exec_count;  /* how many images this pid had before this one */
-        uint64_t reserved0[4];
+        uint64_t proc_start;  /* process start, clock ticks after boot (/proc/PID/stat):
+                               * with pid, names one process across its execs */
+        uint64_t reserved0[3];
         struct lt_totals totals;
         uint64_t drops[LT_MAX_DROPS]; /* enum lt_drop_kind */
         char cmdline[LT_CMDLINE_MAX];

@@ -1,0 +1,209 @@
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include "engine.h"
+
+#include <errno.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "log.h"
+#include "modules.h"
+#include "options.h"
+#include "real.h"
+#include "stacks.h"
+#include "tracefile.h"
+
+int lt_recording;
+LT_TLS int lt_in_tracer;
+
+static inline void add_totals(int64_t bytes, int64_t blocks)
+{
+        struct lt_totals *t = &lt_tf.hdr->totals;
+        int64_t live = __atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&t->live_blocks, blocks, __ATOMIC_RELAXED);
+        int64_t peak = __atomic_load_n(&t->peak_live_bytes, __ATOMIC_RELAXED);
+        while (lt_unlikely(live > peak) &&
+               !__atomic_compare_exchange_n(&t->peak_live_bytes, &peak, live, 1, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED))
+                ;
+}
+
+static inline void account_alloc(struct lt_stack_rec *r, uint64_t size)
+{
+        int64_t live = __atomic_add_fetch(&r->live_bytes, (int64_t)size, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&r->live_blocks, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&r->allocs, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&r->bytes_allocated, size, __ATOMIC_RELAXED);
+        int64_t peak = __atomic_load_n(&r->peak_live_bytes, __ATOMIC_RELAXED);
+        while (live > peak && !__atomic_compare_exchange_n(&r->peak_live_bytes, &peak, live, 1,
+                                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                ;
+        add_totals((int64_t)size, 1);
+}
+
+static inline void account_free(const struct lt_live_entry *e)
+{
+        struct lt_stack_rec *r = lt_stack_rec(e->stack);
+        __atomic_sub_fetch(&r->live_bytes, (int64_t)e->size, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&r->live_blocks, 1, __ATOMIC_RELAXED);
+        add_totals(-(int64_t)e->size, -1);
+}
+
+void lt_record_alloc(void *p, size_t size)
+{
+        int saved = errno;
+        void *buf[LT_STACK_BUF];
+        int truncated;
+        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated);
+        uint32_t id = lt_stack_intern(buf, n, truncated);
+        if (lt_unlikely(!id))
+                goto out;
+        struct lt_live_entry e = { (uintptr_t)p, size, id, 0 }, old;
+        int rc = lt_live_insert(&e, &old);
+        if (lt_unlikely(rc < 0)) {
+                lt_tf_drop(LT_DROP_LIVE_FULL, 1);
+                lt_log_once(live_full, "more than LEAKTRACE_MAX_LIVE=%ld live blocks; further "
+                            "ones are counted as dropped", lt_opt.max_live);
+                goto out;
+        }
+        if (rc == 1)
+                account_free(&old); /* its free went unseen (a signal handler's, say) */
+        account_alloc(lt_stack_rec(id), size);
+out:
+        errno = saved;
+}
+
+void lt_record_free(void *p)
+{
+        struct lt_live_entry e;
+        int saved = errno;
+        if (lt_live_remove((uintptr_t)p, &e))
+                account_free(&e);
+        errno = saved;
+}
+
+int lt_record_take(void *p, struct lt_live_entry *e)
+{
+        int saved = errno;
+        int found = lt_live_remove((uintptr_t)p, e);
+        if (found)
+                account_free(e);
+        errno = saved;
+        return found;
+}
+
+void lt_record_restore(const struct lt_live_entry *e)
+{
+        struct lt_live_entry old;
+        int saved = errno;
+        int rc = lt_live_insert(e, &old);
+        if (rc == 1)
+                account_free(&old);
+        if (rc >= 0) {
+                struct lt_stack_rec *r = lt_stack_rec(e->stack);
+                __atomic_add_fetch(&r->live_bytes, (int64_t)e->size, __ATOMIC_RELAXED);
+                __atomic_add_fetch(&r->live_blocks, 1, __ATOMIC_RELAXED);
+                add_totals((int64_t)e->size, 1);
+        }
+        errno = saved;
+}
+
+/* LEAKTRACE_FOLLOW=0: take ourselves out of LD_PRELOAD, in place, so that
+ * the programs this one execs run untraced. The string is edited where it
+ * stands in the environment: nothing is allocated. */
+static void unfollow(void)
+{
+        char *v = getenv("LD_PRELOAD");
+        if (!v)
+                return;
+        char *out = v;
+        for (char *p = v; *p;) {
+                while (*p == ' ' || *p == ':')
+                        p++;
+                char *start = p;
+                while (*p && *p != ' ' && *p != ':')
+                        p++;
+                size_t len = (size_t)(p - start);
+                if (!len)
+                        break;
+                int ours = len >= 15 && !memcmp(p - 15, "libleaktrace.so", 15);
+                if (!ours) {
+                        if (out != v)
+                                *out++ = ' ';
+                        memmove(out, start, len);
+                        out += len;
+                }
+        }
+        *out = '\0';
+}
+
+static void atfork_prepare(void)
+{
+        lt_in_tracer++;
+        lt_stacks_lock();
+        lt_live_lock_all();
+        lt_lock(&lt_tf.grow_lock);
+}
+
+static void atfork_parent(void)
+{
+        lt_unlock(&lt_tf.grow_lock);
+        lt_live_unlock_all();
+        lt_stacks_unlock();
+        lt_in_tracer--;
+}
+
+static void atfork_child(void)
+{
+        lt_lock_reset(&lt_tf.grow_lock);
+        lt_live_reset_locks();
+        lt_stacks_reset_lock();
+        if (lt_recording && lt_tf_fork_child() < 0)
+                lt_recording = 0;
+        lt_in_tracer--;
+}
+
+__attribute__((constructor(101))) static void lt_init(void)
+{
+        if (lt_real_init() < 0)
+                return;
+        lt_in_tracer = 1;
+        lt_options_load();
+        lt_log_set_quiet((int)lt_opt.quiet);
+        if (!lt_opt.follow)
+                unfollow();
+        if (getauxval(AT_SECURE)) {
+                /* setuid or setgid: the loader should not even have let us
+                 * in. Record nothing. */
+                lt_in_tracer = 0;
+                return;
+        }
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        if (lt_stacks_init((uint64_t)lt_opt.max_stacks) < 0 ||
+            lt_live_init((uint64_t)lt_opt.max_live) < 0 || lt_tf_open() < 0) {
+                lt_in_tracer = 0;
+                return;
+        }
+        lt_modules_scan();
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        __atomic_store_n(&lt_recording, 1, __ATOMIC_RELEASE);
+        lt_in_tracer = 0;
+}
+
+void lt_engine_finish(void)
+{
+        if (!lt_recording)
+                return;
+        lt_in_tracer++;
+        lt_modules_scan();
+        lt_tf_finish();
+        lt_in_tracer--;
+}
+
+__attribute__((destructor)) static void lt_fini(void)
+{
+        lt_engine_finish();
+}

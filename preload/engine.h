@@ -1,0 +1,48 @@
+/* The engine behind the hooks: what happens when a block is allocated or
+ * freed. Hooks call the real function first and then these, inside the
+ * recursion guard; a free is recorded before the real free, so that the
+ * address cannot be handed out again in between. */
+#ifndef LT_ENGINE_H
+#define LT_ENGINE_H
+
+#include <stddef.h>
+
+#include "live.h"
+#include "lt.h"
+
+/* Nonzero once the trace file is open and recording goes on. */
+extern int lt_recording;
+
+/* The per-thread recursion guard: the tracer's own allocations, and those
+ * of a signal handler that interrupts the tracer, are not recorded. */
+extern LT_TLS int lt_in_tracer;
+
+static inline int lt_enter(void)
+{
+        if (lt_unlikely(lt_in_tracer) || lt_unlikely(!lt_recording))
+                return 0;
+        lt_in_tracer = 1;
+        return 1;
+}
+
+static inline void lt_leave(void)
+{
+        lt_in_tracer = 0;
+}
+
+/* Records a new block. errno is left as it was. */
+void lt_record_alloc(void *p, size_t size);
+
+/* Records that p is about to be freed. errno is left as it was. */
+void lt_record_free(void *p);
+
+/* realloc: takes p's entry out before the real realloc (returns 1 with it
+ * in *e, 0 if p is unknown), and puts it back if the real realloc failed
+ * and p is still the caller's. */
+int lt_record_take(void *p, struct lt_live_entry *e);
+void lt_record_restore(const struct lt_live_entry *e);
+
+/* Called on the way out of the process (_exit). */
+void lt_engine_finish(void);
+
+#endif

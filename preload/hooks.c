@@ -1,0 +1,184 @@
+/* The interposed functions, and nothing else. Each calls the real function,
+ * records under the recursion guard, and returns what the real one returned
+ * with errno as it left it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "real.h"
+
+/* Until dlsym has found the real allocator (it may itself allocate), blocks
+ * come from the bootstrap pool. */
+static LT_NOINLINE LT_COLD void *boot_alloc(size_t size, size_t align)
+{
+        if (lt_real_init() == 0 && lt_real.malloc) {
+                if (align <= 16)
+                        return lt_real.malloc(size);
+                void *p = NULL;
+                return lt_real.posix_memalign(&p, align, size) ? NULL : p;
+        }
+        void *p = lt_boot_alloc(size, align);
+        if (!p)
+                errno = ENOMEM;
+        return p;
+}
+
+#define BOOTING() lt_unlikely(!__atomic_load_n(&lt_real.malloc, __ATOMIC_ACQUIRE))
+
+static inline void *record(void *p, size_t size)
+{
+        if (lt_likely(p != NULL) && lt_enter()) {
+                lt_record_alloc(p, size);
+                lt_leave();
+        }
+        return p;
+}
+
+LT_EXPORT void *malloc(size_t size)
+{
+        if (BOOTING())
+                return boot_alloc(size, 16);
+        return record(lt_real.malloc(size), size);
+}
+
+LT_EXPORT void free(void *p)
+{
+        if (!p || lt_unlikely(lt_boot_owns(p)))
+                return;
+        if (lt_enter()) {
+                lt_record_free(p);
+                lt_leave();
+        }
+        lt_real.free(p);
+}
+
+LT_EXPORT void *calloc(size_t n, size_t size)
+{
+        if (BOOTING()) {
+                size_t total;
+                if (__builtin_mul_overflow(n, size, &total)) {
+                        errno = ENOMEM;
+                        return NULL;
+                }
+                return boot_alloc(total, 16); /* the pool is zeroed and never reused */
+        }
+        return record(lt_real.calloc(n, size), n * size);
+}
+
+/* A block of the bootstrap pool given to realloc: move it to the real heap. */
+static LT_NOINLINE LT_COLD void *boot_realloc(void *p, size_t size)
+{
+        void *q = malloc(size);
+        if (q) {
+                size_t old = lt_boot_size(p);
+                memcpy(q, p, old < size ? old : size);
+        }
+        return q;
+}
+
+LT_EXPORT void *realloc(void *p, size_t size)
+{
+        if (!p)
+                return malloc(size);
+        if (lt_unlikely(lt_boot_owns(p)))
+                return boot_realloc(p, size);
+        if (!lt_enter())
+                return lt_real.realloc(p, size);
+
+        struct lt_live_entry e;
+        int known = lt_record_take(p, &e);
+        void *q = lt_real.realloc(p, size);
+        if (q) {
+                lt_record_alloc(q, size);
+        } else if (known && size != 0) {
+                int saved = errno;
+                lt_record_restore(&e); /* failed: p is still the caller's */
+                errno = saved;
+        }
+        lt_leave();
+        return q;
+}
+
+LT_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total)) {
+                errno = ENOMEM;
+                return NULL;
+        }
+        return realloc(p, total);
+}
+
+LT_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+        if (BOOTING()) {
+                if (align < sizeof(void *) || (align & (align - 1)))
+                        return EINVAL;
+                void *p = boot_alloc(size, align);
+                if (!p)
+                        return ENOMEM;
+                *out = p;
+                return 0;
+        }
+        int rc = lt_real.posix_memalign(out, align, size);
+        if (rc == 0)
+                record(*out, size);
+        return rc;
+}
+
+LT_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+        if (BOOTING())
+                return boot_alloc(size, align);
+        return record(lt_real.aligned_alloc(align, size), size);
+}
+
+LT_EXPORT void *memalign(size_t align, size_t size)
+{
+        if (BOOTING())
+                return boot_alloc(size, align);
+        return record(lt_real.memalign(align, size), size);
+}
+
+LT_EXPORT void *valloc(size_t size)
+{
+        if (BOOTING())
+                return boot_alloc(size, (size_t)sysconf(_SC_PAGESIZE));
+        return record(lt_real.valloc(size), size);
+}
+
+LT_EXPORT void *pvalloc(size_t size)
+{
+        if (BOOTING())
+                return boot_alloc(size, (size_t)sysconf(_SC_PAGESIZE));
+        return record(lt_real.pvalloc(size), size);
+}
+
+LT_EXPORT size_t malloc_usable_size(void *p)
+{
+        if (p && lt_unlikely(lt_boot_owns(p)))
+                return lt_boot_size(p);
+        if (BOOTING() || !lt_real.malloc_usable_size)
+                return 0;
+        return lt_real.malloc_usable_size(p);
+}
+
+/* _exit and _Exit skip the destructors that mark the file complete. */
+LT_EXPORT void _exit(int status)
+{
+        lt_engine_finish();
+        lt_real._exit(status);
+        __builtin_unreachable();
+}
+
+LT_EXPORT void _Exit(int status)
+{
+        lt_engine_finish();
+        lt_real._exit(status);
+        __builtin_unreachable();
+}

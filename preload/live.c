@@ -1,0 +1,181 @@
+#include "live.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "lock.h"
+#include "lt.h"
+
+#define SHARD_BITS 6
+#define NSHARDS (1u << SHARD_BITS)
+#define MIN_SLOTS 1024u
+
+struct shard {
+        struct lt_lock lock;
+        struct lt_live_entry *slots;
+        uint64_t mask; /* slots - 1; 0 before the first insert */
+        uint64_t used;
+} LT_ALIGNED;
+
+static struct shard shards[NSHARDS];
+static uint64_t max_per_shard;
+
+static inline uint64_t hash_ptr(uintptr_t p)
+{
+        return lt_mix64((uint64_t)p);
+}
+
+static inline struct shard *shard_of(uint64_t h)
+{
+        return &shards[h >> (64 - SHARD_BITS)];
+}
+
+int lt_live_init(uint64_t max)
+{
+        max_per_shard = max / NSHARDS + 1;
+        return 0;
+}
+
+static struct lt_live_entry *alloc_slots(uint64_t n)
+{
+        void *p = mmap(NULL, n * sizeof(struct lt_live_entry), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+}
+
+static void put(struct lt_live_entry *slots, uint64_t mask, const struct lt_live_entry *e)
+{
+        uint64_t i = hash_ptr(e->ptr) & mask;
+        while (slots[i].ptr)
+                i = (i + 1) & mask;
+        slots[i] = *e;
+}
+
+/* Doubles the shard's table (or makes its first). Called with the lock held;
+ * mmap allocates nothing through malloc, so this cannot recurse. */
+static LT_NOINLINE LT_COLD int grow(struct shard *s)
+{
+        uint64_t n = s->mask ? (s->mask + 1) * 2 : MIN_SLOTS;
+        struct lt_live_entry *slots = alloc_slots(n);
+        if (!slots)
+                return -ENOMEM;
+        if (s->mask) {
+                for (uint64_t i = 0; i <= s->mask; i++)
+                        if (s->slots[i].ptr)
+                                put(slots, n - 1, &s->slots[i]);
+                munmap(s->slots, (s->mask + 1) * sizeof(struct lt_live_entry));
+        }
+        s->slots = slots;
+        s->mask = n - 1;
+        return 0;
+}
+
+int lt_live_insert(const struct lt_live_entry *e, struct lt_live_entry *old)
+{
+        uint64_t h = hash_ptr(e->ptr);
+        struct shard *s = shard_of(h);
+        int rc = 0;
+
+        lt_lock(&s->lock);
+        if (lt_unlikely((s->used + 1) * 2 > s->mask + 1)) {
+                if (s->used >= max_per_shard || grow(s) < 0) {
+                        rc = -ENOSPC;
+                        goto out;
+                }
+        }
+        uint64_t i = h & s->mask;
+        for (;;) {
+                uintptr_t p = s->slots[i].ptr;
+                if (!p) {
+                        s->slots[i] = *e;
+                        s->used++;
+                        break;
+                }
+                if (p == e->ptr) {
+                        *old = s->slots[i];
+                        s->slots[i] = *e;
+                        rc = 1;
+                        break;
+                }
+                i = (i + 1) & s->mask;
+        }
+out:
+        lt_unlock(&s->lock);
+        return rc;
+}
+
+int lt_live_remove(uintptr_t ptr, struct lt_live_entry *out)
+{
+        uint64_t h = hash_ptr(ptr);
+        struct shard *s = shard_of(h);
+        int found = 0;
+
+        lt_lock(&s->lock);
+        if (lt_unlikely(!s->mask))
+                goto out;
+        uint64_t mask = s->mask;
+        uint64_t i = h & mask;
+        for (;;) {
+                uintptr_t p = s->slots[i].ptr;
+                if (!p)
+                        goto out;
+                if (p == ptr)
+                        break;
+                i = (i + 1) & mask;
+        }
+        *out = s->slots[i];
+        found = 1;
+        s->used--;
+        /* Backward-shift deletion: pull later entries of the probe run into
+         * the hole, so lookups never need tombstones. */
+        for (uint64_t j = i;;) {
+                j = (j + 1) & mask;
+                if (!s->slots[j].ptr)
+                        break;
+                uint64_t home = hash_ptr(s->slots[j].ptr) & mask;
+                if (((j - home) & mask) >= ((j - i) & mask)) {
+                        s->slots[i] = s->slots[j];
+                        i = j;
+                }
+        }
+        s->slots[i].ptr = 0;
+out:
+        lt_unlock(&s->lock);
+        return found;
+}
+
+uint64_t lt_live_count(void)
+{
+        uint64_t n = 0;
+        for (unsigned i = 0; i < NSHARDS; i++)
+                n += __atomic_load_n(&shards[i].used, __ATOMIC_RELAXED);
+        return n;
+}
+
+uint64_t lt_live_footprint(void)
+{
+        uint64_t n = 0;
+        for (unsigned i = 0; i < NSHARDS; i++) {
+                uint64_t m = __atomic_load_n(&shards[i].mask, __ATOMIC_RELAXED);
+                n += m ? (m + 1) * sizeof(struct lt_live_entry) : 0;
+        }
+        return n;
+}
+
+void lt_live_lock_all(void)
+{
+        for (unsigned i = 0; i < NSHARDS; i++)
+                lt_lock(&shards[i].lock);
+}
+
+void lt_live_unlock_all(void)
+{
+        for (unsigned i = NSHARDS; i-- > 0;)
+                lt_unlock(&shards[i].lock);
+}
+
+void lt_live_reset_locks(void)
+{
+        for (unsigned i = 0; i < NSHARDS; i++)
+                lt_lock_reset(&shards[i].lock);
+}

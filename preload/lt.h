@@ -1,0 +1,38 @@
+/* What every file of the preload shares: attributes and a few helpers. */
+#ifndef LT_H
+#define LT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define lt_likely(x) __builtin_expect(!!(x), 1)
+#define lt_unlikely(x) __builtin_expect(!!(x), 0)
+#define LT_NOINLINE __attribute__((noinline))
+#define LT_COLD __attribute__((cold))
+#define LT_EXPORT __attribute__((visibility("default")))
+#define LT_TLS __thread __attribute__((tls_model("initial-exec")))
+#define LT_CACHELINE 64
+#define LT_ALIGNED __attribute__((aligned(LT_CACHELINE)))
+
+#define LT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline uint64_t lt_mix64(uint64_t x)
+{
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ull;
+        x ^= x >> 33;
+        return x;
+}
+
+static inline void lt_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ __volatile__("yield");
+#endif
+}
+
+#endif

@@ -1,0 +1,238 @@
+#define _GNU_SOURCE
+#include "modules.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <link.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "lock.h"
+#include "log.h"
+#include "tracefile.h"
+
+uintptr_t lt_self_lo, lt_self_hi;
+
+#define MAX_LOADED 4096
+
+static struct lt_lock scan_lock;
+static uint32_t gen = 1;
+static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
+/* Records of the modules loaded now, by index, and whether this scan saw them. */
+static uint32_t loaded[MAX_LOADED];
+static unsigned char loaded_seen[MAX_LOADED];
+static unsigned nloaded;
+
+struct scan {
+        int changed;
+        uint32_t new_gen;
+};
+
+static void read_build_id(const struct dl_phdr_info *info, struct lt_module_rec *m)
+{
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                if (ph->p_type != PT_NOTE)
+                        continue;
+                const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+                const char *end = p + ph->p_memsz;
+                while (p + sizeof(ElfW(Nhdr)) <= end) {
+                        const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+                        const char *name = p + sizeof(*n);
+                        const char *desc = name + ((n->n_namesz + 3) & ~3u);
+                        const char *next = desc + ((n->n_descsz + 3) & ~3u);
+                        if (next > end)
+                                break;
+                        if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+                            !memcmp(name, "GNU", 4) && n->n_descsz <= sizeof(m->build_id)) {
+                                memcpy(m->build_id, desc, n->n_descsz);
+                                m->build_id_len = (uint16_t)n->n_descsz;
+                                return;
+                        }
+                        p = next;
+                }
+        }
+}
+
+static void describe(const struct dl_phdr_info *info, struct lt_module_rec *m)
+{
+        memset(m, 0, sizeof(*m));
+        m->bias = info->dlpi_addr;
+        m->lo = UINT64_MAX;
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                if (ph->p_type != PT_LOAD)
+                        continue;
+                uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+                uint64_t hi = lo + ph->p_memsz;
+                if (lo < m->lo)
+                        m->lo = lo;
+                if (hi > m->hi)
+                        m->hi = hi;
+                if (m->nsegs < LT_MAX_SEGS) {
+                        struct lt_segment *s = &m->segs[m->nsegs++];
+                        s->vaddr = ph->p_vaddr;
+                        s->memsz = ph->p_memsz;
+                        s->pflags = ph->p_flags;
+                        s->offset = ph->p_offset;
+                }
+        }
+        if (m->lo == UINT64_MAX)
+                m->lo = 0;
+        read_build_id(info, m);
+
+        const char *name = info->dlpi_name;
+        size_t room = sizeof(m->path);
+        size_t len = 0;
+        uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+        if (vdso && vdso >= m->lo && vdso < m->hi) {
+                m->flags |= LT_MOD_VDSO;
+                name = "[vdso]";
+        } else if (!name || !*name) {
+                m->flags |= LT_MOD_MAIN;
+                name = lt_tf.hdr->exe;
+        } else if (name[0] != '/') {
+                /* dlopen("./x.so"): the loader keeps the name as given. */
+                if (getcwd(m->path, room - 1)) {
+                        len = strlen(m->path);
+                        m->path[len++] = '/';
+                }
+        }
+        size_t nlen = strlen(name);
+        if (len + nlen >= room) {
+                nlen = room - 1 - len;
+                m->flags |= LT_MOD_PATH_CUT;
+        }
+        memcpy(m->path + len, name, nlen);
+        len += nlen;
+        m->path[len] = '\0';
+        m->path_len = (uint16_t)len;
+        if (lt_self_lo <= m->lo && m->hi <= lt_self_hi && lt_self_lo < lt_self_hi)
+                m->flags |= LT_MOD_SELF;
+}
+
+static int same_module(const struct lt_module_rec *a, const struct lt_module_rec *b)
+{
+        return a->bias == b->bias && a->lo == b->lo && a->hi == b->hi &&
+               a->build_id_len == b->build_id_len &&
+               !memcmp(a->build_id, b->build_id, a->build_id_len) && !strcmp(a->path, b->path);
+}
+
+static int scan_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+        struct scan *sc = arg;
+        struct lt_module_rec m;
+        (void)size;
+
+        describe(info, &m);
+        if (m.lo == m.hi)
+                return 0;
+        for (unsigned i = 0; i < nloaded; i++) {
+                if (!loaded_seen[i] && same_module(lt_tf_rec(LT_SEC_MODULES, loaded[i]), &m)) {
+                        loaded_seen[i] = 1;
+                        return 0;
+                }
+        }
+        struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_MODULES];
+        uint64_t idx = s->count;
+        if (nloaded >= MAX_LOADED || lt_tf_reserve(LT_SEC_MODULES, idx + 1) < 0) {
+                lt_tf_drop(LT_DROP_MODULES_FULL, 1);
+                return 0;
+        }
+        m.gen_loaded = sc->new_gen;
+        m.gen_unloaded = LT_MOD_LOADED;
+        memcpy(lt_tf_rec(LT_SEC_MODULES, idx), &m, sizeof(m));
+        __atomic_store_n(&s->count, idx + 1, __ATOMIC_RELEASE);
+        loaded[nloaded] = (uint32_t)idx;
+        loaded_seen[nloaded] = 1;
+        nloaded++;
+        sc->changed = 1;
+        return 0;
+}
+
+static int self_range(struct dl_phdr_info *info, size_t size, void *arg)
+{
+        (void)size;
+        (void)arg;
+        uintptr_t me = (uintptr_t)&self_range;
+        uintptr_t lo = UINTPTR_MAX, hi = 0;
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+                if (ph->p_type != PT_LOAD)
+                        continue;
+                uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+                if (a < lo)
+                        lo = a;
+                if (a + ph->p_memsz > hi)
+                        hi = a + ph->p_memsz;
+        }
+        if (lo <= me && me < hi) {
+                lt_self_lo = lo;
+                lt_self_hi = hi;
+                return 1;
+        }
+        return 0;
+}
+
+static int read_counters(struct dl_phdr_info *info, size_t size, void *arg)
+{
+        unsigned long long *c = arg;
+        if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+                c[0] = c[1] = ~0ull - 1; /* unknown: always rescan */
+                return 1;
+        }
+        c[0] = info->dlpi_adds;
+        c[1] = info->dlpi_subs;
+        return 1;
+}
+
+int lt_modules_scan(void)
+{
+        if (!lt_tf.hdr)
+                return 0;
+        if (__atomic_exchange_n(&scan_lock.held, 1, __ATOMIC_ACQUIRE))
+                return -EBUSY;
+        if (!lt_self_hi)
+                dl_iterate_phdr(self_range, NULL);
+
+        unsigned long long c[2];
+        dl_iterate_phdr(read_counters, c);
+        struct scan sc = { 0, gen + 1 };
+        memset(loaded_seen, 0, nloaded);
+        dl_iterate_phdr(scan_one, &sc);
+        /* Whatever was loaded and was not seen now is gone. */
+        unsigned kept = 0;
+        for (unsigned i = 0; i < nloaded; i++) {
+                if (loaded_seen[i]) {
+                        loaded[kept++] = loaded[i];
+                } else {
+                        struct lt_module_rec *m = lt_tf_rec(LT_SEC_MODULES, loaded[i]);
+                        __atomic_store_n(&m->gen_unloaded, sc.new_gen, __ATOMIC_RELEASE);
+                        sc.changed = 1;
+                }
+        }
+        nloaded = kept;
+        if (sc.changed) {
+                __atomic_store_n(&gen, sc.new_gen, __ATOMIC_RELEASE);
+                __atomic_store_n(&lt_tf.hdr->mod_gen, sc.new_gen, __ATOMIC_RELEASE);
+        }
+        seen_adds = c[0];
+        seen_subs = c[1];
+        lt_unlock(&scan_lock);
+        return 0;
+}
+
+void lt_modules_refresh(void)
+{
+        unsigned long long c[2];
+        dl_iterate_phdr(read_counters, c);
+        if (c[0] != __atomic_load_n(&seen_adds, __ATOMIC_RELAXED) ||
+            c[1] != __atomic_load_n(&seen_subs, __ATOMIC_RELAXED))
+                lt_modules_scan();
+}
+
+uint32_t lt_modules_gen(void)
+{
+        return __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
+}

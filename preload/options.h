@@ -1,0 +1,26 @@
+/* The preload's configuration, from LEAKTRACE_* environment variables. */
+#ifndef LT_OPTIONS_H
+#define LT_OPTIONS_H
+
+#include <stdint.h>
+
+#include "leaktrace/options.h"
+
+#define LT_OPT_TYPE_INT long
+#define LT_OPT_TYPE_BOOL long
+#define LT_OPT_TYPE_STR const char *
+
+struct lt_options {
+#define LT_X_FIELD(field, name, type, def, min, max, help) LT_OPT_TYPE_##type field;
+        LT_OPTIONS(LT_X_FIELD)
+#undef LT_X_FIELD
+        uint64_t session;
+};
+
+extern struct lt_options lt_opt;
+
+/* Reads the environment into lt_opt. A bad value gets one line on stderr
+ * and the default. Allocates nothing. */
+void lt_options_load(void);
+
+#endif

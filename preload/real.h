@@ -1,0 +1,42 @@
+/* The functions the hooks stand in front of, resolved with dlsym(RTLD_NEXT)
+ * so that another allocator preloaded or linked after us (jemalloc,
+ * tcmalloc) is the one we call. */
+#ifndef LT_REAL_H
+#define LT_REAL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define LT_REAL_FUNCS(X)                                                                       \
+        X(malloc, void *, (size_t))                                                            \
+        X(free, void, (void *))                                                                \
+        X(calloc, void *, (size_t, size_t))                                                    \
+        X(realloc, void *, (void *, size_t))                                                   \
+        X(reallocarray, void *, (void *, size_t, size_t))                                      \
+        X(posix_memalign, int, (void **, size_t, size_t))                                      \
+        X(aligned_alloc, void *, (size_t, size_t))                                             \
+        X(memalign, void *, (size_t, size_t))                                                  \
+        X(valloc, void *, (size_t))                                                            \
+        X(pvalloc, void *, (size_t))                                                           \
+        X(malloc_usable_size, size_t, (void *))                                                \
+        X(_exit, void, (int))
+
+struct lt_real {
+#define LT_X_FIELD(name, ret, args) ret(*name) args;
+        LT_REAL_FUNCS(LT_X_FIELD)
+#undef LT_X_FIELD
+};
+
+extern struct lt_real lt_real;
+
+/* Resolves every real function, once. While it runs, allocations that
+ * dlsym itself makes are served from a small static pool. Returns 0, or
+ * -ENOSYS when a function the hooks need cannot be found. */
+int lt_real_init(void);
+
+/* The bootstrap pool, for allocations made while dlsym runs. */
+void *lt_boot_alloc(size_t size, size_t align);
+int lt_boot_owns(const void *p);
+size_t lt_boot_size(const void *p);
+
+#endif

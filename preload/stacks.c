@@ -1,0 +1,166 @@
+#define UNW_LOCAL_ONLY
+#include "stacks.h"
+
+#include <errno.h>
+#include <libunwind.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "lock.h"
+#include "log.h"
+#include "lt.h"
+#include "modules.h"
+#include "options.h"
+#include "tracefile.h"
+
+/* The index from hash to stack id lives in anonymous memory, sized once for
+ * the most stacks allowed: slots are only ever written from 0 to an id, so
+ * lookups need no lock. Pages that are never touched cost nothing. */
+static _Atomic uint32_t *slots;
+static uint64_t slot_mask;
+static uint64_t max_stacks;
+static uint64_t frames_used; /* under insert_lock */
+static struct lt_lock insert_lock;
+
+int lt_stacks_init(uint64_t max)
+{
+        uint64_t n = 1024;
+        while (n < max * 2)
+                n <<= 1;
+        void *p = mmap(NULL, n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+                return -ENOMEM;
+        slots = p;
+        slot_mask = n - 1;
+        max_stacks = max;
+        return 0;
+}
+
+int lt_stack_capture(void **buf, int depth, int *truncated)
+{
+        int n = unw_backtrace(buf, LT_STACK_BUF);
+        int skip = 0;
+        while (skip < n && (uintptr_t)buf[skip] >= lt_self_lo && (uintptr_t)buf[skip] < lt_self_hi)
+                skip++;
+        n -= skip;
+        *truncated = n > depth;
+        if (n > depth)
+                n = depth;
+        if (skip)
+                memmove(buf, buf + skip, (size_t)n * sizeof(void *));
+        return n;
+}
+
+static inline uint64_t hash_frames(void *const *buf, int n)
+{
+        uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+        for (int i = 0; i < n; i++)
+                h = (h ^ (uint64_t)(uintptr_t)buf[i]) * 0x100000001b3ull;
+        return lt_mix64(h);
+}
+
+static inline int same_stack(const struct lt_stack_rec *r, uint64_t h, void *const *buf, int n)
+{
+        return r->hash == h && r->depth == n &&
+               !memcmp(lt_tf_rec(LT_SEC_FRAMES, r->frames), buf, (size_t)n * sizeof(void *));
+}
+
+/* Where n frames go in the frames section: never across a chunk boundary,
+ * so that a stack's frames are one array. Under insert_lock. */
+static int place_frames(int n, uint64_t *at)
+{
+        const struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_FRAMES];
+        uint64_t i = frames_used;
+        if (n) {
+                uint64_t within;
+                unsigned k = lt_chunk_of(i, s->base, &within);
+                uint64_t chunk_len = (uint64_t)s->base << k;
+                if (within + (uint64_t)n > chunk_len)
+                        i = lt_chunk_start(k + 1, s->base);
+        }
+        int err = lt_tf_reserve(LT_SEC_FRAMES, i + (uint64_t)n + 1);
+        if (err)
+                return err;
+        *at = i;
+        return 0;
+}
+
+static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, int truncated)
+{
+        /* Outside our lock: the loader lock is taken in there. */
+        lt_modules_refresh();
+
+        uint32_t id = 0;
+        lt_lock(&insert_lock);
+        uint64_t i = h & slot_mask;
+        for (;;) {
+                uint32_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
+                if (!s)
+                        break;
+                if (same_stack(lt_stack_rec(s), h, buf, n)) {
+                        id = s;
+                        goto out;
+                }
+                i = (i + 1) & slot_mask;
+        }
+        struct lt_section *sec = &lt_tf.hdr->sections[LT_SEC_STACKS];
+        uint64_t idx = sec->count;
+        uint64_t at = 0;
+        if (idx >= max_stacks) {
+                lt_tf_drop(LT_DROP_STACKS_FULL, 1);
+                lt_log_once(stacks_full, "more than LEAKTRACE_MAX_STACKS=%lu distinct stacks; "
+                            "allocations from new ones are counted as dropped",
+                            (unsigned long)max_stacks);
+                goto out;
+        }
+        if (lt_tf_reserve(LT_SEC_STACKS, idx + 1) < 0 || place_frames(n, &at) < 0)
+                goto out;
+        memcpy(lt_tf_rec(LT_SEC_FRAMES, at), buf, (size_t)n * sizeof(void *));
+        frames_used = at + (uint64_t)n;
+        __atomic_store_n(&lt_tf.hdr->sections[LT_SEC_FRAMES].count, frames_used, __ATOMIC_RELEASE);
+
+        struct lt_stack_rec *r = lt_tf_rec(LT_SEC_STACKS, idx);
+        r->hash = h;
+        r->frames = at;
+        r->depth = (uint16_t)n;
+        r->flags = truncated ? LT_STACK_TRUNCATED : 0;
+        r->mod_gen = lt_modules_gen();
+        __atomic_store_n(&sec->count, idx + 1, __ATOMIC_RELEASE);
+        id = (uint32_t)(idx + 1);
+        atomic_store_explicit(&slots[i], id, memory_order_release);
+        if (truncated)
+                lt_tf_drop(LT_DROP_TRUNCATED_STACKS, 1);
+out:
+        lt_unlock(&insert_lock);
+        return id;
+}
+
+uint32_t lt_stack_intern(void *const *buf, int n, int truncated)
+{
+        uint64_t h = hash_frames(buf, n);
+        uint64_t i = h & slot_mask;
+        for (;;) {
+                uint32_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
+                if (!s)
+                        return insert(h, buf, n, truncated);
+                if (lt_likely(same_stack(lt_stack_rec(s), h, buf, n)))
+                        return s;
+                i = (i + 1) & slot_mask;
+        }
+}
+
+void lt_stacks_lock(void)
+{
+        lt_lock(&insert_lock);
+}
+
+void lt_stacks_unlock(void)
+{
+        lt_unlock(&insert_lock);
+}
+
+void lt_stacks_reset_lock(void)
+{
+        lt_lock_reset(&insert_lock);
+}

@@ -1,0 +1,40 @@
+/* Call stacks: captured with libunwind's unw_backtrace() and interned into
+ * the trace file's stack table, where each distinct stack also carries the
+ * allocation counters of its site. */
+#ifndef LT_STACKS_H
+#define LT_STACKS_H
+
+#include <stdint.h>
+
+#include "leaktrace/format.h"
+
+/* Room a caller gives lt_stack_capture(). */
+#define LT_STACK_BUF (LT_MAX_DEPTH + 16)
+
+/* Prepares the index for at most max stacks. Returns 0 or -ENOMEM. */
+int lt_stacks_init(uint64_t max);
+
+/* Fills buf with the return addresses of the current call stack, innermost
+ * first, without the tracer's own frames, at most depth of them. Sets
+ * *truncated when the stack was deeper. Returns the number of frames. */
+int lt_stack_capture(void **buf, int depth, int *truncated);
+
+/* The id (1-based) of the stack in buf, entered into the table if new;
+ * 0 when it is new and the table is full (counted as a drop). */
+uint32_t lt_stack_intern(void *const *buf, int n, int truncated);
+
+static inline struct lt_stack_rec *lt_stack_rec(uint32_t id);
+
+/* fork(): the insert lock, taken before and released or reset after. */
+void lt_stacks_lock(void);
+void lt_stacks_unlock(void);
+void lt_stacks_reset_lock(void);
+
+#include "tracefile.h"
+
+static inline struct lt_stack_rec *lt_stack_rec(uint32_t id)
+{
+        return lt_tf_rec(LT_SEC_STACKS, id - 1);
+}
+
+#endif

@@ -1,0 +1,401 @@
+#define _GNU_SOURCE
+#include "tracefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "options.h"
+
+struct lt_tf lt_tf = { .fd = -1 };
+
+/* Records in chunk 0 of each section. Small, so that a short-lived process
+ * leaves a small file; chunks double from there. */
+static const uint32_t section_base[LT_SEC__COUNT] = {
+        [LT_SEC_STACKS] = 1024,
+        [LT_SEC_FRAMES] = 16384,
+        [LT_SEC_MODULES] = 64,
+};
+static const uint32_t section_rec_size[LT_SEC__COUNT] = {
+#define LT_X_SIZE(K, name, type) [LT_SEC_##K] = sizeof(type),
+        LT_SECTIONS(LT_X_SIZE)
+#undef LT_X_SIZE
+};
+
+static dev_t tf_dev;
+static ino_t tf_ino;
+static uint64_t capacity[LT_SEC__COUNT];
+
+uint64_t lt_now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static size_t page_align(size_t n)
+{
+        size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+        return (n + pg - 1) & ~(pg - 1);
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        size_t got = 0;
+        while (got < size) {
+                ssize_t n = read(fd, buf + got, size - got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
+        }
+        close(fd);
+        return (ssize_t)got;
+}
+
+/* Field 22 of /proc/self/stat: when the process started, in clock ticks
+ * after boot. It survives exec, so with the pid it names the process. */
+static uint64_t proc_start_time(void)
+{
+        char buf[1024];
+        ssize_t n = read_file("/proc/self/stat", buf, sizeof(buf) - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        if (!p)
+                return 0;
+        int field = 2;
+        for (; *p && field < 22; p++)
+                if (*p == ' ')
+                        field++;
+        uint64_t v = 0;
+        while (*p >= '0' && *p <= '9')
+                v = v * 10 + (uint64_t)(*p++ - '0');
+        return v;
+}
+
+/* Reserves [off, off + len) of the file on disk, so that stores through the
+ * mapping cannot fault for want of space. Never raises SIGXFSZ: a limit on
+ * the file size is checked first. */
+static int reserve_disk(int fd, uint64_t off, uint64_t len)
+{
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            off + len > rl.rlim_cur)
+                return -EFBIG;
+        if (fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
+                return 0;
+        if (errno != EOPNOTSUPP)
+                return -errno;
+        /* A filesystem without fallocate: write the zeros ourselves. */
+        static const char zeros[4096];
+        for (uint64_t at = off; at < off + len; at += sizeof(zeros)) {
+                size_t n = off + len - at < sizeof(zeros) ? (size_t)(off + len - at) : sizeof(zeros);
+                if (pwrite(fd, zeros, n, (off_t)at) != (ssize_t)n)
+                        return errno ? -errno : -ENOSPC;
+        }
+        return 0;
+}
+
+/* The program may have closed our descriptor, or put another file on its
+ * number. Returns 0 when lt_tf.fd is still the trace file. */
+static int check_fd(void)
+{
+        struct stat st;
+        if (lt_tf.fd >= 0 && fstat(lt_tf.fd, &st) == 0 && st.st_dev == tf_dev &&
+            st.st_ino == tf_ino)
+                return 0;
+        int fd = open(lt_tf.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || st.st_dev != tf_dev || st.st_ino != tf_ino) {
+                close(fd);
+                return -ESTALE;
+        }
+        lt_tf.fd = fd;
+        return 0;
+}
+
+static int grow(enum lt_section_kind kind)
+{
+        struct lt_header *h = lt_tf.hdr;
+        struct lt_section *s = &h->sections[kind];
+        unsigned k = s->nchunks;
+        if (k >= LT_MAX_CHUNKS)
+                return -ENOSPC;
+        uint64_t bytes = page_align((uint64_t)s->rec_size * ((uint64_t)s->base << k));
+        uint64_t off = h->file_size;
+        int err = check_fd();
+        if (!err)
+                err = reserve_disk(lt_tf.fd, off, bytes);
+        if (err)
+                return err;
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, lt_tf.fd, (off_t)off);
+        if (p == MAP_FAILED)
+                return -errno;
+        lt_tf.chunk[kind][k] = p;
+        s->chunk_off[k] = off;
+        __atomic_store_n(&h->file_size, off + bytes, __ATOMIC_RELEASE);
+        __atomic_store_n(&s->nchunks, k + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&capacity[kind], lt_chunk_start(k + 1, s->base), __ATOMIC_RELEASE);
+        return 0;
+}
+
+uint64_t lt_tf_capacity(enum lt_section_kind kind)
+{
+        return __atomic_load_n(&capacity[kind], __ATOMIC_ACQUIRE);
+}
+
+void lt_tf_drop(enum lt_drop_kind kind, uint64_t n)
+{
+        struct lt_header *h = lt_tf.hdr;
+        if (!h)
+                return;
+        __atomic_fetch_add(&h->drops[kind], n, __ATOMIC_RELAXED);
+        if (kind != LT_DROP_TRUNCATED_STACKS &&
+            !(__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & LT_F_DROPPED))
+                __atomic_fetch_or(&h->flags, LT_F_DROPPED, __ATOMIC_RELAXED);
+}
+
+int lt_tf_reserve(enum lt_section_kind kind, uint64_t n)
+{
+        if (lt_likely(n <= lt_tf_capacity(kind)))
+                return 0;
+        int err = 0;
+        lt_lock(&lt_tf.grow_lock);
+        while (n > lt_tf_capacity(kind) && !err)
+                err = grow(kind);
+        lt_unlock(&lt_tf.grow_lock);
+        if (err) {
+                lt_tf_drop(LT_DROP_FILE_FULL, 1);
+                lt_log_once(grow_failed, "%s: cannot grow the trace file (%s); what follows is "
+                            "counted, not recorded", lt_tf.path, strerrordesc_np(-err));
+        }
+        return err;
+}
+
+/* An earlier image of this very process (before exec) left its file under
+ * our name: mark it ended by exec, and count the images. */
+static void mark_predecessor(const char *path, uint64_t proc_start, uint32_t *exec_count)
+{
+        int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        struct stat st;
+        struct lt_header h;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+            !memcmp(h.magic, LT_MAGIC, LT_MAGIC_LEN) && h.pid == (uint32_t)getpid() &&
+            h.proc_start == proc_start) {
+                if (!(h.flags & (LT_F_COMPLETE | LT_F_EXEC))) {
+                        uint32_t flags = h.flags | LT_F_EXEC;
+                        uint64_t end = lt_now_ns();
+                        ssize_t w = pwrite(fd, &flags, sizeof(flags), offsetof(struct lt_header, flags));
+                        w = pwrite(fd, &end, sizeof(end), offsetof(struct lt_header, end_ns));
+                        (void)w;
+                }
+                if (h.exec_count + 1 > *exec_count)
+                        *exec_count = h.exec_count + 1;
+        }
+        close(fd);
+}
+
+/* Creates leaktrace.<pid>.lt, or .<pid>.<n>.lt when an earlier image of the
+ * process (or another process of the same pid) has the name. Never follows
+ * a link, never opens what exists. */
+static int create_file(uint64_t proc_start, uint32_t *exec_count)
+{
+        int pid = (int)getpid();
+        for (int n = 1; n <= 100; n++) {
+                if (n == 1)
+                        lt_fmt(lt_tf.path, sizeof(lt_tf.path), "%s/leaktrace.%d.lt", lt_opt.dir, pid);
+                else
+                        lt_fmt(lt_tf.path, sizeof(lt_tf.path), "%s/leaktrace.%d.%d.lt", lt_opt.dir,
+                               pid, n);
+                int fd = open(lt_tf.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EEXIST)
+                        return -errno;
+                mark_predecessor(lt_tf.path, proc_start, exec_count);
+        }
+        return -EEXIST;
+}
+
+static int check_dir(void)
+{
+        struct stat st;
+        if (stat(lt_opt.dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+                lt_log_error("LEAKTRACE_DIR=%s is writable by anyone and not sticky: another user "
+                             "could replace the trace; running untraced", lt_opt.dir);
+                return -EPERM;
+        }
+        if (access(lt_opt.dir, W_OK | X_OK) < 0)
+                return -errno;
+        return 0;
+}
+
+static void fill_header(struct lt_header *h, uint64_t proc_start, uint32_t exec_count)
+{
+        memcpy(h->magic, LT_MAGIC, LT_MAGIC_LEN);
+        h->version = LT_VERSION;
+        h->header_size = LT_HEADER_SIZE;
+        h->pid = (uint32_t)getpid();
+        h->ppid = (uint32_t)getppid();
+        h->depth = (uint32_t)lt_opt.depth;
+        h->start_ns = h->update_ns = lt_now_ns();
+        h->session = lt_opt.session;
+        h->proc_start = proc_start;
+        h->exec_count = exec_count;
+        h->file_size = LT_HEADER_SIZE;
+
+        ssize_t n = read_file("/proc/self/cmdline", h->cmdline, LT_CMDLINE_MAX);
+        if (n > 0) {
+                if (h->cmdline[n - 1] != '\0') { /* cut: end it */
+                        if (n == LT_CMDLINE_MAX)
+                                n--;
+                        h->cmdline[n++] = '\0';
+                }
+                h->cmdline_len = (uint32_t)n;
+                for (ssize_t i = 0; i < n; i++)
+                        h->argc += h->cmdline[i] == '\0';
+        }
+        n = readlink("/proc/self/exe", h->exe, LT_PATH_MAX - 1);
+        h->exe[n > 0 ? n : 0] = '\0';
+
+        for (int k = 1; k < LT_SEC__COUNT; k++) {
+                h->sections[k].kind = (uint32_t)k;
+                h->sections[k].rec_size = section_rec_size[k];
+                h->sections[k].base = section_base[k];
+        }
+}
+
+int lt_tf_open(void)
+{
+        uint64_t proc_start = proc_start_time();
+        uint32_t exec_count = 0;
+        int err = check_dir();
+        if (err == -EPERM)
+                return err;
+        int fd = err ? err : create_file(proc_start, &exec_count);
+        if (fd < 0) {
+                lt_log_error("cannot create a trace file in LEAKTRACE_DIR=%s (%s); running untraced",
+                             lt_opt.dir, strerrordesc_np(-fd));
+                return fd;
+        }
+        struct stat st;
+        fstat(fd, &st);
+        tf_dev = st.st_dev;
+        tf_ino = st.st_ino;
+        lt_tf.fd = fd;
+        err = reserve_disk(fd, 0, LT_HEADER_SIZE);
+        void *p = MAP_FAILED;
+        if (!err) {
+                p = mmap(NULL, LT_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+                if (p == MAP_FAILED)
+                        err = -errno;
+        }
+        if (err) {
+                lt_log_error("cannot write the trace file %s (%s); running untraced", lt_tf.path,
+                             strerrordesc_np(-err));
+                close(fd);
+                unlink(lt_tf.path);
+                lt_tf.fd = -1;
+                return err;
+        }
+        fill_header(p, proc_start, exec_count);
+        lt_tf.hdr = p;
+        for (int k = 1; k < LT_SEC__COUNT; k++) {
+                if ((err = grow((enum lt_section_kind)k)) < 0) {
+                        lt_log_error("cannot write the trace file %s (%s); running untraced",
+                                     lt_tf.path, strerrordesc_np(-err));
+                        lt_tf.hdr = NULL;
+                        return err;
+                }
+        }
+        return 0;
+}
+
+void lt_tf_finish(void)
+{
+        struct lt_header *h = lt_tf.hdr;
+        if (!h)
+                return;
+        h->end_ns = h->update_ns = lt_now_ns();
+        __atomic_fetch_or(&h->flags, LT_F_COMPLETE, __ATOMIC_RELEASE);
+}
+
+/* Copies [off, off + len) of the parent's file, from our mapping of it, into
+ * the child's file, and maps the child's file in its place. */
+static int move_region(int fd, void *addr, uint64_t off, uint64_t len)
+{
+        const char *src = addr;
+        for (uint64_t done = 0; done < len;) {
+                ssize_t n = pwrite(fd, src + done, len - done, (off_t)(off + done));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -ENOSPC;
+                done += (uint64_t)n;
+        }
+        void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (off_t)off);
+        return p == MAP_FAILED ? -errno : 0;
+}
+
+int lt_tf_fork_child(void)
+{
+        struct lt_header *h = lt_tf.hdr;
+        if (!h)
+                return 0;
+        uint32_t parent = h->pid;
+        uint32_t exec_count = 0;
+        int old = lt_tf.fd;
+        int fd = create_file(proc_start_time(), &exec_count);
+        int err = fd < 0 ? fd : reserve_disk(fd, 0, h->file_size);
+        if (!err)
+                err = move_region(fd, h, 0, LT_HEADER_SIZE);
+        for (int k = 1; k < LT_SEC__COUNT && !err; k++) {
+                struct lt_section *s = &h->sections[k];
+                for (unsigned c = 0; c < s->nchunks && !err; c++)
+                        err = move_region(fd, lt_tf.chunk[k][c], s->chunk_off[c],
+                                          page_align((uint64_t)s->rec_size * ((uint64_t)s->base << c)));
+        }
+        if (old >= 0)
+                close(old);
+        if (err) {
+                /* Whatever is still mapped is the parent's file: let go of it. */
+                lt_tf.hdr = NULL;
+                if (fd >= 0)
+                        close(fd);
+                lt_log_error("cannot create the trace file of a forked child (%s); the child runs "
+                             "untraced", strerrordesc_np(-err));
+                return err;
+        }
+        struct stat st;
+        fstat(fd, &st);
+        tf_dev = st.st_dev;
+        tf_ino = st.st_ino;
+        lt_tf.fd = fd;
+        h->pid = (uint32_t)getpid();
+        h->ppid = parent;
+        h->fork_parent = parent;
+        h->proc_start = proc_start_time();
+        h->start_ns = h->update_ns = lt_now_ns();
+        h->flags = (h->flags & LT_F_DROPPED) | LT_F_FORK_CHILD;
+        return 0;
+}

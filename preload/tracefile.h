@@ -1,0 +1,57 @@
+/* The trace file of this process: created at start, grown chunk by chunk,
+ * written through a shared mapping so that what is recorded survives the
+ * process. See include/leaktrace/format.h for the layout. */
+#ifndef LT_TRACEFILE_H
+#define LT_TRACEFILE_H
+
+#include <stdint.h>
+
+#include "leaktrace/format.h"
+#include "lock.h"
+
+struct lt_tf {
+        struct lt_header *hdr; /* NULL when not recording */
+        int fd;
+        struct lt_lock grow_lock;
+        unsigned char *chunk[LT_SEC__COUNT][LT_MAX_CHUNKS];
+        char path[LT_PATH_MAX];
+};
+
+extern struct lt_tf lt_tf;
+
+/* Creates the trace file in lt_opt.dir and maps it. Returns 0, or -errno
+ * after saying on stderr why the process runs untraced. */
+int lt_tf_open(void);
+
+/* Makes records [0, n) of a section exist, allocating chunks as needed.
+ * Returns 0, or -ENOSPC when the file cannot grow (counted as FILE_FULL,
+ * said once). Takes grow_lock: never call with it held. */
+int lt_tf_reserve(enum lt_section_kind kind, uint64_t n);
+
+/* Record i of a section, which lt_tf_reserve() has made exist. */
+static inline void *lt_tf_rec(enum lt_section_kind kind, uint64_t i)
+{
+        const struct lt_section *s = &lt_tf.hdr->sections[kind];
+        uint64_t within;
+        unsigned k = lt_chunk_of(i, s->base, &within);
+        return lt_tf.chunk[kind][k] + within * s->rec_size;
+}
+
+/* Records a section's chunks can hold without growing. */
+uint64_t lt_tf_capacity(enum lt_section_kind kind);
+
+/* Counts a record that could not be kept. */
+void lt_tf_drop(enum lt_drop_kind kind, uint64_t n);
+
+/* Marks the file complete (clean exit). */
+void lt_tf_finish(void);
+
+/* In the child after fork(): gives the child a file of its own, starting
+ * as a copy of the parent's, mapped at the same addresses. Returns 0, or
+ * -errno with recording turned off in the child. Async-signal-safe calls
+ * only. */
+int lt_tf_fork_child(void);
+
+uint64_t lt_now_ns(void);
+
+#endif

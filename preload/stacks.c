@@ -39,7 +39,10 @@ int lt_stacks_init(uint64_t max)
 
 int lt_stack_capture(void **buf, int depth, int *truncated)
 {
-        int n = unw_backtrace(buf, LT_STACK_BUF);
+        /* A few more than asked: the tracer's own frames come first, and one
+         * beyond the depth tells that the stack was cut. */
+        int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
+        int n = unw_backtrace(buf, want);
         int skip = 0;
         while (skip < n && (uintptr_t)buf[skip] >= lt_self_lo && (uintptr_t)buf[skip] < lt_self_hi)
                 skip++;

@@ -5,6 +5,7 @@
 #define LT_LOG_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 /* Formats %s %d %u %ld %lu %lld %llu %zu %zd %x %lx %llx %p %c %% into buf,

@@ -14,6 +14,7 @@
 #include "options.h"
 #include "real.h"
 #include "stacks.h"
+#include "timers.h"
 #include "tracefile.h"
 
 int lt_recording;
@@ -143,6 +144,7 @@ static void unfollow(void)
 static void atfork_prepare(void)
 {
         lt_in_tracer++;
+        lt_timers_lock();
         lt_stacks_lock();
         lt_live_lock_all();
         lt_lock(&lt_tf.grow_lock);
@@ -153,6 +155,7 @@ static void atfork_parent(void)
         lt_unlock(&lt_tf.grow_lock);
         lt_live_unlock_all();
         lt_stacks_unlock();
+        lt_timers_unlock();
         lt_in_tracer--;
 }
 
@@ -163,6 +166,7 @@ static void atfork_child(void)
         lt_stacks_reset_lock();
         if (lt_recording && lt_tf_fork_child() < 0)
                 lt_recording = 0;
+        lt_timers_fork_child();
         lt_in_tracer--;
 }
 
@@ -188,6 +192,8 @@ __attribute__((constructor(101))) static void lt_init(void)
                 return;
         }
         lt_modules_scan();
+        if (lt_timers_init() < 0)
+                lt_log_error("no memory for the timer tables: timers are not traced");
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         __atomic_store_n(&lt_recording, 1, __ATOMIC_RELEASE);
         lt_in_tracer = 0;

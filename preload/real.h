@@ -5,7 +5,10 @@
 #define LT_REAL_H
 
 #include <stddef.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define LT_REAL_FUNCS(X)                                                                       \
         X(malloc, void *, (size_t))                                                            \
@@ -19,7 +22,23 @@
         X(valloc, void *, (size_t))                                                            \
         X(pvalloc, void *, (size_t))                                                           \
         X(malloc_usable_size, size_t, (void *))                                                \
-        X(_exit, void, (int))
+        X(_exit, void, (int))                                                                  \
+        X(timerfd_create, int, (int, int))                                                     \
+        X(timerfd_settime, int, (int, int, const struct itimerspec *, struct itimerspec *))    \
+        X(timerfd_gettime, int, (int, struct itimerspec *))                                    \
+        X(timer_create, int, (clockid_t, struct sigevent *, timer_t *))                        \
+        X(timer_settime, int, (timer_t, int, const struct itimerspec *, struct itimerspec *))  \
+        X(timer_delete, int, (timer_t))                                                        \
+        X(setitimer, int, (__itimer_which_t, const struct itimerval *, struct itimerval *))                 \
+        X(alarm, unsigned, (unsigned))                                                         \
+        X(close, int, (int))                                                                   \
+        X(close_range, int, (unsigned, unsigned, int))                                         \
+        X(closefrom, void, (int))                                                              \
+        X(dup, int, (int))                                                                     \
+        X(dup2, int, (int, int))                                                               \
+        X(dup3, int, (int, int, int))                                                          \
+        X(fcntl, int, (int, int, ...))                                                         \
+        X(fcntl64, int, (int, int, ...))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

@@ -21,6 +21,8 @@ static const uint32_t section_base[LT_SEC__COUNT] = {
         [LT_SEC_STACKS] = 1024,
         [LT_SEC_FRAMES] = 16384,
         [LT_SEC_MODULES] = 64,
+        [LT_SEC_TIMERS] = 64,
+        [LT_SEC_TIMER_SITES] = 64,
 };
 static const uint32_t section_rec_size[LT_SEC__COUNT] = {
 #define LT_X_SIZE(K, name, type) [LT_SEC_##K] = sizeof(type),

@@ -46,7 +46,9 @@
 #define LT_SECTIONS(X)                                                          \
         X(STACKS, "stacks", struct lt_stack_rec)                               \
         X(FRAMES, "frames", uint64_t)                                          \
-        X(MODULES, "modules", struct lt_module_rec)
+        X(MODULES, "modules", struct lt_module_rec)                             \
+        X(TIMERS, "timers", struct lt_timer_rec)                                 \
+        X(TIMER_SITES, "timer sites", struct lt_timer_site_rec)
 
 enum lt_section_kind {
         LT_SEC_NONE = 0,
@@ -62,7 +64,8 @@ enum lt_section_kind {
         X(LIVE_FULL, "live-allocation table full (LEAKTRACE_MAX_LIVE)")        \
         X(FILE_FULL, "trace file could not grow (disk full or file size limit)") \
         X(MODULES_FULL, "module table full")                                   \
-        X(TRUNCATED_STACKS, "stacks cut at LEAKTRACE_DEPTH")
+        X(TRUNCATED_STACKS, "stacks cut at LEAKTRACE_DEPTH")                   \
+        X(TIMERS_FULL, "timer table full")
 
 enum lt_drop_kind {
 #define LT_X_ENUM(K, text) LT_DROP_##K,
@@ -178,6 +181,59 @@ struct lt_module_rec {
         char path[LT_PATH_MAX - 336]; /* NUL-terminated */
 };
 _Static_assert(sizeof(struct lt_module_rec) == LT_PATH_MAX, "lt_module_rec layout");
+
+/* Timers. One record per timer that exists now or did: the slot of a timer
+ * that ended (closed, deleted, disarmed) is reused for a later one. */
+#define LT_TIMER_KINDS(X)                                                       \
+        X(TIMERFD, "timerfd")                                                  \
+        X(POSIX, "posix")                                                      \
+        X(ITIMER, "itimer")                                                    \
+        X(ALARM, "alarm")                                                      \
+        X(JS, "js")
+
+enum lt_timer_kind {
+        LT_TIMER_NONE = 0,
+#define LT_X_ENUM(K, name) LT_TIMER_##K,
+        LT_TIMER_KINDS(LT_X_ENUM)
+#undef LT_X_ENUM
+        LT_TIMER__COUNT
+};
+
+#define LT_TIMER_FREE 0 /* slot unused, or its timer ended */
+#define LT_TIMER_LIVE 1
+
+#define LT_TIMER_ARMED 0x1u     /* armed with a nonzero expiry at the last call */
+#define LT_TIMER_ABSTIME 0x2u   /* value_ns is an absolute time on its clock */
+#define LT_TIMER_INHERITED 0x4u /* found at start: made before this image (exec) */
+
+struct lt_timer_rec {
+        uint32_t state;      /* LT_TIMER_FREE or LT_TIMER_LIVE, stored last */
+        uint8_t kind;        /* enum lt_timer_kind */
+        uint8_t flags;       /* LT_TIMER_* */
+        uint16_t fds;        /* descriptors open on a timerfd (dup) */
+        int32_t clock;       /* clockid_t; for itimers ITIMER_REAL, _VIRTUAL or _PROF */
+        uint32_t site;       /* index of its creation site in timer_sites */
+        int64_t id;          /* the first fd of a timerfd, the timer_t of a posix timer */
+        uint32_t arm_stack;  /* stack id of the last arming call; 0 if never armed */
+        uint32_t arms;       /* arming calls */
+        uint64_t created_ns; /* CLOCK_REALTIME */
+        uint64_t armed_ns;   /* CLOCK_REALTIME of the last arming call */
+        uint64_t interval_ns;
+        uint64_t value_ns;   /* first expiry, as given to the last arming call */
+};
+_Static_assert(sizeof(struct lt_timer_rec) == 64, "lt_timer_rec layout");
+
+/* The creation site of timers: a stack and a kind. stack is 0 for timers
+ * inherited across exec, whose creation nobody saw. */
+struct lt_timer_site_rec {
+        uint32_t stack;
+        uint8_t kind;
+        uint8_t pad[3];
+        int64_t live;
+        uint64_t created;
+        uint64_t reserved;
+};
+_Static_assert(sizeof(struct lt_timer_site_rec) == 32, "lt_timer_site_rec layout");
 
 /* Where record `i` of a section with chunk-0 size `base` lives: its chunk and
  * its index within the chunk. */

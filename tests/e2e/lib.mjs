@@ -1,0 +1,297 @@
+// What the end-to-end tests share: where things are, running programs under
+// the preload, reading trace-file headers, parsing and checking the JSON
+// report, and finding the marked lines in the test programs' sources.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BUILD = process.env.LEAKTRACE_BUILD;
+if (!BUILD) throw new Error('LEAKTRACE_BUILD must name the build directory (ctest sets it)');
+export const LEAKTRACE = path.join(BUILD, 'leaktrace');
+export const PRELOAD = path.join(BUILD, 'libleaktrace.so');
+const PROGRAMS_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'programs');
+
+/** A test program built by tests/CMakeLists.txt. */
+export const prog = (name) => path.join(BUILD, 'tests', name);
+/** The source of a test program. */
+export const src = (name) => path.join(PROGRAMS_SRC, name);
+
+/** A fresh directory for one test, removed when the test ends. */
+export function tmpdir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-e2e-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The environment without anything that would steer the preload. */
+export function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('LEAKTRACE_') && k !== 'LD_PRELOAD' && !k.startsWith('LD_DEBUG')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** The environment of a program traced into dir. */
+export function tracedEnv(dir, extra = {}) {
+  return cleanEnv({ LD_PRELOAD: PRELOAD, LEAKTRACE_DIR: dir, ...extra });
+}
+
+/**
+ * Runs a program to its end (killed after `timeout` ms). Returns spawnSync's
+ * result, with `what` describing the run for assertion messages.
+ */
+export function run(file, args, { env = cleanEnv(), cwd, timeout = 60000, input, uid, gid } = {}) {
+  const r = spawnSync(file, args, {
+    env, cwd, timeout, input, uid, gid,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+    killSignal: 'SIGKILL',
+  });
+  if (r.error && r.error.code !== 'ETIMEDOUT') throw r.error;
+  const shown = Object.entries(env)
+    .filter(([k]) => k.startsWith('LEAKTRACE_') || k === 'LD_PRELOAD' || k.startsWith('LD_DEBUG'))
+    .map(([k, v]) => `${k}=${v}`);
+  r.what = `${[...shown, file, ...args].join(' ')}\n  status ${r.status} signal ${r.signal}` +
+    (r.error ? ` (${r.error.code} after ${timeout} ms)` : '') +
+    `\n  stderr: ${tail(r.stderr)}`;
+  return r;
+}
+
+function tail(s, n = 3000) {
+  if (!s) return '(empty)';
+  return s.length > n ? '...' + s.slice(-n) : s;
+}
+
+/** Asserts that a run ended with `status` (and not by a signal or a timeout). */
+export function assertStatus(r, status = 0) {
+  assert.equal(r.error, undefined, `timed out: ${r.what}`);
+  assert.equal(r.signal, null, `killed by a signal: ${r.what}`);
+  assert.equal(r.status, status, `exit status: ${r.what}`);
+}
+
+/** Trace files in dir, sorted by pid, then by image number. */
+export function traceFiles(dir) {
+  const key = (f) => f.split('.').slice(1, -1).map(Number);
+  return fs.readdirSync(dir)
+    .filter((f) => /^leaktrace\.\d+(\.\d+)?\.lt$/.test(f))
+    .sort((a, b) => {
+      const [pa, ia = 1] = key(a), [pb, ib = 1] = key(b);
+      return pa - pb || ia - ib;
+    });
+}
+
+let layoutCache;
+/** The header layout, as format.h gives it (printed by the layout program). */
+function layout() {
+  if (!layoutCache) {
+    const r = run(prog('layout'), []);
+    assertStatus(r);
+    layoutCache = JSON.parse(r.stdout);
+  }
+  return layoutCache;
+}
+
+/** A few header fields of a trace file, and its flags decoded. */
+export function header(file) {
+  const L = layout();
+  const buf = Buffer.alloc(4096);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const u32 = (f) => buf.readUInt32LE(L[f].offset);
+  const h = {
+    magic: buf.subarray(0, L.magic.size).toString('latin1').replace(/\0+$/, ''),
+    version: u32('version'),
+    flags: u32('flags'),
+    pid: u32('pid'),
+    ppid: u32('ppid'),
+    depth: u32('depth'),
+    fork_parent: u32('fork_parent'),
+    exec_count: u32('exec_count'),
+  };
+  h.complete = !!(h.flags & L.LT_F_COMPLETE);
+  h.exec = !!(h.flags & L.LT_F_EXEC);
+  h.fork_child = !!(h.flags & L.LT_F_FORK_CHILD);
+  assert.equal(h.magic, L.LT_MAGIC, `${file}: magic`);
+  return h;
+}
+
+/**
+ * The first JSON object in text that starts with {"tool": ...}, for output
+ * where the report follows whatever else the program wrote.
+ */
+export function extractReport(text) {
+  const m = /\{\s*"tool"\s*:/.exec(text);
+  assert.ok(m, `no JSON report in:\n${tail(text)}`);
+  let depth = 0, inString = false;
+  for (let i = m.index; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return checkSchema(JSON.parse(text.slice(m.index, i + 1)));
+  }
+  assert.fail(`unterminated JSON report in:\n${tail(text)}`);
+}
+
+/** `leaktrace report --format json FILE...`: the parsed, schema-checked report. */
+export function report(files, args = []) {
+  const r = run(LEAKTRACE, ['report', '--format', 'json', ...args, ...files]);
+  assertStatus(r);
+  let json;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch (e) {
+    assert.fail(`report is not JSON (${e.message}): ${r.what}\n  stdout: ${tail(r.stdout)}`);
+  }
+  return checkSchema(json);
+}
+
+/** The processes of a report, whether it has one or several. */
+export function processes(rep) {
+  return rep.processes ?? [{ process: rep.process, summary: rep.summary, sites: rep.sites }];
+}
+
+const isCount = (n) => Number.isSafeInteger(n) && n >= 0;
+
+function keys(obj, want, optional = [], where) {
+  assert.equal(typeof obj, 'object', `${where}: not an object`);
+  assert.notEqual(obj, null, `${where}: null`);
+  const have = Object.keys(obj).filter((k) => !optional.includes(k)).sort();
+  assert.deepEqual(have, [...want].sort(), `${where}: keys`);
+}
+
+/** Checks a report against the schema, exactly; returns it. */
+export function checkSchema(rep) {
+  assert.equal(rep.tool, 'leaktrace');
+  assert.equal(rep.version, 1);
+  const procs = rep.processes ? rep.processes : [rep];
+  if (rep.processes) {
+    keys(rep, ['tool', 'version', 'processes'], [], 'report');
+    assert.ok(Array.isArray(rep.processes), 'processes is an array');
+  } else {
+    keys(rep, ['tool', 'version', 'process', 'summary', 'sites'], [], 'report');
+  }
+  for (const p of procs) {
+    if (rep.processes) keys(p, ['process', 'summary', 'sites'], [], 'processes[]');
+    keys(p.process, ['pid', 'command', 'complete'], [], 'process');
+    assert.ok(Number.isSafeInteger(p.process.pid) && p.process.pid > 0, 'process.pid');
+    assert.ok(Array.isArray(p.process.command) && p.process.command.every((a) => typeof a === 'string'),
+      'process.command is an array of strings');
+    assert.equal(typeof p.process.complete, 'boolean', 'process.complete');
+    keys(p.summary, ['live_bytes', 'live_blocks', 'allocations', 'frees', 'peak_live_bytes'], [], 'summary');
+    for (const [k, v] of Object.entries(p.summary)) assert.ok(isCount(v), `summary.${k} = ${v}`);
+    assert.ok(p.summary.peak_live_bytes >= p.summary.live_bytes, 'peak_live_bytes >= live_bytes');
+    assert.ok(Array.isArray(p.sites), 'sites is an array');
+    let prev = Infinity;
+    for (const s of p.sites) {
+      keys(s, ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'frames'], [], 'site');
+      for (const k of ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated'])
+        assert.ok(isCount(s[k]), `site.${k} = ${s[k]}`);
+      assert.ok(s.live_blocks > 0, 'sites are those with live blocks');
+      assert.ok(s.allocations >= s.live_blocks && s.bytes_allocated >= s.live_bytes,
+        `site counters consistent: ${JSON.stringify(s)}`);
+      assert.ok(s.live_bytes <= prev, 'sites sorted by live bytes, largest first');
+      prev = s.live_bytes;
+      assert.ok(Array.isArray(s.frames) && s.frames.length > 0, 'site has frames');
+      for (const f of s.frames) checkFrame(f);
+    }
+  }
+  return rep;
+}
+
+function checkFrame(f) {
+  const where = `frame ${JSON.stringify(f)}`;
+  keys(f, ['function', 'file', 'line', 'module', 'address'], ['inlined'], where);
+  assert.ok(f.function === null || (typeof f.function === 'string' && f.function !== ''), `${where}: function`);
+  assert.ok(f.file === null || (typeof f.file === 'string' && path.isAbsolute(f.file)), `${where}: file`);
+  assert.ok(f.line === null || (Number.isSafeInteger(f.line) && f.line > 0), `${where}: line`);
+  assert.ok(f.file !== null || f.line === null, `${where}: a line without a file`);
+  assert.ok(f.module === null || (typeof f.module === 'string' && path.isAbsolute(f.module)), `${where}: module`);
+  assert.match(f.address, /^0x[0-9a-f]+$/, `${where}: address`);
+  if ('inlined' in f) assert.equal(typeof f.inlined, 'boolean', `${where}: inlined`);
+}
+
+/**
+ * Marked lines of a source file: a trailing comment KIND: name, as in
+ * `/* LEAK: loop *\/`. Returns { LEAK: { loop: 32, ... }, CALL: {...}, ... }.
+ */
+export function markers(file) {
+  const marks = {};
+  fs.readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
+    const m = /\/\*\s*([A-Z]+):\s*(\w+)\s*\*\/\s*$/.exec(text);
+    if (!m) return;
+    const [, kind, name] = m;
+    marks[kind] ??= {};
+    assert.equal(marks[kind][name], undefined, `${file}: marker ${kind}: ${name} twice`);
+    marks[kind][name] = i + 1;
+  });
+  return marks;
+}
+
+const real = (p) => {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+};
+
+/** Whether a frame is at file:line. */
+export function frameAt(f, file, line) {
+  return f.file !== null && real(f.file) === real(file) && f.line === line;
+}
+
+/** Whether a frame lies in the module at modulePath. */
+export function inModule(f, modulePath) {
+  return f.module !== null && real(f.module) === real(modulePath);
+}
+
+export function describeSites(sites) {
+  return sites.map((s) => `  ${s.live_bytes} B in ${s.live_blocks} blocks (${s.allocations} allocs, ` +
+    `${s.bytes_allocated} B): ` + s.frames.slice(0, 6).map((f) =>
+      `${f.function ?? '??'} ${f.file ? path.basename(f.file) : '??'}:${f.line ?? '?'}` +
+      `${f.inlined ? ' (inlined)' : ''} [${f.module ? path.basename(f.module) : '??'}]`).join(' <- ')).join('\n');
+}
+
+/** The one site whose innermost frame is at file:line. */
+export function siteAt(proc, file, line) {
+  const found = proc.sites.filter((s) => frameAt(s.frames[0], file, line));
+  assert.equal(found.length, 1,
+    `one site at ${path.basename(file)}:${line}, found ${found.length}; sites:\n${describeSites(proc.sites)}`);
+  return found[0];
+}
+
+/**
+ * Asserts a site's exact figures: `blocks` live blocks of `size` bytes each,
+ * all allocated from it and none freed.
+ */
+export function assertLeak(site, blocks, size, what) {
+  const got = {
+    live_blocks: site.live_blocks, live_bytes: site.live_bytes,
+    allocations: site.allocations, bytes_allocated: site.bytes_allocated,
+  };
+  const want = {
+    live_blocks: blocks, live_bytes: blocks * size,
+    allocations: blocks, bytes_allocated: blocks * size,
+  };
+  assert.deepEqual(got, want, `${what}: figures`);
+}
+
+/** Asserts the summary's live figures are the sum of the sites', and equal `want`. */
+export function assertLive(proc, want) {
+  const sum = proc.sites.reduce((a, s) => ({
+    live_bytes: a.live_bytes + s.live_bytes, live_blocks: a.live_blocks + s.live_blocks,
+  }), { live_bytes: 0, live_blocks: 0 });
+  const got = { live_bytes: proc.summary.live_bytes, live_blocks: proc.summary.live_blocks };
+  assert.deepEqual(got, sum, `summary live figures equal the sum of the sites:\n${describeSites(proc.sites)}`);
+  assert.deepEqual(got, want, `summary live figures:\n${describeSites(proc.sites)}`);
+}

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "modules.h"
+#include "node.h"
 #include "options.h"
 #include "real.h"
 #include "stacks.h"
@@ -164,10 +165,23 @@ static void atfork_child(void)
         lt_lock_reset(&lt_tf.grow_lock);
         lt_live_reset_locks();
         lt_stacks_reset_lock();
-        if (lt_recording && lt_tf_fork_child() < 0)
-                lt_recording = 0;
+        if (lt_recording)
+                lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
         lt_timers_fork_child();
         lt_in_tracer--;
+}
+
+int lt_engine_forked_slow(void)
+{
+        int on = 0;
+        lt_in_tracer++;
+        lt_lock(&lt_tf.grow_lock);
+        if (lt_recording == LT_FORKED)
+                lt_recording = lt_tf_materialize() < 0 ? LT_OFF : LT_ON;
+        on = lt_recording == LT_ON;
+        lt_unlock(&lt_tf.grow_lock);
+        lt_in_tracer--;
+        return on;
 }
 
 __attribute__((constructor(101))) static void lt_init(void)
@@ -192,16 +206,19 @@ __attribute__((constructor(101))) static void lt_init(void)
                 return;
         }
         lt_modules_scan();
+        lt_node_setup();
         if (lt_timers_init() < 0)
                 lt_log_error("no memory for the timer tables: timers are not traced");
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-        __atomic_store_n(&lt_recording, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&lt_recording, LT_ON, __ATOMIC_RELEASE);
         lt_in_tracer = 0;
 }
 
 void lt_engine_finish(void)
 {
-        if (!lt_recording)
+        if (lt_recording == LT_FORKED)
+                lt_engine_forked_slow(); /* a child that only exits has a file too */
+        if (lt_recording != LT_ON)
                 return;
         lt_in_tracer++;
         lt_modules_scan();

@@ -10,8 +10,13 @@
 #include "live.h"
 #include "lt.h"
 
-/* Nonzero once the trace file is open and recording goes on. */
+/* LT_ON once the trace file is open and recording goes on; LT_FORKED in a
+ * forked child whose own file is made at its first event. */
+enum { LT_OFF, LT_ON, LT_FORKED };
 extern int lt_recording;
+
+/* Makes a forked child's file. Returns 1 when recording goes on. */
+int lt_engine_forked_slow(void);
 
 /* The per-thread recursion guard: the tracer's own allocations, and those
  * of a signal handler that interrupts the tracer, are not recorded. */
@@ -19,7 +24,10 @@ extern LT_TLS int lt_in_tracer;
 
 static inline int lt_enter(void)
 {
-        if (lt_unlikely(lt_in_tracer) || lt_unlikely(!lt_recording))
+        if (lt_unlikely(lt_in_tracer))
+                return 0;
+        int state = __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE);
+        if (lt_unlikely(state != LT_ON) && (state == LT_OFF || !lt_engine_forked_slow()))
                 return 0;
         lt_in_tracer = 1;
         return 1;

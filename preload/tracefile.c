@@ -235,9 +235,22 @@ static int create_file(uint64_t proc_start, uint32_t *exec_count)
         return -EEXIST;
 }
 
+/* The directory as an absolute path, so that the JS module and a program
+ * that changes directory find the same place. */
+static char abs_dir[LT_PATH_MAX];
+
 static int check_dir(void)
 {
         struct stat st;
+        if (lt_opt.dir[0] != '/' && getcwd(abs_dir, sizeof(abs_dir) - 2)) {
+                size_t n = strlen(abs_dir);
+                if (!strcmp(lt_opt.dir, "."))
+                        lt_opt.dir = abs_dir;
+                else if (n + 1 + strlen(lt_opt.dir) < sizeof(abs_dir)) {
+                        lt_fmt(abs_dir + n, sizeof(abs_dir) - n, "/%s", lt_opt.dir);
+                        lt_opt.dir = abs_dir;
+                }
+        }
         if (stat(lt_opt.dir, &st) < 0)
                 return -errno;
         if (!S_ISDIR(st.st_mode))
@@ -342,9 +355,34 @@ void lt_tf_finish(void)
         __atomic_fetch_or(&h->flags, LT_F_COMPLETE, __ATOMIC_RELEASE);
 }
 
-/* Copies [off, off + len) of the parent's file, from our mapping of it, into
- * the child's file, and maps the child's file in its place. */
-static int move_region(int fd, void *addr, uint64_t off, uint64_t len)
+/* Maps [off, off + len) of the file on fd at addr, in place of what is there. */
+static int remap(void *addr, uint64_t len, int flags, int fd, uint64_t off)
+{
+        void *p = mmap(addr, len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, (off_t)off);
+        return p == MAP_FAILED ? -errno : 0;
+}
+
+/* Calls fn on the header and every chunk: address, length, file offset. */
+static int each_region(int (*fn)(void *addr, uint64_t len, uint64_t off, int fd), int fd)
+{
+        struct lt_header *h = lt_tf.hdr;
+        int err = fn(h, LT_HEADER_SIZE, 0, fd);
+        for (int k = 1; k < LT_SEC__COUNT && !err; k++) {
+                struct lt_section *s = &h->sections[k];
+                for (unsigned c = 0; c < s->nchunks && !err; c++)
+                        err = fn(lt_tf.chunk[k][c],
+                                 page_align((uint64_t)s->rec_size * ((uint64_t)s->base << c)),
+                                 s->chunk_off[c], fd);
+        }
+        return err;
+}
+
+static int make_private(void *addr, uint64_t len, uint64_t off, int fd)
+{
+        return remap(addr, len, MAP_PRIVATE, fd, off);
+}
+
+static int copy_and_share(void *addr, uint64_t len, uint64_t off, int fd)
 {
         const char *src = addr;
         for (uint64_t done = 0; done < len;) {
@@ -355,32 +393,41 @@ static int move_region(int fd, void *addr, uint64_t off, uint64_t len)
                         return n < 0 ? -errno : -ENOSPC;
                 done += (uint64_t)n;
         }
-        void *p = mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, (off_t)off);
-        return p == MAP_FAILED ? -errno : 0;
+        return remap(addr, len, MAP_SHARED, fd, off);
 }
 
 int lt_tf_fork_child(void)
 {
+        if (!lt_tf.hdr)
+                return 0;
+        /* The parent's file stays the parent's: from now on the child writes
+         * to private copies of its pages, and gets a file of its own only
+         * when it records something (lt_tf_materialize). A child that execs
+         * at once, as most do, costs no file and no copy. */
+        int err = each_region(make_private, lt_tf.fd);
+        close(lt_tf.fd);
+        lt_tf.fd = -1;
+        if (err) {
+                lt_tf.hdr = NULL; /* some pages may still be the parent's */
+                lt_log_error("cannot separate a forked child's trace from its parent's (%s); the "
+                             "child runs untraced", strerrordesc_np(-err));
+        }
+        return err;
+}
+
+int lt_tf_materialize(void)
+{
         struct lt_header *h = lt_tf.hdr;
         if (!h)
-                return 0;
+                return -EBADF;
         uint32_t parent = h->pid;
         uint32_t exec_count = 0;
-        int old = lt_tf.fd;
-        int fd = create_file(proc_start_time(), &exec_count);
+        uint64_t proc_start = proc_start_time();
+        int fd = create_file(proc_start, &exec_count);
         int err = fd < 0 ? fd : reserve_disk(fd, 0, h->file_size);
         if (!err)
-                err = move_region(fd, h, 0, LT_HEADER_SIZE);
-        for (int k = 1; k < LT_SEC__COUNT && !err; k++) {
-                struct lt_section *s = &h->sections[k];
-                for (unsigned c = 0; c < s->nchunks && !err; c++)
-                        err = move_region(fd, lt_tf.chunk[k][c], s->chunk_off[c],
-                                          page_align((uint64_t)s->rec_size * ((uint64_t)s->base << c)));
-        }
-        if (old >= 0)
-                close(old);
+                err = each_region(copy_and_share, fd);
         if (err) {
-                /* Whatever is still mapped is the parent's file: let go of it. */
                 lt_tf.hdr = NULL;
                 if (fd >= 0)
                         close(fd);
@@ -396,8 +443,9 @@ int lt_tf_fork_child(void)
         h->pid = (uint32_t)getpid();
         h->ppid = parent;
         h->fork_parent = parent;
-        h->proc_start = proc_start_time();
+        h->proc_start = proc_start;
         h->start_ns = h->update_ns = lt_now_ns();
+        h->end_ns = 0;
         h->flags = (h->flags & LT_F_DROPPED) | LT_F_FORK_CHILD;
         return 0;
 }

@@ -46,11 +46,16 @@ void lt_tf_drop(enum lt_drop_kind kind, uint64_t n);
 /* Marks the file complete (clean exit). */
 void lt_tf_finish(void);
 
-/* In the child after fork(): gives the child a file of its own, starting
- * as a copy of the parent's, mapped at the same addresses. Returns 0, or
- * -errno with recording turned off in the child. Async-signal-safe calls
- * only. */
+/* In the child after fork(): turns the mappings of the parent's file into
+ * private copies, so that nothing the child does reaches the parent's file.
+ * Returns 0, or -errno with recording to be turned off in the child.
+ * Async-signal-safe calls only. */
 int lt_tf_fork_child(void);
+
+/* In a forked child, before it records anything: gives it a file of its
+ * own, a copy of its private pages, mapped where they are. Returns 0, or
+ * -errno with recording to be turned off. */
+int lt_tf_materialize(void);
 
 uint64_t lt_now_ns(void);
 

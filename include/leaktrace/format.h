@@ -48,7 +48,11 @@
         X(FRAMES, "frames", uint64_t)                                          \
         X(MODULES, "modules", struct lt_module_rec)                             \
         X(TIMERS, "timers", struct lt_timer_rec)                                 \
-        X(TIMER_SITES, "timer sites", struct lt_timer_site_rec)
+        X(TIMER_SITES, "timer sites", struct lt_timer_site_rec)                  \
+        X(TIMELINE, "timeline", struct lt_tick_rec)                              \
+        X(HISTORY, "history", struct lt_history_rec)                             \
+        X(SNAPSHOTS, "snapshots", struct lt_snapshot_rec)                        \
+        X(SNAPVALS, "snapshot values", struct lt_snapval_rec)
 
 enum lt_section_kind {
         LT_SEC_NONE = 0,
@@ -65,7 +69,9 @@ enum lt_section_kind {
         X(FILE_FULL, "trace file could not grow (disk full or file size limit)") \
         X(MODULES_FULL, "module table full")                                   \
         X(TRUNCATED_STACKS, "stacks cut at LEAKTRACE_DEPTH")                   \
-        X(TIMERS_FULL, "timer table full")
+        X(TIMERS_FULL, "timer table full")                                     \
+        X(HISTORY_FULL, "sites without history (LEAKTRACE_HISTORY_SITES)")      \
+        X(SNAPSHOTS_FULL, "snapshots not taken (at most 64)")
 
 enum lt_drop_kind {
 #define LT_X_ENUM(K, text) LT_DROP_##K,
@@ -95,6 +101,74 @@ struct lt_totals {
 };
 _Static_assert(sizeof(struct lt_totals) == 64, "lt_totals layout");
 
+/* Recording states (lt_history_state.state). */
+#define LT_STATES(X)                                                            \
+        X(OFF, "off")                                                          \
+        X(ON, "recording")                                                     \
+        X(PAUSED, "paused (nothing recorded yet)")                             \
+        X(STOPPED, "stopped (frees of recorded blocks still counted)")
+
+enum lt_state {
+#define LT_X_ENUM(K, text) LT_STATE_##K,
+        LT_STATES(LT_X_ENUM)
+#undef LT_X_ENUM
+        LT_STATE__COUNT
+};
+
+/* Commands that `leaktrace ctl` writes into a running process's file. The
+ * file is mode 0600: only its owner (or root) can open it for writing,
+ * which is the whole of the access control. The process's background
+ * thread polls req_seq every LT_CONTROL_POLL_MS, runs the command, and
+ * answers by storing done_seq = req_seq. */
+#define LT_CONTROL_POLL_MS 100
+#define LT_COMMANDS(X)                                                          \
+        X(START, "start")                                                      \
+        X(STOP, "stop")                                                        \
+        X(SNAPSHOT, "snapshot")                                                \
+        X(STATUS, "status")
+
+enum lt_command {
+        LT_CMD_NONE = 0,
+#define LT_X_ENUM(K, name) LT_CMD_##K,
+        LT_COMMANDS(LT_X_ENUM)
+#undef LT_X_ENUM
+        LT_CMD__COUNT
+};
+
+struct lt_control {
+        uint32_t req_seq;  /* written by ctl, after req_cmd and req_arg */
+        uint32_t req_cmd;  /* enum lt_command */
+        uint32_t done_seq; /* written by the process when the command is done */
+        int32_t done_status; /* 0, or -errno */
+        char req_arg[48];  /* a snapshot's name, NUL-terminated */
+};
+_Static_assert(sizeof(struct lt_control) == 64, "lt_control layout");
+
+/* The timeline and the per-site history share one grid of LT_HIST_COLS
+ * columns: the first LT_HIST_LONG sample the whole run at a period that
+ * doubles whenever they are full (every other one is kept), the last
+ * LT_HIST_RECENT are a ring of the most recent ticks. A day-long run keeps
+ * its trend over the whole day, and its last seconds in detail, in a
+ * fixed size. */
+#define LT_HIST_LONG 48
+#define LT_HIST_RECENT 16
+#define LT_HIST_COLS (LT_HIST_LONG + LT_HIST_RECENT)
+
+struct lt_history_state {
+        uint32_t state;      /* enum lt_state */
+        uint32_t tick_ms;    /* configured tick */
+        uint32_t ticks;      /* ticks taken so far */
+        uint32_t period;     /* ticks between long-term columns */
+        uint32_t nlong;      /* long-term columns in use */
+        uint32_t nrecent;    /* recent columns in use (at most LT_HIST_RECENT) */
+        uint32_t recent_next; /* next recent column to write, 0-based within the ring */
+        uint32_t pid_alive;  /* the pid whose background thread answers control */
+        uint64_t tracer_bytes; /* memory the tracer itself holds, at the last tick */
+        uint64_t start_tick_ns; /* CLOCK_REALTIME when recording (last) started */
+        uint64_t reserved[4];
+};
+_Static_assert(sizeof(struct lt_history_state) == 80, "lt_history_state layout");
+
 struct lt_header {
         char magic[LT_MAGIC_LEN];
         uint32_t version;
@@ -122,6 +196,8 @@ struct lt_header {
         char cmdline[LT_CMDLINE_MAX];
         char exe[LT_PATH_MAX];
         struct lt_section sections[LT_MAX_SECTIONS]; /* indexed by kind */
+        struct lt_control control;
+        struct lt_history_state history;
 };
 _Static_assert(offsetof(struct lt_header, totals) % 64 == 0, "totals on their own line");
 _Static_assert(sizeof(struct lt_header) <= LT_HEADER_SIZE, "lt_header fits");
@@ -234,6 +310,57 @@ struct lt_timer_site_rec {
         uint64_t reserved;
 };
 _Static_assert(sizeof(struct lt_timer_site_rec) == 32, "lt_timer_site_rec layout");
+
+/* One column of the timeline: the process at one tick. */
+#define LT_TICK_SNAPSHOT 0x1u /* taken for a snapshot */
+struct lt_tick_rec {
+        uint64_t time_ns; /* CLOCK_REALTIME; 0 for a column not yet used */
+        uint32_t tick;    /* ticks since start */
+        uint32_t flags;
+        int64_t live_bytes;
+        int64_t live_blocks;
+        uint64_t rss; /* bytes */
+        uint64_t allocs; /* allocations recorded so far */
+        uint64_t frees;
+        uint32_t timers_live;
+        uint32_t snapshot; /* snapshot index + 1, or 0 */
+};
+_Static_assert(sizeof(struct lt_tick_rec) == 64, "lt_tick_rec layout");
+
+/* One site's live bytes and blocks at each column of the timeline grid.
+ * A site gets a record at the first tick that finds it holding memory;
+ * earlier columns hold zero, which is what it held at those ticks. */
+struct lt_history_rec {
+        uint32_t stack;
+        uint32_t first_tick;
+        int64_t bytes[LT_HIST_COLS];
+        int32_t blocks[LT_HIST_COLS];
+};
+_Static_assert(sizeof(struct lt_history_rec) == 8 + 12 * LT_HIST_COLS, "lt_history_rec layout");
+
+#define LT_MAX_SNAPSHOTS 64
+struct lt_snapshot_rec {
+        uint64_t time_ns;
+        uint32_t tick;
+        uint32_t nvals; /* records in snapvals, from first_val */
+        uint64_t first_val;
+        int64_t live_bytes;
+        int64_t live_blocks;
+        uint64_t allocs;
+        uint64_t rss;
+        char name[72];
+};
+_Static_assert(sizeof(struct lt_snapshot_rec) == 128, "lt_snapshot_rec layout");
+
+/* A site's figures at a snapshot: one per site holding memory then. */
+struct lt_snapval_rec {
+        uint32_t snapshot;
+        uint32_t stack;
+        int64_t live_bytes;
+        int64_t live_blocks;
+        uint64_t allocs;
+};
+_Static_assert(sizeof(struct lt_snapval_rec) == 32, "lt_snapval_rec layout");
 
 /* Where record `i` of a section with chunk-0 size `base` lives: its chunk and
  * its index within the chunk. */

@@ -18,7 +18,13 @@
           "distinct call stacks kept; allocations from further new stacks are counted as dropped") \
         X(max_live, "MAX_LIVE", INT, 268435456, 1024, 1073741824,                              \
           "live allocations tracked at once; further ones are counted as dropped")             \
-        X(quiet, "QUIET", BOOL, 0, 0, 1, "1: say nothing on stderr unless recording fails")
+        X(quiet, "QUIET", BOOL, 0, 0, 1, "1: say nothing on stderr unless recording fails")      \
+        X(start, "START", STR, "on", 0, 0,                                                     \
+          "on: record from the start; paused: record nothing until `leaktrace ctl PID start`")  \
+        X(tick_ms, "TICK_MS", INT, 1000, 10, 3600000,                                          \
+          "milliseconds between two points of the timeline and the per-site history")          \
+        X(history_sites, "HISTORY_SITES", INT, 16384, 16, 1048576,                             \
+          "sites whose history over time is kept (about 780 bytes each)")
 
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
 

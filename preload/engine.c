@@ -15,6 +15,7 @@
 #include "options.h"
 #include "real.h"
 #include "stacks.h"
+#include "ticker.h"
 #include "timers.h"
 #include "tracefile.h"
 
@@ -145,18 +146,22 @@ static void unfollow(void)
 static void atfork_prepare(void)
 {
         lt_in_tracer++;
+        lt_ticker_lock();
         lt_timers_lock();
         lt_stacks_lock();
         lt_live_lock_all();
         lt_lock(&lt_tf.grow_lock);
+        lt_tf_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
+        lt_tf_fork_parent();
         lt_unlock(&lt_tf.grow_lock);
         lt_live_unlock_all();
         lt_stacks_unlock();
         lt_timers_unlock();
+        lt_ticker_unlock();
         lt_in_tracer--;
 }
 
@@ -165,6 +170,7 @@ static void atfork_child(void)
         lt_lock_reset(&lt_tf.grow_lock);
         lt_live_reset_locks();
         lt_stacks_reset_lock();
+        lt_ticker_fork_child();
         if (lt_recording)
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
         lt_timers_fork_child();
@@ -176,12 +182,38 @@ int lt_engine_forked_slow(void)
         int on = 0;
         lt_in_tracer++;
         lt_lock(&lt_tf.grow_lock);
-        if (lt_recording == LT_FORKED)
-                lt_recording = lt_tf_materialize() < 0 ? LT_OFF : LT_ON;
+        int started = 0;
+        if (lt_recording == LT_FORKED) {
+                if (lt_tf_materialize() < 0) {
+                        lt_recording = LT_OFF;
+                } else {
+                        lt_recording = LT_ON;
+                        started = 1;
+                }
+        }
         on = lt_recording == LT_ON;
         lt_unlock(&lt_tf.grow_lock);
+        if (started)
+                lt_ticker_start();
         lt_in_tracer--;
         return on;
+}
+
+static const int header_state[] = {
+        [LT_OFF] = LT_STATE_OFF,         [LT_ON] = LT_STATE_ON,
+        [LT_FORKED] = LT_STATE_ON,       [LT_PAUSED] = LT_STATE_PAUSED,
+        [LT_STOPPED] = LT_STATE_STOPPED,
+};
+
+void lt_engine_set(int state)
+{
+        struct lt_header *h = lt_tf.hdr;
+        int was = __atomic_exchange_n(&lt_recording, state, __ATOMIC_ACQ_REL);
+        if (!h)
+                return;
+        if (state == LT_ON && was != LT_ON)
+                h->history.start_tick_ns = lt_now_ns();
+        __atomic_store_n(&h->history.state, (uint32_t)header_state[state], __ATOMIC_RELEASE);
 }
 
 __attribute__((constructor(101))) static void lt_init(void)
@@ -210,7 +242,11 @@ __attribute__((constructor(101))) static void lt_init(void)
         if (lt_timers_init() < 0)
                 lt_log_error("no memory for the timer tables: timers are not traced");
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-        __atomic_store_n(&lt_recording, LT_ON, __ATOMIC_RELEASE);
+        int paused = !strcmp(lt_opt.start, "paused");
+        if (!paused && strcmp(lt_opt.start, "on"))
+                lt_log_error("LEAKTRACE_START=%s is neither on nor paused; using on", lt_opt.start);
+        lt_engine_set(paused ? LT_PAUSED : LT_ON);
+        lt_ticker_start();
         lt_in_tracer = 0;
 }
 
@@ -218,10 +254,11 @@ void lt_engine_finish(void)
 {
         if (lt_recording == LT_FORKED)
                 lt_engine_forked_slow(); /* a child that only exits has a file too */
-        if (lt_recording != LT_ON)
+        if (lt_recording == LT_OFF || lt_recording == LT_FORKED)
                 return;
         lt_in_tracer++;
         lt_modules_scan();
+        lt_ticker_tick_now();
         lt_tf_finish();
         lt_in_tracer--;
 }

@@ -10,9 +10,11 @@
 #include "live.h"
 #include "lt.h"
 
-/* LT_ON once the trace file is open and recording goes on; LT_FORKED in a
- * forked child whose own file is made at its first event. */
-enum { LT_OFF, LT_ON, LT_FORKED };
+/* What the hooks do now. LT_ON: record everything. LT_PAUSED: nothing
+ * (started paused, no block known yet). LT_STOPPED: no new blocks, but the
+ * frees of recorded ones still count, so the figures stay right. LT_FORKED:
+ * a forked child whose own file is made at its first event. */
+enum { LT_OFF, LT_ON, LT_FORKED, LT_PAUSED, LT_STOPPED };
 extern int lt_recording;
 
 /* Makes a forked child's file. Returns 1 when recording goes on. */
@@ -22,16 +24,33 @@ int lt_engine_forked_slow(void);
  * of a signal handler that interrupts the tracer, are not recorded. */
 extern LT_TLS int lt_in_tracer;
 
+/* Enters the tracer to record a new block or timer. */
 static inline int lt_enter(void)
 {
         if (lt_unlikely(lt_in_tracer))
                 return 0;
         int state = __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE);
-        if (lt_unlikely(state != LT_ON) && (state == LT_OFF || !lt_engine_forked_slow()))
+        if (lt_unlikely(state != LT_ON) && (state != LT_FORKED || !lt_engine_forked_slow()))
                 return 0;
         lt_in_tracer = 1;
         return 1;
 }
+
+/* Enters the tracer to record the end of a block or timer. */
+static inline int lt_enter_end(void)
+{
+        if (lt_unlikely(lt_in_tracer))
+                return 0;
+        int state = __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE);
+        if (lt_unlikely(state != LT_ON) && state != LT_STOPPED &&
+            (state != LT_FORKED || !lt_engine_forked_slow()))
+                return 0;
+        lt_in_tracer = 1;
+        return 1;
+}
+
+/* Changes what the hooks do: LT_ON, LT_STOPPED (from the control thread). */
+void lt_engine_set(int state);
 
 static inline void lt_leave(void)
 {

@@ -50,7 +50,7 @@ LT_EXPORT void free(void *p)
 {
         if (!p || lt_unlikely(lt_boot_owns(p)))
                 return;
-        if (lt_enter()) {
+        if (lt_enter_end()) {
                 lt_record_free(p);
                 lt_leave();
         }
@@ -87,14 +87,17 @@ LT_EXPORT void *realloc(void *p, size_t size)
                 return malloc(size);
         if (lt_unlikely(lt_boot_owns(p)))
                 return boot_realloc(p, size);
-        if (!lt_enter())
+        if (!lt_enter_end())
                 return lt_real.realloc(p, size);
 
         struct lt_live_entry e;
         int known = lt_record_take(p, &e);
         void *q = lt_real.realloc(p, size);
         if (q) {
-                lt_record_alloc(q, size);
+                /* Stopped: the block's old self is gone, its new self is
+                 * not recorded. */
+                if (__atomic_load_n(&lt_recording, __ATOMIC_RELAXED) == LT_ON)
+                        lt_record_alloc(q, size);
         } else if (known && size != 0) {
                 int saved = errno;
                 lt_record_restore(&e); /* failed: p is still the caller's */

@@ -86,7 +86,7 @@ LT_EXPORT int timer_settime(timer_t id, int flags, const struct itimerspec *v, s
 LT_EXPORT int timer_delete(timer_t id)
 {
         REAL_OR_ENOSYS(timer_delete);
-        if (lt_enter()) {
+        if (lt_enter_end()) {
                 int saved = errno;
                 lt_timer_deleted((int64_t)(intptr_t)id);
                 errno = saved;
@@ -130,7 +130,7 @@ LT_EXPORT unsigned alarm(unsigned seconds)
 LT_EXPORT int close(int fd)
 {
         REAL_OR_ENOSYS(close);
-        if (lt_unlikely(lt_fd_is_timer(fd)) && lt_enter()) {
+        if (lt_unlikely(lt_fd_is_timer(fd)) && lt_enter_end()) {
                 int saved = errno;
                 lt_fd_closing(fd);
                 errno = saved;
@@ -143,7 +143,7 @@ LT_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
         REAL_OR_ENOSYS(close_range);
         int rc = lt_real.close_range(first, last, flags);
-        if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && lt_enter()) {
+        if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && lt_enter_end()) {
                 int saved = errno;
                 lt_fd_range_closing(first, last);
                 errno = saved;
@@ -156,7 +156,7 @@ LT_EXPORT void closefrom(int low)
 {
         if (!REAL(closefrom))
                 return;
-        if (low >= 0 && lt_enter()) {
+        if (low >= 0 && lt_enter_end()) {
                 int saved = errno;
                 lt_fd_range_closing((unsigned)low, ~0u);
                 errno = saved;
@@ -167,7 +167,7 @@ LT_EXPORT void closefrom(int low)
 
 static int duped(int oldfd, int newfd)
 {
-        if (newfd >= 0 && (lt_fd_is_timer(oldfd) || lt_fd_is_timer(newfd)) && lt_enter()) {
+        if (newfd >= 0 && (lt_fd_is_timer(oldfd) || lt_fd_is_timer(newfd)) && lt_enter_end()) {
                 int saved = errno;
                 lt_fd_duped(oldfd, newfd);
                 errno = saved;

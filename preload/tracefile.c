@@ -23,7 +23,12 @@ static const uint32_t section_base[LT_SEC__COUNT] = {
         [LT_SEC_MODULES] = 64,
         [LT_SEC_TIMERS] = 64,
         [LT_SEC_TIMER_SITES] = 64,
+        [LT_SEC_TIMELINE] = LT_HIST_COLS,
+        [LT_SEC_HISTORY] = 64,
+        [LT_SEC_SNAPSHOTS] = 8,
+        [LT_SEC_SNAPVALS] = 1024,
 };
+_Static_assert(LT_SEC__COUNT == 10, "every section has a chunk-0 size above");
 static const uint32_t section_rec_size[LT_SEC__COUNT] = {
 #define LT_X_SIZE(K, name, type) [LT_SEC_##K] = sizeof(type),
         LT_SECTIONS(LT_X_SIZE)
@@ -335,14 +340,7 @@ int lt_tf_open(void)
         }
         fill_header(p, proc_start, exec_count);
         lt_tf.hdr = p;
-        for (int k = 1; k < LT_SEC__COUNT; k++) {
-                if ((err = grow((enum lt_section_kind)k)) < 0) {
-                        lt_log_error("cannot write the trace file %s (%s); running untraced",
-                                     lt_tf.path, strerrordesc_np(-err));
-                        lt_tf.hdr = NULL;
-                        return err;
-                }
-        }
+        /* Sections get their first chunk when first used. */
         return 0;
 }
 
@@ -377,11 +375,6 @@ static int each_region(int (*fn)(void *addr, uint64_t len, uint64_t off, int fd)
         return err;
 }
 
-static int make_private(void *addr, uint64_t len, uint64_t off, int fd)
-{
-        return remap(addr, len, MAP_PRIVATE, fd, off);
-}
-
 static int copy_and_share(void *addr, uint64_t len, uint64_t off, int fd)
 {
         const char *src = addr;
@@ -396,17 +389,81 @@ static int copy_and_share(void *addr, uint64_t len, uint64_t off, int fd)
         return remap(addr, len, MAP_SHARED, fd, off);
 }
 
+/* fork(): the parent copies its file's pages into anonymous memory while
+ * the tracer's locks are held (no section can grow, no stack be added), and
+ * the child, which gets that memory copy-on-write, moves the copies over its
+ * mappings of the parent's file. Copying in the child instead would race
+ * with the parent, which goes on writing to the shared file at once. */
+static unsigned char *fork_copy;
+static uint64_t fork_copy_len;
+
+static int sum_region(void *addr, uint64_t len, uint64_t off, int fd)
+{
+        (void)addr;
+        (void)off;
+        (void)fd;
+        fork_copy_len += len;
+        return 0;
+}
+
+static int copy_region(void *addr, uint64_t len, uint64_t off, int fd)
+{
+        (void)off;
+        (void)fd;
+        memcpy(fork_copy + fork_copy_len, addr, len);
+        fork_copy_len += len;
+        return 0;
+}
+
+static int move_copy(void *addr, uint64_t len, uint64_t off, int fd)
+{
+        (void)off;
+        (void)fd;
+        void *from = fork_copy + fork_copy_len;
+        fork_copy_len += len;
+        return mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, addr) == MAP_FAILED ? -errno : 0;
+}
+
+void lt_tf_fork_prepare(void)
+{
+        fork_copy = NULL;
+        if (!lt_tf.hdr)
+                return;
+        fork_copy_len = 0;
+        each_region(sum_region, -1);
+        void *p = mmap(NULL, fork_copy_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED)
+                return; /* the child will run untraced */
+        fork_copy = p;
+        fork_copy_len = 0;
+        each_region(copy_region, -1);
+}
+
+void lt_tf_fork_parent(void)
+{
+        if (fork_copy)
+                munmap(fork_copy, fork_copy_len);
+        fork_copy = NULL;
+}
+
 int lt_tf_fork_child(void)
 {
         if (!lt_tf.hdr)
                 return 0;
-        /* The parent's file stays the parent's: from now on the child writes
-         * to private copies of its pages, and gets a file of its own only
-         * when it records something (lt_tf_materialize). A child that execs
-         * at once, as most do, costs no file and no copy. */
-        int err = each_region(make_private, lt_tf.fd);
+        int err = -ENOMEM;
+        if (fork_copy) {
+                /* Walk the regions as the copy has them: the header at the
+                 * start of the copy is the one of the moment of the fork. */
+                uint64_t len = fork_copy_len;
+                fork_copy_len = 0;
+                err = each_region(move_copy, -1);
+                if (!err && fork_copy_len < len)
+                        munmap(fork_copy + fork_copy_len, len - fork_copy_len);
+        }
         close(lt_tf.fd);
         lt_tf.fd = -1;
+        fork_copy = NULL;
         if (err) {
                 lt_tf.hdr = NULL; /* some pages may still be the parent's */
                 lt_log_error("cannot separate a forked child's trace from its parent's (%s); the "
@@ -429,8 +486,10 @@ int lt_tf_materialize(void)
                 err = each_region(copy_and_share, fd);
         if (err) {
                 lt_tf.hdr = NULL;
-                if (fd >= 0)
+                if (fd >= 0) {
                         close(fd);
+                        unlink(lt_tf.path);
+                }
                 lt_log_error("cannot create the trace file of a forked child (%s); the child runs "
                              "untraced", strerrordesc_np(-err));
                 return err;

@@ -46,10 +46,13 @@ void lt_tf_drop(enum lt_drop_kind kind, uint64_t n);
 /* Marks the file complete (clean exit). */
 void lt_tf_finish(void);
 
-/* In the child after fork(): turns the mappings of the parent's file into
- * private copies, so that nothing the child does reaches the parent's file.
- * Returns 0, or -errno with recording to be turned off in the child.
- * Async-signal-safe calls only. */
+/* fork(), with every tracer lock held: the parent copies the file's pages
+ * (prepare) and lets the copy go (parent); the child puts the copy in place
+ * of its mappings of the parent's file, so that nothing it does reaches the
+ * parent's file (child: returns 0, or -errno with recording to be turned
+ * off). Async-signal-safe calls only. */
+void lt_tf_fork_prepare(void);
+void lt_tf_fork_parent(void);
 int lt_tf_fork_child(void);
 
 /* In a forked child, before it records anything: gives it a file of its

@@ -1,0 +1,357 @@
+#define _GNU_SOURCE
+#include "ticker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "live.h"
+#include "lock.h"
+#include "log.h"
+#include "options.h"
+#include "stacks.h"
+#include "tracefile.h"
+
+static struct lt_lock tick_lock;
+static uint32_t *hist_of; /* stack id -> history record + 1 */
+static uint64_t hist_of_len;
+static int running;
+
+static struct lt_history_state *hs(void)
+{
+        return &lt_tf.hdr->history;
+}
+
+static uint64_t read_rss(void)
+{
+        char buf[128];
+        int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        const char *p = strchr(buf, ' ');
+        uint64_t pages = 0;
+        for (p = p ? p + 1 : buf; *p >= '0' && *p <= '9'; p++)
+                pages = pages * 10 + (uint64_t)(*p - '0');
+        return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint32_t timers_live(void)
+{
+        const struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_TIMER_SITES];
+        uint64_t n = __atomic_load_n(&s->count, __ATOMIC_ACQUIRE);
+        int64_t live = 0;
+        for (uint64_t i = 0; i < n; i++)
+                live += __atomic_load_n(&((struct lt_timer_site_rec *)lt_tf_rec(LT_SEC_TIMER_SITES, i))->live,
+                                        __ATOMIC_RELAXED);
+        return live > 0 ? (uint32_t)live : 0;
+}
+
+/* The history record of a stack, made when first needed; NULL when the
+ * table is full. */
+static struct lt_history_rec *history_of(uint32_t stack, int make)
+{
+        if (stack > hist_of_len)
+                return NULL;
+        uint32_t h = hist_of[stack - 1];
+        if (h)
+                return lt_tf_rec(LT_SEC_HISTORY, h - 1);
+        if (!make)
+                return NULL;
+        struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_HISTORY];
+        uint64_t idx = s->count;
+        if (idx >= (uint64_t)lt_opt.history_sites || lt_tf_reserve(LT_SEC_HISTORY, idx + 1) < 0) {
+                lt_tf_drop(LT_DROP_HISTORY_FULL, 1);
+                hist_of[stack - 1] = UINT32_MAX; /* counted once */
+                return NULL;
+        }
+        struct lt_history_rec *r = lt_tf_rec(LT_SEC_HISTORY, idx);
+        r->stack = stack;
+        r->first_tick = hs()->ticks;
+        __atomic_store_n(&s->count, idx + 1, __ATOMIC_RELEASE);
+        hist_of[stack - 1] = (uint32_t)idx + 1;
+        return r;
+}
+
+/* Long-term columns full: keep every other one, double the period. The
+ * flag tells a reader of a file killed meanwhile to trust only the recent
+ * columns. */
+static void thin(void)
+{
+        struct lt_history_state *h = hs();
+        h->reserved[0] = 1;
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        uint64_t n = lt_tf.hdr->sections[LT_SEC_HISTORY].count;
+        for (uint64_t i = 0; i < n; i++) {
+                struct lt_history_rec *r = lt_tf_rec(LT_SEC_HISTORY, i);
+                for (unsigned c = 0; c < LT_HIST_LONG / 2; c++) {
+                        r->bytes[c] = r->bytes[2 * c];
+                        r->blocks[c] = r->blocks[2 * c];
+                }
+                memset(&r->bytes[LT_HIST_LONG / 2], 0, sizeof(r->bytes[0]) * LT_HIST_LONG / 2);
+                memset(&r->blocks[LT_HIST_LONG / 2], 0, sizeof(r->blocks[0]) * LT_HIST_LONG / 2);
+        }
+        for (unsigned c = 0; c < LT_HIST_LONG; c++) {
+                struct lt_tick_rec *t = lt_tf_rec(LT_SEC_TIMELINE, c);
+                if (c < LT_HIST_LONG / 2)
+                        *t = *(struct lt_tick_rec *)lt_tf_rec(LT_SEC_TIMELINE, 2 * c);
+                else
+                        memset(t, 0, sizeof(*t));
+        }
+        h->nlong = LT_HIST_LONG / 2;
+        h->period *= 2;
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        h->reserved[0] = 0;
+}
+
+/* Fills column col of the timeline and of every history. */
+static void fill_column(unsigned col, const struct lt_tick_rec *t)
+{
+        uint64_t n = lt_tf.hdr->sections[LT_SEC_HISTORY].count;
+        for (uint64_t i = 0; i < n; i++) {
+                struct lt_history_rec *r = lt_tf_rec(LT_SEC_HISTORY, i);
+                const struct lt_stack_rec *s = lt_stack_rec(r->stack);
+                r->bytes[col] = __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
+                r->blocks[col] = (int32_t)__atomic_load_n(&s->live_blocks, __ATOMIC_RELAXED);
+        }
+        struct lt_tick_rec *dst = lt_tf_rec(LT_SEC_TIMELINE, col);
+        dst->time_ns = 0; /* a reader skips the column while it is rewritten */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        struct lt_tick_rec copy = *t;
+        copy.time_ns = 0;
+        *dst = copy;
+        __atomic_store_n(&dst->time_ns, t->time_ns, __ATOMIC_RELEASE);
+}
+
+/* One tick. snapshot is the snapshot index + 1 when taken for one. Under
+ * tick_lock. */
+static void tick(uint32_t snapshot, struct lt_tick_rec *out)
+{
+        struct lt_header *hdr = lt_tf.hdr;
+        struct lt_history_state *h = hs();
+        struct lt_tick_rec t = { 0 };
+
+        uint64_t n = __atomic_load_n(&hdr->sections[LT_SEC_STACKS].count, __ATOMIC_ACQUIRE);
+        for (uint64_t i = 0; i < n; i++) {
+                const struct lt_stack_rec *s = lt_tf_rec(LT_SEC_STACKS, i);
+                int64_t blocks = __atomic_load_n(&s->live_blocks, __ATOMIC_RELAXED);
+                t.live_bytes += __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
+                t.live_blocks += blocks;
+                t.allocs += __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
+                if (blocks > 0)
+                        history_of((uint32_t)i + 1, 1);
+        }
+        t.frees = t.allocs - (uint64_t)t.live_blocks;
+        t.time_ns = lt_now_ns();
+        t.tick = h->ticks;
+        t.rss = read_rss();
+        t.timers_live = timers_live();
+        t.snapshot = snapshot;
+        t.flags = snapshot ? LT_TICK_SNAPSHOT : 0;
+
+        if (!snapshot && h->ticks % h->period == 0) {
+                if (h->nlong == LT_HIST_LONG)
+                        thin();
+                if (h->ticks % h->period == 0)
+                        fill_column(h->nlong++, &t);
+        }
+        fill_column(LT_HIST_LONG + h->recent_next, &t);
+        h->recent_next = (h->recent_next + 1) % LT_HIST_RECENT;
+        if (h->nrecent < LT_HIST_RECENT)
+                h->nrecent++;
+        if (!snapshot)
+                h->ticks++;
+        h->tracer_bytes = lt_live_footprint();
+        hdr->update_ns = t.time_ns;
+        if (out)
+                *out = t;
+}
+
+static int take_snapshot(const char *name)
+{
+        struct lt_header *hdr = lt_tf.hdr;
+        struct lt_section *ss = &hdr->sections[LT_SEC_SNAPSHOTS];
+        struct lt_section *sv = &hdr->sections[LT_SEC_SNAPVALS];
+        uint64_t idx = ss->count;
+        if (idx >= LT_MAX_SNAPSHOTS || lt_tf_reserve(LT_SEC_SNAPSHOTS, idx + 1) < 0) {
+                lt_tf_drop(LT_DROP_SNAPSHOTS_FULL, 1);
+                return -ENOSPC;
+        }
+        struct lt_tick_rec t;
+        tick((uint32_t)idx + 1, &t);
+
+        uint64_t first = sv->count, nvals = 0;
+        uint64_t n = __atomic_load_n(&hdr->sections[LT_SEC_STACKS].count, __ATOMIC_ACQUIRE);
+        for (uint64_t i = 0; i < n; i++) {
+                const struct lt_stack_rec *s = lt_tf_rec(LT_SEC_STACKS, i);
+                int64_t blocks = __atomic_load_n(&s->live_blocks, __ATOMIC_RELAXED);
+                if (blocks <= 0)
+                        continue;
+                if (lt_tf_reserve(LT_SEC_SNAPVALS, first + nvals + 1) < 0)
+                        break;
+                struct lt_snapval_rec *v = lt_tf_rec(LT_SEC_SNAPVALS, first + nvals);
+                v->snapshot = (uint32_t)idx;
+                v->stack = (uint32_t)i + 1;
+                v->live_bytes = __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
+                v->live_blocks = blocks;
+                v->allocs = __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
+                nvals++;
+        }
+        __atomic_store_n(&sv->count, first + nvals, __ATOMIC_RELEASE);
+
+        struct lt_snapshot_rec *r = lt_tf_rec(LT_SEC_SNAPSHOTS, idx);
+        r->time_ns = t.time_ns;
+        r->tick = t.tick;
+        r->nvals = (uint32_t)nvals;
+        r->first_val = first;
+        r->live_bytes = t.live_bytes;
+        r->live_blocks = t.live_blocks;
+        r->allocs = t.allocs;
+        r->rss = t.rss;
+        if (name && *name)
+                lt_fmt(r->name, sizeof(r->name), "%s", name);
+        else
+                lt_fmt(r->name, sizeof(r->name), "snapshot-%lu", (unsigned long)idx + 1);
+        __atomic_store_n(&ss->count, idx + 1, __ATOMIC_RELEASE);
+        return 0;
+}
+
+static void control(void)
+{
+        struct lt_control *c = &lt_tf.hdr->control;
+        uint32_t seq = __atomic_load_n(&c->req_seq, __ATOMIC_ACQUIRE);
+        if (seq == __atomic_load_n(&c->done_seq, __ATOMIC_RELAXED))
+                return;
+        char name[sizeof(c->req_arg)];
+        memcpy(name, c->req_arg, sizeof(name));
+        name[sizeof(name) - 1] = '\0';
+        int status = 0;
+        switch (c->req_cmd) {
+        case LT_CMD_START:
+                lt_engine_set(LT_ON);
+                break;
+        case LT_CMD_STOP:
+                lt_engine_set(LT_STOPPED);
+                break;
+        case LT_CMD_SNAPSHOT:
+                lt_lock(&tick_lock);
+                status = take_snapshot(name);
+                lt_unlock(&tick_lock);
+                break;
+        case LT_CMD_STATUS:
+                break;
+        default:
+                status = -EINVAL;
+        }
+        c->done_status = status;
+        __atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
+}
+
+static void *run(void *arg)
+{
+        (void)arg;
+        lt_in_tracer = 1; /* nothing this thread does is the program's */
+        struct timespec next_tick, now;
+        clock_gettime(CLOCK_MONOTONIC, &next_tick);
+        long tick_ns = lt_opt.tick_ms * 1000000L;
+        for (;;) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                long long until = (long long)(next_tick.tv_sec - now.tv_sec) * 1000000000LL +
+                                  (next_tick.tv_nsec - now.tv_nsec);
+                if (until <= 0) {
+                        if (lt_tf.hdr) {
+                                lt_lock(&tick_lock);
+                                tick(0, NULL);
+                                lt_unlock(&tick_lock);
+                        }
+                        next_tick.tv_nsec += tick_ns % 1000000000L;
+                        next_tick.tv_sec += tick_ns / 1000000000L + next_tick.tv_nsec / 1000000000L;
+                        next_tick.tv_nsec %= 1000000000L;
+                        continue;
+                }
+                long long nap = until < LT_CONTROL_POLL_MS * 1000000LL ? until
+                                                                      : LT_CONTROL_POLL_MS * 1000000LL;
+                struct timespec ts = { (time_t)(nap / 1000000000LL), (long)(nap % 1000000000LL) };
+                nanosleep(&ts, NULL);
+                if (lt_tf.hdr)
+                        control();
+        }
+        return NULL;
+}
+
+int lt_ticker_start(void)
+{
+        struct lt_header *hdr = lt_tf.hdr;
+        if (!hdr)
+                return -EBADF;
+        if (!hist_of) {
+                hist_of_len = (uint64_t)lt_opt.max_stacks;
+                void *p = mmap(NULL, hist_of_len * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                if (p == MAP_FAILED)
+                        return -ENOMEM;
+                hist_of = p;
+        }
+        if (lt_tf_reserve(LT_SEC_TIMELINE, LT_HIST_COLS) < 0)
+                return -ENOSPC;
+        struct lt_history_state *h = hs();
+        h->tick_ms = (uint32_t)lt_opt.tick_ms;
+        if (!h->period)
+                h->period = 1;
+        hdr->sections[LT_SEC_TIMELINE].count = LT_HIST_COLS;
+        h->pid_alive = (uint32_t)getpid();
+
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        pthread_t t;
+        int err = pthread_create(&t, &attr, run, NULL);
+        pthread_attr_destroy(&attr);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (err) {
+                lt_log_error("cannot start the background thread (%s): no timeline, no control",
+                             strerrordesc_np(err));
+                return -err;
+        }
+        running = 1;
+        return 0;
+}
+
+void lt_ticker_tick_now(void)
+{
+        if (!lt_tf.hdr || !running)
+                return;
+        lt_lock(&tick_lock);
+        tick(0, NULL);
+        lt_unlock(&tick_lock);
+}
+
+void lt_ticker_lock(void)
+{
+        lt_lock(&tick_lock);
+}
+
+void lt_ticker_unlock(void)
+{
+        lt_unlock(&tick_lock);
+}
+
+void lt_ticker_fork_child(void)
+{
+        lt_lock_reset(&tick_lock);
+        running = 0;
+}

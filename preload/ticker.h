@@ -1,0 +1,21 @@
+/* The background thread, one per process: at every tick it adds a column
+ * to the timeline and to the history of every site that holds memory, and
+ * every LT_CONTROL_POLL_MS it answers the commands `leaktrace ctl` leaves
+ * in the trace file. It never allocates and blocks every signal. */
+#ifndef LT_TICKER_H
+#define LT_TICKER_H
+
+/* Prepares the tables and starts the thread. Returns 0 or -errno (then the
+ * process is traced without a timeline). */
+int lt_ticker_start(void);
+
+/* Takes one tick now, from any thread (at exit, the last state). */
+void lt_ticker_tick_now(void);
+
+/* fork(): the lock, taken before and released or reset after; the child
+ * has no thread until lt_ticker_start() runs in it again. */
+void lt_ticker_lock(void);
+void lt_ticker_unlock(void);
+void lt_ticker_fork_child(void);
+
+#endif

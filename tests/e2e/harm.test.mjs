@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  LEAKTRACE, assertLeak, assertLive, assertStatus, cleanEnv, header, markers, prog, report, run, siteAt,
+  LEAKTRACE, PRELOAD, assertLeak, assertLive, assertStatus, header, markers, prog, report, run, siteAt,
   src, tmpdir, traceFiles, tracedEnv,
 } from './lib.mjs';
 
@@ -92,15 +92,16 @@ test('LEAKTRACE_FOLLOW=maybe: one line, traced, exec followed as by default', (t
 
 // The trace file cannot be made: one line naming the directory, the program
 // runs untraced, all its cases pass, its exit status is kept.
-function cannotTrace(t, dir, cwd, ids = {}) {
+function cannotTrace(t, dir, cwd, { harm = HARM, preload, ids = {} } = {}) {
+  const env = () => tracedEnv(dir, preload ? { LD_PRELOAD: preload } : {});
   const plain = untraced([]);
-  const r = run(HARM, [], { env: tracedEnv(dir), cwd, ...ids });
+  const r = run(harm, [], { env: env(), cwd, ...ids });
   assertStatus(r);
   assert.equal(r.stdout, plain, 'output unchanged');
   assert.equal(lines(r.stderr).length, 1, `one line on stderr: ${r.what}`);
   assert.ok(r.stderr.includes(dir), `the line names ${dir}: ${r.what}`);
 
-  const e = run(HARM, ['exit', '3'], { env: tracedEnv(dir), cwd, ...ids });
+  const e = run(harm, ['exit', '3'], { env: env(), cwd, ...ids });
   assertStatus(e, 3);
   assert.equal(e.stdout, untraced(['exit', '3']));
   assert.equal(lines(e.stderr).length, 1, `one line on stderr: ${e.what}`);
@@ -116,14 +117,21 @@ test('LEAKTRACE_DIR=/nonexistent: one line, runs untraced', (t) => {
 test('LEAKTRACE_DIR unwritable: one line, runs untraced', (t) => {
   const cwd = tmpdir(t);
   const dir = path.join(cwd, 'readonly');
-  fs.mkdirSync(dir, { mode: 0o555 });
+  fs.mkdirSync(dir);
   fs.chmodSync(dir, 0o555);
-  // root writes anywhere: run the program as nobody, which cannot.
-  let ids = {};
-  if (process.getuid() === 0) {
+  if (process.getuid() !== 0) {
+    cannotTrace(t, dir, cwd);
+  } else {
+    // root writes anywhere: run the program as nobody, which cannot. The
+    // build tree may sit where nobody cannot reach (a clone under /root), so
+    // nobody runs copies of the program and the preload.
     fs.chmodSync(cwd, 0o755);
-    ids = { uid: 65534, gid: 65534 };
+    const harm = path.join(cwd, 'harm'), preload = path.join(cwd, 'libleaktrace.so');
+    fs.copyFileSync(HARM, harm);
+    fs.copyFileSync(PRELOAD, preload);
+    fs.chmodSync(harm, 0o755);
+    fs.chmodSync(preload, 0o755);
+    cannotTrace(t, dir, cwd, { harm, preload, ids: { uid: 65534, gid: 65534 } });
   }
-  cannotTrace(t, dir, cwd, ids);
   assert.deepEqual(fs.readdirSync(dir), [], 'nothing written in it');
 });

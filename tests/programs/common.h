@@ -70,9 +70,13 @@ static inline size_t rng_size(uint64_t *s)
 {
         uint64_t r = rng_next(s);
         switch (r & 7) {
-        case 0: case 1: case 2: case 3:
+        case 0:
+        case 1:
+        case 2:
+        case 3:
                 return 1 + (r >> 8) % 64;
-        case 4: case 5:
+        case 4:
+        case 5:
                 return 1 + (r >> 8) % 512;
         case 6:
                 return 1 + (r >> 8) % 4096;
@@ -95,8 +99,8 @@ struct own_thread {
 static inline void own_thread_start(struct own_thread *t, void *(*fn)(void *), void *arg)
 {
         pthread_attr_t attr;
-        t->stack = mmap(NULL, OWN_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                        -1, 0);
+        t->stack =
+            mmap(NULL, OWN_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (t->stack == MAP_FAILED)
                 die("mmap of a thread stack failed\n");
         pthread_attr_init(&attr);

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 struct Custom {
         int code;
@@ -86,8 +87,8 @@ int main()
         } catch (const std::exception &e) {
                 mix(e.what());
         }
-        std::printf("runtime_error %d, Custom %d, int %d, none %d\n", caught[0], caught[1], caught[2],
-                    caught[3]);
+        std::printf("runtime_error %d, Custom %d, int %d, none %d\n", caught[0], caught[1],
+                    caught[2], caught[3]);
         std::printf("digest %016lx\n", digest);
         return 0;
 }

@@ -21,7 +21,8 @@ int main(int argc, char **argv)
                 for (int i = 0; i < 2; i++)
                         kept[i] = malloc(600); /* LEAK: exec_Y */
                 const char *pre = getenv("LD_PRELOAD");
-                say("second: tracer %s\n", pre && strstr(pre, "libleaktrace") ? "preloaded" : "absent");
+                say("second: tracer %s\n",
+                    pre && strstr(pre, "libleaktrace") ? "preloaded" : "absent");
                 return 0;
         }
         die("usage: execs first execve|execvp | execs second\n");

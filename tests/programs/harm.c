@@ -12,15 +12,15 @@
 
 static int passed, failed;
 
-#define CHECK(cond, ...)                                                                       \
-        do {                                                                                   \
-                if (cond) {                                                                    \
-                        passed++;                                                              \
-                        say("ok %d - " __VA_ARGS__);                                           \
-                } else {                                                                       \
-                        failed++;                                                              \
-                        say("not ok %d - " __VA_ARGS__);                                       \
-                }                                                                              \
+#define CHECK(cond, ...)                                                                           \
+        do {                                                                                       \
+                if (cond) {                                                                        \
+                        passed++;                                                                  \
+                        say("ok %d - " __VA_ARGS__);                                               \
+                } else {                                                                           \
+                        failed++;                                                                  \
+                        say("not ok %d - " __VA_ARGS__);                                           \
+                }                                                                                  \
         } while (0)
 #define N (passed + failed) /* the number of the case just counted */
 
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         void *pv = pvalloc(10);
         long page = sysconf(_SC_PAGESIZE);
         CHECK(a && b && v && pv && (uintptr_t)a % 64 == 0 && (uintptr_t)b % 4096 == 0 &&
-                      (uintptr_t)v % page == 0 && (uintptr_t)pv % page == 0 && errno == EDOM,
+                  (uintptr_t)v % page == 0 && (uintptr_t)pv % page == 0 && errno == EDOM,
               "aligned_alloc, memalign, valloc, pvalloc aligned, errno kept\n", N);
         CHECK(malloc_usable_size(pv) >= (size_t)page, "pvalloc rounds up to a page\n", N);
         free(a);
@@ -131,7 +131,8 @@ int main(int argc, char **argv)
         free(dirty);
         errno = EDOM;
         unsigned char *clean = calloc(1000, 1);
-        CHECK(clean && all_bytes(clean, 1000, 0) && errno == EDOM, "calloc zeroes, keeps errno\n", N);
+        CHECK(clean && all_bytes(clean, 1000, 0) && errno == EDOM, "calloc zeroes, keeps errno\n",
+              N);
         free(clean);
 
         void *z1 = malloc(0), *z2 = malloc(0);

@@ -4,8 +4,9 @@
 
 #include "leaktrace/format.h"
 
-#define FIELD(f) printf("\"%s\": {\"offset\": %zu, \"size\": %zu},\n", #f, \
-                        offsetof(struct lt_header, f), sizeof(((struct lt_header *)0)->f))
+#define FIELD(f)                                                                                   \
+        printf("\"%s\": {\"offset\": %zu, \"size\": %zu},\n", #f, offsetof(struct lt_header, f),   \
+               sizeof(((struct lt_header *)0)->f))
 
 int main(void)
 {

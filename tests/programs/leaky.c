@@ -61,9 +61,9 @@ static NOINLINE void leak_aligned(void)
         if (posix_memalign(&p, 64, 300) != 0) /* LEAK: posix_memalign */
                 die("leaky: posix_memalign failed\n");
         keep(p);
-        keep(aligned_alloc(128, 256)); /* LEAK: aligned_alloc */
-        keep(memalign(32, 96)); /* LEAK: memalign */
-        keep(valloc(1000)); /* LEAK: valloc */
+        keep(aligned_alloc(128, 256));   /* LEAK: aligned_alloc */
+        keep(memalign(32, 96));          /* LEAK: memalign */
+        keep(valloc(1000));              /* LEAK: valloc */
         keep(reallocarray(NULL, 7, 12)); /* LEAK: reallocarray */
         for (int i = nkept - 4; i < nkept; i++)
                 if ((uintptr_t)kept[i] % 32)
@@ -103,7 +103,8 @@ static NOINLINE void leak_in_library(const char *path)
         void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL); /* LIBC: dlopen */
         if (!h)
                 die("leaky: %s\n", dlerror());
-        void (*leak)(void **, int, size_t) = (void (*)(void **, int, size_t))dlsym(h, "leaklib_leak");
+        void (*leak)(void **, int, size_t) =
+            (void (*)(void **, int, size_t))dlsym(h, "leaklib_leak");
         if (!leak)
                 die("leaky: no leaklib_leak\n");
         leak(kept + nkept, 2, 77);
@@ -167,9 +168,15 @@ static NOINLINE void churn(void)
                         continue;
                 } else {
                         switch ((r >> 12) % 3) {
-                        case 0: slot[j] = churn_malloc(n); break;
-                        case 1: slot[j] = churn_calloc(n); break;
-                        default: slot[j] = churn_aligned(n); break;
+                        case 0:
+                                slot[j] = churn_malloc(n);
+                                break;
+                        case 1:
+                                slot[j] = churn_calloc(n);
+                                break;
+                        default:
+                                slot[j] = churn_aligned(n);
+                                break;
                         }
                         churn_allocs++;
                 }

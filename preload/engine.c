@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "modules.h"
@@ -248,6 +249,30 @@ __attribute__((constructor(101))) static void lt_init(void)
         lt_engine_set(paused ? LT_PAUSED : LT_ON);
         lt_ticker_start();
         lt_in_tracer = 0;
+}
+
+int lt_engine_exec_begin(void)
+{
+        struct lt_header *h = lt_tf.hdr;
+        if (!h || lt_recording == LT_OFF || lt_recording == LT_FORKED)
+                return 0;
+        /* A vfork child runs in its parent's memory: the file is the
+         * parent's, which goes on. */
+        if ((uint32_t)getpid() != h->pid)
+                return 0;
+        lt_in_tracer++;
+        lt_ticker_tick_now();
+        h->end_ns = lt_now_ns();
+        __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);
+        lt_in_tracer--;
+        return 1;
+}
+
+void lt_engine_exec_failed(void)
+{
+        struct lt_header *h = lt_tf.hdr;
+        __atomic_fetch_and(&h->flags, ~LT_F_EXEC, __ATOMIC_RELEASE);
+        h->end_ns = 0;
 }
 
 void lt_engine_finish(void)

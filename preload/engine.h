@@ -69,6 +69,11 @@ void lt_record_free(void *p);
 int lt_record_take(void *p, struct lt_live_entry *e);
 void lt_record_restore(const struct lt_live_entry *e);
 
+/* exec: marks the file as ended by exec before the call (returns 1 if it
+ * did), and unmarks it when exec failed and the image goes on. */
+int lt_engine_exec_begin(void);
+void lt_engine_exec_failed(void);
+
 /* Called on the way out of the process (_exit). */
 void lt_engine_finish(void);
 

@@ -38,7 +38,12 @@
         X(dup2, int, (int, int))                                                               \
         X(dup3, int, (int, int, int))                                                          \
         X(fcntl, int, (int, int, ...))                                                         \
-        X(fcntl64, int, (int, int, ...))
+        X(fcntl64, int, (int, int, ...))                                                       \
+        X(execve, int, (const char *, char *const[], char *const[]))                           \
+        X(execv, int, (const char *, char *const[]))                                           \
+        X(execvp, int, (const char *, char *const[]))                                          \
+        X(execvpe, int, (const char *, char *const[], char *const[]))                          \
+        X(fexecve, int, (int, char *const[], char *const[]))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

@@ -1,0 +1,144 @@
+/* `leaktrace report`: trace files in, a report out. Every file is read and
+ * checked before anything is written, so that a bad one costs its own
+ * report and one line on stderr, not the others'. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "report.h"
+#include "trace.h"
+#include "writers.h"
+
+void lt_report_help(FILE *out)
+{
+        fprintf(out,
+                "Usage: leaktrace report [--top N] [--format text|json] FILE...\n"
+                "\n"
+                "Reports what each trace file shows still allocated: the call sites\n"
+                "holding the most live bytes, biggest first.\n"
+                "\n"
+                "  --top N          sites shown per process (default %d; 0: all)\n"
+                "  --format FORMAT  text (default), for people; json, for programs\n"
+                "  -h, --help       this help\n"
+                "\n"
+                "Exit status: 0, or 2 when a file cannot be read or is not a valid\n"
+                "trace (one line on stderr says why).\n",
+                LT_DEFAULT_TOP);
+}
+
+void lt_usage_error(const char *cmd, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "leaktrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, " (see leaktrace %s%s--help)\n", cmd ? cmd : "", cmd ? " " : "");
+        va_end(ap);
+}
+
+int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, const char *val)
+{
+        if (!strcmp(opt, "top")) {
+                char *end;
+                errno = 0;
+                unsigned long n = strtoul(val, &end, 10);
+                if (!*val || *end || errno || val[0] == '-' || n > 1000000000) {
+                        lt_usage_error(cmd, "--top wants a number of sites, not '%s'", val);
+                        return -EINVAL;
+                }
+                o->top = (unsigned)n;
+                return 0;
+        }
+        if (!strcmp(val, "text") || !strcmp(val, "json")) {
+                o->json = val[0] == 'j';
+                return 0;
+        }
+        lt_usage_error(cmd, "--format is text or json, not '%s'", val);
+        return -EINVAL;
+}
+
+int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_report_opts *o)
+{
+        struct lt_trace *traces = calloc(n, sizeof(*traces));
+        struct lt_report *reports = calloc(n, sizeof(*reports));
+        struct lt_report **good = calloc(n, sizeof(*good));
+        size_t ngood = 0;
+        int status = 0;
+        if (!traces || !reports || !good) {
+                fprintf(stderr, "leaktrace: out of memory\n");
+                status = 2;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char why[512];
+                int err = lt_trace_load(paths[i], &traces[i], why, sizeof(why));
+                if (!err && (err = lt_report_build(&reports[i], &traces[i])) < 0)
+                        snprintf(why, sizeof(why), "out of memory");
+                if (err) {
+                        fprintf(stderr, "leaktrace: %s: %s\n", paths[i], why);
+                        status = 2;
+                        continue;
+                }
+                good[ngood++] = &reports[i];
+        }
+        if (ngood) {
+                int err = o->json ? lt_write_json(out, good, ngood, o->top)
+                                  : lt_write_text(out, good, ngood, o->top);
+                if (err) {
+                        fprintf(stderr, "leaktrace: cannot write the report: %s\n", strerror(-err));
+                        status = 2;
+                }
+        }
+out:
+        for (size_t i = 0; i < ngood; i++)
+                lt_report_free(good[i]);
+        for (size_t i = 0; traces && i < n; i++)
+                lt_trace_free(&traces[i]);
+        free(good);
+        free(reports);
+        free(traces);
+        return status;
+}
+
+int lt_cmd_report(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"top", required_argument, NULL, 't'},
+            {"format", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
+        };
+        struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 't':
+                case 'f':
+                        if (lt_report_opt(&o, "report", c == 't' ? "top" : "format", optarg) < 0)
+                                return 2;
+                        break;
+                case 'h':
+                        lt_report_help(stdout);
+                        return 0;
+                case ':':
+                        lt_usage_error("report", "%s wants a value", argv[optind - 1]);
+                        return 2;
+                default:
+                        if (optopt)
+                                lt_usage_error("report", "unknown option '-%c'", optopt);
+                        else
+                                lt_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                lt_usage_error("report", "no trace file given");
+                return 2;
+        }
+        return lt_report_files(stdout, argv + optind, (size_t)(argc - optind), &o);
+}

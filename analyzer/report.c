@@ -1,0 +1,202 @@
+/* Aggregation. A stack's leading frames that are the tracer's or an
+ * allocator wrapper's are hidden first, so that the first frame shown is
+ * the code that asked for memory, and so that the same call reached through
+ * different wrappers (or different tracer paths) counts as one site. */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Functions that only pass an allocation on: a frame in one of them, at
+ * the top of a stack, says nothing about who leaked. Matched against the
+ * raw symbol name, so that every mangled variant of operator new (nothrow,
+ * align_val_t, sized) is one prefix. */
+static const struct {
+        const char *name;
+        bool prefix;
+} wrappers[] = {
+    {"_Znw", true}, /* operator new */
+    {"_Zna", true}, /* operator new[] */
+    {"strdup", false},
+    {"strndup", false},
+    {"__strdup", false},
+    {"__strndup", false},
+    {"wcsdup", false},
+    /* The allocator itself, where a library wraps or inlines it under
+     * its own name: ld.so's malloc is an inline function that calls
+     * __rtld_malloc, which the tracer interposes. */
+    {"malloc", false},
+    {"calloc", false},
+    {"realloc", false},
+    {"reallocarray", false},
+};
+
+static bool is_wrapper(const char *sym)
+{
+        if (!sym)
+                return false;
+        for (size_t i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
+                size_t n = strlen(wrappers[i].name);
+                if (wrappers[i].prefix ? !strncmp(sym, wrappers[i].name, n)
+                                       : !strcmp(sym, wrappers[i].name))
+                        return true;
+        }
+        return false;
+}
+
+/* Leading inlined frames of the first shown address that are wrappers
+ * too, compared by their (demangled) names: how many to leave out. */
+static unsigned inline_wrappers(const struct lt_addr_info *info)
+{
+        unsigned n = 0;
+        while (n + 1 < info->nframes && info->frames[n].inlined &&
+               is_wrapper(info->frames[n].function))
+                n++;
+        return n;
+}
+
+/* Sums of counters that a corrupt or racing file may make absurd: wrapped,
+ * never undefined. */
+static int64_t add_i64(int64_t a, int64_t b)
+{
+        int64_t c;
+        __builtin_add_overflow(a, b, &c);
+        return c;
+}
+
+static uint64_t add_u64(uint64_t a, uint64_t b)
+{
+        return a + b;
+}
+
+/* How many leading frames of stack r to hide; never all of them, so that a
+ * stack that is nothing but a wrapper still shows where it was seen.
+ * Returns the count, or -ENOMEM. */
+static int hidden_frames(struct lt_report *rep, const struct lt_stack_rec *r)
+{
+        const uint64_t *frames = rep->trace->frames + r->frames;
+        int skip = 0;
+        while (skip + 1 < r->depth) {
+                uint64_t addr = frames[skip];
+                int mod = lt_sym_module(rep->sym, addr, r->mod_gen);
+                if (mod >= 0 && (rep->trace->mods[mod].flags & LT_MOD_SELF)) {
+                        skip++;
+                        continue;
+                }
+                const struct lt_addr_info *info = lt_sym_lookup(rep->sym, mod, addr, false);
+                if (!info)
+                        return -ENOMEM;
+                if (!is_wrapper(info->symbol))
+                        break;
+                skip++;
+        }
+        return skip;
+}
+
+static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64_t *key)
+{
+        int skip = hidden_frames(rep, r);
+        if (skip < 0)
+                return skip;
+        unsigned n = r->depth - (unsigned)skip;
+        const uint64_t *frames = rep->trace->frames + r->frames + skip;
+        for (unsigned i = 0; i < n; i++) {
+                key[2 * i] = frames[i];
+                key[2 * i + 1] = (uint64_t)(int64_t)lt_sym_module(rep->sym, frames[i], r->mod_gen);
+        }
+        size_t key_len = 2 * n * sizeof(uint64_t);
+        struct lt_site *site;
+        HASH_FIND(hh, rep->all, key, key_len, site);
+        if (!site) {
+                site = calloc(1, sizeof(*site));
+                if (!site || !(site->key = malloc(key_len + sizeof(uint64_t)))) {
+                        free(site);
+                        return -ENOMEM;
+                }
+                memcpy(site->key, key, key_len);
+                site->nframes = n;
+                HASH_ADD_KEYPTR(hh, rep->all, site->key, key_len, site);
+        }
+        site->live_bytes = add_i64(site->live_bytes, r->live_bytes);
+        site->live_blocks = add_i64(site->live_blocks, r->live_blocks);
+        site->allocs = add_u64(site->allocs, r->allocs);
+        site->bytes_allocated = add_u64(site->bytes_allocated, r->bytes_allocated);
+        if (r->flags & LT_STACK_TRUNCATED)
+                site->truncated = true;
+        if (n && !site->nstacks++) {
+                const struct lt_addr_info *info =
+                    lt_sym_lookup(rep->sym, lt_site_module(site, 0), frames[0], false);
+                if (!info)
+                        return -ENOMEM;
+                site->first_skip = inline_wrappers(info);
+        }
+        return 0;
+}
+
+/* Biggest first: live bytes, then live blocks, then the innermost address,
+ * then the rest of the frames, so that the order never depends on hashing. */
+static int site_cmp(const void *pa, const void *pb)
+{
+        const struct lt_site *a = *(struct lt_site *const *)pa, *b = *(struct lt_site *const *)pb;
+        if (a->live_bytes != b->live_bytes)
+                return a->live_bytes > b->live_bytes ? -1 : 1;
+        if (a->live_blocks != b->live_blocks)
+                return a->live_blocks > b->live_blocks ? -1 : 1;
+        for (unsigned i = 0; i < 2 * a->nframes && i < 2 * b->nframes; i++)
+                if (a->key[i] != b->key[i])
+                        return a->key[i] < b->key[i] ? -1 : 1;
+        return a->nframes < b->nframes ? -1 : a->nframes > b->nframes;
+}
+
+int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
+{
+        memset(rep, 0, sizeof(*rep));
+        rep->trace = t;
+        rep->peak_live_bytes = t->hdr.totals.peak_live_bytes;
+        uint64_t *key = malloc(2 * (LT_MAX_DEPTH + 1) * sizeof(uint64_t));
+        rep->sym = lt_sym_open(t);
+        int err = key && rep->sym ? 0 : -ENOMEM;
+        for (uint64_t i = 0; i < t->nstacks && !err; i++) {
+                const struct lt_stack_rec *r = &t->stacks[i];
+                rep->live_bytes = add_i64(rep->live_bytes, r->live_bytes);
+                rep->live_blocks = add_i64(rep->live_blocks, r->live_blocks);
+                rep->allocations = add_u64(rep->allocations, r->allocs);
+                err = add_stack(rep, r, key);
+        }
+        free(key);
+        int64_t frees;
+        __builtin_sub_overflow((int64_t)rep->allocations, rep->live_blocks, &frees);
+        rep->frees = frees;
+        size_t n = 0;
+        struct lt_site *s, *tmp;
+        if (!err && !(rep->sites = malloc((HASH_COUNT(rep->all) + 1) * sizeof(*rep->sites))))
+                err = -ENOMEM;
+        if (!err) {
+                HASH_ITER(hh, rep->all, s, tmp)
+                {
+                        if (s->live_blocks > 0 || s->live_bytes > 0)
+                                rep->sites[n++] = s;
+                }
+                qsort(rep->sites, n, sizeof(*rep->sites), site_cmp);
+                rep->nsites = n;
+        }
+        if (err)
+                lt_report_free(rep);
+        return err;
+}
+
+void lt_report_free(struct lt_report *rep)
+{
+        struct lt_site *s, *tmp;
+        HASH_ITER(hh, rep->all, s, tmp)
+        {
+                HASH_DEL(rep->all, s);
+                free(s->key);
+                free(s);
+        }
+        free(rep->sites);
+        lt_sym_close(rep->sym);
+        memset(rep, 0, sizeof(*rep));
+}

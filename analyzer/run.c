@@ -1,0 +1,467 @@
+/* `leaktrace run`: starts a program with libleaktrace.so preloaded, waits
+ * for it as a shell would, then finds the trace files it and its children
+ * wrote (by the session number given to them in the environment) and
+ * reports on stderr, leaving the program's stdout to the program. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "leaktrace/format.h"
+#include "leaktrace/options.h"
+#include "trace.h"
+#include "writers.h"
+
+#define PRELOAD_NAME "libleaktrace.so"
+
+static void print_option(FILE *out, const char *name, const char *type, const char *def,
+                         const char *min, const char *max, const char *help)
+{
+        char range[64] = "";
+        if (!strcmp(type, "INT"))
+                snprintf(range, sizeof(range), "%s..%s, ", min, max);
+        else if (!strcmp(type, "BOOL"))
+                snprintf(range, sizeof(range), "0 or 1, ");
+        fprintf(out, "  LEAKTRACE_%s (%sdefault %s)\n      %s\n", name, range, def, help);
+}
+
+void lt_run_help(FILE *out)
+{
+        fprintf(out,
+                "Usage: leaktrace run [-o DIR] [--top N] [--format text|json] [--no-report] [--]\n"
+                "                     CMD [ARGS...]\n"
+                "\n"
+                "Runs CMD with libleaktrace.so preloaded. Every process it becomes or starts\n"
+                "writes a trace file, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
+                "its trace goes to stderr, so that CMD's stdout stays its own. The exit status\n"
+                "is CMD's (128+N when signal N killed it).\n"
+                "\n"
+                "  -o, --output DIR  where trace files go (default: the current directory;\n"
+                "                    created if missing)\n"
+                "  --top N           sites shown (default %d; 0: all)\n"
+                "  --format FORMAT   text (default) or json\n"
+                "  --no-report       only say which trace files were written\n"
+                "  -h, --help        this help\n"
+                "\n"
+                "The traced program reads these (run sets LEAKTRACE_DIR from -o):\n",
+                LT_DEFAULT_TOP);
+#define LT_X_HELP(field, NAME, type, def, min, max, help)                                          \
+        print_option(out, NAME, #type, #def, #min, #max, help);
+        LT_OPTIONS(LT_X_HELP)
+#undef LT_X_HELP
+        fputs("\nAnd leaktrace itself reads:\n"
+              "  LEAKTRACE_PRELOAD\n"
+              "      the preload to use, instead of the " PRELOAD_NAME
+              " installed with leaktrace\n",
+              out);
+}
+
+/* The preload: $LEAKTRACE_PRELOAD, else the one beside this program in a
+ * build tree, else where an install puts it relative to the binary. Writes
+ * its absolute path into out[PATH_MAX]. Returns 0, or -errno after saying
+ * why on stderr. */
+static int find_preload(char *out)
+{
+        const char *env = getenv("LEAKTRACE_PRELOAD");
+        if (env && *env) {
+                if (!realpath(env, out)) {
+                        int err = -errno;
+                        fprintf(stderr, "leaktrace: LEAKTRACE_PRELOAD=%s: %s\n", env,
+                                strerror(-err));
+                        return err;
+                }
+                return 0;
+        }
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0) {
+                int err = n < 0 ? -errno : -ENOENT;
+                fprintf(stderr,
+                        "leaktrace: cannot find where leaktrace is (/proc/self/exe: %s); "
+                        "set LEAKTRACE_PRELOAD\n",
+                        strerror(-err));
+                return err;
+        }
+        self[n] = '\0';
+        const char *dir = dirname(self);
+        static const char *const rel[] = {
+            "",
+#ifdef LEAKTRACE_PRELOAD_RELDIR
+            LEAKTRACE_PRELOAD_RELDIR "/",
+#endif
+            "../lib/leaktrace/",
+        };
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+                char cand[PATH_MAX];
+                if (snprintf(cand, sizeof(cand), "%s/%s" PRELOAD_NAME, dir, rel[i]) <
+                        (int)sizeof(cand) &&
+                    access(cand, R_OK) == 0 && realpath(cand, out))
+                        return 0;
+        }
+        fprintf(stderr,
+                "leaktrace: cannot find " PRELOAD_NAME " beside %s/leaktrace, nor in "
+                "%s/../lib/leaktrace; set LEAKTRACE_PRELOAD to its path\n",
+                dir, dir);
+        return -ENOENT;
+}
+
+/* mkdir -p, then the absolute path into out[PATH_MAX]. Returns 0 or -errno. */
+static int make_dir(const char *dir, char *out)
+{
+        char path[PATH_MAX];
+        if (!*dir)
+                return -ENOENT;
+        if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+                return -ENAMETOOLONG;
+        for (char *p = path + 1;; p++) {
+                if (*p != '/' && *p != '\0')
+                        continue;
+                char c = *p;
+                *p = '\0';
+                if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = c;
+                if (!c)
+                        break;
+        }
+        if (!realpath(path, out))
+                return -errno;
+        struct stat st;
+        if (stat(out, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static uint64_t new_session(void)
+{
+        uint64_t s = 0;
+        while (!s) {
+                if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s)) {
+                        /* No entropy source: time and pid are unique enough
+                         * to tell this run's files from a neighbour's. */
+                        struct timespec ts;
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        s = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+                            ((uint64_t)getpid() << 40);
+                }
+        }
+        return s;
+}
+
+static int set_environment(const char *preload, const char *dir, uint64_t session)
+{
+        const char *old = getenv("LD_PRELOAD");
+        char *value, num[32];
+        if (old && *old ? asprintf(&value, "%s %s", preload, old) < 0 : !(value = strdup(preload)))
+                return -ENOMEM;
+        snprintf(num, sizeof(num), "%" PRIu64, session);
+        int err = setenv("LD_PRELOAD", value, 1) || setenv("LEAKTRACE_DIR", dir, 1) ||
+                          setenv(LT_SESSION_ENV, num, 1)
+                      ? -errno
+                      : 0;
+        free(value);
+        return err;
+}
+
+/* Runs argv as a child, waiting as a shell does: the terminal's SIGINT and
+ * SIGQUIT are for the child. Returns its wait status, or -errno when it
+ * could not be started (said on stderr). *pid gets the child's pid. */
+static int spawn(char **argv, pid_t *pid)
+{
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return -errno;
+        struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGINT, &ign, &old_int);
+        sigaction(SIGQUIT, &ign, &old_quit);
+        fflush(NULL);
+        pid_t child = fork();
+        if (child == 0) {
+                sigaction(SIGINT, &old_int, NULL);
+                sigaction(SIGQUIT, &old_quit, NULL);
+                close(pfd[0]);
+                execvp(argv[0], argv);
+                int e = errno;
+                ssize_t w = write(pfd[1], &e, sizeof(e));
+                (void)w;
+                _exit(127);
+        }
+        int err = child < 0 ? -errno : 0, status = 0;
+        close(pfd[1]);
+        if (!err) {
+                int e;
+                ssize_t n;
+                while ((n = read(pfd[0], &e, sizeof(e))) < 0 && errno == EINTR)
+                        ;
+                while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+                        ;
+                if (n == (ssize_t)sizeof(e))
+                        err = -e;
+        }
+        close(pfd[0]);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        if (err) {
+                fprintf(stderr, "leaktrace: %s: %s\n", argv[0], strerror(-err));
+                return err;
+        }
+        *pid = child;
+        return status;
+}
+
+struct found {
+        char *path;
+        struct lt_header hdr;
+        int direct; /* the pid run started */
+};
+
+static int found_cmp(const void *pa, const void *pb)
+{
+        const struct found *a = pa, *b = pb;
+        if (a->direct != b->direct)
+                return a->direct ? -1 : 1;
+        if (a->hdr.pid == b->hdr.pid && a->hdr.exec_count != b->hdr.exec_count)
+                return a->hdr.exec_count < b->hdr.exec_count ? -1 : 1; /* images in exec order */
+        if (a->hdr.start_ns != b->hdr.start_ns)
+                return a->hdr.start_ns < b->hdr.start_ns ? -1 : 1;
+        if (a->hdr.pid != b->hdr.pid)
+                return a->hdr.pid < b->hdr.pid ? -1 : 1;
+        return a->hdr.exec_count < b->hdr.exec_count ? -1 : a->hdr.exec_count > b->hdr.exec_count;
+}
+
+/* The trace files in DIR whose header carries SESSION, the direct child's
+ * first, a process's images in exec order, the others by start time.
+ * Returns how many, or -errno. */
+static ssize_t find_traces(const char *dir, uint64_t session, pid_t child, struct found **out)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                return -errno;
+        struct found *f = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *e;
+        int err = 0;
+        while (!err && (e = readdir(d))) {
+                size_t len = strlen(e->d_name);
+                if (len < 13 || strncmp(e->d_name, "leaktrace.", 10) ||
+                    strcmp(e->d_name + len - 3, ".lt"))
+                        continue;
+                struct found one = {0};
+                if (asprintf(&one.path, "%s/%s", dir, e->d_name) < 0) {
+                        err = -ENOMEM;
+                        break;
+                }
+                if (lt_trace_peek(one.path, &one.hdr) < 0 || one.hdr.session != session) {
+                        free(one.path);
+                        continue;
+                }
+                if (n == cap) {
+                        struct found *g = realloc(f, (cap = cap ? 2 * cap : 8) * sizeof(*g));
+                        if (!g) {
+                                free(one.path);
+                                err = -ENOMEM;
+                                break;
+                        }
+                        f = g;
+                }
+                one.direct = one.hdr.pid == (uint32_t)child;
+                f[n++] = one;
+        }
+        closedir(d);
+        if (err) {
+                while (n)
+                        free(f[--n].path);
+                free(f);
+                return err;
+        }
+        qsort(f, n, sizeof(*f), found_cmp);
+        *out = f;
+        return (ssize_t)n;
+}
+
+/* One line about a trace file, for the list of a run's files. */
+static void describe(FILE *out, const struct found *f)
+{
+        struct lt_trace t;
+        char why[512];
+        if (lt_trace_load(f->path, &t, why, sizeof(why)) < 0) {
+                fprintf(out, "  %s: %s\n", f->path, why);
+                return;
+        }
+        int64_t live = 0;
+        for (uint64_t i = 0; i < t.nstacks; i++)
+                __builtin_add_overflow(live, t.stacks[i].live_bytes, &live);
+        char *cmd = NULL, size[64];
+        size_t len = 0;
+        FILE *mem = open_memstream(&cmd, &len);
+        if (mem) {
+                lt_write_command(mem, &t);
+                fclose(mem);
+        }
+        /* One line a file: a long command is cut. */
+        if (cmd && len > 72)
+                strcpy(cmd + 69, "...");
+        fprintf(out, "  %s  pid %" PRIu32 "  %s  %s live  %s\n", f->path, t.hdr.pid,
+                cmd ? cmd : "?", lt_human_bytes(size, sizeof(size), live),
+                lt_trace_complete(&t) ? "complete" : "did not exit cleanly");
+        free(cmd);
+        lt_trace_free(&t);
+}
+
+/* The report goes to stderr in one piece, not interleaved by stderr's lack
+ * of buffering with what else is said there. */
+static void report_to_stderr(char *path, const struct lt_report_opts *o)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        if (!mem) {
+                lt_report_files(stderr, &path, 1, o);
+                return;
+        }
+        lt_report_files(mem, &path, 1, o);
+        fclose(mem);
+        fwrite(buf, 1, len, stderr);
+        free(buf);
+}
+
+static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t child,
+                      const struct lt_report_opts *o, int no_report)
+{
+        struct found *f = NULL;
+        ssize_t n = find_traces(dir, session, child, &f);
+        if (n < 0) {
+                fprintf(stderr, "leaktrace: cannot look for trace files in %s: %s\n", dir,
+                        strerror((int)-n));
+                return;
+        }
+        if (n == 0) {
+                fprintf(stderr,
+                        "leaktrace: no trace file was written in %s: %s may be setuid or "
+                        "setgid (the loader ignores LD_PRELOAD for those), statically linked, or "
+                        "may have cleared LD_PRELOAD; if the preload could not write, it said why "
+                        "above\n",
+                        dir, cmd);
+                free(f);
+                return;
+        }
+        /* The process run started, in its last image: a wrapper that execs
+         * the real program leaves the program as the one reported. */
+        ssize_t top = 0;
+        for (ssize_t i = 0; i < n; i++)
+                if (f[i].direct)
+                        top = i;
+        if (n == 1) {
+                fprintf(stderr, "leaktrace: trace of pid %" PRIu32 " written to %s\n", f[0].hdr.pid,
+                        f[0].path);
+        } else {
+                fprintf(stderr, "leaktrace: %zd trace files written:\n", n);
+                for (ssize_t i = 0; i < n; i++)
+                        describe(stderr, &f[i]);
+                if (!no_report)
+                        fprintf(stderr, "leaktrace: report of pid %" PRIu32 " (%s):\n",
+                                f[top].hdr.pid, f[top].path);
+        }
+        if (!no_report)
+                report_to_stderr(f[top].path, o);
+        for (ssize_t i = 0; i < n; i++)
+                free(f[i].path);
+        free(f);
+}
+
+int lt_cmd_run(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"output", required_argument, NULL, 'o'}, {"top", required_argument, NULL, 't'},
+            {"format", required_argument, NULL, 'f'}, {"no-report", no_argument, NULL, 'n'},
+            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        };
+        struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
+        const char *dir = ".";
+        int no_report = 0, c;
+        opterr = 0;
+        /* "+": options stop at the command, whose own options are its own. */
+        while ((c = getopt_long(argc, argv, "+:o:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'o':
+                        dir = optarg;
+                        break;
+                case 't':
+                case 'f':
+                        if (lt_report_opt(&o, "run", c == 't' ? "top" : "format", optarg) < 0)
+                                return 2;
+                        break;
+                case 'n':
+                        no_report = 1;
+                        break;
+                case 'h':
+                        lt_run_help(stdout);
+                        return 0;
+                case ':':
+                        lt_usage_error("run", "%s wants a value", argv[optind - 1]);
+                        return 2;
+                default:
+                        if (optopt)
+                                lt_usage_error("run", "unknown option '-%c'", optopt);
+                        else
+                                lt_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                lt_usage_error("run", "no command given");
+                return 2;
+        }
+        char preload[PATH_MAX], absdir[PATH_MAX];
+        if (find_preload(preload) < 0)
+                return 2;
+        if (strpbrk(preload, " :")) {
+                fprintf(stderr,
+                        "leaktrace: %s: LD_PRELOAD cannot name a path with a space or a "
+                        "colon; copy it elsewhere and set LEAKTRACE_PRELOAD\n",
+                        preload);
+                return 2;
+        }
+        int err = make_dir(dir, absdir);
+        if (err) {
+                fprintf(stderr, "leaktrace: cannot use %s for trace files: %s\n", dir,
+                        strerror(-err));
+                return 2;
+        }
+        uint64_t session = new_session();
+        if (set_environment(preload, absdir, session) < 0) {
+                fprintf(stderr, "leaktrace: cannot set the environment: %s\n", strerror(errno));
+                return 2;
+        }
+        char **cmd = argv + optind;
+        pid_t child = 0;
+        int status = spawn(cmd, &child);
+        if (status < 0)
+                return status == -ENOENT ? 127 : 126;
+        int code;
+        if (WIFSIGNALED(status)) {
+                int sig = WTERMSIG(status);
+                const char *abbrev = sigabbrev_np(sig);
+                fprintf(stderr, "leaktrace: %s was killed by signal %d (SIG%s)%s\n", cmd[0], sig,
+                        abbrev ? abbrev : "?", WCOREDUMP(status) ? ", core dumped" : "");
+                code = 128 + sig;
+        } else {
+                code = WEXITSTATUS(status);
+        }
+        after_run(absdir, cmd[0], session, child, &o, no_report);
+        return code;
+}

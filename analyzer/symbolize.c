@@ -1,0 +1,511 @@
+/* Symbolization with libdw's dwfl, offline: every module record of the trace
+ * is reported to a Dwfl session at its recorded bias, the first time a frame
+ * needs it. A library dlclosed and another loaded at the same address cannot
+ * share a session (dwfl refuses overlapping modules), so there are as many
+ * sessions as the deepest pile of overlapping modules. */
+#define _GNU_SOURCE
+#include "symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uthash.h>
+
+/* From libstdc++: the C++ ABI's demangler. */
+extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+
+enum mod_state { MOD_UNTRIED, MOD_READY, MOD_FAILED };
+
+struct mod {
+        enum mod_state state;
+        int session; /* -1 until reported */
+        Dwfl_Module *dm;
+        char *why; /* why a failed module cannot be used; NULL: nothing to say */
+        bool warned;
+};
+
+struct cache_key {
+        int64_t mod;
+        uint64_t addr;
+};
+
+struct cache_entry {
+        struct cache_key key;
+        struct lt_addr_info info;
+        UT_hash_handle hh;
+};
+
+struct lt_symbolizer {
+        const struct lt_trace *t;
+        struct mod *mods;
+        uint32_t *by_lo;  /* module indices sorted by lo */
+        uint64_t *max_hi; /* max_hi[i]: the highest hi among by_lo[0..i] */
+        Dwfl **sessions;
+        unsigned nsessions;
+        struct cache_entry *cache;
+};
+
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+};
+
+static int by_lo_cmp(const void *a, const void *b, void *arg)
+{
+        const struct lt_module_rec *mods = arg;
+        uint64_t la = mods[*(const uint32_t *)a].lo, lb = mods[*(const uint32_t *)b].lo;
+        if (la != lb)
+                return la < lb ? -1 : 1;
+        return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+struct lt_symbolizer *lt_sym_open(const struct lt_trace *t)
+{
+        struct lt_symbolizer *s = calloc(1, sizeof(*s));
+        if (!s)
+                return NULL;
+        s->t = t;
+        size_t n = (size_t)t->nmods;
+        s->mods = calloc(n + 1, sizeof(*s->mods));
+        s->by_lo = calloc(n + 1, sizeof(*s->by_lo));
+        s->max_hi = calloc(n + 1, sizeof(*s->max_hi));
+        if (!s->mods || !s->by_lo || !s->max_hi) {
+                lt_sym_close(s);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                s->mods[i].session = -1;
+                s->by_lo[i] = (uint32_t)i;
+        }
+        qsort_r(s->by_lo, n, sizeof(*s->by_lo), by_lo_cmp, t->mods);
+        for (size_t i = 0; i < n; i++) {
+                uint64_t hi = t->mods[s->by_lo[i]].hi;
+                s->max_hi[i] = i && s->max_hi[i - 1] > hi ? s->max_hi[i - 1] : hi;
+        }
+        return s;
+}
+
+static void free_info(struct lt_addr_info *info)
+{
+        for (unsigned i = 0; i < info->nframes; i++) {
+                free((char *)info->frames[i].function);
+                free((char *)info->frames[i].file);
+        }
+        free(info->frames);
+        free((char *)info->symbol);
+}
+
+void lt_sym_close(struct lt_symbolizer *s)
+{
+        if (!s)
+                return;
+        struct cache_entry *e, *tmp;
+        HASH_ITER(hh, s->cache, e, tmp)
+        {
+                HASH_DEL(s->cache, e);
+                free_info(&e->info);
+                free(e);
+        }
+        for (unsigned i = 0; i < s->nsessions; i++)
+                dwfl_end(s->sessions[i]);
+        free(s->sessions);
+        for (uint64_t i = 0; s->mods && i < s->t->nmods; i++)
+                free(s->mods[i].why);
+        free(s->mods);
+        free(s->by_lo);
+        free(s->max_hi);
+        free(s);
+}
+
+/* Distance between two generations, for the fallback choice. */
+static uint32_t gen_distance(uint32_t a, uint32_t b)
+{
+        return a > b ? a - b : b - a;
+}
+
+int lt_sym_module(const struct lt_symbolizer *s, uint64_t addr, uint32_t gen)
+{
+        const struct lt_module_rec *mods = s->t->mods;
+        /* The last module in lo order that starts at or below addr. */
+        size_t lo = 0, hi = (size_t)s->t->nmods;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (mods[s->by_lo[mid]].lo <= addr)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        int exact = -1, near = -1;
+        for (size_t i = lo; i-- > 0 && s->max_hi[i] > addr;) {
+                int idx = (int)s->by_lo[i];
+                const struct lt_module_rec *m = &mods[idx];
+                if (addr >= m->hi)
+                        continue;
+                if (m->gen_loaded <= gen && gen < m->gen_unloaded) {
+                        if (exact < 0 || idx < exact)
+                                exact = idx;
+                        continue;
+                }
+                /* Nearest generation; on a tie the later one, since a
+                 * library's constructor allocates before the map sees it. */
+                if (near < 0) {
+                        near = idx;
+                        continue;
+                }
+                const struct lt_module_rec *n = &mods[near];
+                uint32_t dm = gen_distance(m->gen_loaded, gen),
+                         dn = gen_distance(n->gen_loaded, gen);
+                if (dm < dn || (dm == dn && (m->gen_loaded > n->gen_loaded ||
+                                             (m->gen_loaded == n->gen_loaded && idx < near))))
+                        near = idx;
+        }
+        return exact >= 0 ? exact : near;
+}
+
+/* Keeps, for the first time a frame of the module is shown, why its file
+ * cannot be used: a module that only hidden frames touch is never
+ * mentioned. */
+__attribute__((format(printf, 2, 3))) static void fail(struct mod *ms, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&ms->why, fmt, ap) < 0)
+                ms->why = NULL;
+        va_end(ap);
+}
+
+static void warn_once(struct lt_symbolizer *s, int idx)
+{
+        struct mod *ms = &s->mods[idx];
+        if (ms->warned || !ms->why)
+                return;
+        ms->warned = true;
+        const char *path = s->t->mods[idx].path;
+        fprintf(stderr, "leaktrace: warning: %s: %s; its frames show addresses only\n",
+                path[0] ? path : "(module without a path)", ms->why);
+}
+
+static int overlaps_session(const struct lt_symbolizer *s, int session,
+                            const struct lt_module_rec *m)
+{
+        for (uint64_t i = 0; i < s->t->nmods; i++) {
+                const struct lt_module_rec *o = &s->t->mods[i];
+                if (s->mods[i].session == session && m->lo < o->hi && o->lo < m->hi)
+                        return 1;
+        }
+        return 0;
+}
+
+/* Reports module idx to the first session that takes it: one where no
+ * module reported so far overlaps it, else a new one. Dwfl computes ranges
+ * from the file's program headers, rounded to pages, so it may still refuse
+ * where the records did not overlap: then the next session is tried. */
+static Dwfl_Module *report(struct lt_symbolizer *s, int idx)
+{
+        const struct lt_module_rec *m = &s->t->mods[idx];
+        for (unsigned i = 0; i <= s->nsessions; i++) {
+                if (i < s->nsessions && overlaps_session(s, (int)i, m))
+                        continue;
+                int fresh = i == s->nsessions;
+                if (fresh) {
+                        Dwfl **grown = realloc(s->sessions, (i + 1) * sizeof(*grown));
+                        if (!grown)
+                                return NULL;
+                        s->sessions = grown;
+                        if (!(s->sessions[i] = dwfl_begin(&offline_callbacks)))
+                                return NULL;
+                        s->nsessions++;
+                }
+                Dwfl *d = s->sessions[i];
+                /* add_p_vaddr true: the bias is added to p_vaddr, which is
+                 * what dlpi_addr means, prelinked libraries included. */
+                dwfl_report_begin_add(d);
+                Dwfl_Module *dm = dwfl_report_elf(d, m->path, m->path, -1, m->bias, true);
+                dwfl_report_end(d, NULL, NULL);
+                if (dm) {
+                        s->mods[idx].session = (int)i;
+                        return dm;
+                }
+                if (fresh) {
+                        dwfl_end(d);
+                        s->nsessions--;
+                        return NULL;
+                }
+        }
+        return NULL;
+}
+
+/* Without a build-id to compare, the file's loadable segments must be the
+ * ones that were mapped. */
+static int segments_match(Dwfl_Module *dm, const struct lt_module_rec *m)
+{
+        GElf_Addr bias;
+        Elf *elf = dwfl_module_getelf(dm, &bias);
+        size_t n;
+        if (!elf || elf_getphdrnum(elf, &n) < 0)
+                return 0;
+        uint32_t seen = 0;
+        for (size_t i = 0; i < n; i++) {
+                GElf_Phdr ph;
+                if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+                        continue;
+                if (seen < m->nsegs) {
+                        const struct lt_segment *sg = &m->segs[seen];
+                        if (sg->vaddr != ph.p_vaddr || sg->memsz != ph.p_memsz ||
+                            sg->offset != ph.p_offset)
+                                return 0;
+                }
+                seen++;
+        }
+        return seen == m->nsegs || (m->nsegs == LT_MAX_SEGS && seen > m->nsegs);
+}
+
+/* The Dwfl module for record idx, reported on first use; NULL (said once)
+ * when its file cannot be used. */
+static Dwfl_Module *module_ready(struct lt_symbolizer *s, int idx)
+{
+        struct mod *ms = &s->mods[idx];
+        const struct lt_module_rec *m = &s->t->mods[idx];
+        if (ms->state != MOD_UNTRIED)
+                return ms->state == MOD_READY ? ms->dm : NULL;
+        ms->state = MOD_FAILED;
+        if (m->flags & LT_MOD_VDSO)
+                return NULL; /* no file behind it */
+        if (m->flags & LT_MOD_PATH_CUT) {
+                fail(ms, "path cut short in the trace");
+                return NULL;
+        }
+        /* Only regular files: a path that now names a FIFO or a device
+         * must not block or feed the ELF reader forever. */
+        struct stat st;
+        if (!m->path[0] || stat(m->path, &st) < 0 || access(m->path, R_OK) < 0) {
+                fail(ms, "cannot open (%s)", strerror(m->path[0] ? errno : ENOENT));
+                return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                fail(ms, "not a regular file");
+                return NULL;
+        }
+        Dwfl_Module *dm = report(s, idx);
+        if (!dm) {
+                fail(ms, "cannot read (%s)", dwfl_errmsg(-1));
+                return NULL;
+        }
+        const unsigned char *bits;
+        GElf_Addr vaddr;
+        int len = dwfl_module_build_id(dm, &bits, &vaddr);
+        if (m->build_id_len) {
+                if (len != m->build_id_len || memcmp(bits, m->build_id, m->build_id_len)) {
+                        fail(ms, "the file on disk is not the one traced (build-id differs)");
+                        return NULL;
+                }
+        } else if (!segments_match(dm, m)) {
+                fail(ms, "the file on disk is not the one traced (segments differ)");
+                return NULL;
+        }
+        ms->state = MOD_READY;
+        ms->dm = dm;
+        return dm;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+        Dwarf_Attribute a;
+        const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
+        if (!n)
+                n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+        if (!n)
+                n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+        return n;
+}
+
+/* A copy of symbol NAME without its version ("dlopen@GLIBC_2.2.5", as
+ * symbol tables of debug files name aliases), or NULL on -ENOMEM. */
+static char *unversioned(const char *name)
+{
+        return strndup(name, strcspn(name, "@"));
+}
+
+/* A copy of NAME for people: unversioned, demangled when it is a C++ name.
+ * Returns 0, or -ENOMEM. */
+static int demangle(const char *name, const char **out)
+{
+        *out = NULL;
+        if (!name)
+                return 0;
+        char *plain = unversioned(name);
+        if (!plain)
+                return -ENOMEM;
+        if (plain[0] == '_' && plain[1] == 'Z') {
+                int status;
+                char *d = __cxa_demangle(plain, NULL, NULL, &status);
+                if (d && status == 0) {
+                        free(plain);
+                        *out = d;
+                        return 0;
+                }
+                free(d);
+        }
+        *out = plain;
+        return 0;
+}
+
+/* An absolute copy of a source file name. Returns 0, or -ENOMEM. */
+static int source_path(const char *file, const char *comp_dir, const char **out)
+{
+        *out = NULL;
+        if (!file)
+                return 0;
+        char *p;
+        if (file[0] != '/' && comp_dir && comp_dir[0]) {
+                if (asprintf(&p, "%s/%s", comp_dir, file) < 0)
+                        return -ENOMEM;
+        } else if (!(p = strdup(file))) {
+                return -ENOMEM;
+        }
+        *out = p;
+        return 0;
+}
+
+static struct lt_frame_info *add_frame(struct lt_addr_info *info)
+{
+        struct lt_frame_info *f = realloc(info->frames, (info->nframes + 1) * sizeof(*f));
+        if (!f)
+                return NULL;
+        info->frames = f;
+        f = &info->frames[info->nframes++];
+        memset(f, 0, sizeof(*f));
+        return f;
+}
+
+/* The inlined functions around pc, innermost first, each at the line it
+ * was at, and then where the chain ends: the line in the real function and
+ * that function's DWARF name. */
+static int inline_chain(Dwfl_Module *dm, Dwarf_Addr pc, struct lt_addr_info *info,
+                        const char **file, unsigned *line, const char **comp_dir,
+                        const char **outer_name)
+{
+        Dwarf_Addr bias;
+        Dwarf_Die *cu = dwfl_module_addrdie(dm, pc, &bias);
+        if (!cu)
+                return 0;
+        Dwarf_Die *scopes = NULL;
+        int n = dwarf_getscopes(cu, pc - bias, &scopes);
+        if (n <= 0) {
+                free(scopes);
+                return 0;
+        }
+        /* dwarf_getscopes() gives lexical scopes (an inlined function's
+         * parents are those of its definition); the physical nesting, from
+         * which the call sites come, is dwarf_getscopes_die()'s. */
+        Dwarf_Die inner = scopes[0];
+        free(scopes);
+        Dwarf_Die *chain = NULL;
+        n = dwarf_getscopes_die(&inner, &chain);
+        Dwarf_Files *files = NULL;
+        size_t nfiles = 0;
+        if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+                files = NULL;
+        Dwarf_Attribute a;
+        const char *cd = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
+        int err = 0;
+        for (int i = 0; i < n && !err; i++) {
+                int tag = dwarf_tag(&chain[i]);
+                if (tag == DW_TAG_subprogram) {
+                        *outer_name = die_name(&chain[i]);
+                        break;
+                }
+                if (tag != DW_TAG_inlined_subroutine)
+                        continue;
+                struct lt_frame_info *f = add_frame(info);
+                if (!f) {
+                        err = -ENOMEM;
+                        break;
+                }
+                f->inlined = true;
+                f->line = *line;
+                err = demangle(die_name(&chain[i]), &f->function);
+                if (!err)
+                        err = source_path(*file, *comp_dir, &f->file);
+                Dwarf_Word v;
+                *file = NULL;
+                *line = 0;
+                *comp_dir = cd;
+                if (files && dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &a), &v) == 0 &&
+                    v < nfiles)
+                        *file = dwarf_filesrc(files, v, NULL, NULL);
+                if (dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &a), &v) == 0)
+                        *line = (unsigned)v;
+        }
+        free(chain);
+        return err;
+}
+
+static int resolve(struct lt_symbolizer *s, int mod, uint64_t addr, struct lt_addr_info *info)
+{
+        Dwfl_Module *dm = mod >= 0 ? module_ready(s, mod) : NULL;
+        const char *file = NULL, *comp_dir = NULL, *outer_name = NULL, *sym = NULL;
+        unsigned line = 0;
+        int err = 0;
+        if (dm) {
+                /* A return address: the call is the instruction before. */
+                Dwarf_Addr pc = addr ? addr - 1 : 0;
+                GElf_Off off;
+                GElf_Sym es;
+                sym = dwfl_module_addrinfo(dm, pc, &off, &es, NULL, NULL, NULL);
+                Dwfl_Line *ln = dwfl_module_getsrc(dm, pc);
+                int lineno = 0;
+                if (ln && (file = dwfl_lineinfo(ln, NULL, &lineno, NULL, NULL, NULL))) {
+                        line = lineno > 0 ? (unsigned)lineno : 0;
+                        comp_dir = dwfl_line_comp_dir(ln);
+                }
+                err = inline_chain(dm, pc, info, &file, &line, &comp_dir, &outer_name);
+        }
+        if (!sym)
+                sym = outer_name;
+        struct lt_frame_info *f = err ? NULL : add_frame(info);
+        if (!f)
+                return -ENOMEM;
+        f->line = line;
+        if ((err = demangle(sym, &f->function)) || (err = source_path(file, comp_dir, &f->file)))
+                return err;
+        if (sym && !(info->symbol = unversioned(sym)))
+                return -ENOMEM;
+        return 0;
+}
+
+const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint64_t addr,
+                                         bool shown)
+{
+        if (shown && mod >= 0)
+                warn_once(s, mod);
+        struct cache_key key;
+        memset(&key, 0, sizeof(key));
+        key.mod = mod;
+        key.addr = addr;
+        struct cache_entry *e;
+        HASH_FIND(hh, s->cache, &key, sizeof(key), e);
+        if (e)
+                return &e->info;
+        if (!(e = calloc(1, sizeof(*e))))
+                return NULL;
+        e->key = key;
+        if (resolve(s, mod, addr, &e->info) < 0) {
+                free_info(&e->info);
+                free(e);
+                return NULL;
+        }
+        HASH_ADD(hh, s->cache, key, sizeof(key), e);
+        if (shown && mod >= 0)
+                warn_once(s, mod);
+        return &e->info;
+}

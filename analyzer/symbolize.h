@@ -1,0 +1,47 @@
+/* Addresses to functions, files and lines, with elfutils' libdw, offline:
+ * from the module records of a trace, never from a live process. */
+#ifndef LT_SYMBOLIZE_H
+#define LT_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "trace.h"
+
+/* One frame as shown. An address inside inlined code gives several: the
+ * inlined functions innermost first, marked inlined, then the function they
+ * were inlined into. */
+struct lt_frame_info {
+        const char *function; /* demangled; NULL when unknown */
+        const char *file;     /* NULL when unknown */
+        unsigned line;        /* 0 when unknown */
+        bool inlined;
+};
+
+struct lt_addr_info {
+        const char *symbol; /* the raw (mangled, unversioned) symbol name, or NULL */
+        unsigned nframes;   /* at least 1 */
+        struct lt_frame_info *frames;
+};
+
+struct lt_symbolizer;
+
+/* A symbolizer for the modules of T, which must outlive it. Returns NULL
+ * only on -ENOMEM. */
+struct lt_symbolizer *lt_sym_open(const struct lt_trace *t);
+
+/* Releases the symbolizer and every answer it gave. */
+void lt_sym_close(struct lt_symbolizer *s);
+
+/* The index of the module record that explains return address ADDR of a
+ * stack recorded in module generation GEN, or -1 when none does. */
+int lt_sym_module(const struct lt_symbolizer *s, uint64_t addr, uint32_t gen);
+
+/* What the return address ADDR in module MOD (an index from lt_sym_module,
+ * or -1) is. Answers are cached and live until lt_sym_close(). When SHOWN
+ * (the frame is going into a report), a module whose file cannot be used
+ * is said on stderr, once. Returns NULL only on -ENOMEM. */
+const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint64_t addr,
+                                         bool shown);
+
+#endif

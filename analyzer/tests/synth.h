@@ -1,0 +1,57 @@
+/* A trace file writer for tests: builds files as format.h describes them,
+ * with chosen records, so that the analyzer can be checked against known
+ * answers and fed every kind of damage. Not the preload's writer: a second
+ * reading of the format, which is the point. */
+#ifndef LT_TEST_SYNTH_H
+#define LT_TEST_SYNTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leaktrace/format.h"
+
+struct synth {
+        struct lt_header hdr;
+        struct lt_stack_rec *stacks;
+        size_t nstacks;
+        uint64_t *frames;
+        size_t nframes;
+        struct lt_module_rec *mods;
+        size_t nmods;
+        uint32_t base[LT_SEC__COUNT]; /* chunk-0 records; small, so files have many chunks */
+        size_t align;                 /* chunk offsets are multiples of this (1: packed) */
+};
+
+/* An empty trace of a process that exited cleanly, with the command line
+ * ARGC strings at ARGV. */
+void synth_init(struct synth *s, uint32_t pid, int argc, const char *const *argv);
+
+/* Releases the records. */
+void synth_free(struct synth *s);
+
+/* Appends a module record. Returns its index, or -ENOMEM. */
+int synth_add_module(struct synth *s, const struct lt_module_rec *m);
+
+/* Fills M with the running executable, as the preload would: bias, load
+ * segments, build-id, /proc/self/exe, LT_MOD_MAIN, loaded in generation 1.
+ * Returns 0 or -errno. */
+int synth_self_module(struct lt_module_rec *m);
+
+/* Appends a stack record with DEPTH frames, placed as the preload places
+ * them (never across a chunk boundary). Returns its index, or -ENOMEM. */
+int synth_add_stack(struct synth *s, const uint64_t *frames, unsigned depth, uint32_t mod_gen,
+                    int64_t live_bytes, int64_t live_blocks, uint64_t allocs,
+                    uint64_t bytes_allocated);
+
+/* Lays the file out: header, then the chunks of every section, interleaved
+ * as a growing process would leave them. Returns 0 with *buf (malloc'd) and
+ * *len, or -ENOMEM. */
+int synth_build(struct synth *s, unsigned char **buf, size_t *len);
+
+/* Writes LEN bytes to PATH, replacing it. Returns 0 or -errno. */
+int synth_write_file(const char *path, const void *buf, size_t len);
+
+/* synth_build() and synth_write_file(). Returns 0 or -errno. */
+int synth_write(struct synth *s, const char *path);
+
+#endif

@@ -1,0 +1,476 @@
+/* Damaged trace files against the sanitized build of leaktrace: each known
+ * kind of damage must give exit status 2 and exactly one line on stderr,
+ * "leaktrace: FILE: what is wrong"; thousands of randomly mutated copies
+ * (fixed seed, bounded time) must each give 0 or 2, never a crash, never a
+ * sanitizer report.
+ *
+ * Usage: lt-test-badinput LEAKTRACE_ASAN */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "synth.h"
+
+#define NOINLINE __attribute__((noinline))
+#define RETURN_ADDRESS() ((uint64_t)(uintptr_t)__builtin_return_address(0))
+
+/* Mutation rounds stop here even if fewer copies were tried. */
+#define FUZZ_COPIES 5000
+#define FUZZ_BATCH 30
+#define FUZZ_SECONDS 45
+
+static const char *leaktrace;
+static char *dir;
+static unsigned char *base;
+static size_t base_len;
+static int ncase;
+
+static NOINLINE uint64_t frame_here(void)
+{
+        return RETURN_ADDRESS();
+}
+
+/* A valid file with a bit of everything: real frames in this program, a
+ * module for it and one for a missing library, stacks in several chunks. */
+static void build_base(void)
+{
+        struct synth s;
+        const char *argv[] = {"victim", "--flag"};
+        synth_init(&s, 777, 2, argv);
+        s.hdr.totals.peak_live_bytes = 4096;
+        struct lt_module_rec m;
+        if (synth_self_module(&m) < 0)
+                exit(2);
+        synth_add_module(&s, &m);
+        memset(&m, 0, sizeof(m));
+        strcpy(m.path, "/nonexistent/libgone.so");
+        m.path_len = (uint16_t)strlen(m.path);
+        m.bias = m.lo = 0x10000000;
+        m.hi = 0x10001000;
+        m.gen_loaded = 1;
+        m.gen_unloaded = LT_MOD_LOADED;
+        synth_add_module(&s, &m);
+        uint64_t f[6] = {frame_here(), frame_here(), frame_here(), 0x10000010, 0x42, frame_here()};
+        for (unsigned i = 0; i < 12; i++)
+                synth_add_stack(&s, f + i % 3, 1 + i % 4, 2, 100 * i, i, i + 1, 100 * i);
+        if (synth_build(&s, &base, &base_len) < 0)
+                exit(2);
+        synth_free(&s);
+}
+
+static char *case_path(const char *tag)
+{
+        char *p;
+        if (asprintf(&p, "%s/%04d-%s.lt", dir, ncase++, tag) < 0)
+                abort();
+        return p;
+}
+
+static char *write_case(const char *tag, const void *buf, size_t len)
+{
+        char *p = case_path(tag);
+        if (synth_write_file(p, buf, len) < 0)
+                abort();
+        return p;
+}
+
+static int sanitizer_said(const char *err)
+{
+        return strstr(err, "AddressSanitizer") || strstr(err, "runtime error") ||
+               strstr(err, "LeakSanitizer") || strstr(err, "UndefinedBehaviorSanitizer");
+}
+
+static char *const run_env[] = {"ASAN_OPTIONS=detect_leaks=1:exitcode=99",
+                                "UBSAN_OPTIONS=print_stacktrace=1:exitcode=98", NULL};
+
+/* Reports PATH: status 2 and one line naming it, containing WANT if given. */
+static void expect_bad(const char *what, const char *path, const char *want)
+{
+        char *argv[] = {(char *)leaktrace, "report", (char *)path, NULL};
+        struct proc_result r;
+        proc_run(&r, argv, run_env, NULL);
+        char *prefix;
+        if (asprintf(&prefix, "leaktrace: %s: ", path) < 0)
+                abort();
+        int ok = r.status == 2 && count_lines(r.err) == 1 &&
+                 !strncmp(r.err, prefix, strlen(prefix)) && r.err[strlen(r.err) - 1] == '\n' &&
+                 !r.out[0] && (!want || strstr(r.err, want));
+        if (!tap_ok(ok, "%s: status 2, one line naming the file", what))
+                tap_diag("status %d, stdout %zu bytes, stderr: %s", r.status, strlen(r.out), r.err);
+        free(prefix);
+        proc_free(&r);
+}
+
+static char *with_patch(const char *tag, size_t off, const void *val, size_t n)
+{
+        unsigned char *copy = malloc(base_len);
+        memcpy(copy, base, base_len);
+        if (off + n > base_len)
+                abort();
+        memcpy(copy + off, val, n);
+        char *p = write_case(tag, copy, base_len);
+        free(copy);
+        return p;
+}
+
+static void patch_case(const char *what, size_t off, const void *val, size_t n, const char *want)
+{
+        char *p = with_patch("patch", off, val, n);
+        expect_bad(what, p, want);
+        free(p);
+}
+
+#define PATCH(what, field_off, value, want)                                                        \
+        do {                                                                                       \
+                __typeof__(value) v_ = (value);                                                    \
+                patch_case(what, field_off, &v_, sizeof(v_), want);                                \
+        } while (0)
+
+static size_t sec_off(int k)
+{
+        return offsetof(struct lt_header, sections) + (size_t)k * sizeof(struct lt_section);
+}
+
+/* File offset of record i of section k in the base file. */
+static size_t rec_off(int k, uint64_t i)
+{
+        struct lt_section sec;
+        memcpy(&sec, base + sec_off(k), sizeof(sec));
+        uint64_t within;
+        unsigned c = lt_chunk_of(i, sec.base, &within);
+        return (size_t)(sec.chunk_off[c] + within * sec.rec_size);
+}
+
+static void specific_cases(void)
+{
+        char *p = case_path("missing");
+        expect_bad("missing file", p, "No such file");
+        free(p);
+        p = write_case("empty", "", 0);
+        expect_bad("empty file", p, "empty");
+        free(p);
+        p = case_path("dir");
+        mkdir(p, 0700);
+        expect_bad("a directory", p, "directory");
+        free(p);
+
+        char what[64];
+        for (size_t at = 64; at < LT_HEADER_SIZE; at += 64) {
+                snprintf(what, sizeof(what), "truncated at %zu", at);
+                p = write_case("trunc", base, at);
+                expect_bad(what, p, at < 8 ? "magic" : "truncated");
+                free(p);
+        }
+        for (int i = 0; i < 24; i++) {
+                size_t at = LT_HEADER_SIZE + (base_len - LT_HEADER_SIZE) * (size_t)i / 24;
+                snprintf(what, sizeof(what), "truncated at %zu of %zu", at, base_len);
+                p = write_case("trunc", base, at);
+                expect_bad(what, p, "truncated");
+                free(p);
+        }
+        p = write_case("trunc", base, base_len - 1);
+        expect_bad("truncated by one byte", p, "truncated");
+        free(p);
+        p = write_case("short", "LEAK", 4);
+        expect_bad("4 bytes", p, "magic");
+        free(p);
+
+        PATCH("wrong magic", 0, (uint64_t)0x4b41454c4e4f4e, "magic");
+        PATCH("future version", offsetof(struct lt_header, version), (uint32_t)2,
+              "written by a newer leaktrace (format 2); this one reads format 1");
+        PATCH("version 0", offsetof(struct lt_header, version), (uint32_t)0, "version");
+        PATCH("header size", offsetof(struct lt_header, header_size), (uint32_t)4096, "header");
+        PATCH("file size beyond the file", offsetof(struct lt_header, file_size),
+              (uint64_t)base_len + 1, "truncated");
+        PATCH("file size below the header", offsetof(struct lt_header, file_size), (uint64_t)100,
+              "file size");
+        PATCH("file size huge", offsetof(struct lt_header, file_size), UINT64_MAX, "truncated");
+        PATCH("cmdline length", offsetof(struct lt_header, cmdline_len),
+              (uint32_t)LT_CMDLINE_MAX + 1, "command line");
+        {
+                char fill[LT_PATH_MAX];
+                memset(fill, 'x', sizeof(fill));
+                patch_case("exe path without NUL", offsetof(struct lt_header, exe), fill,
+                           sizeof(fill), "executable");
+        }
+
+        static const char *const names[] = {"stacks", "frames", "modules"};
+        int kinds[] = {LT_SEC_STACKS, LT_SEC_FRAMES, LT_SEC_MODULES};
+        for (int i = 0; i < 3; i++) {
+                int k = kinds[i];
+                size_t so = sec_off(k);
+                struct lt_section sec;
+                memcpy(&sec, base + so, sizeof(sec));
+                char w[96];
+#define SEC_CASE(label, field, value, want)                                                        \
+        do {                                                                                       \
+                snprintf(w, sizeof(w), "%s section: %s", names[i], label);                         \
+                PATCH(w, so + offsetof(struct lt_section, field), value, want);                    \
+        } while (0)
+                SEC_CASE("kind", kind, (uint32_t)(k == 1 ? 2 : 1), "kind");
+                SEC_CASE("record size", rec_size, sec.rec_size + 8, "record size");
+                SEC_CASE("chunk size 0", base, (uint32_t)0, "power of two");
+                SEC_CASE("chunk size 3", base, (uint32_t)3, "power of two");
+                SEC_CASE("chunk size 2^31", base, (uint32_t)1 << 31, NULL);
+                SEC_CASE("33 chunks", nchunks, (uint32_t)LT_MAX_CHUNKS + 1, "chunks");
+                SEC_CASE("more chunks than listed", nchunks, sec.nchunks + 1, "outside");
+                SEC_CASE("count beyond its chunks", count,
+                         lt_chunk_start(sec.nchunks, sec.base) + 1, "hold");
+                SEC_CASE("count 2^64-1", count, UINT64_MAX, "hold");
+                SEC_CASE("chunk 0 past the end", chunk_off[0], (uint64_t)base_len, "outside");
+                SEC_CASE("chunk 0 ending past the end", chunk_off[0], (uint64_t)base_len - 8,
+                         "outside");
+                SEC_CASE("chunk 0 inside the header", chunk_off[0], (uint64_t)64, "outside");
+                SEC_CASE("chunk 0 at 2^64-8", chunk_off[0], UINT64_MAX - 7, "outside");
+                if (sec.nchunks > 1)
+                        SEC_CASE("chunks 0 and 1 overlap", chunk_off[1], sec.chunk_off[0] + 8,
+                                 "overlap");
+        }
+        size_t st = rec_off(LT_SEC_STACKS, 5);
+        PATCH("stack depth 257", st + offsetof(struct lt_stack_rec, depth),
+              (uint16_t)(LT_MAX_DEPTH + 1), "depth");
+        PATCH("stack depth 65535", st + offsetof(struct lt_stack_rec, depth), (uint16_t)65535,
+              "depth");
+        struct lt_section fr;
+        memcpy(&fr, base + sec_off(LT_SEC_FRAMES), sizeof(fr));
+        PATCH("frames index at the count", st + offsetof(struct lt_stack_rec, frames), fr.count,
+              "outside");
+        PATCH("frames index 2^64-1", st + offsetof(struct lt_stack_rec, frames), UINT64_MAX,
+              "outside");
+        {
+                /* depth 2 from the last frame of chunk 0: across chunks 0 and 1 */
+                unsigned char *copy = malloc(base_len);
+                memcpy(copy, base, base_len);
+                uint64_t at = fr.base - 1;
+                uint16_t depth = 2;
+                memcpy(copy + st + offsetof(struct lt_stack_rec, frames), &at, sizeof(at));
+                memcpy(copy + st + offsetof(struct lt_stack_rec, depth), &depth, sizeof(depth));
+                p = write_case("straddle", copy, base_len);
+                expect_bad("stack frames across a chunk boundary", p, "straddle");
+                free(p);
+                free(copy);
+        }
+
+        size_t mo = rec_off(LT_SEC_MODULES, 1);
+        {
+                char fill[sizeof(((struct lt_module_rec *)0)->path)];
+                memset(fill, 'y', sizeof(fill));
+                patch_case("module path without NUL", mo + offsetof(struct lt_module_rec, path),
+                           fill, sizeof(fill), "NUL");
+        }
+        PATCH("module path length", mo + offsetof(struct lt_module_rec, path_len), (uint16_t)3,
+              "length");
+        PATCH("module build-id length 33", mo + offsetof(struct lt_module_rec, build_id_len),
+              (uint16_t)33, "build-id");
+        PATCH("module 9 segments", mo + offsetof(struct lt_module_rec, nsegs), (uint32_t)9,
+              "segments");
+        PATCH("module range reversed", mo + offsetof(struct lt_module_rec, lo),
+              (uint64_t)0x20000000, "range");
+}
+
+/* xorshift64*: the same mutations on every machine. */
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t next_rand(void)
+{
+        rng ^= rng >> 12;
+        rng ^= rng << 25;
+        rng ^= rng >> 27;
+        return rng * 0x2545f4914f6cdd1dull;
+}
+
+static const uint64_t interesting[] = {
+    0,
+    1,
+    2,
+    7,
+    8,
+    63,
+    64,
+    255,
+    256,
+    4096,
+    8191,
+    8192,
+    8193,
+    65535,
+    65536,
+    0x7fffffff,
+    0x80000000,
+    0xffffffff,
+    0x100000000ull,
+    INT64_MAX,
+    (uint64_t)INT64_MAX + 1,
+    UINT64_MAX,
+    UINT64_MAX - 1,
+    UINT64_MAX - 7,
+};
+
+/* Where mutations land: the header's fields, its section table, or the
+ * records, so that most copies are damaged where it matters. */
+static size_t pick_offset(size_t len)
+{
+        switch (next_rand() % 4) {
+        case 0:
+                return next_rand() % 256;
+        case 1:
+                return offsetof(struct lt_header, sections) +
+                       next_rand() % (LT_SEC__COUNT * sizeof(struct lt_section));
+        case 2:
+                return offsetof(struct lt_header, cmdline) + next_rand() % 64;
+        default:
+                return LT_HEADER_SIZE + next_rand() % (len - LT_HEADER_SIZE);
+        }
+}
+
+static size_t mutate(unsigned char *buf, size_t len)
+{
+        int n = 1 + (int)(next_rand() % 6);
+        for (int i = 0; i < n; i++) {
+                size_t off = pick_offset(len);
+                switch (next_rand() % 5) {
+                case 0:
+                        buf[off] = (unsigned char)next_rand();
+                        break;
+                case 1:
+                        buf[off] ^= (unsigned char)(1u << (next_rand() % 8));
+                        break;
+                case 2: {
+                        off &= ~(size_t)7;
+                        uint64_t v = interesting[next_rand() % (sizeof(interesting) / 8)];
+                        if (off + 8 <= len)
+                                memcpy(buf + off, &v, 8);
+                        break;
+                }
+                case 3: {
+                        off &= ~(size_t)3;
+                        uint32_t v = (uint32_t)interesting[next_rand() % (sizeof(interesting) / 8)];
+                        if (off + 4 <= len)
+                                memcpy(buf + off, &v, 4);
+                        break;
+                }
+                default:
+                        if (next_rand() % 4 == 0)
+                                len = LT_HEADER_SIZE + next_rand() % (len - LT_HEADER_SIZE);
+                        break;
+                }
+        }
+        return len;
+}
+
+/* One run over FILES: 0 or 2, every stderr line either a warning or one
+ * line about one of the files, at most one per file, no sanitizer. */
+static int batch_ok(char **files, int n, struct proc_result *r)
+{
+        char *argv[FUZZ_BATCH + 4] = {(char *)leaktrace, "report", "--top", "5"};
+        for (int i = 0; i < n; i++)
+                argv[4 + i] = files[i];
+        argv[4 + n] = NULL;
+        proc_run(r, argv, run_env, NULL);
+        if ((r->status != 0 && r->status != 2) || sanitizer_said(r->err))
+                return 0;
+        int *seen = calloc((size_t)n, sizeof(int));
+        int ok = 1;
+        for (char *line = r->err; ok && *line;) {
+                char *end = strchr(line, '\n');
+                if (!end) {
+                        ok = 0;
+                        break;
+                }
+                if (strncmp(line, "leaktrace: warning: ", 20)) {
+                        int hit = -1;
+                        for (int i = 0; i < n; i++) {
+                                size_t l = strlen(files[i]);
+                                if (!strncmp(line, "leaktrace: ", 11) &&
+                                    !strncmp(line + 11, files[i], l) && line[11 + l] == ':')
+                                        hit = i;
+                        }
+                        if (hit < 0 || seen[hit]++)
+                                ok = 0;
+                }
+                line = end + 1;
+        }
+        free(seen);
+        return ok;
+}
+
+static void fuzz(void)
+{
+        time_t start = time(NULL);
+        int done = 0, bad = 0, rejected = 0;
+        char *files[FUZZ_BATCH];
+        unsigned char *buf = malloc(base_len);
+        while (done < FUZZ_COPIES && time(NULL) - start < FUZZ_SECONDS) {
+                int n = 0;
+                for (; n < FUZZ_BATCH && done + n < FUZZ_COPIES; n++) {
+                        memcpy(buf, base, base_len);
+                        size_t len = mutate(buf, base_len);
+                        if (asprintf(&files[n], "%s/fuzz-%05d.lt", dir, done + n) < 0 ||
+                            synth_write_file(files[n], buf, len) < 0)
+                                abort();
+                }
+                struct proc_result r;
+                if (!batch_ok(files, n, &r)) {
+                        bad++;
+                        tap_diag("batch from copy %d: status %d; stderr: %.2000s", done, r.status,
+                                 r.err);
+                        /* Keep the copies for a look; name each failing one. */
+                        for (int i = 0; i < n; i++) {
+                                struct proc_result one;
+                                if (!batch_ok(files + i, 1, &one))
+                                        tap_diag("failing copy kept: %s (status %d)", files[i],
+                                                 one.status);
+                                proc_free(&one);
+                        }
+                } else {
+                        for (const char *l = r.err; (l = strstr(l, dir)); l++)
+                                rejected++;
+                        for (int i = 0; i < n; i++)
+                                unlink(files[i]);
+                }
+                proc_free(&r);
+                for (int i = 0; i < n; i++)
+                        free(files[i]);
+                done += n;
+        }
+        free(buf);
+        tap_ok(!bad && done >= 1000,
+               "%d mutated copies in %ld s (%d rejected with a message): "
+               "each exit 0 or 2, no sanitizer report",
+               done, (long)(time(NULL) - start), rejected);
+}
+
+int main(int argc, char **argv)
+{
+        if (argc != 2) {
+                fprintf(stderr, "usage: %s LEAKTRACE_ASAN\n", argv[0]);
+                return 2;
+        }
+        leaktrace = argv[1];
+        dir = make_temp_dir("badinput");
+        build_base();
+        {
+                char *p = write_case("valid", base, base_len);
+                char *args[] = {(char *)leaktrace, "report", "--format", "json", p, NULL};
+                struct proc_result r;
+                proc_run(&r, args, run_env, NULL);
+                if (!tap_ok(r.status == 0 && strstr(r.out, "\"pid\":777") && !sanitizer_said(r.err),
+                            "the undamaged file: exit 0, a report"))
+                        tap_diag("status %d: %s", r.status, r.err);
+                proc_free(&r);
+                free(p);
+        }
+        specific_cases();
+        fuzz();
+        int status = tap_done();
+        if (!status)
+                rm_tree(dir);
+        else
+                printf("# files kept in %s\n", dir);
+        return status;
+}

@@ -1,0 +1,592 @@
+/* `leaktrace report` on synthetic trace files whose every frame is a real
+ * return address inside this program, at a line it knows: the JSON report
+ * must be exactly the one expected, byte for byte, from the plain build and
+ * the sanitized one alike. Covers symbolization (function, file, line,
+ * inline frames), hiding of wrapper and tracer frames, aggregation, sort
+ * order, module choice among overlapping modules of different generations,
+ * missing and changed files, bare addresses, --top, incomplete and exec'd
+ * processes, several files, and the text report's main lines.
+ *
+ * Usage: lt-test-report LEAKTRACE LEAKTRACE_ASAN */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "synth.h"
+
+#define NOINLINE __attribute__((noinline))
+#define RETURN_ADDRESS() ((uint64_t)(uintptr_t)__builtin_return_address(0))
+/* CALL, with the number of its line stored into LINE: one line, so that the
+ * line is that of the call whatever the formatting. */
+#define AT(line, call) ((line) = __LINE__, (call))
+
+/* fake_wrappers.c */
+extern const char lt_test_wrappers_file[];
+extern unsigned lt_test_xstrdup_line;
+extern void (*const lt_test_strdup)(uint64_t *);
+extern void (*const lt_test_new)(uint64_t *);
+extern void (*const lt_test_new_array)(uint64_t *);
+extern void (*const lt_test_xstrdup)(uint64_t *);
+extern unsigned lt_test_inline_wrapper_line;
+extern void (*const lt_test_inline_wrapper)(uint64_t *);
+extern unsigned lt_test_mangled_line;
+extern void (*const lt_test_mangled)(uint64_t *);
+
+/* A captured stack: frames innermost first, the line of each call. */
+struct cap {
+        uint64_t f[4];
+        unsigned line[4];
+};
+
+static NOINLINE uint64_t here(void)
+{
+        return RETURN_ADDRESS();
+}
+
+static NOINLINE void leaf_a(struct cap *c)
+{
+        c->f[0] = AT(c->line[0], here());
+        c->f[1] = RETURN_ADDRESS();
+}
+
+static NOINLINE void mid_a(struct cap *c)
+{
+        AT(c->line[1], leaf_a(c));
+        c->f[2] = RETURN_ADDRESS();
+}
+
+/* Calls every wrapper from one line: f[0..3] are strdup's, _Znwm's and
+ * _ZnamRKSt9nothrow_t's inner addresses, then the return into this function,
+ * the same for all (a synthetic stack may reuse it). */
+static NOINLINE void leaf_b(struct cap *c, uint64_t inner[3])
+{
+        uint64_t w[2];
+        lt_test_new(w);
+        inner[1] = w[0];
+        lt_test_new_array(w);
+        inner[2] = w[0];
+        AT(c->line[0], lt_test_strdup(w));
+        inner[0] = w[0];
+        c->f[0] = w[1];
+        c->f[1] = RETURN_ADDRESS();
+}
+
+static inline __attribute__((always_inline)) void inl_leaf(struct cap *c)
+{
+        c->f[0] = AT(c->line[0], here());
+}
+
+static NOINLINE void inl_outer(struct cap *c)
+{
+        AT(c->line[1], inl_leaf(c));
+        c->f[1] = RETURN_ADDRESS();
+}
+
+static NOINLINE void leaf_c(struct cap *c)
+{
+        c->f[0] = AT(c->line[0], here());
+}
+
+static NOINLINE void leaf_d(struct cap *c)
+{
+        c->f[0] = AT(c->line[0], here());
+}
+
+struct caps {
+        struct cap a, b, x, d, c, dd, w, m;
+        uint64_t wrapper_inner[3];
+};
+
+static NOINLINE void capture_all(struct caps *k)
+{
+        AT(k->a.line[2], mid_a(&k->a));
+        AT(k->b.line[1], leaf_b(&k->b, k->wrapper_inner));
+        AT(k->x.line[1], lt_test_xstrdup(k->x.f));
+        k->x.line[0] = lt_test_xstrdup_line;
+        AT(k->d.line[2], inl_outer(&k->d));
+        AT(k->w.line[1], lt_test_inline_wrapper(k->w.f));
+        k->w.line[0] = lt_test_inline_wrapper_line;
+        AT(k->m.line[1], lt_test_mangled(k->m.f));
+        k->m.line[0] = lt_test_mangled_line;
+        leaf_c(&k->c);
+        leaf_d(&k->dd);
+}
+
+/* The JSON of one expected frame. */
+struct want_frame {
+        const char *function, *file;
+        unsigned line;
+        const char *module;
+        uint64_t address;
+        int inlined;
+};
+
+static void put_str(FILE *w, const char *s)
+{
+        if (s)
+                fprintf(w, "\"%s\"", s);
+        else
+                fputs("null", w);
+}
+
+static void put_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t allocs,
+                     uint64_t bytes_allocated, const struct want_frame *f, int n)
+{
+        fprintf(w,
+                "%s{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64
+                ",\"bytes_allocated\":%" PRIu64 ",\"frames\":[",
+                first ? "" : ",", bytes, blocks, allocs, bytes_allocated);
+        for (int i = 0; i < n; i++) {
+                fprintf(w, "%s{\"function\":", i ? "," : "");
+                put_str(w, f[i].function);
+                fputs(",\"file\":", w);
+                put_str(w, f[i].file);
+                if (f[i].line)
+                        fprintf(w, ",\"line\":%u", f[i].line);
+                else
+                        fputs(",\"line\":null", w);
+                fputs(",\"module\":", w);
+                put_str(w, f[i].module);
+                fprintf(w, ",\"address\":\"0x%" PRIx64 "\"%s}", f[i].address,
+                        f[i].inlined ? ",\"inlined\":true" : "");
+        }
+        fputs("]}", w);
+}
+
+static const char *leaktrace, *leaktrace_asan;
+static char exe[1024];
+static const char *me = __FILE__;
+
+#define GONE "/nonexistent/leaktrace-test/libgone.so"
+
+struct stack_spec {
+        const char *name;
+        uint64_t f[4];
+        unsigned depth;
+        uint32_t gen;
+        int64_t bytes, blocks;
+        uint64_t allocs, bytes_allocated;
+};
+
+static char *report(const char *bin, const char *const *args, int nargs, int *status, char **err)
+{
+        char *argv[16] = {(char *)bin, "report"};
+        int n = 2;
+        for (int i = 0; i < nargs; i++)
+                argv[n++] = (char *)args[i];
+        argv[n] = NULL;
+        struct proc_result r;
+        proc_run(&r, argv, NULL, NULL);
+        *status = r.status;
+        *err = r.err;
+        return r.out;
+}
+
+/* Runs the same report with both builds: same stdout, same stderr, status. */
+static void check_report(const char *what, const char *const *args, int nargs, const char *want,
+                         int want_warnings, const char *warn1, const char *warn2)
+{
+        const char *bins[2] = {leaktrace, leaktrace_asan};
+        for (int b = 0; b < 2; b++) {
+                int status;
+                char *err, *out = report(bins[b], args, nargs, &status, &err);
+                const char *which = b ? " (sanitized build)" : "";
+                tap_ok(status == 0, "%s%s: exit status 0 (got %d)", what, which, status);
+                if (!tap_ok(!strcmp(out, want), "%s%s: JSON exactly as expected", what, which)) {
+                        size_t at = 0;
+                        while (out[at] && out[at] == want[at])
+                                at++;
+                        tap_diag("they differ at byte %zu:", at);
+                        tap_diag("got:  %.300s", out + (at > 100 ? at - 100 : 0));
+                        tap_diag("want: %.300s", want + (at > 100 ? at - 100 : 0));
+                }
+                int ok = count_lines(err) == want_warnings;
+                if (warn1)
+                        ok &= strstr(err, warn1) != NULL;
+                if (warn2)
+                        ok &= strstr(err, warn2) != NULL;
+                if (!tap_ok(ok, "%s%s: %d warning line(s), once per module", what, which,
+                            want_warnings))
+                        tap_diag("stderr: %s", err);
+                free(out);
+                free(err);
+        }
+}
+
+int main(int argc, char **argv)
+{
+        if (argc != 3) {
+                fprintf(stderr, "usage: %s LEAKTRACE LEAKTRACE_ASAN\n", argv[0]);
+                return 2;
+        }
+        leaktrace = argv[1];
+        leaktrace_asan = argv[2];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        char *dir = make_temp_dir("report");
+
+        struct caps k;
+        memset(&k, 0, sizeof(k));
+        capture_all(&k);
+
+        const char *args_cmd[] = {"synthetic", "two words",   "quote\"back\\slash",
+                                  "tab\tnl\n", "bad\xffutf8", "caf\xc3\xa9"};
+        const char *want_cmd = "[\"synthetic\",\"two words\",\"quote\\\"back\\\\slash\","
+                               "\"tab\\tnl\\n\",\"bad\\ufffdutf8\",\"caf\xc3\xa9\"]";
+        struct synth s;
+        synth_init(&s, 4242, 6, args_cmd);
+        s.hdr.totals.peak_live_bytes = 999999;
+        s.hdr.drops[LT_DROP_STACKS_FULL] = 7;
+        s.hdr.drops[LT_DROP_TRUNCATED_STACKS] = 3;
+        s.hdr.flags |= LT_F_DROPPED;
+
+        /* X: this program until generation 5; Y: the same file mapped
+         * elsewhere from generation 5 on, placed so that the address of
+         * leaf_c's call in X is leaf_d's call in Y. */
+        struct lt_module_rec x, y, m;
+        if (synth_self_module(&x) < 0)
+                return 2;
+        x.gen_loaded = 2;
+        x.gen_unloaded = 5;
+        uint64_t delta = k.c.f[0] - k.dd.f[0];
+        y = x;
+        y.bias += delta;
+        y.lo += delta;
+        y.hi += delta;
+        y.flags = 0;
+        y.gen_loaded = 5;
+        y.gen_unloaded = LT_MOD_LOADED;
+
+        memset(&m, 0, sizeof(m)); /* the tracer: its frames are hidden, its file never opened */
+        strcpy(m.path, "/nonexistent/libleaktrace.so");
+        m.path_len = (uint16_t)strlen(m.path);
+        m.bias = m.lo = 0x40000000;
+        m.hi = 0x40010000;
+        m.flags = LT_MOD_SELF;
+        m.gen_loaded = 1;
+        m.gen_unloaded = LT_MOD_LOADED;
+        synth_add_module(&s, &m);
+        synth_add_module(&s, &x);
+        synth_add_module(&s, &y);
+
+        strcpy(m.path, GONE); /* a library whose file is gone */
+        m.path_len = (uint16_t)strlen(m.path);
+        m.bias = m.lo = 0x10000000;
+        m.hi = 0x10010000;
+        m.flags = 0;
+        m.nsegs = 1;
+        m.segs[0].memsz = 0x10000;
+        synth_add_module(&s, &m);
+
+        struct lt_module_rec g = x; /* this program's path, another build-id */
+        g.bias = 0x20000000;
+        g.lo = g.bias + (x.lo - x.bias);
+        g.hi = g.bias + (x.hi - x.bias);
+        g.flags = 0;
+        g.gen_loaded = 1;
+        g.gen_unloaded = LT_MOD_LOADED;
+        g.build_id_len = 20;
+        memset(g.build_id, 0xab, 20);
+        synth_add_module(&s, &g);
+
+        memset(&m, 0, sizeof(m)); /* the vDSO: no file, no warning */
+        strcpy(m.path, "[vdso]");
+        m.path_len = 6;
+        m.bias = m.lo = 0x30000000;
+        m.hi = 0x30002000;
+        m.flags = LT_MOD_VDSO;
+        m.gen_loaded = 1;
+        m.gen_unloaded = LT_MOD_LOADED;
+        synth_add_module(&s, &m);
+
+        uint64_t g0 = g.lo + 0x100;
+        const struct stack_spec stacks[] = {
+            {"A", {k.a.f[0], k.a.f[1], k.a.f[2]}, 3, 2, 1000, 10, 12, 1200},
+            {"B1 strdup", {k.wrapper_inner[0], k.b.f[0], k.b.f[1]}, 3, 3, 300, 3, 5, 500},
+            {"B2 tracer+new",
+             {0x40000010, k.wrapper_inner[1], k.b.f[0], k.b.f[1]},
+             4,
+             3,
+             200,
+             2,
+             4,
+             400},
+            {"B3 new[] nothrow", {k.wrapper_inner[2], k.b.f[0], k.b.f[1]}, 3, 4, 500, 5, 6, 600},
+            {"C xstrdup", {k.x.f[0], k.x.f[1]}, 2, 2, 1000, 5, 5, 1000},
+            {"D inline", {k.d.f[0], k.d.f[1]}, 2, 2, 4096, 1, 1, 4096},
+            {"W inlined wrapper", {k.w.f[0], k.w.f[1]}, 2, 3, 2000, 2, 2, 2000},
+            {"M C++ name", {k.m.f[0], k.m.f[1]}, 2, 4, 900, 9, 9, 900},
+            {"E1 gen 3", {k.c.f[0]}, 1, 3, 50, 1, 1, 50},
+            {"E3 gen 1", {k.c.f[0]}, 1, 1, 30, 1, 2, 60},
+            {"E2 gen 6", {k.c.f[0]}, 1, 6, 70, 1, 1, 70},
+            {"F gone", {0x10000123, 0x10000456}, 2, 2, 64, 1, 1, 64},
+            {"G changed", {g0}, 1, 2, 32, 1, 1, 32},
+            {"H bare", {0x42}, 1, 2, 16, 1, 1, 16},
+            {"V vdso", {0x30000010}, 1, 2, 8, 1, 1, 8},
+            {"J empty", {0}, 0, 2, 4, 1, 1, 4},
+            {"Z freed", {k.a.f[1], k.a.f[2]}, 2, 2, 0, 0, 100, 10000},
+        };
+        int64_t live = 0, blocks = 0;
+        uint64_t allocs = 0;
+        for (size_t i = 0; i < sizeof(stacks) / sizeof(stacks[0]); i++) {
+                const struct stack_spec *t = &stacks[i];
+                synth_add_stack(&s, t->f, t->depth, t->gen, t->bytes, t->blocks, t->allocs,
+                                t->bytes_allocated);
+                live += t->bytes;
+                blocks += t->blocks;
+                allocs += t->allocs;
+        }
+        char *main_lt;
+        if (asprintf(&main_lt, "%s/main.lt", dir) < 0 || synth_write(&s, main_lt) < 0)
+                return 2;
+
+        /* The sites, biggest first; A and B tie on bytes and blocks: the
+         * lower innermost address first. */
+        struct want_frame fa[] = {
+            {"leaf_a", me, k.a.line[0], exe, k.a.f[0], 0},
+            {"mid_a", me, k.a.line[1], exe, k.a.f[1], 0},
+            {"capture_all", me, k.a.line[2], exe, k.a.f[2], 0},
+        };
+        struct want_frame fb[] = {
+            {"leaf_b", me, k.b.line[0], exe, k.b.f[0], 0},
+            {"capture_all", me, k.b.line[1], exe, k.b.f[1], 0},
+        };
+        struct want_frame fc[] = {
+            {"xstrdup", lt_test_wrappers_file, k.x.line[0], exe, k.x.f[0], 0},
+            {"capture_all", me, k.x.line[1], exe, k.x.f[1], 0},
+        };
+        struct want_frame fd[] = {
+            {"inl_leaf", me, k.d.line[0], exe, k.d.f[0], 1},
+            {"inl_outer", me, k.d.line[1], exe, k.d.f[0], 0},
+            {"capture_all", me, k.d.line[2], exe, k.d.f[1], 0},
+        };
+        struct want_frame fw[] = {
+            {"inline_wrapper_user", lt_test_wrappers_file, k.w.line[0], exe, k.w.f[0], 0},
+            {"capture_all", me, k.w.line[1], exe, k.w.f[1], 0},
+        };
+        struct want_frame fm[] = {
+            {"leaktrace::test::mangled(unsigned long*)", lt_test_wrappers_file, k.m.line[0], exe,
+             k.m.f[0], 0},
+            {"capture_all", me, k.m.line[1], exe, k.m.f[1], 0},
+        };
+        struct want_frame fe[] = {{"leaf_c", me, k.c.line[0], exe, k.c.f[0], 0}};
+        struct want_frame fe2[] = {{"leaf_d", me, k.dd.line[0], exe, k.c.f[0], 0}};
+        struct want_frame ff[] = {{NULL, NULL, 0, GONE, 0x10000123, 0},
+                                  {NULL, NULL, 0, GONE, 0x10000456, 0}};
+        struct want_frame fg[] = {{NULL, NULL, 0, exe, g0, 0}};
+        struct want_frame fh[] = {{NULL, NULL, 0, NULL, 0x42, 0}};
+        struct want_frame fv[] = {{NULL, NULL, 0, "[vdso]", 0x30000010, 0}};
+
+        char *sites_all = NULL, *sites_top3 = NULL;
+        size_t len;
+        for (int pass = 0; pass < 2; pass++) {
+                FILE *w = open_memstream(pass ? &sites_top3 : &sites_all, &len);
+                int a_first = k.a.f[0] < k.b.f[0];
+                put_site(w, 1, 4096, 1, 1, 4096, fd, 3);
+                put_site(w, 0, 2000, 2, 2, 2000, fw, 2);
+                for (int i = 0; i < (pass ? 1 : 2); i++) {
+                        if (i == !a_first)
+                                put_site(w, 0, 1000, 10, 12, 1200, fa, 3);
+                        else
+                                put_site(w, 0, 1000, 10, 15, 1500, fb, 2);
+                }
+                if (!pass) {
+                        put_site(w, 0, 1000, 5, 5, 1000, fc, 2);
+                        put_site(w, 0, 900, 9, 9, 900, fm, 2);
+                        put_site(w, 0, 80, 2, 3, 110, fe, 1);
+                        put_site(w, 0, 70, 1, 1, 70, fe2, 1);
+                        put_site(w, 0, 64, 1, 1, 64, ff, 2);
+                        put_site(w, 0, 32, 1, 1, 32, fg, 1);
+                        put_site(w, 0, 16, 1, 1, 16, fh, 1);
+                        put_site(w, 0, 8, 1, 1, 8, fv, 1);
+                        put_site(w, 0, 4, 1, 1, 4, NULL, 0);
+                }
+                fclose(w);
+        }
+        char *want_main, *want_top3;
+        const char *head_fmt =
+            "{\"tool\":\"leaktrace\",\"version\":1,\"process\":{\"pid\":4242,"
+            "\"command\":%s,\"complete\":true},\"summary\":{\"live_bytes\":%" PRId64
+            ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"frees\":%" PRId64
+            ",\"peak_live_bytes\":999999,\"drops\":"
+            "{\"stacks_full\":7}},\"sites\":[%s]}\n";
+        if (asprintf(&want_main, head_fmt, want_cmd, live, blocks, allocs, (int64_t)allocs - blocks,
+                     sites_all) < 0 ||
+            asprintf(&want_top3, head_fmt, want_cmd, live, blocks, allocs, (int64_t)allocs - blocks,
+                     sites_top3) < 0)
+                return 2;
+
+        const char *a1[] = {"--format", "json", "--top", "0", main_lt};
+        check_report("every site", a1, 5, want_main, 2, GONE, "build-id");
+        const char *a2[] = {"--format=json", main_lt};
+        check_report("default --top 20 shows all 13", a2, 2, want_main, 2, GONE, "build-id");
+        const char *a3[] = {main_lt, "--top", "3", "--format", "json"};
+        check_report("--top 3 after the file name: no warning for modules not shown", a3, 5,
+                     want_top3, 0, NULL, NULL);
+
+        /* The text report: its main lines, exactly. */
+        {
+                int status;
+                char *err;
+                const char *a[] = {main_lt};
+                char *out = report(leaktrace, a, 1, &status, &err);
+                tap_ok(status == 0, "text: exit status 0");
+                char *line;
+                int ok = 1;
+                char human[64];
+                snprintf(human, sizeof(human), "%.1f KiB (%" PRId64 " bytes)", live / 1024.0, live);
+                const char *expect[32];
+                int ne = 0;
+                char *tmp[16];
+                int nt = 0;
+#define EXPECT_LINE(...)                                                                           \
+        do {                                                                                       \
+                if (asprintf(&tmp[nt], __VA_ARGS__) < 0)                                           \
+                        return 2;                                                                  \
+                expect[ne++] = tmp[nt++];                                                          \
+        } while (0)
+                EXPECT_LINE("pid 4242: synthetic 'two words' 'quote\"back\\slash' "
+                            "'tab\\x09nl\\x0a' 'bad\xffutf8' 'caf\xc3\xa9' (exited, status 0)\n");
+                EXPECT_LINE("live: %s in %" PRId64 " blocks; %" PRIu64 " allocations, %" PRId64
+                            " frees; peak 976.6 KiB (999999 bytes)\n",
+                            human, blocks, allocs, (int64_t)allocs - blocks);
+                EXPECT_LINE("note: stack table full (LEAKTRACE_MAX_STACKS): 7\n");
+                EXPECT_LINE("note: stacks cut at LEAKTRACE_DEPTH: 3\n");
+                EXPECT_LINE("\n#1: 4.0 KiB (4096 bytes) live in 1 block; 1 allocation here, "
+                            "4.0 KiB in all\n  #0 inl_leaf (%s:%u) [lt-test-report] "
+                            "(inlined)\n  #1 inl_outer (%s:%u) [lt-test-report]\n",
+                            me, k.d.line[0], me, k.d.line[1]);
+                EXPECT_LINE("  #0 leaf_a (%s:%u) [lt-test-report]\n  #1 mid_a (%s:%u) "
+                            "[lt-test-report]\n",
+                            me, k.a.line[0], me, k.a.line[1]);
+                EXPECT_LINE("  #0 0x10000123 [libgone.so]\n  #1 0x10000456 [libgone.so]\n");
+                EXPECT_LINE("  #0 0x42\n");
+                EXPECT_LINE("  #0 0x30000010 [vdso]\n");
+                EXPECT_LINE("\n#13: 4 bytes live in 1 block; 1 allocation here, 4 bytes in all\n"
+                            "  (no frames recorded)\n");
+                for (int i = 0; i < ne; i++) {
+                        line = strstr(out, expect[i]);
+                        char name[48];
+                        snprintf(name, sizeof(name), "%s",
+                                 expect[i][0] == '\n' ? expect[i] + 1 : expect[i]);
+                        name[strcspn(name, "\n")] = '\0';
+                        if (!tap_ok(line != NULL, "text: has the line(s) of '%s'", name))
+                                ok = 0;
+                }
+                if (!ok)
+                        tap_diag("text report:\n%s", out);
+                tap_ok(!strstr(out, "did not exit cleanly"), "text: a clean exit has no note");
+                for (int i = 0; i < nt; i++)
+                        free(tmp[i]);
+                free(out);
+                free(err);
+        }
+
+        /* An incomplete process and an exec'd one, alone and together. */
+        const char *cmd2[] = {"./server", "--port=80"};
+        synth_free(&s);
+        synth_init(&s, 100, 2, cmd2);
+        s.hdr.flags = 0;
+        s.hdr.totals.peak_live_bytes = 50;
+        synth_add_stack(&s, k.a.f, 3, 2, 10, 1, 3, 30);
+        synth_add_module(&s, &x);
+        char *p2, *p3;
+        if (asprintf(&p2, "%s/leaktrace.100.lt", dir) < 0 || synth_write(&s, p2) < 0)
+                return 2;
+        const char *cmd3[] = {"/bin/next"};
+        synth_free(&s);
+        synth_init(&s, 101, 1, cmd3);
+        s.hdr.flags = LT_F_EXEC;
+        s.base[LT_SEC_FRAMES] = 1; /* chunks of 1, 2, 4, ... frames */
+        s.base[LT_SEC_STACKS] = 1;
+        uint64_t e[1] = {k.c.f[0]};
+        synth_add_stack(&s, e, 1, 2, 20, 2, 2, 20);
+        synth_add_stack(&s, k.a.f, 3, 2, 5, 1, 1, 5);
+        synth_add_module(&s, &x);
+        if (asprintf(&p3, "%s/leaktrace.101.lt", dir) < 0 || synth_write(&s, p3) < 0)
+                return 2;
+        synth_free(&s);
+
+        char *sa = NULL, *sb = NULL;
+        FILE *w = open_memstream(&sa, &len);
+        put_site(w, 1, 10, 1, 3, 30, fa, 3);
+        fclose(w);
+        w = open_memstream(&sb, &len);
+        put_site(w, 1, 20, 2, 2, 20, fe, 1);
+        put_site(w, 0, 5, 1, 1, 5, fa, 3);
+        fclose(w);
+        char *proc2, *proc3, *want2, *want3, *want23;
+        if (asprintf(&proc2,
+                     "\"process\":{\"pid\":100,\"command\":[\"./server\",\"--port=80\"],"
+                     "\"complete\":false},\"summary\":{\"live_bytes\":10,\"live_blocks\":1,"
+                     "\"allocations\":3,\"frees\":2,\"peak_live_bytes\":50},\"sites\":[%s]",
+                     sa) < 0 ||
+            asprintf(&proc3,
+                     "\"process\":{\"pid\":101,\"command\":[\"/bin/next\"],"
+                     "\"complete\":true},\"summary\":{\"live_bytes\":25,\"live_blocks\":3,"
+                     "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":0},\"sites\":[%s]",
+                     sb) < 0 ||
+            asprintf(&want2, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc2) < 0 ||
+            asprintf(&want3, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc3) < 0 ||
+            asprintf(&want23, "{\"tool\":\"leaktrace\",\"version\":1,\"processes\":[{%s},{%s}]}\n",
+                     proc2, proc3) < 0)
+                return 2;
+        const char *b1[] = {"--format", "json", p2};
+        check_report("incomplete process", b1, 3, want2, 0, NULL, NULL);
+        const char *b2[] = {"--format", "json", p3};
+        check_report("process replaced by exec, frames in 1-record chunks", b2, 3, want3, 0, NULL,
+                     NULL);
+        const char *b3[] = {"--format", "json", p2, p3};
+        check_report("two files: processes[]", b3, 4, want23, 0, NULL, NULL);
+
+        {
+                int status;
+                char *err;
+                const char *a[] = {p2, p3};
+                char *out = report(leaktrace, a, 2, &status, &err);
+                char *h2, *h3;
+                if (asprintf(&h2,
+                             "== %s ==\npid 100: ./server --port=80 (did not exit cleanly)\n"
+                             "note: the process did not exit cleanly (killed, crashed, or still "
+                             "running): figures are as of its last update\n",
+                             p2) < 0 ||
+                    asprintf(&h3,
+                             "\n== %s ==\npid 101: /bin/next (replaced by exec)\nlive: 25 "
+                             "bytes in 3 blocks; 3 allocations, 0 frees; peak 0 bytes\n",
+                             p3) < 0)
+                        return 2;
+                tap_ok(status == 0, "text, two files: exit status 0");
+                if (!tap_ok(strstr(out, h2) == out && strstr(out, h3),
+                            "text, two files: each under its name, the incomplete one noted"))
+                        tap_diag("text report:\n%s", out);
+                free(h2);
+                free(h3);
+                free(out);
+                free(err);
+        }
+        {
+                /* A bad file among good ones: its line, the others' report. */
+                int status;
+                char *err;
+                const char *a[] = {"--format", "json", p2, "/nonexistent/x.lt", p3};
+                char *out = report(leaktrace, a, 5, &status, &err);
+                tap_ok(status == 2 && !strcmp(out, want23) &&
+                           !strcmp(err,
+                                   "leaktrace: /nonexistent/x.lt: cannot open: No such file or "
+                                   "directory\n"),
+                       "a missing file among two good ones: its line, status 2, the others "
+                       "reported");
+                free(out);
+                free(err);
+        }
+
+        if (!getenv("LT_TEST_KEEP"))
+                rm_tree(dir);
+        else
+                printf("# kept %s\n", dir);
+        return tap_done();
+}

@@ -1,0 +1,372 @@
+/* Reading a trace file: read() it whole (a live process may still be
+ * writing, and a mapping could change or shrink under us), check every
+ * field the analyzer relies on, and copy each section out of its chunks into
+ * one array. The first problem found is the one reported. */
+#define _GNU_SOURCE
+#include "trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const section_name[LT_SEC__COUNT] = {[LT_SEC_NONE] = "none",
+#define LT_X_NAME(K, name, type) [LT_SEC_##K] = name,
+                                                        LT_SECTIONS(LT_X_NAME)
+#undef LT_X_NAME
+};
+
+static const uint32_t section_rec_size[LT_SEC__COUNT] = {
+#define LT_X_SIZE(K, name, type) [LT_SEC_##K] = sizeof(type),
+    LT_SECTIONS(LT_X_SIZE)
+#undef LT_X_SIZE
+};
+
+struct loader {
+        const unsigned char *buf;
+        size_t size;
+        char *why;
+        size_t why_len;
+};
+
+__attribute__((format(printf, 2, 3))) static int bad(struct loader *l, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(l->why, l->why_len, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+static int nomem(struct loader *l)
+{
+        snprintf(l->why, l->why_len, "out of memory");
+        return -ENOMEM;
+}
+
+/* The whole file, to EOF rather than to the size fstat() saw: a process
+ * that is still running appends chunks, and every chunk the header we read
+ * lists was reserved on disk before it was listed. */
+static int read_all(const char *path, unsigned char **out, size_t *out_size, char *why,
+                    size_t why_len)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                int err = -errno;
+                snprintf(why, why_len, "cannot open: %s", strerror(-err));
+                return err;
+        }
+        struct stat st;
+        int err = fstat(fd, &st) < 0 ? -errno : 0;
+        if (err || !S_ISREG(st.st_mode)) {
+                if (err)
+                        snprintf(why, why_len, "cannot read: %s", strerror(-err));
+                else if (S_ISDIR(st.st_mode))
+                        snprintf(why, why_len, "is a directory, not a trace file");
+                else
+                        snprintf(why, why_len, "not a regular file");
+                close(fd);
+                return err ? err : S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        }
+        size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, size = 0;
+        unsigned char *buf = malloc(cap);
+        while (buf) {
+                if (size == cap) {
+                        unsigned char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+                        if (!nb) {
+                                free(buf);
+                                buf = NULL;
+                                break;
+                        }
+                        buf = nb;
+                        cap *= 2;
+                }
+                ssize_t n = read(fd, buf + size, cap - size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        err = -errno;
+                        snprintf(why, why_len, "cannot read: %s", strerror(-err));
+                        break;
+                }
+                if (n == 0)
+                        break;
+                size += (size_t)n;
+        }
+        close(fd);
+        if (!buf && !err) {
+                snprintf(why, why_len, "out of memory reading the file");
+                err = -ENOMEM;
+        }
+        if (err) {
+                free(buf);
+                return err;
+        }
+        *out = buf;
+        *out_size = size;
+        return 0;
+}
+
+static int check_header(struct loader *l, const struct lt_header *h)
+{
+        if (l->size == 0)
+                return bad(l, "empty file, not a leaktrace trace");
+        if (l->size < LT_MAGIC_LEN || memcmp(l->buf, LT_MAGIC, LT_MAGIC_LEN))
+                return bad(l, "not a leaktrace trace (wrong magic)");
+        if (l->size < LT_HEADER_SIZE)
+                return bad(l, "truncated: %zu bytes, shorter than the %d-byte header", l->size,
+                           LT_HEADER_SIZE);
+        if (h->version > LT_VERSION)
+                return bad(l,
+                           "written by a newer leaktrace (format %" PRIu32
+                           "); this one reads format %d",
+                           h->version, LT_VERSION);
+        if (h->version != LT_VERSION)
+                return bad(l, "unknown format version %" PRIu32, h->version);
+        if (h->header_size != LT_HEADER_SIZE)
+                return bad(l, "header size %" PRIu32 ", format %d has %d", h->header_size,
+                           LT_VERSION, LT_HEADER_SIZE);
+        if (h->file_size < LT_HEADER_SIZE)
+                return bad(l,
+                           "the header gives a file size of %" PRIu64
+                           " bytes, smaller than the header itself",
+                           h->file_size);
+        if (h->file_size > l->size)
+                return bad(l, "truncated: the header says %" PRIu64 " bytes, the file has %zu",
+                           h->file_size, l->size);
+        if (h->cmdline_len > LT_CMDLINE_MAX)
+                return bad(l, "command line length %" PRIu32 " exceeds %d", h->cmdline_len,
+                           LT_CMDLINE_MAX);
+        if (!memchr(h->exe, '\0', sizeof(h->exe)))
+                return bad(l, "executable path not NUL-terminated");
+        return 0;
+}
+
+/* Bytes of chunk c of a section, or 0 when that does not fit in 64 bits. */
+static uint64_t chunk_bytes(const struct lt_section *s, unsigned c)
+{
+        uint64_t recs = (uint64_t)s->base << c, bytes;
+        if (__builtin_mul_overflow(recs, (uint64_t)s->rec_size, &bytes))
+                return 0;
+        return bytes;
+}
+
+static int check_section(struct loader *l, const struct lt_header *h, unsigned k)
+{
+        const struct lt_section *s = &h->sections[k];
+        const char *name = section_name[k];
+        if (s->kind == LT_SEC_NONE)
+                return 0; /* never set up: read as empty */
+        if (s->kind != k)
+                return bad(l, "section slot %u (%s) holds kind %" PRIu32, k, name, s->kind);
+        if (s->rec_size != section_rec_size[k])
+                return bad(l, "%s section: record size %" PRIu32 ", expected %" PRIu32, name,
+                           s->rec_size, section_rec_size[k]);
+        if (s->base == 0 || (s->base & (s->base - 1)))
+                return bad(l, "%s section: chunk size %" PRIu32 " is not a power of two", name,
+                           s->base);
+        if (s->nchunks > LT_MAX_CHUNKS)
+                return bad(l, "%s section: %" PRIu32 " chunks, at most %d", name, s->nchunks,
+                           LT_MAX_CHUNKS);
+        uint64_t capacity = lt_chunk_start(s->nchunks, s->base); /* < 2^63: no overflow */
+        if (s->count > capacity)
+                return bad(l, "%s section: %" PRIu64 " records, but its chunks hold %" PRIu64, name,
+                           s->count, capacity);
+        for (unsigned c = 0; c < s->nchunks; c++) {
+                uint64_t off = s->chunk_off[c], bytes = chunk_bytes(s, c), end;
+                if (!bytes || __builtin_add_overflow(off, bytes, &end) || off < LT_HEADER_SIZE ||
+                    end > l->size)
+                        return bad(l,
+                                   "%s section: chunk %u (offset %" PRIu64 ", %" PRIu64
+                                   " bytes) lies outside the file of %zu bytes",
+                                   name, c, off, bytes, l->size);
+        }
+        return 0;
+}
+
+/* Chunks may not share bytes: copying them out then costs at most the size
+ * of the file, whatever their counts claim. */
+static int check_overlaps(struct loader *l, const struct lt_header *h)
+{
+        for (unsigned k = 1; k < LT_SEC__COUNT; k++) {
+                const struct lt_section *s = &h->sections[k];
+                for (unsigned c = 0; s->kind && c < s->nchunks; c++) {
+                        uint64_t lo = s->chunk_off[c], hi = lo + chunk_bytes(s, c);
+                        for (unsigned k2 = k; k2 < LT_SEC__COUNT; k2++) {
+                                const struct lt_section *s2 = &h->sections[k2];
+                                for (unsigned c2 = k2 == k ? c + 1 : 0;
+                                     s2->kind && c2 < s2->nchunks; c2++) {
+                                        uint64_t lo2 = s2->chunk_off[c2];
+                                        uint64_t hi2 = lo2 + chunk_bytes(s2, c2);
+                                        if (lo < hi2 && lo2 < hi)
+                                                return bad(l, "%s chunk %u and %s chunk %u overlap",
+                                                           section_name[k], c, section_name[k2],
+                                                           c2);
+                                }
+                        }
+                }
+        }
+        return 0;
+}
+
+/* Copies records [0, count) of a section into one new array. */
+static int flatten(struct loader *l, const struct lt_section *s, void **out, uint64_t *n)
+{
+        *out = NULL;
+        *n = 0;
+        if (s->kind == LT_SEC_NONE || s->count == 0)
+                return 0;
+        uint64_t total;
+        if (__builtin_mul_overflow(s->count, (uint64_t)s->rec_size, &total) || total > SIZE_MAX)
+                return nomem(l);
+        unsigned char *dst = malloc((size_t)total);
+        if (!dst)
+                return nomem(l);
+        for (unsigned c = 0; c < s->nchunks; c++) {
+                uint64_t first = lt_chunk_start(c, s->base);
+                if (first >= s->count)
+                        break;
+                uint64_t recs = (uint64_t)s->base << c;
+                if (recs > s->count - first)
+                        recs = s->count - first;
+                memcpy(dst + first * s->rec_size, l->buf + s->chunk_off[c], recs * s->rec_size);
+        }
+        *out = dst;
+        *n = s->count;
+        return 0;
+}
+
+static int check_stacks(struct loader *l, const struct lt_trace *t)
+{
+        uint32_t fbase = t->hdr.sections[LT_SEC_FRAMES].base;
+        for (uint64_t i = 0; i < t->nstacks; i++) {
+                const struct lt_stack_rec *r = &t->stacks[i];
+                uint64_t end;
+                if (r->depth > LT_MAX_DEPTH)
+                        return bad(l, "stack %" PRIu64 ": depth %u exceeds %d", i, r->depth,
+                                   LT_MAX_DEPTH);
+                if (r->depth == 0)
+                        continue;
+                if (__builtin_add_overflow(r->frames, (uint64_t)r->depth, &end) || end > t->nframes)
+                        return bad(l,
+                                   "stack %" PRIu64 ": frames %" PRIu64 "..%" PRIu64
+                                   " lie outside the %" PRIu64 " frames recorded",
+                                   i, r->frames, r->frames + r->depth, t->nframes);
+                uint64_t within;
+                if (lt_chunk_of(r->frames, fbase, &within) != lt_chunk_of(end - 1, fbase, &within))
+                        return bad(l, "stack %" PRIu64 ": its frames straddle a chunk boundary", i);
+        }
+        return 0;
+}
+
+static int check_modules(struct loader *l, const struct lt_trace *t)
+{
+        for (uint64_t i = 0; i < t->nmods; i++) {
+                const struct lt_module_rec *m = &t->mods[i];
+                const char *nul = memchr(m->path, '\0', sizeof(m->path));
+                if (!nul)
+                        return bad(l, "module %" PRIu64 ": path not NUL-terminated", i);
+                if (m->path_len != (size_t)(nul - m->path))
+                        return bad(l, "module %" PRIu64 ": path length %u, but the path has %zu", i,
+                                   m->path_len, (size_t)(nul - m->path));
+                if (m->build_id_len > sizeof(m->build_id))
+                        return bad(l, "module %" PRIu64 ": build-id of %u bytes, at most %zu", i,
+                                   m->build_id_len, sizeof(m->build_id));
+                if (m->nsegs > LT_MAX_SEGS)
+                        return bad(l, "module %" PRIu64 ": %" PRIu32 " segments, at most %d", i,
+                                   m->nsegs, LT_MAX_SEGS);
+                if (m->lo > m->hi)
+                        return bad(l, "module %" PRIu64 ": its range ends before it starts", i);
+        }
+        return 0;
+}
+
+/* argv from the header's NUL-separated command line. */
+static int split_cmdline(struct loader *l, struct lt_trace *t)
+{
+        size_t len = t->hdr.cmdline_len;
+        char *copy = malloc(len + 1);
+        char **argv = calloc(len + 1, sizeof(char *)); /* pieces <= bytes */
+        if (!copy || !argv) {
+                free(copy);
+                free(argv);
+                return nomem(l);
+        }
+        memcpy(copy, t->hdr.cmdline, len);
+        copy[len] = '\0';
+        unsigned argc = 0;
+        for (size_t i = 0; i < len; i += strlen(copy + i) + 1)
+                argv[argc++] = copy + i;
+        if (!argc)
+                free(copy);
+        t->argv = argv;
+        t->argc = argc;
+        return 0;
+}
+
+int lt_trace_load(const char *path, struct lt_trace *t, char *why, size_t why_len)
+{
+        struct loader l = {.why = why, .why_len = why_len};
+        unsigned char *buf = NULL;
+        void *p;
+        memset(t, 0, sizeof(*t));
+        int err = read_all(path, &buf, &l.size, why, why_len);
+        if (err)
+                return err;
+        l.buf = buf;
+        if (l.size >= sizeof(t->hdr))
+                memcpy(&t->hdr, buf, sizeof(t->hdr));
+        err = check_header(&l, &t->hdr);
+        for (unsigned k = 1; k < LT_SEC__COUNT && !err; k++)
+                err = check_section(&l, &t->hdr, k);
+        if (!err)
+                err = check_overlaps(&l, &t->hdr);
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_STACKS], &p, &t->nstacks)))
+                t->stacks = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_FRAMES], &p, &t->nframes)))
+                t->frames = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_MODULES], &p, &t->nmods)))
+                t->mods = p;
+        if (!err)
+                err = check_stacks(&l, t);
+        if (!err)
+                err = check_modules(&l, t);
+        if (!err)
+                err = split_cmdline(&l, t);
+        if (!err && !(t->path = strdup(path)))
+                err = nomem(&l);
+        free(buf);
+        if (err)
+                lt_trace_free(t);
+        return err;
+}
+
+void lt_trace_free(struct lt_trace *t)
+{
+        if (t->argc)
+                free(t->argv[0]);
+        free(t->argv);
+        free(t->stacks);
+        free(t->frames);
+        free(t->mods);
+        free(t->path);
+        memset(t, 0, sizeof(*t));
+}
+
+int lt_trace_peek(const char *path, struct lt_header *h)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = pread(fd, h, sizeof(*h), 0);
+        int err = n < 0 ? -errno : 0;
+        close(fd);
+        if (!err && ((size_t)n < sizeof(*h) || memcmp(h->magic, LT_MAGIC, LT_MAGIC_LEN)))
+                err = -EINVAL;
+        return err;
+}

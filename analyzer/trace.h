@@ -1,0 +1,44 @@
+/* A trace file read into memory and validated. Everything the rest of the
+ * analyzer touches is a copy whose every offset, count and index was checked
+ * against the file, so that later stages never check again. */
+#ifndef LT_TRACE_H
+#define LT_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leaktrace/format.h"
+
+struct lt_trace {
+        char *path;
+        struct lt_header hdr;        /* a copy of the file's header */
+        struct lt_stack_rec *stacks; /* the published records, one array */
+        uint64_t nstacks;
+        uint64_t *frames; /* the frames section, one array */
+        uint64_t nframes;
+        struct lt_module_rec *mods;
+        uint64_t nmods;
+        char **argv; /* the command line, split at its NULs */
+        unsigned argc;
+};
+
+/* Reads PATH whole and validates it. Returns 0 with *t filled, or -errno
+ * with *t zeroed and one line (no "leaktrace: PATH: " prefix, no newline)
+ * saying what is wrong in why[len]. -ENOMEM too says so in why. */
+int lt_trace_load(const char *path, struct lt_trace *t, char *why, size_t len);
+
+/* Releases what lt_trace_load() took; *t may be zeroed or loaded. */
+void lt_trace_free(struct lt_trace *t);
+
+/* Reads only the header of PATH, for scanning a directory: returns 0 when
+ * it carries the magic, -EINVAL when it does not, or -errno. */
+int lt_trace_peek(const char *path, struct lt_header *h);
+
+/* Whether the process said it was done: a clean exit, or an exec that
+ * replaced its image. Otherwise the figures are as of its last update. */
+static inline int lt_trace_complete(const struct lt_trace *t)
+{
+        return (t->hdr.flags & (LT_F_COMPLETE | LT_F_EXEC)) != 0;
+}
+
+#endif

@@ -1,0 +1,134 @@
+/* The JSON report, for programs: a fixed schema whose fields are only ever
+ * added, never renamed or reordered. One line, no spaces; pipe it through
+ * `jq .` to read it. */
+#define _GNU_SOURCE
+#include "writers.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+
+#include "json_escape.h"
+
+static const char *const drop_name[LT_DROP__COUNT] = {
+#define LT_X_NAME(K, text) [LT_DROP_##K] = #K,
+    LT_DROPS(LT_X_NAME)
+#undef LT_X_NAME
+};
+
+/* What was not recorded, when anything was. A stack cut at the configured
+ * depth is recorded (shortened), not dropped, as the preload's LT_F_DROPPED
+ * also says: the text report mentions it, the JSON does not. */
+static int dropped(const struct lt_header *h, int k)
+{
+        return k != LT_DROP_TRUNCATED_STACKS && h->drops[k];
+}
+
+static void write_drops(FILE *out, const struct lt_header *h)
+{
+        int any = 0;
+        for (int k = 0; k < LT_DROP__COUNT; k++)
+                any |= dropped(h, k);
+        if (!any)
+                return;
+        fputs(",\"drops\":{", out);
+        const char *sep = "";
+        for (int k = 0; k < LT_DROP__COUNT; k++) {
+                if (!dropped(h, k))
+                        continue;
+                fprintf(out, "%s\"", sep);
+                for (const char *p = drop_name[k]; *p; p++)
+                        putc(tolower((unsigned char)*p), out);
+                fprintf(out, "\":%" PRIu64, h->drops[k]);
+                sep = ",";
+        }
+        putc('}', out);
+}
+
+static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
+{
+        const char *sep = "";
+        fputs("\"frames\":[", out);
+        for (unsigned i = 0; i < s->nframes; i++) {
+                uint64_t addr = lt_site_addr(s, i);
+                int mod = lt_site_module(s, i);
+                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
+                if (!info)
+                        return -ENOMEM;
+                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
+                        const struct lt_frame_info *f = &info->frames[j];
+                        fprintf(out, "%s{\"function\":", sep);
+                        lt_json_string(out, f->function);
+                        fputs(",\"file\":", out);
+                        lt_json_string(out, f->file);
+                        if (f->line)
+                                fprintf(out, ",\"line\":%u", f->line);
+                        else
+                                fputs(",\"line\":null", out);
+                        fputs(",\"module\":", out);
+                        lt_json_string(out, mod >= 0 ? r->trace->mods[mod].path : NULL);
+                        fprintf(out, ",\"address\":\"0x%" PRIx64 "\"", addr);
+                        if (f->inlined)
+                                fputs(",\"inlined\":true", out);
+                        putc('}', out);
+                        sep = ",";
+                }
+        }
+        putc(']', out);
+        return 0;
+}
+
+/* The members of one process's object, without its braces. */
+static int write_members(FILE *out, struct lt_report *r, unsigned top)
+{
+        const struct lt_trace *t = r->trace;
+        const struct lt_header *h = &t->hdr;
+        fprintf(out, "\"process\":{\"pid\":%" PRIu32 ",\"command\":[", h->pid);
+        for (unsigned i = 0; i < t->argc; i++) {
+                if (i)
+                        putc(',', out);
+                lt_json_string(out, t->argv[i]);
+        }
+        fprintf(out, "],\"complete\":%s},", lt_trace_complete(t) ? "true" : "false");
+        fprintf(out,
+                "\"summary\":{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
+                ",\"allocations\":%" PRIu64 ",\"frees\":%" PRId64 ",\"peak_live_bytes\":%" PRId64,
+                r->live_bytes, r->live_blocks, r->allocations, r->frees, r->peak_live_bytes);
+        write_drops(out, h);
+        fputs("},\"sites\":[", out);
+        size_t n = top && top < r->nsites ? top : r->nsites;
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_site *s = r->sites[i];
+                fprintf(out,
+                        "%s{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
+                        ",\"allocations\":%" PRIu64 ",\"bytes_allocated\":%" PRIu64 ",",
+                        i ? "," : "", s->live_bytes, s->live_blocks, s->allocs, s->bytes_allocated);
+                int err = write_frames(out, r, s);
+                if (err)
+                        return err;
+                putc('}', out);
+        }
+        putc(']', out);
+        return 0;
+}
+
+int lt_write_json(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)
+{
+        int err = 0;
+        fputs("{\"tool\":\"leaktrace\",\"version\":1,", out);
+        if (n == 1) {
+                err = write_members(out, reports[0], top);
+        } else {
+                fputs("\"processes\":[", out);
+                for (size_t i = 0; i < n && !err; i++) {
+                        fputs(i ? ",{" : "{", out);
+                        err = write_members(out, reports[i], top);
+                        putc('}', out);
+                }
+                putc(']', out);
+        }
+        fputs("}\n", out);
+        if (err)
+                return err;
+        return fflush(out) || ferror(out) ? -EIO : 0;
+}

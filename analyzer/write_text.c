@@ -1,0 +1,194 @@
+/* The text report: for a person at a terminal or in a code review. The
+ * process, whether its figures are final, the summary, then each site with
+ * its frames, `#0` being the code that allocated. */
+#define _GNU_SOURCE
+#include "writers.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+static const char *const drop_text[LT_DROP__COUNT] = {
+#define LT_X_TEXT(K, text) [LT_DROP_##K] = text,
+    LT_DROPS(LT_X_TEXT)
+#undef LT_X_TEXT
+};
+
+const char *lt_human_bytes(char *buf, size_t len, int64_t bytes)
+{
+        static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        double v = (double)bytes;
+        int u = -1;
+        while ((v >= 1024 || v <= -1024) && u < 5) {
+                v /= 1024;
+                u++;
+        }
+        if (u < 0)
+                snprintf(buf, len, "%" PRId64 " bytes", bytes);
+        else
+                snprintf(buf, len, "%.1f %s (%" PRId64 " bytes)", v, unit[u], bytes);
+        return buf;
+}
+
+static const char *base_name(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        return slash && slash[1] ? slash + 1 : path;
+}
+
+static const char *plural(int64_t n)
+{
+        return n == 1 ? "" : "s";
+}
+
+/* An argument as a shell would need it to stay one line and one word:
+ * bare when it can be, else in single quotes, control bytes as \xNN. */
+static void write_arg(FILE *out, const char *a)
+{
+        size_t safe = strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789_-+=/.,:@%^");
+        if (*a && !a[safe]) {
+                fputs(a, out);
+                return;
+        }
+        putc('\'', out);
+        for (const unsigned char *p = (const unsigned char *)a; *p; p++) {
+                if (*p == '\'')
+                        fputs("'\\''", out);
+                else if (*p < 0x20 || *p == 0x7f)
+                        fprintf(out, "\\x%02x", *p);
+                else
+                        putc(*p, out);
+        }
+        putc('\'', out);
+}
+
+void lt_write_command(FILE *out, const struct lt_trace *t)
+{
+        if (!t->argc)
+                write_arg(out, t->hdr.exe[0] ? t->hdr.exe : "(unknown command)");
+        for (unsigned i = 0; i < t->argc; i++) {
+                if (i)
+                        putc(' ', out);
+                write_arg(out, t->argv[i]);
+        }
+}
+
+static void write_process(FILE *out, const struct lt_report *r)
+{
+        const struct lt_trace *t = r->trace;
+        const struct lt_header *h = &t->hdr;
+        fprintf(out, "pid %" PRIu32 ": ", h->pid);
+        lt_write_command(out, t);
+        if (h->flags & LT_F_COMPLETE)
+                fprintf(out, " (exited, status %" PRIu32 ")\n", h->exit_status);
+        else if (h->flags & LT_F_EXEC)
+                fputs(" (replaced by exec)\n", out);
+        else
+                fputs(" (did not exit cleanly)\n", out);
+        if (!lt_trace_complete(t))
+                fputs("note: the process did not exit cleanly (killed, crashed, or still running): "
+                      "figures are as of its last update\n",
+                      out);
+        if (h->flags & LT_F_FORK_CHILD)
+                fprintf(out,
+                        "note: a fork of pid %" PRIu32 ", with its parent's live blocks at the "
+                        "fork\n",
+                        h->fork_parent);
+        for (int k = 0; k < LT_DROP__COUNT; k++)
+                if (h->drops[k])
+                        fprintf(out, "note: %s: %" PRIu64 "\n", drop_text[k], h->drops[k]);
+        char a[64], b[64];
+        fprintf(out,
+                "live: %s in %" PRId64 " block%s; %" PRIu64 " allocation%s, %" PRId64
+                " free%s; peak %s\n",
+                lt_human_bytes(a, sizeof(a), r->live_bytes), r->live_blocks, plural(r->live_blocks),
+                r->allocations, plural((int64_t)r->allocations), r->frees, plural(r->frees),
+                lt_human_bytes(b, sizeof(b), r->peak_live_bytes));
+}
+
+/* Bytes without the exact figure, for totals that are only context. */
+static const char *short_bytes(char *buf, size_t len, uint64_t bytes)
+{
+        lt_human_bytes(buf, len, (int64_t)bytes);
+        char *paren = strstr(buf, " (");
+        if (paren)
+                *paren = '\0';
+        return buf;
+}
+
+static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
+{
+        unsigned shown = 0;
+        for (unsigned i = 0; i < s->nframes; i++) {
+                uint64_t addr = lt_site_addr(s, i);
+                int mod = lt_site_module(s, i);
+                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
+                if (!info)
+                        return -ENOMEM;
+                const char *mname = mod >= 0 ? base_name(r->trace->mods[mod].path) : NULL;
+                const char *open = mname && mname[0] != '[' ? "[" : "";
+                const char *close = open[0] ? "]" : "";
+                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
+                        const struct lt_frame_info *f = &info->frames[j];
+                        fprintf(out, "  #%u ", shown++);
+                        if (f->function)
+                                fputs(f->function, out);
+                        else
+                                fprintf(out, "0x%" PRIx64, addr);
+                        if (f->file && f->line)
+                                fprintf(out, " (%s:%u)", f->file, f->line);
+                        else if (f->file)
+                                fprintf(out, " (%s)", f->file);
+                        if (mname)
+                                fprintf(out, " %s%s%s", open, mname, close);
+                        fputs(f->inlined ? " (inlined)\n" : "\n", out);
+                }
+        }
+        if (!s->nframes)
+                fputs("  (no frames recorded)\n", out);
+        if (s->truncated)
+                fputs("  ... (cut at LEAKTRACE_DEPTH)\n", out);
+        return 0;
+}
+
+static int write_one(FILE *out, struct lt_report *r, unsigned top)
+{
+        write_process(out, r);
+        size_t n = top && top < r->nsites ? top : r->nsites;
+        if (!r->nsites)
+                fputs("\nno live allocations\n", out);
+        char a[64], b[64];
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_site *s = r->sites[i];
+                fprintf(out,
+                        "\n#%zu: %s live in %" PRId64 " block%s; %" PRIu64
+                        " allocation%s here, %s in all\n",
+                        i + 1, lt_human_bytes(a, sizeof(a), s->live_bytes), s->live_blocks,
+                        plural(s->live_blocks), s->allocs, plural((int64_t)s->allocs),
+                        short_bytes(b, sizeof(b), s->bytes_allocated));
+                int err = write_frames(out, r, s);
+                if (err)
+                        return err;
+        }
+        if (n < r->nsites) {
+                int64_t rest = 0;
+                for (size_t i = n; i < r->nsites; i++)
+                        __builtin_add_overflow(rest, r->sites[i]->live_bytes, &rest);
+                fprintf(out, "\n... and %zu more sites with %s live (--top 0 shows all)\n",
+                        r->nsites - n, lt_human_bytes(a, sizeof(a), rest));
+        }
+        return 0;
+}
+
+int lt_write_text(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (n > 1)
+                        fprintf(out, "%s== %s ==\n", i ? "\n" : "", reports[i]->trace->path);
+                int err = write_one(out, reports[i], top);
+                if (err)
+                        return err;
+        }
+        return fflush(out) || ferror(out) ? -EIO : 0;
+}

@@ -15,6 +15,7 @@
 #include "node.h"
 #include "options.h"
 #include "real.h"
+#include "sample.h"
 #include "stacks.h"
 #include "ticker.h"
 #include "timers.h"
@@ -35,37 +36,41 @@ static inline void add_totals(int64_t bytes, int64_t blocks)
                 ;
 }
 
-static inline void account_alloc(struct lt_stack_rec *r, uint64_t size)
+static inline void account_alloc(struct lt_stack_rec *r, uint64_t size, uint32_t blocks)
 {
         int64_t live = __atomic_add_fetch(&r->live_bytes, (int64_t)size, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&r->live_blocks, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&r->allocs, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&r->live_blocks, blocks, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&r->allocs, blocks, __ATOMIC_RELAXED);
         __atomic_add_fetch(&r->bytes_allocated, size, __ATOMIC_RELAXED);
         int64_t peak = __atomic_load_n(&r->peak_live_bytes, __ATOMIC_RELAXED);
         while (live > peak && !__atomic_compare_exchange_n(&r->peak_live_bytes, &peak, live, 1,
                                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
                 ;
-        add_totals((int64_t)size, 1);
+        add_totals((int64_t)size, blocks);
 }
 
 static inline void account_free(const struct lt_live_entry *e)
 {
         struct lt_stack_rec *r = lt_stack_rec(e->stack);
         __atomic_sub_fetch(&r->live_bytes, (int64_t)e->size, __ATOMIC_RELAXED);
-        __atomic_sub_fetch(&r->live_blocks, 1, __ATOMIC_RELAXED);
-        add_totals(-(int64_t)e->size, -1);
+        __atomic_sub_fetch(&r->live_blocks, e->blocks, __ATOMIC_RELAXED);
+        add_totals(-(int64_t)e->size, -(int64_t)e->blocks);
 }
 
 void lt_record_alloc(void *p, size_t size)
 {
         int saved = errno;
+        uint64_t wbytes = size;
+        uint32_t wblocks = 1;
+        if (lt_sample_bytes)
+                lt_sample_weigh(size, &wbytes, &wblocks);
         void *buf[LT_STACK_BUF];
         int truncated;
         int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated);
         uint32_t id = lt_stack_intern(buf, n, truncated);
         if (lt_unlikely(!id))
                 goto out;
-        struct lt_live_entry e = { (uintptr_t)p, size, id, 0 }, old;
+        struct lt_live_entry e = { (uintptr_t)p, wbytes, id, wblocks }, old;
         int rc = lt_live_insert(&e, &old);
         if (lt_unlikely(rc < 0)) {
                 lt_tf_drop(LT_DROP_LIVE_FULL, 1);
@@ -75,28 +80,32 @@ void lt_record_alloc(void *p, size_t size)
         }
         if (rc == 1)
                 account_free(&old); /* its free went unseen (a signal handler's, say) */
-        account_alloc(lt_stack_rec(id), size);
+        else if (lt_sample_bytes)
+                lt_sample_mark((uintptr_t)p);
+        account_alloc(lt_stack_rec(id), wbytes, wblocks);
 out:
-        errno = saved;
-}
-
-void lt_record_free(void *p)
-{
-        struct lt_live_entry e;
-        int saved = errno;
-        if (lt_live_remove((uintptr_t)p, &e))
-                account_free(&e);
         errno = saved;
 }
 
 int lt_record_take(void *p, struct lt_live_entry *e)
 {
+        if (!lt_sample_maybe((uintptr_t)p))
+                return 0;
         int saved = errno;
         int found = lt_live_remove((uintptr_t)p, e);
-        if (found)
+        if (found) {
                 account_free(e);
+                if (lt_sample_bytes)
+                        lt_sample_unmark((uintptr_t)p);
+        }
         errno = saved;
         return found;
+}
+
+void lt_record_free(void *p)
+{
+        struct lt_live_entry e;
+        lt_record_take(p, &e);
 }
 
 void lt_record_restore(const struct lt_live_entry *e)
@@ -106,11 +115,13 @@ void lt_record_restore(const struct lt_live_entry *e)
         int rc = lt_live_insert(e, &old);
         if (rc == 1)
                 account_free(&old);
+        else if (rc == 0 && lt_sample_bytes)
+                lt_sample_mark(e->ptr);
         if (rc >= 0) {
                 struct lt_stack_rec *r = lt_stack_rec(e->stack);
                 __atomic_add_fetch(&r->live_bytes, (int64_t)e->size, __ATOMIC_RELAXED);
-                __atomic_add_fetch(&r->live_blocks, 1, __ATOMIC_RELAXED);
-                add_totals((int64_t)e->size, 1);
+                __atomic_add_fetch(&r->live_blocks, e->blocks, __ATOMIC_RELAXED);
+                add_totals((int64_t)e->size, e->blocks);
         }
         errno = saved;
 }
@@ -238,6 +249,9 @@ __attribute__((constructor(101))) static void lt_init(void)
                 lt_in_tracer = 0;
                 return;
         }
+        if (lt_sample_init((uint64_t)lt_opt.sample, (uint64_t)lt_opt.seed) < 0)
+                lt_log_error("no memory for sampling: every allocation is recorded");
+        lt_tf.hdr->sample_bytes = lt_sample_bytes;
         lt_modules_scan();
         lt_node_setup();
         if (lt_timers_init() < 0)

@@ -57,7 +57,8 @@ static inline void lt_leave(void)
         lt_in_tracer = 0;
 }
 
-/* Records a new block. errno is left as it was. */
+/* Records a new block, which lt_sample_take() chose. errno is left as it
+ * was. */
 void lt_record_alloc(void *p, size_t size);
 
 /* Records that p is about to be freed. errno is left as it was. */

@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "real.h"
+#include "sample.h"
 
 /* Until dlsym has found the real allocator (it may itself allocate), blocks
  * come from the bootstrap pool. */
@@ -32,29 +33,71 @@ static LT_NOINLINE LT_COLD void *boot_alloc(size_t size, size_t align)
 
 static inline void *record(void *p, size_t size)
 {
-        if (lt_likely(p != NULL) && lt_enter()) {
+        if (lt_likely(p != NULL) && lt_sample_take(size) && lt_enter()) {
                 lt_record_alloc(p, size);
                 lt_leave();
         }
         return p;
 }
 
-LT_EXPORT void *malloc(size_t size)
+/* malloc and free while not recording (paused, before the constructor,
+ * in a forked child before its first event): out of line, and a tail call
+ * to the real function when there is nothing to record, so that a paused
+ * tracer costs a load and a branch. */
+static LT_NOINLINE void *malloc_forked(size_t size)
 {
-        if (BOOTING())
-                return boot_alloc(size, 16);
         return record(lt_real.malloc(size), size);
 }
 
-LT_EXPORT void free(void *p)
+static LT_NOINLINE void *malloc_not_on(size_t size)
 {
-        if (!p || lt_unlikely(lt_boot_owns(p)))
-                return;
-        if (lt_enter_end()) {
+        if (BOOTING())
+                return boot_alloc(size, 16);
+        if (lt_unlikely(lt_recording == LT_FORKED))
+                return malloc_forked(size);
+        return lt_real.malloc(size);
+}
+
+static LT_NOINLINE void *malloc_on(size_t size)
+{
+        return record(lt_real.malloc(size), size);
+}
+
+/* Two tail calls: the register saves of recording are paid only when
+ * recording. */
+LT_EXPORT void *malloc(size_t size)
+{
+        if (lt_unlikely(lt_recording != LT_ON))
+                return malloc_not_on(size);
+        return malloc_on(size);
+}
+
+static LT_NOINLINE void free_ending(void *p)
+{
+        if (lt_sample_maybe((uintptr_t)p) && lt_enter_end()) {
                 lt_record_free(p);
                 lt_leave();
         }
         lt_real.free(p);
+}
+
+static LT_NOINLINE void free_not_on(void *p)
+{
+        if (lt_unlikely(lt_boot_owns(p)))
+                return;
+        if (lt_recording == LT_STOPPED || lt_recording == LT_FORKED)
+                return free_ending(p);
+        if (lt_likely(lt_real.free != NULL))
+                lt_real.free(p);
+}
+
+LT_EXPORT void free(void *p)
+{
+        if (lt_unlikely(lt_recording != LT_ON))
+                return free_not_on(p);
+        if (!p || lt_unlikely(lt_boot_owns(p)))
+                return;
+        return free_ending(p);
 }
 
 LT_EXPORT void *calloc(size_t n, size_t size)

@@ -8,10 +8,10 @@
 #include <stdint.h>
 
 struct lt_live_entry {
-        uintptr_t ptr; /* 0: empty slot */
-        uint64_t size;
-        uint32_t stack; /* stack id, 1-based */
-        uint32_t tick;
+        uintptr_t ptr;   /* 0: empty slot */
+        uint64_t size;   /* bytes it counts for: its size, or its weight when sampled */
+        uint32_t stack;  /* stack id, 1-based */
+        uint32_t blocks; /* blocks it counts for: 1, or its weight when sampled */
 };
 
 /* Prepares the table for at most max entries. Returns 0 or -ENOMEM. */

@@ -13,7 +13,7 @@ struct lt_real lt_real;
 /* dlsym() may call calloc() and malloc() for its error state before the
  * real ones are known: those calls are served from here. A few hundred bytes
  * are used in practice; the pool is never reused. */
-static _Alignas(64) unsigned char boot_pool[64 * 1024];
+_Alignas(64) unsigned char lt_boot_pool[LT_BOOT_POOL_SIZE];
 static atomic_size_t boot_used;
 
 struct boot_hdr {
@@ -27,18 +27,12 @@ void *lt_boot_alloc(size_t size, size_t align)
                 align = 16;
         size_t need = size + sizeof(struct boot_hdr) + align;
         size_t at = atomic_fetch_add(&boot_used, need);
-        if (at + need > sizeof(boot_pool) || need < size)
+        if (at + need > sizeof(lt_boot_pool) || need < size)
                 return NULL;
-        uintptr_t p = (uintptr_t)boot_pool + at + sizeof(struct boot_hdr);
+        uintptr_t p = (uintptr_t)lt_boot_pool + at + sizeof(struct boot_hdr);
         p = (p + align - 1) & ~(uintptr_t)(align - 1);
         ((struct boot_hdr *)p)[-1].size = size;
         return (void *)p;
-}
-
-int lt_boot_owns(const void *p)
-{
-        return (const unsigned char *)p >= boot_pool &&
-               (const unsigned char *)p < boot_pool + sizeof(boot_pool);
 }
 
 size_t lt_boot_size(const void *p)

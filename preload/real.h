@@ -59,8 +59,15 @@ extern struct lt_real lt_real;
 int lt_real_init(void);
 
 /* The bootstrap pool, for allocations made while dlsym runs. */
+#define LT_BOOT_POOL_SIZE (64 * 1024)
+extern unsigned char lt_boot_pool[LT_BOOT_POOL_SIZE];
 void *lt_boot_alloc(size_t size, size_t align);
-int lt_boot_owns(const void *p);
 size_t lt_boot_size(const void *p);
+
+static inline int lt_boot_owns(const void *p)
+{
+        return (const unsigned char *)p >= lt_boot_pool &&
+               (const unsigned char *)p < lt_boot_pool + LT_BOOT_POOL_SIZE;
+}
 
 #endif

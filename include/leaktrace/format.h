@@ -190,7 +190,9 @@ struct lt_header {
         uint32_t exec_count;  /* how many images this pid had before this one */
         uint64_t proc_start;  /* process start, clock ticks after boot (/proc/PID/stat):
                                * with pid, names one process across its execs */
-        uint64_t reserved0[3];
+        uint64_t sample_bytes; /* mean bytes between samples; 0: every allocation
+                                * recorded. Sampled figures are estimates */
+        uint64_t reserved0[2];
         struct lt_totals totals;
         uint64_t drops[LT_MAX_DROPS]; /* enum lt_drop_kind */
         char cmdline[LT_CMDLINE_MAX];

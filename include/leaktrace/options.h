@@ -24,7 +24,12 @@
         X(tick_ms, "TICK_MS", INT, 1000, 10, 3600000,                                          \
           "milliseconds between two points of the timeline and the per-site history")          \
         X(history_sites, "HISTORY_SITES", INT, 16384, 16, 1048576,                             \
-          "sites whose history over time is kept (about 780 bytes each)")
+          "sites whose history over time is kept (about 780 bytes each)")                      \
+        X(sample, "SAMPLE", INT, 0, 0, 1073741824,                                             \
+          "0: record every allocation; N: sample one allocation per N bytes on average "      \
+          "(Poisson), figures weighted into unbiased estimates")                               \
+        X(seed, "SEED", INT, 0, 0, 2147483647,                                                 \
+          "seed of the sampling; 0: a different one in every thread and run")
 
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
 

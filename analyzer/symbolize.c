@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include "symbolize.h"
 
-#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -19,8 +18,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
-/* From libstdc++: the C++ ABI's demangler. */
-extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+#include "addrinfo.h"
 
 enum mod_state { MOD_UNTRIED, MOD_READY, MOD_FAILED };
 
@@ -30,6 +28,7 @@ struct mod {
         Dwfl_Module *dm;
         char *why; /* why a failed module cannot be used; NULL: nothing to say */
         bool warned;
+        struct lt_cu_index *cus; /* built when dwfl cannot find a unit by itself */
 };
 
 struct cache_key {
@@ -94,16 +93,6 @@ struct lt_symbolizer *lt_sym_open(const struct lt_trace *t)
         return s;
 }
 
-static void free_info(struct lt_addr_info *info)
-{
-        for (unsigned i = 0; i < info->nframes; i++) {
-                free((char *)info->frames[i].function);
-                free((char *)info->frames[i].file);
-        }
-        free(info->frames);
-        free((char *)info->symbol);
-}
-
 void lt_sym_close(struct lt_symbolizer *s)
 {
         if (!s)
@@ -112,14 +101,16 @@ void lt_sym_close(struct lt_symbolizer *s)
         HASH_ITER(hh, s->cache, e, tmp)
         {
                 HASH_DEL(s->cache, e);
-                free_info(&e->info);
+                lt_addrinfo_clear(&e->info);
                 free(e);
         }
         for (unsigned i = 0; i < s->nsessions; i++)
                 dwfl_end(s->sessions[i]);
         free(s->sessions);
-        for (uint64_t i = 0; s->mods && i < s->t->nmods; i++)
+        for (uint64_t i = 0; s->mods && i < s->t->nmods; i++) {
                 free(s->mods[i].why);
+                lt_cu_index_free(s->mods[i].cus);
+        }
         free(s->mods);
         free(s->by_lo);
         free(s->max_hi);
@@ -317,170 +308,10 @@ static Dwfl_Module *module_ready(struct lt_symbolizer *s, int idx)
         return dm;
 }
 
-static const char *die_name(Dwarf_Die *die)
-{
-        Dwarf_Attribute a;
-        const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
-        if (!n)
-                n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
-        if (!n)
-                n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
-        return n;
-}
-
-/* A copy of symbol NAME without its version ("dlopen@GLIBC_2.2.5", as
- * symbol tables of debug files name aliases), or NULL on -ENOMEM. */
-static char *unversioned(const char *name)
-{
-        return strndup(name, strcspn(name, "@"));
-}
-
-/* A copy of NAME for people: unversioned, demangled when it is a C++ name.
- * Returns 0, or -ENOMEM. */
-static int demangle(const char *name, const char **out)
-{
-        *out = NULL;
-        if (!name)
-                return 0;
-        char *plain = unversioned(name);
-        if (!plain)
-                return -ENOMEM;
-        if (plain[0] == '_' && plain[1] == 'Z') {
-                int status;
-                char *d = __cxa_demangle(plain, NULL, NULL, &status);
-                if (d && status == 0) {
-                        free(plain);
-                        *out = d;
-                        return 0;
-                }
-                free(d);
-        }
-        *out = plain;
-        return 0;
-}
-
-/* An absolute copy of a source file name. Returns 0, or -ENOMEM. */
-static int source_path(const char *file, const char *comp_dir, const char **out)
-{
-        *out = NULL;
-        if (!file)
-                return 0;
-        char *p;
-        if (file[0] != '/' && comp_dir && comp_dir[0]) {
-                if (asprintf(&p, "%s/%s", comp_dir, file) < 0)
-                        return -ENOMEM;
-        } else if (!(p = strdup(file))) {
-                return -ENOMEM;
-        }
-        *out = p;
-        return 0;
-}
-
-static struct lt_frame_info *add_frame(struct lt_addr_info *info)
-{
-        struct lt_frame_info *f = realloc(info->frames, (info->nframes + 1) * sizeof(*f));
-        if (!f)
-                return NULL;
-        info->frames = f;
-        f = &info->frames[info->nframes++];
-        memset(f, 0, sizeof(*f));
-        return f;
-}
-
-/* The inlined functions around pc, innermost first, each at the line it
- * was at, and then where the chain ends: the line in the real function and
- * that function's DWARF name. */
-static int inline_chain(Dwfl_Module *dm, Dwarf_Addr pc, struct lt_addr_info *info,
-                        const char **file, unsigned *line, const char **comp_dir,
-                        const char **outer_name)
-{
-        Dwarf_Addr bias;
-        Dwarf_Die *cu = dwfl_module_addrdie(dm, pc, &bias);
-        if (!cu)
-                return 0;
-        Dwarf_Die *scopes = NULL;
-        int n = dwarf_getscopes(cu, pc - bias, &scopes);
-        if (n <= 0) {
-                free(scopes);
-                return 0;
-        }
-        /* dwarf_getscopes() gives lexical scopes (an inlined function's
-         * parents are those of its definition); the physical nesting, from
-         * which the call sites come, is dwarf_getscopes_die()'s. */
-        Dwarf_Die inner = scopes[0];
-        free(scopes);
-        Dwarf_Die *chain = NULL;
-        n = dwarf_getscopes_die(&inner, &chain);
-        Dwarf_Files *files = NULL;
-        size_t nfiles = 0;
-        if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
-                files = NULL;
-        Dwarf_Attribute a;
-        const char *cd = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &a));
-        int err = 0;
-        for (int i = 0; i < n && !err; i++) {
-                int tag = dwarf_tag(&chain[i]);
-                if (tag == DW_TAG_subprogram) {
-                        *outer_name = die_name(&chain[i]);
-                        break;
-                }
-                if (tag != DW_TAG_inlined_subroutine)
-                        continue;
-                struct lt_frame_info *f = add_frame(info);
-                if (!f) {
-                        err = -ENOMEM;
-                        break;
-                }
-                f->inlined = true;
-                f->line = *line;
-                err = demangle(die_name(&chain[i]), &f->function);
-                if (!err)
-                        err = source_path(*file, *comp_dir, &f->file);
-                Dwarf_Word v;
-                *file = NULL;
-                *line = 0;
-                *comp_dir = cd;
-                if (files && dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_file, &a), &v) == 0 &&
-                    v < nfiles)
-                        *file = dwarf_filesrc(files, v, NULL, NULL);
-                if (dwarf_formudata(dwarf_attr(&chain[i], DW_AT_call_line, &a), &v) == 0)
-                        *line = (unsigned)v;
-        }
-        free(chain);
-        return err;
-}
-
 static int resolve(struct lt_symbolizer *s, int mod, uint64_t addr, struct lt_addr_info *info)
 {
         Dwfl_Module *dm = mod >= 0 ? module_ready(s, mod) : NULL;
-        const char *file = NULL, *comp_dir = NULL, *outer_name = NULL, *sym = NULL;
-        unsigned line = 0;
-        int err = 0;
-        if (dm) {
-                /* A return address: the call is the instruction before. */
-                Dwarf_Addr pc = addr ? addr - 1 : 0;
-                GElf_Off off;
-                GElf_Sym es;
-                sym = dwfl_module_addrinfo(dm, pc, &off, &es, NULL, NULL, NULL);
-                Dwfl_Line *ln = dwfl_module_getsrc(dm, pc);
-                int lineno = 0;
-                if (ln && (file = dwfl_lineinfo(ln, NULL, &lineno, NULL, NULL, NULL))) {
-                        line = lineno > 0 ? (unsigned)lineno : 0;
-                        comp_dir = dwfl_line_comp_dir(ln);
-                }
-                err = inline_chain(dm, pc, info, &file, &line, &comp_dir, &outer_name);
-        }
-        if (!sym)
-                sym = outer_name;
-        struct lt_frame_info *f = err ? NULL : add_frame(info);
-        if (!f)
-                return -ENOMEM;
-        f->line = line;
-        if ((err = demangle(sym, &f->function)) || (err = source_path(file, comp_dir, &f->file)))
-                return err;
-        if (sym && !(info->symbol = unversioned(sym)))
-                return -ENOMEM;
-        return 0;
+        return lt_addrinfo_fill(dm, dm ? &s->mods[mod].cus : NULL, addr, info);
 }
 
 const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint64_t addr,
@@ -500,7 +331,7 @@ const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint6
                 return NULL;
         e->key = key;
         if (resolve(s, mod, addr, &e->info) < 0) {
-                free_info(&e->info);
+                lt_addrinfo_clear(&e->info);
                 free(e);
                 return NULL;
         }

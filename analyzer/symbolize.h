@@ -6,23 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addrinfo.h"
 #include "trace.h"
-
-/* One frame as shown. An address inside inlined code gives several: the
- * inlined functions innermost first, marked inlined, then the function they
- * were inlined into. */
-struct lt_frame_info {
-        const char *function; /* demangled; NULL when unknown */
-        const char *file;     /* NULL when unknown */
-        unsigned line;        /* 0 when unknown */
-        bool inlined;
-};
-
-struct lt_addr_info {
-        const char *symbol; /* the raw (mangled, unversioned) symbol name, or NULL */
-        unsigned nframes;   /* at least 1 */
-        struct lt_frame_info *frames;
-};
 
 struct lt_symbolizer;
 

@@ -584,6 +584,56 @@ int main(int argc, char **argv)
                 free(err);
         }
 
+        {
+                /* A copy of this program without .debug_aranges, as clang
+                 * builds them: units are found by their own ranges. */
+                char *copy, *p4, *cmd, *want4, *s4 = NULL;
+                if (asprintf(&copy, "%s/no-aranges", dir) < 0 ||
+                    asprintf(&p4, "%s/no-aranges.lt", dir) < 0 ||
+                    asprintf(&cmd, "objcopy --remove-section=.debug_aranges '%s' '%s'", exe, copy) <
+                        0)
+                        return 2;
+                if (system(cmd) != 0) {
+                        tap_ok(1, "# skip: objcopy failed, no test of units without aranges");
+                } else {
+                        const char *cmd4[] = {"no-aranges"};
+                        synth_init(&s, 102, 1, cmd4);
+                        struct lt_module_rec c = x;
+                        snprintf(c.path, sizeof(c.path), "%s", copy);
+                        c.path_len = (uint16_t)strlen(c.path);
+                        synth_add_module(&s, &c);
+                        synth_add_stack(&s, k.a.f, 3, 2, 10, 1, 1, 10);
+                        synth_add_stack(&s, k.d.f, 2, 2, 20, 1, 1, 20);
+                        if (synth_write(&s, p4) < 0)
+                                return 2;
+                        synth_free(&s);
+                        for (int i = 0; i < 3; i++)
+                                fa[i].module = copy;
+                        for (int i = 0; i < 3; i++)
+                                fd[i].module = copy;
+                        w = open_memstream(&s4, &len);
+                        put_site(w, 1, 20, 1, 1, 20, fd, 3);
+                        put_site(w, 0, 10, 1, 1, 10, fa, 3);
+                        fclose(w);
+                        if (asprintf(&want4,
+                                     "{\"tool\":\"leaktrace\",\"version\":1,\"process\":{\"pid\":"
+                                     "102,\"command\":[\"no-aranges\"],\"complete\":true},"
+                                     "\"summary\":{\"live_bytes\":30,\"live_blocks\":2,"
+                                     "\"allocations\":2,\"frees\":0,\"peak_live_bytes\":0},"
+                                     "\"sites\":[%s]}\n",
+                                     s4) < 0)
+                                return 2;
+                        const char *b4[] = {"--format", "json", p4};
+                        check_report("a module without .debug_aranges: lines and inline frames", b4,
+                                     3, want4, 0, NULL, NULL);
+                        free(want4);
+                        free(s4);
+                }
+                free(cmd);
+                free(p4);
+                free(copy);
+        }
+
         if (!getenv("LT_TEST_KEEP"))
                 rm_tree(dir);
         else

@@ -1,8 +1,6 @@
-/* Functions, lines and inline frames of an address. Line and unit lookups
- * go through dwfl, which finds a compilation unit through .debug_aranges;
- * clang does not emit that section and elfutils 0.188 does not make up for
- * it, so a module where dwfl finds no unit gets an index of its units'
- * address ranges, built once. */
+/* Functions, lines and inline frames of an address: the function from the
+ * symbol table, the line from DWARF, and the inlined functions from the
+ * DWARF scopes around the address. */
 #define _GNU_SOURCE
 #include "addrinfo.h"
 
@@ -13,102 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modindex.h"
+
 /* From libstdc++: the C++ ABI's demangler. */
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
-
-struct cu_range {
-        Dwarf_Addr lo, hi;
-        Dwarf_Off die;
-};
-
-struct lt_cu_index {
-        struct cu_range *r; /* by lo */
-        Dwarf_Addr *max_hi; /* max_hi[i]: the highest hi among r[0..i] */
-        size_t n;
-};
-
-void lt_cu_index_free(struct lt_cu_index *idx)
-{
-        if (!idx)
-                return;
-        free(idx->r);
-        free(idx->max_hi);
-        free(idx);
-}
-
-static int range_cmp(const void *pa, const void *pb)
-{
-        const struct cu_range *a = pa, *b = pb;
-        return a->lo < b->lo ? -1 : a->lo > b->lo;
-}
-
-static struct lt_cu_index *build_index(Dwarf *dw)
-{
-        struct lt_cu_index *idx = calloc(1, sizeof(*idx));
-        size_t cap = 0;
-        Dwarf_CU *cu = NULL;
-        Dwarf_Die cudie;
-        uint8_t type;
-        while (idx && dwarf_get_units(dw, cu, &cu, NULL, &type, &cudie, NULL) == 0) {
-                if (type != DW_UT_compile && type != DW_UT_partial)
-                        continue;
-                Dwarf_Addr base, lo, hi;
-                for (ptrdiff_t off = 0; (off = dwarf_ranges(&cudie, off, &base, &lo, &hi)) > 0;) {
-                        if (idx->n == cap) {
-                                struct cu_range *r =
-                                    realloc(idx->r, (cap = cap ? 2 * cap : 64) * sizeof(*r));
-                                if (!r) {
-                                        lt_cu_index_free(idx);
-                                        return NULL;
-                                }
-                                idx->r = r;
-                        }
-                        idx->r[idx->n++] = (struct cu_range){lo, hi, dwarf_dieoffset(&cudie)};
-                }
-        }
-        if (!idx)
-                return NULL;
-        qsort(idx->r, idx->n, sizeof(*idx->r), range_cmp);
-        if (!(idx->max_hi = malloc((idx->n + 1) * sizeof(*idx->max_hi)))) {
-                lt_cu_index_free(idx);
-                return NULL;
-        }
-        for (size_t i = 0; i < idx->n; i++)
-                idx->max_hi[i] =
-                    i && idx->max_hi[i - 1] > idx->r[i].hi ? idx->max_hi[i - 1] : idx->r[i].hi;
-        return idx;
-}
-
-/* The unit holding pc (a module address), into *mem. Returns it, or NULL;
- * -ENOMEM through *err. */
-static Dwarf_Die *unit_of(Dwfl_Module *dm, struct lt_cu_index **cus, Dwarf_Addr pc,
-                          Dwarf_Addr *bias, Dwarf_Die *mem, int *err)
-{
-        Dwarf_Die *cu = dwfl_module_addrdie(dm, pc, bias);
-        if (cu)
-                return cu;
-        Dwarf *dw = dwfl_module_getdwarf(dm, bias);
-        if (!dw)
-                return NULL;
-        if (!*cus && !(*cus = build_index(dw))) {
-                *err = -ENOMEM;
-                return NULL;
-        }
-        const struct lt_cu_index *idx = *cus;
-        Dwarf_Addr a = pc - *bias;
-        size_t lo = 0, hi = idx->n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (idx->r[mid].lo <= a)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        for (size_t i = lo; i-- > 0 && idx->max_hi[i] > a;)
-                if (a < idx->r[i].hi && dwarf_offdie(dw, idx->r[i].die, mem))
-                        return mem;
-        return NULL;
-}
 
 static const char *die_name(Dwarf_Die *die)
 {
@@ -263,7 +169,7 @@ static void line_of(Dwfl_Module *dm, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Addr bi
         at->line = lineno > 0 ? (unsigned)lineno : 0;
 }
 
-int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_cu_index **cus, uint64_t addr,
+int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_modindex *ix, uint64_t addr,
                      struct lt_addr_info *info)
 {
         struct place at = {NULL, 0, NULL};
@@ -272,11 +178,9 @@ int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_cu_index **cus, uint64_t addr,
         if (dm) {
                 /* A return address: the call is the instruction before. */
                 Dwarf_Addr pc = addr ? addr - 1 : 0, bias = 0;
-                GElf_Off off;
-                GElf_Sym es;
-                sym = dwfl_module_addrinfo(dm, pc, &off, &es, NULL, NULL, NULL);
+                sym = lt_modindex_symbol(ix, pc, &err);
                 Dwarf_Die mem;
-                Dwarf_Die *cu = unit_of(dm, cus, pc, &bias, &mem, &err);
+                Dwarf_Die *cu = err ? NULL : lt_modindex_unit(ix, pc, &bias, &mem, &err);
                 line_of(dm, cu, pc, bias, &at);
                 if (cu && !err)
                         outer = inline_chain(cu, pc - bias, info, &at, &err);

@@ -24,21 +24,16 @@ struct lt_addr_info {
         struct lt_frame_info *frames;
 };
 
-/* The compilation units of a module by address, for when dwfl cannot find
- * them itself. */
-struct lt_cu_index;
+struct lt_modindex;
 
-/* Fills the zeroed INFO with what return address ADDR is in DM (NULL: a
- * module that cannot be read, which gives one frame with nothing known).
- * *CUS caches the module's unit index between calls. Returns 0, or -ENOMEM
- * with INFO holding what lt_addrinfo_clear() releases. */
-int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_cu_index **cus, uint64_t addr,
+/* Fills the zeroed INFO with what return address ADDR is in DM, through
+ * its index IX (modindex.h); DM NULL is a module that cannot be read,
+ * which gives one frame with nothing known. Returns 0, or -ENOMEM with
+ * INFO holding what lt_addrinfo_clear() releases. */
+int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_modindex *ix, uint64_t addr,
                      struct lt_addr_info *info);
 
 /* Releases what INFO holds. */
 void lt_addrinfo_clear(struct lt_addr_info *info);
-
-/* Releases an index; NULL is fine. */
-void lt_cu_index_free(struct lt_cu_index *idx);
 
 #endif

@@ -31,6 +31,15 @@ static const struct {
     {"calloc", false},
     {"realloc", false},
     {"reallocarray", false},
+    /* OpenSSL's, which node links in: its own allocations all pass
+     * through them. */
+    {"CRYPTO_malloc", false},
+    {"CRYPTO_zalloc", false},
+    {"CRYPTO_realloc", false},
+    {"CRYPTO_clear_realloc", false},
+    {"CRYPTO_strdup", false},
+    {"CRYPTO_strndup", false},
+    {"CRYPTO_memdup", false},
 };
 
 static bool is_wrapper(const char *sym)

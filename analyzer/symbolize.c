@@ -19,6 +19,7 @@
 #include <uthash.h>
 
 #include "addrinfo.h"
+#include "modindex.h"
 
 enum mod_state { MOD_UNTRIED, MOD_READY, MOD_FAILED };
 
@@ -28,7 +29,7 @@ struct mod {
         Dwfl_Module *dm;
         char *why; /* why a failed module cannot be used; NULL: nothing to say */
         bool warned;
-        struct lt_cu_index *cus; /* built when dwfl cannot find a unit by itself */
+        struct lt_modindex *ix; /* when ready */
 };
 
 struct cache_key {
@@ -109,7 +110,7 @@ void lt_sym_close(struct lt_symbolizer *s)
         free(s->sessions);
         for (uint64_t i = 0; s->mods && i < s->t->nmods; i++) {
                 free(s->mods[i].why);
-                lt_cu_index_free(s->mods[i].cus);
+                lt_modindex_free(s->mods[i].ix);
         }
         free(s->mods);
         free(s->by_lo);
@@ -303,6 +304,10 @@ static Dwfl_Module *module_ready(struct lt_symbolizer *s, int idx)
                 fail(ms, "the file on disk is not the one traced (segments differ)");
                 return NULL;
         }
+        if (!(ms->ix = lt_modindex_new(dm))) {
+                fail(ms, "out of memory");
+                return NULL;
+        }
         ms->state = MOD_READY;
         ms->dm = dm;
         return dm;
@@ -311,7 +316,7 @@ static Dwfl_Module *module_ready(struct lt_symbolizer *s, int idx)
 static int resolve(struct lt_symbolizer *s, int mod, uint64_t addr, struct lt_addr_info *info)
 {
         Dwfl_Module *dm = mod >= 0 ? module_ready(s, mod) : NULL;
-        return lt_addrinfo_fill(dm, dm ? &s->mods[mod].cus : NULL, addr, info);
+        return lt_addrinfo_fill(dm, dm ? s->mods[mod].ix : NULL, addr, info);
 }
 
 const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint64_t addr,

@@ -118,14 +118,18 @@ static int check_header(struct loader *l, const struct lt_header *h)
                 return bad(l, "empty file, not a leaktrace trace");
         if (l->size < LT_MAGIC_LEN || memcmp(l->buf, LT_MAGIC, LT_MAGIC_LEN))
                 return bad(l, "not a leaktrace trace (wrong magic)");
-        if (l->size < LT_HEADER_SIZE)
-                return bad(l, "truncated: %zu bytes, shorter than the %d-byte header", l->size,
-                           LT_HEADER_SIZE);
-        if (h->version > LT_VERSION)
+        /* The version before the sizes: a later format may have others. */
+        uint32_t version = 0;
+        if (l->size >= offsetof(struct lt_header, version) + sizeof(version))
+                memcpy(&version, l->buf + offsetof(struct lt_header, version), sizeof(version));
+        if (version > LT_VERSION)
                 return bad(l,
                            "written by a newer leaktrace (format %" PRIu32
                            "); this one reads format %d",
-                           h->version, LT_VERSION);
+                           version, LT_VERSION);
+        if (l->size < LT_HEADER_SIZE)
+                return bad(l, "truncated: %zu bytes, shorter than the %d-byte header", l->size,
+                           LT_HEADER_SIZE);
         if (h->version != LT_VERSION)
                 return bad(l, "unknown format version %" PRIu32, h->version);
         if (h->header_size != LT_HEADER_SIZE)

@@ -90,6 +90,11 @@ static void write_process(FILE *out, const struct lt_report *r)
                 fputs("note: the process did not exit cleanly (killed, crashed, or still running): "
                       "figures are as of its last update\n",
                       out);
+        if (h->sample_bytes)
+                fprintf(out,
+                        "note: sampled (one allocation per %" PRIu64 " bytes on average): "
+                        "figures are estimates\n",
+                        h->sample_bytes);
         if (h->flags & LT_F_FORK_CHILD)
                 fprintf(out,
                         "note: a fork of pid %" PRIu32 ", with its parent's live blocks at the "

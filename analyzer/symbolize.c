@@ -1,5 +1,5 @@
-/* Symbolization with libdw's dwfl, offline: every module record of the trace
- * is reported to a Dwfl session at its recorded bias, the first time a frame
+/* Symbolization with libdw's dwfl, offline: every module of the trace is
+ * reported to a Dwfl session at its recorded bias, the first time a frame
  * needs it. A library dlclosed and another loaded at the same address cannot
  * share a session (dwfl refuses overlapping modules), so there are as many
  * sessions as the deepest pile of overlapping modules. */
@@ -20,6 +20,7 @@
 
 #include "addrinfo.h"
 #include "modindex.h"
+#include "modmap.h"
 
 enum mod_state { MOD_UNTRIED, MOD_READY, MOD_FAILED };
 
@@ -46,8 +47,7 @@ struct cache_entry {
 struct lt_symbolizer {
         const struct lt_trace *t;
         struct mod *mods;
-        uint32_t *by_lo;  /* module indices sorted by lo */
-        uint64_t *max_hi; /* max_hi[i]: the highest hi among by_lo[0..i] */
+        struct lt_modmap *map;
         Dwfl **sessions;
         unsigned nsessions;
         struct cache_entry *cache;
@@ -59,38 +59,20 @@ static const Dwfl_Callbacks offline_callbacks = {
     .section_address = dwfl_offline_section_address,
 };
 
-static int by_lo_cmp(const void *a, const void *b, void *arg)
-{
-        const struct lt_module_rec *mods = arg;
-        uint64_t la = mods[*(const uint32_t *)a].lo, lb = mods[*(const uint32_t *)b].lo;
-        if (la != lb)
-                return la < lb ? -1 : 1;
-        return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
-
 struct lt_symbolizer *lt_sym_open(const struct lt_trace *t)
 {
         struct lt_symbolizer *s = calloc(1, sizeof(*s));
         if (!s)
                 return NULL;
         s->t = t;
-        size_t n = (size_t)t->nmods;
-        s->mods = calloc(n + 1, sizeof(*s->mods));
-        s->by_lo = calloc(n + 1, sizeof(*s->by_lo));
-        s->max_hi = calloc(n + 1, sizeof(*s->max_hi));
-        if (!s->mods || !s->by_lo || !s->max_hi) {
+        s->mods = calloc((size_t)t->nmods + 1, sizeof(*s->mods));
+        s->map = lt_modmap_new(t);
+        if (!s->mods || !s->map) {
                 lt_sym_close(s);
                 return NULL;
         }
-        for (size_t i = 0; i < n; i++) {
+        for (uint64_t i = 0; i < t->nmods; i++)
                 s->mods[i].session = -1;
-                s->by_lo[i] = (uint32_t)i;
-        }
-        qsort_r(s->by_lo, n, sizeof(*s->by_lo), by_lo_cmp, t->mods);
-        for (size_t i = 0; i < n; i++) {
-                uint64_t hi = t->mods[s->by_lo[i]].hi;
-                s->max_hi[i] = i && s->max_hi[i - 1] > hi ? s->max_hi[i - 1] : hi;
-        }
         return s;
 }
 
@@ -113,54 +95,13 @@ void lt_sym_close(struct lt_symbolizer *s)
                 lt_modindex_free(s->mods[i].ix);
         }
         free(s->mods);
-        free(s->by_lo);
-        free(s->max_hi);
+        lt_modmap_free(s->map);
         free(s);
-}
-
-/* Distance between two generations, for the fallback choice. */
-static uint32_t gen_distance(uint32_t a, uint32_t b)
-{
-        return a > b ? a - b : b - a;
 }
 
 int lt_sym_module(const struct lt_symbolizer *s, uint64_t addr, uint32_t gen)
 {
-        const struct lt_module_rec *mods = s->t->mods;
-        /* The last module in lo order that starts at or below addr. */
-        size_t lo = 0, hi = (size_t)s->t->nmods;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (mods[s->by_lo[mid]].lo <= addr)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        int exact = -1, near = -1;
-        for (size_t i = lo; i-- > 0 && s->max_hi[i] > addr;) {
-                int idx = (int)s->by_lo[i];
-                const struct lt_module_rec *m = &mods[idx];
-                if (addr >= m->hi)
-                        continue;
-                if (m->gen_loaded <= gen && gen < m->gen_unloaded) {
-                        if (exact < 0 || idx < exact)
-                                exact = idx;
-                        continue;
-                }
-                /* Nearest generation; on a tie the later one, since a
-                 * library's constructor allocates before the map sees it. */
-                if (near < 0) {
-                        near = idx;
-                        continue;
-                }
-                const struct lt_module_rec *n = &mods[near];
-                uint32_t dm = gen_distance(m->gen_loaded, gen),
-                         dn = gen_distance(n->gen_loaded, gen);
-                if (dm < dn || (dm == dn && (m->gen_loaded > n->gen_loaded ||
-                                             (m->gen_loaded == n->gen_loaded && idx < near))))
-                        near = idx;
-        }
-        return exact >= 0 ? exact : near;
+        return lt_modmap_find(s->map, addr, gen);
 }
 
 /* Keeps, for the first time a frame of the module is shown, why its file

@@ -18,8 +18,9 @@ struct lt_symbolizer *lt_sym_open(const struct lt_trace *t);
 /* Releases the symbolizer and every answer it gave. */
 void lt_sym_close(struct lt_symbolizer *s);
 
-/* The index of the module record that explains return address ADDR of a
- * stack recorded in module generation GEN, or -1 when none does. */
+/* The module that explains return address ADDR of a stack recorded in
+ * module generation GEN: the index of a module record (the first of its
+ * mapping, see modmap.h), or -1 when none does. */
 int lt_sym_module(const struct lt_symbolizer *s, uint64_t addr, uint32_t gen);
 
 /* What the return address ADDR in module MOD (an index from lt_sym_module,

@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *const section_name[LT_SEC__COUNT] = {[LT_SEC_NONE] = "none",
+static const char *const section_name[LT_SEC__COUNT] = {
 #define LT_X_NAME(K, name, type) [LT_SEC_##K] = name,
-                                                        LT_SECTIONS(LT_X_NAME)
+    LT_SECTIONS(LT_X_NAME)
 #undef LT_X_NAME
 };
 

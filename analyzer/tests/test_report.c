@@ -15,106 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "captures.h"
 #include "harness.h"
 #include "synth.h"
-
-#define NOINLINE __attribute__((noinline))
-#define RETURN_ADDRESS() ((uint64_t)(uintptr_t)__builtin_return_address(0))
-/* CALL, with the number of its line stored into LINE: one line, so that the
- * line is that of the call whatever the formatting. */
-#define AT(line, call) ((line) = __LINE__, (call))
-
-/* fake_wrappers.c */
-extern const char lt_test_wrappers_file[];
-extern unsigned lt_test_xstrdup_line;
-extern void (*const lt_test_strdup)(uint64_t *);
-extern void (*const lt_test_new)(uint64_t *);
-extern void (*const lt_test_new_array)(uint64_t *);
-extern void (*const lt_test_xstrdup)(uint64_t *);
-extern unsigned lt_test_inline_wrapper_line;
-extern void (*const lt_test_inline_wrapper)(uint64_t *);
-extern unsigned lt_test_mangled_line;
-extern void (*const lt_test_mangled)(uint64_t *);
-
-/* A captured stack: frames innermost first, the line of each call. */
-struct cap {
-        uint64_t f[4];
-        unsigned line[4];
-};
-
-static NOINLINE uint64_t here(void)
-{
-        return RETURN_ADDRESS();
-}
-
-static NOINLINE void leaf_a(struct cap *c)
-{
-        c->f[0] = AT(c->line[0], here());
-        c->f[1] = RETURN_ADDRESS();
-}
-
-static NOINLINE void mid_a(struct cap *c)
-{
-        AT(c->line[1], leaf_a(c));
-        c->f[2] = RETURN_ADDRESS();
-}
-
-/* Calls every wrapper from one line: f[0..3] are strdup's, _Znwm's and
- * _ZnamRKSt9nothrow_t's inner addresses, then the return into this function,
- * the same for all (a synthetic stack may reuse it). */
-static NOINLINE void leaf_b(struct cap *c, uint64_t inner[3])
-{
-        uint64_t w[2];
-        lt_test_new(w);
-        inner[1] = w[0];
-        lt_test_new_array(w);
-        inner[2] = w[0];
-        AT(c->line[0], lt_test_strdup(w));
-        inner[0] = w[0];
-        c->f[0] = w[1];
-        c->f[1] = RETURN_ADDRESS();
-}
-
-static inline __attribute__((always_inline)) void inl_leaf(struct cap *c)
-{
-        c->f[0] = AT(c->line[0], here());
-}
-
-static NOINLINE void inl_outer(struct cap *c)
-{
-        AT(c->line[1], inl_leaf(c));
-        c->f[1] = RETURN_ADDRESS();
-}
-
-static NOINLINE void leaf_c(struct cap *c)
-{
-        c->f[0] = AT(c->line[0], here());
-}
-
-static NOINLINE void leaf_d(struct cap *c)
-{
-        c->f[0] = AT(c->line[0], here());
-}
-
-struct caps {
-        struct cap a, b, x, d, c, dd, w, m;
-        uint64_t wrapper_inner[3];
-};
-
-static NOINLINE void capture_all(struct caps *k)
-{
-        AT(k->a.line[2], mid_a(&k->a));
-        AT(k->b.line[1], leaf_b(&k->b, k->wrapper_inner));
-        AT(k->x.line[1], lt_test_xstrdup(k->x.f));
-        k->x.line[0] = lt_test_xstrdup_line;
-        AT(k->d.line[2], inl_outer(&k->d));
-        AT(k->w.line[1], lt_test_inline_wrapper(k->w.f));
-        k->w.line[0] = lt_test_inline_wrapper_line;
-        AT(k->m.line[1], lt_test_mangled(k->m.f));
-        k->m.line[0] = lt_test_mangled_line;
-        leaf_c(&k->c);
-        leaf_d(&k->dd);
-}
 
 /* The JSON of one expected frame. */
 struct want_frame {
@@ -159,7 +62,7 @@ static void put_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t
 
 static const char *leaktrace, *leaktrace_asan;
 static char exe[1024];
-static const char *me = __FILE__;
+static const char *me = lt_test_captures_file;
 
 #define GONE "/nonexistent/leaktrace-test/libgone.so"
 
@@ -231,7 +134,7 @@ int main(int argc, char **argv)
 
         struct caps k;
         memset(&k, 0, sizeof(k));
-        capture_all(&k);
+        lt_test_capture_all(&k);
 
         const char *args_cmd[] = {"synthetic", "two words",   "quote\"back\\slash",
                                   "tab\tnl\n", "bad\xffutf8", "caf\xc3\xa9"};
@@ -244,21 +147,22 @@ int main(int argc, char **argv)
         s.hdr.drops[LT_DROP_TRUNCATED_STACKS] = 3;
         s.hdr.flags |= LT_F_DROPPED;
 
-        /* X: this program until generation 5; Y: the same file mapped
-         * elsewhere from generation 5 on, placed so that the address of
-         * leaf_c's call in X is leaf_d's call in Y. */
+        /* X: this program in generation 2; Y: the same file mapped
+         * elsewhere from generation 6 on, placed so that the address of
+         * leaf_c's call in X is leaf_d's call in Y. Stacks of generation 3
+         * choose X (nearer), of 4 Y (as near: the later). */
         struct lt_module_rec x, y, m;
         if (synth_self_module(&x) < 0)
                 return 2;
         x.gen_loaded = 2;
-        x.gen_unloaded = 5;
+        x.gen_unloaded = 3;
         uint64_t delta = k.c.f[0] - k.dd.f[0];
         y = x;
         y.bias += delta;
         y.lo += delta;
         y.hi += delta;
         y.flags = 0;
-        y.gen_loaded = 5;
+        y.gen_loaded = 6;
         y.gen_unloaded = LT_MOD_LOADED;
 
         memset(&m, 0, sizeof(m)); /* the tracer: its frames are hidden, its file never opened */
@@ -293,6 +197,21 @@ int main(int argc, char **argv)
         memset(g.build_id, 0xab, 20);
         synth_add_module(&s, &g);
 
+        /* R: this program mapped far away, unloaded and loaded again at the
+         * same place: two records, one module. */
+        const uint64_t far = 0x40000000;
+        struct lt_module_rec r = x;
+        r.bias += far;
+        r.lo += far;
+        r.hi += far;
+        r.flags = 0;
+        r.gen_loaded = 10;
+        r.gen_unloaded = 12;
+        synth_add_module(&s, &r);
+        r.gen_loaded = 14;
+        r.gen_unloaded = LT_MOD_LOADED;
+        synth_add_module(&s, &r);
+
         memset(&m, 0, sizeof(m)); /* the vDSO: no file, no warning */
         strcpy(m.path, "[vdso]");
         m.path_len = 6;
@@ -315,14 +234,31 @@ int main(int argc, char **argv)
              2,
              4,
              400},
-            {"B3 new[] nothrow", {k.wrapper_inner[2], k.b.f[0], k.b.f[1]}, 3, 4, 500, 5, 6, 600},
+            {"B3 new[] nothrow", {k.wrapper_inner[2], k.b.f[0], k.b.f[1]}, 3, 2, 500, 5, 6, 600},
             {"C xstrdup", {k.x.f[0], k.x.f[1]}, 2, 2, 1000, 5, 5, 1000},
             {"D inline", {k.d.f[0], k.d.f[1]}, 2, 2, 4096, 1, 1, 4096},
             {"W inlined wrapper", {k.w.f[0], k.w.f[1]}, 2, 3, 2000, 2, 2, 2000},
-            {"M C++ name", {k.m.f[0], k.m.f[1]}, 2, 4, 900, 9, 9, 900},
-            {"E1 gen 3", {k.c.f[0]}, 1, 3, 50, 1, 1, 50},
+            {"M C++ name", {k.m.f[0], k.m.f[1]}, 2, 2, 900, 9, 9, 900},
+            {"E1 gen 2", {k.c.f[0]}, 1, 2, 50, 1, 1, 50},
             {"E3 gen 1", {k.c.f[0]}, 1, 1, 30, 1, 2, 60},
             {"E2 gen 6", {k.c.f[0]}, 1, 6, 70, 1, 1, 70},
+            {"E4 gen 4", {k.c.f[0]}, 1, 4, 5, 1, 1, 5},
+            {"S1 reloaded, gen 11",
+             {k.a.f[0] + far, k.a.f[1] + far, k.a.f[2] + far},
+             3,
+             11,
+             40,
+             1,
+             1,
+             40},
+            {"S2 reloaded, gen 15",
+             {k.a.f[0] + far, k.a.f[1] + far, k.a.f[2] + far},
+             3,
+             15,
+             60,
+             2,
+             2,
+             60},
             {"F gone", {0x10000123, 0x10000456}, 2, 2, 64, 1, 1, 64},
             {"G changed", {g0}, 1, 2, 32, 1, 1, 32},
             {"H bare", {0x42}, 1, 2, 16, 1, 1, 16},
@@ -375,6 +311,11 @@ int main(int argc, char **argv)
         };
         struct want_frame fe[] = {{"leaf_c", me, k.c.line[0], exe, k.c.f[0], 0}};
         struct want_frame fe2[] = {{"leaf_d", me, k.dd.line[0], exe, k.c.f[0], 0}};
+        struct want_frame fr[3];
+        for (int i = 0; i < 3; i++) {
+                fr[i] = fa[i];
+                fr[i].address += far;
+        }
         struct want_frame ff[] = {{NULL, NULL, 0, GONE, 0x10000123, 0},
                                   {NULL, NULL, 0, GONE, 0x10000456, 0}};
         struct want_frame fg[] = {{NULL, NULL, 0, exe, g0, 0}};
@@ -397,8 +338,9 @@ int main(int argc, char **argv)
                 if (!pass) {
                         put_site(w, 0, 1000, 5, 5, 1000, fc, 2);
                         put_site(w, 0, 900, 9, 9, 900, fm, 2);
+                        put_site(w, 0, 100, 3, 3, 100, fr, 3);
                         put_site(w, 0, 80, 2, 3, 110, fe, 1);
-                        put_site(w, 0, 70, 1, 1, 70, fe2, 1);
+                        put_site(w, 0, 75, 2, 2, 75, fe2, 1);
                         put_site(w, 0, 64, 1, 1, 64, ff, 2);
                         put_site(w, 0, 32, 1, 1, 32, fg, 1);
                         put_site(w, 0, 16, 1, 1, 16, fh, 1);
@@ -423,7 +365,7 @@ int main(int argc, char **argv)
         const char *a1[] = {"--format", "json", "--top", "0", main_lt};
         check_report("every site", a1, 5, want_main, 2, GONE, "build-id");
         const char *a2[] = {"--format=json", main_lt};
-        check_report("default --top 20 shows all 13", a2, 2, want_main, 2, GONE, "build-id");
+        check_report("default --top 20 shows all 14", a2, 2, want_main, 2, GONE, "build-id");
         const char *a3[] = {main_lt, "--top", "3", "--format", "json"};
         check_report("--top 3 after the file name: no warning for modules not shown", a3, 5,
                      want_top3, 0, NULL, NULL);
@@ -466,7 +408,7 @@ int main(int argc, char **argv)
                 EXPECT_LINE("  #0 0x10000123 [libgone.so]\n  #1 0x10000456 [libgone.so]\n");
                 EXPECT_LINE("  #0 0x42\n");
                 EXPECT_LINE("  #0 0x30000010 [vdso]\n");
-                EXPECT_LINE("\n#13: 4 bytes live in 1 block; 1 allocation here, 4 bytes in all\n"
+                EXPECT_LINE("\n#14: 4 bytes live in 1 block; 1 allocation here, 4 bytes in all\n"
                             "  (no frames recorded)\n");
                 for (int i = 0; i < ne; i++) {
                         line = strstr(out, expect[i]);

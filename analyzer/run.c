@@ -168,10 +168,10 @@ static int set_environment(const char *preload, const char *dir, uint64_t sessio
         if (old && *old ? asprintf(&value, "%s %s", preload, old) < 0 : !(value = strdup(preload)))
                 return -ENOMEM;
         snprintf(num, sizeof(num), "%" PRIu64, session);
-        int err = setenv("LD_PRELOAD", value, 1) || setenv("LEAKTRACE_DIR", dir, 1) ||
-                          setenv(LT_SESSION_ENV, num, 1)
-                      ? -errno
-                      : 0;
+        int err = 0;
+        if (setenv("LD_PRELOAD", value, 1) < 0 || setenv("LEAKTRACE_DIR", dir, 1) < 0 ||
+            setenv(LT_SESSION_ENV, num, 1) < 0)
+                err = -errno;
         free(value);
         return err;
 }

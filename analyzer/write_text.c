@@ -180,8 +180,9 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                 int64_t rest = 0;
                 for (size_t i = n; i < r->nsites; i++)
                         __builtin_add_overflow(rest, r->sites[i]->live_bytes, &rest);
-                fprintf(out, "\n... and %zu more sites with %s live (--top 0 shows all)\n",
-                        r->nsites - n, lt_human_bytes(a, sizeof(a), rest));
+                fprintf(out, "\n... and %zu more site%s with %s live (--top 0 shows all)\n",
+                        r->nsites - n, r->nsites - n == 1 ? "" : "s",
+                        lt_human_bytes(a, sizeof(a), rest));
         }
         return 0;
 }

@@ -78,7 +78,8 @@ static int range_cmp(const void *pa, const void *pb)
 
 static int finish(struct table *t)
 {
-        qsort(t->r, t->n, sizeof(*t->r), range_cmp);
+        if (t->n)
+                qsort(t->r, t->n, sizeof(*t->r), range_cmp);
         if (!(t->max_hi = malloc((t->n + 1) * sizeof(*t->max_hi))))
                 return -ENOMEM;
         for (size_t i = 0; i < t->n; i++)

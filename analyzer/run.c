@@ -288,7 +288,8 @@ static ssize_t find_traces(const char *dir, uint64_t session, pid_t child, struc
                 free(f);
                 return err;
         }
-        qsort(f, n, sizeof(*f), found_cmp);
+        if (n)
+                qsort(f, n, sizeof(*f), found_cmp);
         *out = f;
         return (ssize_t)n;
 }

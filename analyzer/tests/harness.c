@@ -15,12 +15,18 @@
 #include <unistd.h>
 
 static int n_case, n_pass, n_fail;
+static const char *case_prefix;
+
+void tap_set_prefix(const char *prefix)
+{
+        case_prefix = prefix;
+}
 
 int tap_ok(int cond, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        printf("%s %d - ", cond ? "ok" : "not ok", ++n_case);
+        printf("%s %d - %s", cond ? "ok" : "not ok", ++n_case, case_prefix ? case_prefix : "");
         vprintf(fmt, ap);
         putchar('\n');
         va_end(ap);

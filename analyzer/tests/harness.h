@@ -8,6 +8,10 @@
 /* Prints "ok N - name" or "not ok N - name"; returns COND. */
 __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const char *fmt, ...);
 
+/* Names every case that follows with PREFIX first (NULL: none), for a
+ * test program that runs its cases twice, say against two builds. */
+void tap_set_prefix(const char *prefix);
+
 /* Prints a diagnostic line, "# ...", under a failing case. */
 __attribute__((format(printf, 1, 2))) void tap_diag(const char *fmt, ...);
 

@@ -4,7 +4,8 @@
  * stdout left alone, the preload found beside the binary in a build or an
  * install layout, SIGINT left to the child, and every usage error.
  *
- * Usage: lt-test-run LEAKTRACE FAKE_PRELOAD */
+ * Usage: lt-test-run LEAKTRACE FAKE_PRELOAD [LEAKTRACE_ASAN]: with the
+ * third, every case runs again against the sanitized build. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -50,8 +51,15 @@ static void lt(struct proc_result *r, char *const *env_extra, const char *cwd, .
         char *pre;
         if (asprintf(&pre, "LEAKTRACE_PRELOAD=%s", fake) < 0)
                 abort();
-        char *env[16] = {pre, "LD_PRELOAD", "LEAKTRACE_DIR", "LEAKTRACE_SESSION", "LT_FAKE_SILENT"};
-        int e = 5;
+        /* The sanitized build, preloaded with libm in one case, would
+         * refuse to start otherwise. */
+        char *env[16] = {pre,
+                         "LD_PRELOAD",
+                         "LEAKTRACE_DIR",
+                         "LEAKTRACE_SESSION",
+                         "LT_FAKE_SILENT",
+                         "ASAN_OPTIONS=verify_asan_link_order=0"};
+        int e = 6;
         for (int i = 0; env_extra && env_extra[i]; i++)
                 env[e++] = env_extra[i];
         env[e] = NULL;
@@ -156,7 +164,7 @@ static void test_environment(void)
         int ok = !strncmp(r.out, want, strlen(want)) && *session && *session != '0' &&
                  strspn(session, "0123456789") == strlen(session) && strlen(session) <= 20;
         if (!tap_ok(ok, "LD_PRELOAD prepended, LEAKTRACE_DIR absolute, a decimal session"))
-                tap_diag("stdout: %s; want %s<session>", r.out, want);
+                tap_diag("stdout: %s; want %s<session>; stderr: %s", r.out, want, r.err);
         char *traces;
         if (asprintf(&traces, "%s/traces/deeper", d) < 0)
                 abort();
@@ -333,7 +341,8 @@ static void check_layout(const char *what, const char *preload_at)
         }
         char *argv[] = {copy, "run", "-o", d, "--", "/bin/sh", "-c", "printf %s \"$LD_PRELOAD\"",
                         NULL};
-        char *env[] = {"LEAKTRACE_PRELOAD", "LD_PRELOAD", "LEAKTRACE_DIR", NULL};
+        char *env[] = {"LEAKTRACE_PRELOAD", "LD_PRELOAD", "LEAKTRACE_DIR",
+                       "ASAN_OPTIONS=verify_asan_link_order=0", NULL};
         struct proc_result r;
         proc_run(&r, argv, env, NULL);
         if (pre) {
@@ -413,21 +422,8 @@ static void test_usage(void)
         }
 }
 
-int main(int argc, char **argv)
+static void run_all(void)
 {
-        if (argc != 3) {
-                fprintf(stderr, "usage: %s LEAKTRACE FAKE_PRELOAD\n", argv[0]);
-                return 2;
-        }
-        /* Absolute: some cases run from another directory. */
-        static char lt_path[PATH_MAX], fake_path[PATH_MAX];
-        if (!realpath(argv[1], lt_path) || !realpath(argv[2], fake_path)) {
-                perror("lt-test-run");
-                return 2;
-        }
-        leaktrace = lt_path;
-        fake = fake_path;
-        top = make_temp_dir("run");
         test_exit_status_and_report();
         test_environment();
         test_signal();
@@ -437,6 +433,30 @@ int main(int argc, char **argv)
         check_layout("install tree", "lib/leaktrace/libleaktrace.so");
         check_layout("nowhere", NULL);
         test_usage();
+}
+
+int main(int argc, char **argv)
+{
+        if (argc != 3 && argc != 4) {
+                fprintf(stderr, "usage: %s LEAKTRACE FAKE_PRELOAD [LEAKTRACE_ASAN]\n", argv[0]);
+                return 2;
+        }
+        /* Absolute: some cases run from another directory. */
+        static char lt_path[PATH_MAX], fake_path[PATH_MAX], asan_path[PATH_MAX];
+        if (!realpath(argv[1], lt_path) || !realpath(argv[2], fake_path) ||
+            (argc == 4 && !realpath(argv[3], asan_path))) {
+                perror("lt-test-run");
+                return 2;
+        }
+        leaktrace = lt_path;
+        fake = fake_path;
+        top = make_temp_dir("run");
+        run_all();
+        if (argc == 4) {
+                leaktrace = asan_path;
+                tap_set_prefix("sanitized: ");
+                run_all();
+        }
         rm_tree(top);
         return tap_done();
 }

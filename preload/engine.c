@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mappings.h"
 #include "modules.h"
 #include "node.h"
 #include "options.h"
@@ -159,6 +160,7 @@ static void atfork_prepare(void)
 {
         lt_in_tracer++;
         lt_ticker_lock();
+        lt_mappings_lock();
         lt_timers_lock();
         lt_stacks_lock();
         lt_live_lock_all();
@@ -173,6 +175,7 @@ static void atfork_parent(void)
         lt_live_unlock_all();
         lt_stacks_unlock();
         lt_timers_unlock();
+        lt_mappings_unlock();
         lt_ticker_unlock();
         lt_in_tracer--;
 }
@@ -183,6 +186,7 @@ static void atfork_child(void)
         lt_live_reset_locks();
         lt_stacks_reset_lock();
         lt_ticker_fork_child();
+        lt_mappings_reset_lock();
         if (lt_recording)
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
         lt_timers_fork_child();
@@ -254,6 +258,7 @@ __attribute__((constructor(101))) static void lt_init(void)
         lt_tf.hdr->sample_bytes = lt_sample_bytes;
         lt_modules_scan();
         lt_node_setup();
+        lt_mappings_init();
         if (lt_timers_init() < 0)
                 lt_log_error("no memory for the timer tables: timers are not traced");
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);

@@ -43,7 +43,11 @@
         X(execv, int, (const char *, char *const[]))                                           \
         X(execvp, int, (const char *, char *const[]))                                          \
         X(execvpe, int, (const char *, char *const[], char *const[]))                          \
-        X(fexecve, int, (int, char *const[], char *const[]))
+        X(fexecve, int, (int, char *const[], char *const[]))                                   \
+        X(mmap, void *, (void *, size_t, int, int, int, off_t))                                \
+        X(munmap, int, (void *, size_t))                                                       \
+        X(mprotect, int, (void *, size_t, int))                                                \
+        X(mremap, void *, (void *, size_t, size_t, int, ...))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

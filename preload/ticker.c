@@ -14,6 +14,7 @@
 #include "live.h"
 #include "lock.h"
 #include "log.h"
+#include "mappings.h"
 #include "options.h"
 #include "stacks.h"
 #include "tracefile.h"
@@ -57,29 +58,29 @@ static uint32_t timers_live(void)
         return live > 0 ? (uint32_t)live : 0;
 }
 
-/* The history record of a stack, made when first needed; NULL when the
- * table is full. */
-static struct lt_history_rec *history_of(uint32_t stack, int make)
+/* The history record of a stack, or with LT_HIST_MAPPING of a map site,
+ * made when first needed; NULL when the table is full. */
+static struct lt_history_rec *history_of(uint32_t key)
 {
-        if (stack > hist_of_len)
+        uint32_t *slot = key & LT_HIST_MAPPING ? lt_mapping_history_slot(key & ~LT_HIST_MAPPING)
+                         : key <= hist_of_len  ? &hist_of[key - 1]
+                                               : NULL;
+        if (!slot || *slot == UINT32_MAX)
                 return NULL;
-        uint32_t h = hist_of[stack - 1];
-        if (h)
-                return lt_tf_rec(LT_SEC_HISTORY, h - 1);
-        if (!make)
-                return NULL;
+        if (*slot)
+                return lt_tf_rec(LT_SEC_HISTORY, *slot - 1);
         struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_HISTORY];
         uint64_t idx = s->count;
         if (idx >= (uint64_t)lt_opt.history_sites || lt_tf_reserve(LT_SEC_HISTORY, idx + 1) < 0) {
                 lt_tf_drop(LT_DROP_HISTORY_FULL, 1);
-                hist_of[stack - 1] = UINT32_MAX; /* counted once */
+                *slot = UINT32_MAX; /* counted once */
                 return NULL;
         }
         struct lt_history_rec *r = lt_tf_rec(LT_SEC_HISTORY, idx);
-        r->stack = stack;
+        r->stack = key;
         r->first_tick = hs()->ticks;
         __atomic_store_n(&s->count, idx + 1, __ATOMIC_RELEASE);
-        hist_of[stack - 1] = (uint32_t)idx + 1;
+        *slot = (uint32_t)idx + 1;
         return r;
 }
 
@@ -120,6 +121,13 @@ static void fill_column(unsigned col, const struct lt_tick_rec *t)
         uint64_t n = lt_tf.hdr->sections[LT_SEC_HISTORY].count;
         for (uint64_t i = 0; i < n; i++) {
                 struct lt_history_rec *r = lt_tf_rec(LT_SEC_HISTORY, i);
+                if (r->stack & LT_HIST_MAPPING) {
+                        const struct lt_map_site_rec *m =
+                            lt_tf_rec(LT_SEC_MAP_SITES, r->stack & ~LT_HIST_MAPPING);
+                        r->bytes[col] = __atomic_load_n(&m->live_bytes, __ATOMIC_RELAXED);
+                        r->blocks[col] = (int32_t)__atomic_load_n(&m->regions, __ATOMIC_RELAXED);
+                        continue;
+                }
                 const struct lt_stack_rec *s = lt_stack_rec(r->stack);
                 r->bytes[col] = __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
                 r->blocks[col] = (int32_t)__atomic_load_n(&s->live_blocks, __ATOMIC_RELAXED);
@@ -149,9 +157,15 @@ static void tick(uint32_t snapshot, struct lt_tick_rec *out)
                 t.live_blocks += blocks;
                 t.allocs += __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
                 if (blocks > 0)
-                        history_of((uint32_t)i + 1, 1);
+                        history_of((uint32_t)i + 1);
         }
-        t.frees = t.allocs - (uint64_t)t.live_blocks;
+        uint64_t nmap = __atomic_load_n(&hdr->sections[LT_SEC_MAP_SITES].count, __ATOMIC_ACQUIRE);
+        for (uint64_t i = 0; i < nmap; i++) {
+                const struct lt_map_site_rec *m = lt_tf_rec(LT_SEC_MAP_SITES, i);
+                if (__atomic_load_n(&m->live_bytes, __ATOMIC_RELAXED) > 0)
+                        history_of((uint32_t)i | LT_HIST_MAPPING);
+        }
+        t.mapped_bytes = __atomic_load_n(&hdr->totals.mapped_bytes, __ATOMIC_RELAXED);
         t.time_ns = lt_now_ns();
         t.tick = h->ticks;
         t.rss = read_rss();

@@ -27,8 +27,9 @@ static const uint32_t section_base[LT_SEC__COUNT] = {
         [LT_SEC_HISTORY] = 64,
         [LT_SEC_SNAPSHOTS] = 8,
         [LT_SEC_SNAPVALS] = 1024,
+        [LT_SEC_MAP_SITES] = 64,
 };
-_Static_assert(LT_SEC__COUNT == 10, "every section has a chunk-0 size above");
+_Static_assert(LT_SEC__COUNT == 11, "every section has a chunk-0 size above");
 static const uint32_t section_rec_size[LT_SEC__COUNT] = {
 #define LT_X_SIZE(K, name, type) [LT_SEC_##K] = sizeof(type),
         LT_SECTIONS(LT_X_SIZE)

@@ -52,7 +52,8 @@
         X(TIMELINE, "timeline", struct lt_tick_rec)                              \
         X(HISTORY, "history", struct lt_history_rec)                             \
         X(SNAPSHOTS, "snapshots", struct lt_snapshot_rec)                        \
-        X(SNAPVALS, "snapshot values", struct lt_snapval_rec)
+        X(SNAPVALS, "snapshot values", struct lt_snapval_rec)                    \
+        X(MAP_SITES, "mapping sites", struct lt_map_site_rec)
 
 enum lt_section_kind {
         LT_SEC_NONE = 0,
@@ -71,7 +72,8 @@ enum lt_section_kind {
         X(TRUNCATED_STACKS, "stacks cut at LEAKTRACE_DEPTH")                   \
         X(TIMERS_FULL, "timer table full")                                     \
         X(HISTORY_FULL, "sites without history (LEAKTRACE_HISTORY_SITES)")      \
-        X(SNAPSHOTS_FULL, "snapshots not taken (at most 64)")
+        X(SNAPSHOTS_FULL, "snapshots not taken (at most 64)")                  \
+        X(MAPPINGS_FULL, "anonymous mappings not tracked (table full)")
 
 enum lt_drop_kind {
 #define LT_X_ENUM(K, text) LT_DROP_##K,
@@ -97,7 +99,9 @@ struct lt_totals {
         int64_t live_bytes;
         int64_t live_blocks;
         int64_t peak_live_bytes;
-        uint64_t reserved[5];
+        int64_t mapped_bytes;      /* anonymous memory mapped and accessible now */
+        int64_t peak_mapped_bytes;
+        uint64_t reserved[3];
 };
 _Static_assert(sizeof(struct lt_totals) == 64, "lt_totals layout");
 
@@ -322,8 +326,8 @@ struct lt_tick_rec {
         int64_t live_bytes;
         int64_t live_blocks;
         uint64_t rss; /* bytes */
-        uint64_t allocs; /* allocations recorded so far */
-        uint64_t frees;
+        uint64_t allocs; /* allocations recorded so far; frees are allocs - live_blocks */
+        int64_t mapped_bytes; /* anonymous memory mapped and accessible */
         uint32_t timers_live;
         uint32_t snapshot; /* snapshot index + 1, or 0 */
 };
@@ -363,6 +367,26 @@ struct lt_snapval_rec {
         uint64_t allocs;
 };
 _Static_assert(sizeof(struct lt_snapval_rec) == 32, "lt_snapval_rec layout");
+
+/* Anonymous memory mapped with mmap (not through malloc): what a JIT's
+ * heap, an arena allocator or a cache of pages holds. A site is the stack
+ * that made the memory accessible: the mmap of it, or the mprotect that
+ * committed part of a reservation made with PROT_NONE (as V8 does). Its
+ * history is kept like an allocation site's: a history record whose stack
+ * has LT_HIST_MAPPING set holds, in the other bits, the index of a map
+ * site record. */
+#define LT_HIST_MAPPING 0x80000000u
+struct lt_map_site_rec {
+        uint32_t stack;
+        uint32_t pad;
+        int64_t live_bytes; /* accessible now */
+        int64_t regions;    /* separate ranges accessible now */
+        uint64_t maps;      /* calls that made memory accessible here */
+        uint64_t bytes_mapped;
+        int64_t peak_live_bytes;
+        uint64_t reserved[2];
+};
+_Static_assert(sizeof(struct lt_map_site_rec) == 64, "lt_map_site_rec layout");
 
 /* Where record `i` of a section with chunk-0 size `base` lives: its chunk and
  * its index within the chunk. */

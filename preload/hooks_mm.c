@@ -1,0 +1,96 @@
+/* The interposed mapping calls. Only anonymous memory is followed: file
+ * mappings (the loader's among them) are not memory the program holds. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include "engine.h"
+#include "mappings.h"
+#include "real.h"
+
+#define REAL(name) (lt_likely(lt_real.name != NULL) || lt_real_init() == 0 ? lt_real.name : NULL)
+
+static void *mapped(void *p, size_t len, int prot, int flags)
+{
+        if (p == MAP_FAILED)
+                return p;
+        if (flags & MAP_ANONYMOUS) {
+                if (lt_enter()) {
+                        int saved = errno;
+                        lt_mapping_mapped((uintptr_t)p, len, prot);
+                        errno = saved;
+                        lt_leave();
+                }
+        } else if ((flags & MAP_FIXED) && lt_enter_end()) {
+                int saved = errno;
+                lt_mapping_unmapped((uintptr_t)p, len); /* a file over anonymous memory */
+                errno = saved;
+                lt_leave();
+        }
+        return p;
+}
+
+LT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+        if (!REAL(mmap))
+                return errno = ENOSYS, MAP_FAILED;
+        return mapped(lt_real.mmap(addr, len, prot, flags, fd, off), len, prot, flags);
+}
+
+LT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+        if (!REAL(mmap))
+                return errno = ENOSYS, MAP_FAILED;
+        return mapped(lt_real.mmap(addr, len, prot, flags, fd, off), len, prot, flags);
+}
+
+LT_EXPORT int munmap(void *addr, size_t len)
+{
+        if (!REAL(munmap))
+                return errno = ENOSYS, -1;
+        int rc = lt_real.munmap(addr, len);
+        if (rc == 0 && lt_enter_end()) {
+                int saved = errno;
+                lt_mapping_unmapped((uintptr_t)addr, len);
+                errno = saved;
+                lt_leave();
+        }
+        return rc;
+}
+
+LT_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+        if (!REAL(mprotect))
+                return errno = ENOSYS, -1;
+        int rc = lt_real.mprotect(addr, len, prot);
+        if (rc == 0 && lt_enter_end()) {
+                int saved = errno;
+                lt_mapping_protected((uintptr_t)addr, len, prot);
+                errno = saved;
+                lt_leave();
+        }
+        return rc;
+}
+
+LT_EXPORT void *mremap(void *old, size_t old_len, size_t len, int flags, ...)
+{
+        void *want = NULL;
+        if (flags & MREMAP_FIXED) {
+                va_list ap;
+                va_start(ap, flags);
+                want = va_arg(ap, void *);
+                va_end(ap);
+        }
+        if (!REAL(mremap))
+                return errno = ENOSYS, MAP_FAILED;
+        void *p = lt_real.mremap(old, old_len, len, flags, want);
+        if (p != MAP_FAILED && lt_enter_end()) {
+                int saved = errno;
+                lt_mapping_remapped((uintptr_t)old, old_len, (uintptr_t)p, len);
+                errno = saved;
+                lt_leave();
+        }
+        return p;
+}

@@ -19,9 +19,14 @@ int lt_cmd_report(int argc, char **argv);
 /* `leaktrace run ARGS`: argv[0] is "run". Returns the exit status. */
 int lt_cmd_run(int argc, char **argv);
 
+/* `leaktrace ctl PID|FILE COMMAND [NAME]`: argv[0] is "ctl". Returns the
+ * exit status: 0, or 2 when the process cannot be controlled. */
+int lt_cmd_ctl(int argc, char **argv);
+
 /* The help of each subcommand, written to OUT. */
 void lt_report_help(FILE *out);
 void lt_run_help(FILE *out);
+void lt_ctl_help(FILE *out);
 
 /* Takes the value of --top or --format into O. Returns 0, or -EINVAL after
  * saying on stderr what is wrong with it (CMD names the subcommand). */

@@ -22,6 +22,8 @@ static void help(FILE *out)
               "                 run CMD traced, then report on stderr\n"
               "  report [--top N] [--format text|json] FILE...\n"
               "                 report on trace files\n"
+              "  ctl PID|FILE start|stop|snapshot [NAME]|status\n"
+              "                 control a running traced process\n"
               "  help [COMMAND] this help, or a command's\n"
               "\n"
               "Options:\n"
@@ -41,6 +43,8 @@ static int help_for(const char *cmd)
                 lt_run_help(stdout);
         else if (!strcmp(cmd, "report"))
                 lt_report_help(stdout);
+        else if (!strcmp(cmd, "ctl"))
+                lt_ctl_help(stdout);
         else {
                 lt_usage_error(NULL, "no command '%s'", cmd);
                 return 2;
@@ -67,6 +71,8 @@ int main(int argc, char **argv)
                 return lt_cmd_report(argc - 1, argv + 1);
         if (!strcmp(cmd, "run"))
                 return lt_cmd_run(argc - 1, argv + 1);
+        if (!strcmp(cmd, "ctl"))
+                return lt_cmd_ctl(argc - 1, argv + 1);
         if (cmd[0] == '-')
                 lt_usage_error(NULL, "unknown option '%s'", cmd);
         else

@@ -1,0 +1,285 @@
+/* `leaktrace ctl PID|FILE start|stop|snapshot [NAME]|status`: talks to a
+ * running traced process through its trace file. The file is mode 0600, so
+ * only its owner (or root) can open it for writing: that is the whole of
+ * the access control, and no signal the application might use is sent.
+ * The process's background thread polls the control block every
+ * LT_CONTROL_POLL_MS and answers by storing the request's sequence number. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "leaktrace/format.h"
+
+#define ANSWER_WITHIN_MS 2000
+
+static const char *const command_names[] = {
+#define LT_X_NAME(K, name) [LT_CMD_##K] = name,
+        LT_COMMANDS(LT_X_NAME)
+#undef LT_X_NAME
+};
+
+static const char *const state_names[] = {
+#define LT_X_NAME(K, text) [LT_STATE_##K] = text,
+        LT_STATES(LT_X_NAME)
+#undef LT_X_NAME
+};
+
+static const char *const drop_names[] = {
+#define LT_X_NAME(K, text) [LT_DROP_##K] = text,
+        LT_DROPS(LT_X_NAME)
+#undef LT_X_NAME
+};
+
+void lt_ctl_help(FILE *out)
+{
+        fprintf(out,
+                "Usage: leaktrace ctl PID|FILE COMMAND [NAME]\n"
+                "\n"
+                "Controls a running traced process, named by its pid or its trace file.\n"
+                "\n"
+                "Commands:\n"
+                "  start            start recording (a process started with LEAKTRACE_START=paused\n"
+                "                   or `leaktrace run --paused`, or one stopped before)\n"
+                "  stop             stop recording new blocks; frees of recorded ones still count\n"
+                "  snapshot [NAME]  mark the timeline now and keep every site's figures, for\n"
+                "                   `leaktrace diff FILE@NAME1 FILE@NAME2`\n"
+                "  status           recording or not, live bytes, sites, drops, the file\n"
+                "\n"
+                "Only the owner of the process (or root) can control it: the trace file is\n"
+                "mode 0600. The process answers within %d ms or the command fails.\n",
+                ANSWER_WITHIN_MS);
+}
+
+/* The trace file a running process has mapped: its path, from /proc/PID/maps. */
+static int file_of_pid(pid_t pid, char *path, size_t size)
+{
+        char maps[64];
+        snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+        FILE *f = fopen(maps, "r");
+        if (!f)
+                return -errno;
+        char line[4096 + 128];
+        int found = -ENOENT;
+        while (fgets(line, sizeof(line), f)) {
+                char *p = strchr(line, '/');
+                if (!p)
+                        continue;
+                p[strcspn(p, "\n")] = '\0';
+                const char *base = strrchr(p, '/') + 1;
+                size_t n = strlen(p);
+                if (strncmp(base, "leaktrace.", 10) || n < 3 || strcmp(p + n - 3, ".lt"))
+                        continue;
+                snprintf(path, size, "%s", p);
+                found = 0; /* the last one mapped is the newest image's */
+        }
+        fclose(f);
+        return found;
+}
+
+/* Field 22 of /proc/PID/stat, to tell the process from a later one that got
+ * its pid. */
+static unsigned long long start_time_of(pid_t pid)
+{
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+                return 0;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        if (!p)
+                return 0;
+        int field = 2;
+        for (; *p && field < 22; p++)
+                if (*p == ' ')
+                        field++;
+        return strtoull(p, NULL, 10);
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
+static void human(char *buf, size_t size, double v)
+{
+        const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        int u = 0;
+        while (v >= 1024 && u < 4) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void print_status(const char *path, const struct lt_header *h)
+{
+        const char *cmd = h->cmdline_len ? h->cmdline : "?";
+        uint32_t state = h->history.state < LT_STATE__COUNT ? h->history.state : LT_STATE_OFF;
+        char live[32];
+        human(live, sizeof(live), (double)h->totals.live_bytes);
+        printf("pid %u (%s): %s\n", h->pid, cmd, state_names[state]);
+        printf("file: %s\n", path);
+        printf("live: %s in %lld blocks, %llu stacks, %llu timers made\n", live,
+               (long long)h->totals.live_blocks,
+               (unsigned long long)h->sections[LT_SEC_STACKS].count,
+               (unsigned long long)h->sections[LT_SEC_TIMERS].count);
+        printf("timeline: %u ticks of %u ms, %llu snapshots\n", h->history.ticks,
+               h->history.tick_ms, (unsigned long long)h->sections[LT_SEC_SNAPSHOTS].count);
+        int any = 0;
+        for (int k = 0; k < LT_DROP__COUNT; k++) {
+                if (!h->drops[k])
+                        continue;
+                printf("%s%llu %s", any ? ", " : "dropped: ", (unsigned long long)h->drops[k],
+                       drop_names[k]);
+                any = 1;
+        }
+        printf(any ? "\n" : "dropped: nothing\n");
+        if (h->sample_bytes)
+                printf("sampling: one per %llu bytes on average\n",
+                       (unsigned long long)h->sample_bytes);
+}
+
+int lt_cmd_ctl(int argc, char **argv)
+{
+        if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+                lt_ctl_help(stdout);
+                return 0;
+        }
+        if (argc < 3 || argc > 4) {
+                lt_usage_error("ctl", "expects PID|FILE COMMAND [NAME] (see leaktrace help ctl)");
+                return 2;
+        }
+        const char *target = argv[1], *verb = argv[2], *name = argc > 3 ? argv[3] : "";
+        int cmd = 0;
+        for (int k = 1; k < LT_CMD__COUNT; k++)
+                if (!strcmp(verb, command_names[k]))
+                        cmd = k;
+        if (!cmd) {
+                lt_usage_error("ctl", "unknown command '%s': start, stop, snapshot or status", verb);
+                return 2;
+        }
+        if (argc > 3 && cmd != LT_CMD_SNAPSHOT) {
+                lt_usage_error("ctl", "only snapshot takes a name");
+                return 2;
+        }
+        if (strlen(name) >= sizeof(((struct lt_control *)0)->req_arg)) {
+                lt_usage_error("ctl", "snapshot name longer than %zu bytes",
+                               sizeof(((struct lt_control *)0)->req_arg) - 1);
+                return 2;
+        }
+
+        char path[4096];
+        pid_t pid = 0;
+        int is_pid = *target != '\0';
+        for (const char *c = target; *c; c++)
+                is_pid &= isdigit((unsigned char)*c) != 0;
+        if (is_pid) {
+                pid = (pid_t)atoi(target);
+                int err = file_of_pid(pid, path, sizeof(path));
+                if (err == -ENOENT && kill(pid, 0) < 0 && errno == ESRCH) {
+                        fprintf(stderr, "leaktrace: no process %d\n", (int)pid);
+                        return 2;
+                }
+                if (err == -ENOENT) {
+                        fprintf(stderr, "leaktrace: process %d is not traced (no trace file in its "
+                                        "memory map); start it with `leaktrace run --paused`\n",
+                                (int)pid);
+                        return 2;
+                }
+                if (err) {
+                        fprintf(stderr, "leaktrace: process %d: cannot read its memory map (%s)\n",
+                                (int)pid, strerror(-err));
+                        return 2;
+                }
+        } else {
+                snprintf(path, sizeof(path), "%s", target);
+        }
+
+        int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                fprintf(stderr, "leaktrace: %s: %s%s\n", path, strerror(errno),
+                        errno == EACCES ? " (only the process's owner can control it)" : "");
+                return 2;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < LT_HEADER_SIZE) {
+                fprintf(stderr, "leaktrace: %s: not a trace file\n", path);
+                close(fd);
+                return 2;
+        }
+        struct lt_header *h = mmap(NULL, LT_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        if (h == MAP_FAILED) {
+                fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+                return 2;
+        }
+        int rc = 2;
+        if (memcmp(h->magic, LT_MAGIC, LT_MAGIC_LEN) || h->version != LT_VERSION) {
+                fprintf(stderr, "leaktrace: %s: not a trace file of this leaktrace\n", path);
+                goto out;
+        }
+        if (h->flags & (LT_F_COMPLETE | LT_F_EXEC)) {
+                fprintf(stderr, "leaktrace: %s: process %u has %s; report the file instead\n", path,
+                        h->pid, h->flags & LT_F_EXEC ? "exec'd another program" : "exited");
+                goto out;
+        }
+        if ((pid && (uint32_t)pid != h->pid) || kill((pid_t)h->pid, 0) < 0 ||
+            (h->proc_start && start_time_of((pid_t)h->pid) != h->proc_start)) {
+                fprintf(stderr, "leaktrace: %s: process %u is gone (killed or crashed); report the "
+                                "file instead\n",
+                        path, h->pid);
+                goto out;
+        }
+
+        struct lt_control *c = &h->control;
+        memset(c->req_arg, 0, sizeof(c->req_arg));
+        memcpy(c->req_arg, name, strlen(name));
+        __atomic_store_n(&c->req_cmd, (uint32_t)cmd, __ATOMIC_RELEASE);
+        uint32_t seq = __atomic_add_fetch(&c->req_seq, 1, __ATOMIC_ACQ_REL);
+        int waited = 0;
+        while (__atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) != seq) {
+                if (waited >= ANSWER_WITHIN_MS) {
+                        fprintf(stderr, "leaktrace: process %u did not answer within %d ms (stopped "
+                                        "by a debugger or a signal, or its tracer thread is not "
+                                        "running)\n",
+                                h->pid, ANSWER_WITHIN_MS);
+                        goto out;
+                }
+                sleep_ms(10);
+                waited += 10;
+        }
+        if (c->done_status) {
+                fprintf(stderr, "leaktrace: process %u: %s failed: %s\n", h->pid, verb,
+                        strerror(-c->done_status));
+                goto out;
+        }
+        if (cmd == LT_CMD_SNAPSHOT) {
+                const struct lt_section *s = &h->sections[LT_SEC_SNAPSHOTS];
+                printf("snapshot %llu taken in process %u (%s)\n", (unsigned long long)s->count,
+                       h->pid, path);
+        } else if (cmd != LT_CMD_STATUS) {
+                printf("process %u: %s\n", h->pid, state_names[h->history.state < LT_STATE__COUNT
+                                                                        ? h->history.state
+                                                                        : 0]);
+        } else {
+                print_status(path, h);
+        }
+        rc = 0;
+out:
+        munmap(h, LT_HEADER_SIZE);
+        return rc;
+}

@@ -1,0 +1,702 @@
+// leaktrace.js: the JS half of leaktrace for Node.js processes.
+//
+// JS timers never reach timerfd, setitimer or timer_create: libuv keeps its
+// own heap, and node's calls into it cannot be interposed. So the preload
+// (libleaktrace.so) has node load this module with NODE_OPTIONS=--require,
+// and names in LEAKTRACE_JS_STATE the stem of this process's trace file.
+// The module follows every live `Timeout` (setTimeout, setInterval, and what
+// libraries and node build on them) through async_hooks, remembers where it
+// was created, and writes the state, aggregated per site, to <stem>.js.json
+// at every tick and once more at exit.
+//
+// Rules it lives by: it never throws into the application (an exception in
+// an async hook would kill the process), never keeps the process alive,
+// never writes to stdout, never touches the objects of the application, and
+// does nothing at all unless LEAKTRACE_JS_STATE names this very process.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+const TOOL = 'leaktrace-js';
+const VERSION = 1;
+const MAX_SITES = 10000; /* aggregated sites kept; timers of further ones are counted as overflow */
+const MAX_FRAMES = 32; /* frames kept per stack, after dropping node's own */
+const CAPTURE_FRAMES = MAX_FRAMES + 8; /* node's timer and async_hooks frames come on top */
+const PROBE_FRAMES = 8; /* those five, and three of the caller's */
+const VERIFY_EVERY = 64;
+const DEEP = -1;
+const TIMELINE_MAX = 256; /* samples kept; when full, every other one goes and the spacing doubles */
+const NODE_MODULES = '/node_modules/';
+
+// The options: one list, from which the environment is read.
+// [field, variable, default, parse (returns undefined for a bad value)]
+const OPTIONS = [
+  ['state', 'LEAKTRACE_JS_STATE', '', (v) => v],
+  ['enabled', 'LEAKTRACE_JS', true, parseBool],
+  ['tickMs', 'LEAKTRACE_TICK_MS', 1000, (v) => parseIntIn(v, 10, 3600000)],
+  ['gc', 'LEAKTRACE_JS_GC', false, parseBool],
+  ['quiet', 'LEAKTRACE_QUIET', false, parseBool],
+];
+
+function parseBool(v) {
+  return v === '1' ? true : v === '0' ? false : undefined;
+}
+
+function parseIntIn(v, lo, hi) {
+  if (!/^\d+$/.test(v)) return undefined;
+  const n = Number(v);
+  return n >= lo && n <= hi ? n : undefined;
+}
+
+let opt = null; /* the options, read once at load */
+let tracer = null; /* the live state, or null when the module is inactive */
+let failed = false;
+
+/** One line on stderr, unless LEAKTRACE_QUIET=1. Callers say each thing once. */
+function say(msg) {
+  if (opt && opt.quiet) return;
+  try {
+    fs.writeSync(2, `leaktrace: ${msg}\n`);
+  } catch {
+    /* stderr closed: nothing to do */
+  }
+}
+
+function readOptions(env) {
+  const o = {};
+  const bad = [];
+  for (const [field, name, dflt, parse] of OPTIONS) {
+    const raw = env[name];
+    let v = raw === undefined || raw === '' ? dflt : parse(raw);
+    if (v === undefined) {
+      bad.push(`${name}=${raw}`);
+      v = dflt;
+    }
+    o[field] = v;
+  }
+  return { o, bad };
+}
+
+/*
+ * The stem names this process when its file name is leaktrace.<pid> or
+ * leaktrace.<pid>.<n> (an exec'd image) with our pid. A child that inherited
+ * its parent's variable without being traced itself sees another pid and
+ * stays out. A stem of another form was set by hand and is taken as it is.
+ */
+function stemIsOurs(stem) {
+  const m = /^leaktrace\.(\d+)(?:\.\d+)?$/.exec(path.basename(stem));
+  return !m || Number(m[1]) === process.pid;
+}
+
+// ---------------------------------------------------------------------------
+// Stacks and sites
+
+/*
+ * A site is where a timer was created: the first frame of the application
+ * (not node's own, not under node_modules), or the first frame at all when
+ * the application has none in the stack. Sites are interned by file, line
+ * and column; the frames kept are those of the first stack seen there.
+ */
+class Site {
+  constructor(frame, frames) {
+    this.function = frame.function;
+    this.file = frame.file;
+    this.line = frame.line;
+    this.column = frame.column;
+    this.frames = frames;
+    /* What never changes is serialized once. */
+    this.json = JSON.stringify({ function: frame.function, file: frame.file, line: frame.line, column: frame.column })
+      .slice(1, -1);
+    this.framesJson = JSON.stringify(frames);
+  }
+}
+
+/** A timer that its creator's chain gave to a root site (see inheritance below). */
+class Chain {
+  constructor(site, startMs) {
+    this.site = site;
+    this.startMs = startMs;
+  }
+}
+
+/*
+ * What the state file aggregates: all timers of one site, or, for inherited
+ * timers, of one root site reached through one immediate site (`via`).
+ */
+class Entry {
+  constructor(site, via) {
+    this.site = site;
+    this.via = via;
+    this.created = 0;
+    this.lastDelay = 0;
+    this.lastRepeat = 0;
+    /* Scratch for one write. */
+    this.live = 0;
+    this.liveRepeating = 0;
+    this.unrefed = 0;
+    this.oldest = Infinity;
+  }
+}
+
+/* What a timer passes on to the timers armed from its callback. */
+class Link {
+  constructor(chain, first, fn) {
+    this.chain = chain;
+    this.first = first; /* where the timer was armed */
+    this.fn = fn; /* and its callback */
+  }
+}
+
+/** One live timer. `res` is node's Timeout, held only until it is destroyed. */
+class Timer {
+  constructor(res, entry, createdMs, first, chain, repeating) {
+    this.res = res;
+    this.entry = entry;
+    this.createdMs = createdMs;
+    this.first = first; /* key of the innermost frame: tells a re-arm from its parent */
+    this.chain = chain; /* root and start of the chain when inherited; made lazily for roots */
+    this.repeating = repeating;
+    this.link = null; /* made when a timer or a promise is first armed from its callback */
+  }
+}
+
+const isInternal = (file) => file.startsWith('node:') || file.startsWith('internal/');
+/* The frames between node's Timeout and the hook: never a site. */
+const isTimerMachinery = (file) =>
+  file === 'node:internal/async_hooks' || file === 'node:internal/timers' || file === 'node:timers';
+
+function fileOf(cs) {
+  const file = cs.getFileName();
+  if (file) return file;
+  if (cs.isEval()) return cs.getScriptNameOrSourceURL() || '<eval>';
+  return null; /* a builtin such as Array.prototype.forEach: no source line to show */
+}
+
+function frameOf(cs, file) {
+  return {
+    function: cs.getFunctionName() || '<anonymous>',
+    file,
+    line: cs.getLineNumber() || 0,
+    column: cs.getColumnNumber() || 0,
+  };
+}
+
+const keyOf = (cs, file) => `${file}:${cs.getLineNumber()}:${cs.getColumnNumber()}`;
+
+const structured = (_, callsites) => callsites;
+
+/*
+ * The call sites of the code that created the current resource, above `above`
+ * (the hook). Error.prepareStackTrace and Error.stackTraceLimit are the
+ * application's: they are set only for the capture and restored at once, and
+ * `.stack` is read before restoring, because V8 formats it lazily with
+ * whatever prepareStackTrace is installed when it is first read.
+ */
+function callsites(above, frames) {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  try {
+    Error.stackTraceLimit = frames;
+    Error.prepareStackTrace = structured;
+    const holder = {};
+    Error.captureStackTrace(holder, above);
+    const cs = holder.stack;
+    return Array.isArray(cs) ? cs : [];
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/*
+ * Where the frames of interest are in `cs`: the first one of the program
+ * (not node's), the first one of the application (not under node_modules
+ * either), and the first of node's own below the timer machinery; -1 for none.
+ */
+function scan(cs) {
+  let first = -1, app = -1, internal = -1;
+  for (let i = 0; i < cs.length; i++) {
+    const file = fileOf(cs[i]);
+    if (file === null || file === __filename) continue;
+    if (isInternal(file)) {
+      if (internal < 0 && !isTimerMachinery(file)) internal = i;
+      continue;
+    }
+    if (first < 0) first = i;
+    if (!file.includes(NODE_MODULES)) {
+      app = i;
+      break;
+    }
+  }
+  return { first, app, internal };
+}
+
+/* The keys of node's frames seen by a probe, from the first one past the timer machinery. */
+function internalSignature(cs, from) {
+  let sig = '';
+  for (let i = from < 0 ? cs.length : from; i < cs.length; i++) {
+    const file = fileOf(cs[i]);
+    if (file !== null) sig += `${keyOf(cs[i], file)}\n`;
+  }
+  return sig;
+}
+
+// ---------------------------------------------------------------------------
+// The tracer
+
+class Tracer {
+  constructor(stem, o) {
+    this.file = `${stem}.js.json`;
+    this.tmp = `${stem}.js.json.tmp`;
+    this.opt = o;
+    this.startMs = Date.now();
+    this.live = new Map(); /* asyncId -> Timer */
+    this.carry = new Map(); /* asyncId of a promise, tick or immediate -> the Link it continues */
+    this.sites = new Map(); /* "file:line:column" -> Site */
+    this.internalProbes = new Map(); /* probe of node's frames only -> times taken as is, or DEEP */
+    this.entries = new Map(); /* site key, or root key + via key -> Entry */
+    this.overflow = new Entry(null, null);
+    this.timersCreated = 0;
+    this.asyncIdSymbol = null;
+    this.timeline = [];
+    this.timelineStep = 1;
+    this.ticks = 0;
+    this.gcFn = null;
+    this.writeFailed = false;
+  }
+
+  /*
+   * Node arms timers of its own (keep-alive, socket timeouts) from deep
+   * stacks of its own code. A probe that saw only node's frames, and whose
+   * whole stack had no frame of the program the last time, is taken at its
+   * word, and checked again once in VERIFY_EVERY; one that did lead to the
+   * program is always walked whole.
+   */
+  mustWalk(sig) {
+    const n = this.internalProbes.get(sig);
+    if (n === undefined || n === DEEP) return true;
+    this.internalProbes.set(sig, n + 1);
+    return (n + 1) % VERIFY_EVERY === 0;
+  }
+
+  walked(sig, reachesProgram) {
+    if (reachesProgram) this.internalProbes.set(sig, DEEP);
+    else if (!this.internalProbes.has(sig) && this.internalProbes.size < MAX_SITES) this.internalProbes.set(sig, 0);
+  }
+
+  /*
+   * What the code running in async context `id` continues: the link of the
+   * tracked timer whose callback it is, or that made the promise, tick or
+   * immediate it is the callback of.
+   */
+  linkOf(id) {
+    const t = this.live.get(id);
+    if (t === undefined) return this.carry.get(id);
+    if (t.link === null) {
+      if (t.chain === null) {
+        if (t.entry.site === null) return undefined; /* a site we could not keep */
+        t.chain = new Chain(t.entry.site, t.createdMs);
+      }
+      t.link = new Link(t.chain, t.first, t.res._onTimeout);
+    }
+    return t.link;
+  }
+
+  /*
+   * Interns the site whose frame is cs[at] (-1: none) under `key` and returns
+   * it, or null when there are too many sites already.
+   */
+  siteOf(cs, at, key) {
+    let site = this.sites.get(key);
+    if (site !== undefined) return site;
+    if (this.sites.size >= 2 * MAX_SITES) return null;
+    const frames = [];
+    let self = null;
+    for (let i = 0; i < cs.length && frames.length < MAX_FRAMES; i++) {
+      const file = fileOf(cs[i]);
+      if (file === null || file === __filename || isInternal(file)) continue;
+      const f = frameOf(cs[i], file);
+      if (i === at) self = f;
+      frames.push(f);
+    }
+    if (self === null) {
+      /* All of node's own: keep its frames, less the timer machinery. */
+      for (let i = at; i >= 0 && i < cs.length && frames.length < MAX_FRAMES; i++) {
+        const file = fileOf(cs[i]);
+        if (file !== null && file !== __filename) frames.push(frameOf(cs[i], file));
+      }
+      self = frames[0] || { function: '<unknown>', file: '<unknown>', line: 0, column: 0 };
+    }
+    site = new Site(self, frames);
+    this.sites.set(key, site);
+    return site;
+  }
+
+  entryOf(key, site, via) {
+    let e = this.entries.get(key);
+    if (e !== undefined) return e;
+    if (site === null || this.entries.size >= MAX_SITES) return this.overflow;
+    e = new Entry(site, via);
+    this.entries.set(key, e);
+    return e;
+  }
+
+  /*
+   * A new Timeout. Its site comes from its creation stack. When it is created
+   * while a tracked timer's callback runs (or a promise, tick or immediate
+   * that continues one), and its own stack holds no application frame, or it
+   * re-arms its parent from the same line, it inherits the root site of that
+   * chain: jsdom's window.setInterval arms a fresh node setTimeout from inside
+   * the previous one's callback at every tick, and only the chain's first
+   * timer was created from the application's line.
+   */
+  onTimeout(asyncId, triggerAsyncId, res) {
+    const now = Date.now();
+    /*
+     * Walking the stack is what a timer costs: V8 rebuilds the inlined
+     * frames of every optimized frame it passes from deoptimization data,
+     * several microseconds each in a hot server. So a short stack is taken
+     * first, and the whole one only when the site is new or lies deeper.
+     */
+    let cs = callsites(hookInit, PROBE_FRAMES);
+    let s = scan(cs);
+    if (s.app < 0 && cs.length >= PROBE_FRAMES) {
+      const sig = s.first < 0 ? internalSignature(cs, s.internal) : null;
+      if (sig === null || this.mustWalk(sig)) {
+        cs = callsites(hookInit, CAPTURE_FRAMES);
+        s = scan(cs);
+        if (sig !== null) this.walked(sig, s.first >= 0);
+      }
+    }
+    const { first, app } = s;
+    const at = app >= 0 ? app : first >= 0 ? first : s.internal;
+    const siteKey = at >= 0 ? keyOf(cs[at], fileOf(cs[at])) : '<unknown>';
+    const firstKey = first >= 0 ? (first === at ? siteKey : keyOf(cs[first], fileOf(cs[first]))) : siteKey;
+    let site = this.sites.get(siteKey);
+    if (site === undefined) {
+      /* The whole stack from the same point: the indexes found stay valid. */
+      if (cs.length >= PROBE_FRAMES && cs.length < CAPTURE_FRAMES) cs = callsites(hookInit, CAPTURE_FRAMES);
+      site = this.siteOf(cs, at, siteKey);
+    }
+
+    let link = this.linkOf(triggerAsyncId);
+    if (link === undefined) {
+      const eid = executionAsyncId();
+      if (eid !== triggerAsyncId) link = this.linkOf(eid);
+    }
+    /*
+     * Armed again from the line that armed the timer whose callback runs
+     * (jsdom makes a new closure each time), or with the same callback.
+     */
+    const rearm = link !== undefined && (link.first === firstKey || link.fn === res._onTimeout);
+    const repeating = res._repeat != null || rearm;
+    let entry;
+    let chain = null;
+    if (site === null) {
+      entry = this.overflow;
+    } else if (link !== undefined && (app < 0 || rearm)) {
+      chain = link.chain;
+      entry = this.entryOf(`${chain.site.file}:${chain.site.line}:${chain.site.column}\0${siteKey}`, chain.site, site);
+    } else {
+      entry = this.entryOf(siteKey, site, null);
+    }
+    entry.created++;
+    entry.lastDelay = res._idleTimeout;
+    if (repeating) entry.lastRepeat = res._repeat != null ? res._repeat : res._idleTimeout;
+    this.timersCreated++;
+    this.live.set(asyncId, new Timer(res, entry, now, firstKey, chain, repeating));
+  }
+
+  /* A promise, tick, immediate or microtask made while a chain runs continues it. */
+  onDeferred(asyncId, triggerAsyncId) {
+    let link = this.linkOf(executionAsyncId());
+    if (link === undefined) link = this.linkOf(triggerAsyncId);
+    if (link !== undefined) this.carry.set(asyncId, link);
+  }
+
+  onDestroy(asyncId) {
+    if (!this.live.delete(asyncId) && this.carry.size > 0) this.carry.delete(asyncId);
+  }
+
+  /*
+   * Node reports destroys asynchronously, from an unref'd immediate: one
+   * that was cleared just before a write or before exit may not be reported
+   * yet. The Timeout itself tells: destroyed, or re-armed under a new id by
+   * refresh() after it fired.
+   */
+  isGone(id, res) {
+    if (res._destroyed) return true;
+    if (this.asyncIdSymbol === null)
+      this.asyncIdSymbol = Object.getOwnPropertySymbols(res).find((s) => s.description === 'asyncId') || undefined;
+    return this.asyncIdSymbol !== undefined && res[this.asyncIdSymbol] !== id;
+  }
+
+  /* Drops the timers already gone and adds up the others per entry. */
+  aggregate() {
+    for (const e of [...this.entries.values(), this.overflow]) {
+      e.live = e.liveRepeating = e.unrefed = 0;
+      e.oldest = Infinity;
+    }
+    for (const [id, t] of this.live) {
+      const res = t.res;
+      if (this.isGone(id, res)) {
+        this.live.delete(id);
+        continue;
+      }
+      const e = t.entry;
+      e.live++;
+      if (t.repeating) e.liveRepeating++;
+      if (typeof res.hasRef === 'function' && !res.hasRef()) e.unrefed++;
+      const start = t.chain !== null ? t.chain.startMs : t.createdMs;
+      if (start < e.oldest) e.oldest = start;
+    }
+  }
+
+  heap() {
+    const v8 = require('v8');
+    const h = v8.getHeapStatistics();
+    const mu = process.memoryUsage();
+    return {
+      heap: {
+        used: h.used_heap_size,
+        total: h.total_heap_size,
+        external: h.external_memory !== undefined ? h.external_memory : mu.external,
+        array_buffers: mu.arrayBuffers,
+        native_contexts: h.number_of_native_contexts,
+        detached_contexts: h.number_of_detached_contexts,
+      },
+      rss: mu.rss,
+    };
+  }
+
+  sample(now, live, mem, force) {
+    if (!force && this.ticks++ % this.timelineStep !== 0) return;
+    this.timeline.push({ time_ms: now, timers_live: live, heap_used: mem.heap.used, rss: mem.rss });
+    if (this.timeline.length >= TIMELINE_MAX) {
+      /* Thin rather than drop: the whole run stays visible, at a coarser step. */
+      this.timeline = this.timeline.filter((_, i) => i % 2 === 1);
+      this.timelineStep *= 2;
+    }
+  }
+
+  /* The state as JSON text. */
+  render(complete, gcDone) {
+    this.aggregate();
+    const now = Date.now();
+    const entries = [...this.entries.values()].sort(
+      (a, b) =>
+        (b.liveRepeating > 0) - (a.liveRepeating > 0) ||
+        b.live - a.live ||
+        b.created - a.created ||
+        (a.site.file < b.site.file ? -1 : a.site.file > b.site.file ? 1 : 0) ||
+        a.site.line - b.site.line ||
+        a.site.column - b.site.column,
+    );
+    let live = this.overflow.live;
+    for (const e of entries) live += e.live;
+    const mem = this.heap();
+    this.sample(now, live, mem, complete);
+
+    const sites = entries.map((e) => {
+      const via = e.via === null ? 'null' : `{${e.via.json},"frames":${e.via.framesJson}}`;
+      const interval = e.liveRepeating > 0 ? e.lastRepeat : e.lastDelay;
+      return (
+        `{${e.site.json},"live":${e.live},"created":${e.created},"repeating":${e.liveRepeating > 0},` +
+        `"interval_ms":${interval},"oldest_created_ms":${e.live > 0 ? e.oldest : null},` +
+        `"unrefed":${e.unrefed},"inherited":${e.via !== null},"via":${via},"frames":${e.site.framesJson}}`
+      );
+    });
+    const head = {
+      tool: TOOL,
+      version: VERSION,
+      pid: process.pid,
+      time_ms: now,
+      start_ms: this.startMs,
+      complete,
+      tick_ms: this.opt.tickMs,
+      gc: gcDone,
+      timers_created: this.timersCreated,
+      timers_live: live,
+      overflow: { live: this.overflow.live, created: this.overflow.created },
+      heap: mem.heap,
+      rss: mem.rss,
+      timeline: this.timeline,
+    };
+    return `${JSON.stringify(head).slice(0, -1)},"sites":[\n${sites.join(',\n')}]}\n`;
+  }
+
+  /*
+   * Writes the state: a new file beside the old one, renamed over it, so the
+   * file a reader finds is always whole, even after SIGKILL. Returns the path,
+   * or null when it could not be written (said once on stderr).
+   */
+  write(complete, gcDone = false) {
+    const text = this.render(complete, gcDone);
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    try {
+      let fd;
+      try {
+        fd = fs.openSync(this.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      } catch (err) {
+        if (err.code !== 'EEXIST') throw err;
+        fs.unlinkSync(this.tmp); /* left by a killed process of the same pid */
+        fd = fs.openSync(this.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+      }
+      try {
+        fs.writeFileSync(fd, text); /* all of it, or an exception: never a short file renamed */
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(this.tmp, this.file);
+      return this.file;
+    } catch (err) {
+      if (!this.writeFailed) say(`cannot write ${this.file}: ${err.message}; JS timers are not recorded`);
+      this.writeFailed = true;
+      try {
+        fs.unlinkSync(this.tmp);
+      } catch {
+        /* never made */
+      }
+      return null;
+    }
+  }
+
+  /*
+   * A full collection, so that the heap figures count what is retained, not
+   * what was merely not collected yet. --expose-gc set now reaches only new
+   * contexts: gc() is taken from one, once.
+   */
+  collect() {
+    if (this.gcFn === null) {
+      require('v8').setFlagsFromString('--expose-gc');
+      this.gcFn = require('vm').runInNewContext('gc');
+    }
+    this.gcFn();
+    return true;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The hooks. Every one of them catches everything: an exception thrown from
+// an async hook ends the process.
+
+let executionAsyncId = null;
+
+function hookInit(asyncId, type, triggerAsyncId, resource) {
+  const t = tracer;
+  if (type === 'Timeout') {
+    try {
+      t.onTimeout(asyncId, triggerAsyncId, resource);
+    } catch (err) {
+      fail(err);
+    }
+  } else if (
+    (type === 'PROMISE' || type === 'TickObject' || type === 'Immediate' || type === 'Microtask') &&
+    (t.live.size > 0 || t.carry.size > 0)
+  ) {
+    try {
+      t.onDeferred(asyncId, triggerAsyncId);
+    } catch (err) {
+      fail(err);
+    }
+  }
+}
+
+function hookDestroy(asyncId) {
+  try {
+    tracer.onDestroy(asyncId);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+let hook = null;
+let ticker = null;
+
+/* A bug of ours: say it once, stop tracking, and let the application run. */
+function fail(err) {
+  if (failed) return;
+  failed = true;
+  say(`JS timer tracking stopped after an internal error: ${err && err.stack ? err.stack : err}`);
+  try {
+    if (hook) hook.disable();
+    if (ticker) clearInterval(ticker);
+  } catch {
+    /* nothing more to undo */
+  }
+}
+
+function onTick() {
+  try {
+    tracer.write(false);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function onExit() {
+  try {
+    const t = tracer;
+    let gcDone = false;
+    if (t.opt.gc) {
+      t.aggregate(); /* drop what is gone before collecting, so we hold nothing dead */
+      gcDone = t.collect();
+    }
+    t.write(true, gcDone);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function start() {
+  const { o, bad } = readOptions(process.env);
+  opt = o;
+  if (!o.state || !o.enabled || !stemIsOurs(o.state)) return;
+  if (!require('worker_threads').isMainThread) return; /* the main thread's file is the process's */
+  /* Loaded twice (two paths to this file): the first one tracks, and answers for both. */
+  if (process[MARK]) return;
+  Object.defineProperty(process, MARK, { value: api, enumerable: false });
+  if (bad.length) say(`ignoring ${bad.join(', ')}: bad value, default used`);
+
+  const asyncHooks = require('async_hooks');
+  executionAsyncId = asyncHooks.executionAsyncId;
+  tracer = new Tracer(path.resolve(o.state), o);
+  /* Made before the hook is enabled: our own timer is never seen. */
+  ticker = setInterval(onTick, o.tickMs);
+  ticker.unref();
+  hook = asyncHooks.createHook({ init: hookInit, destroy: hookDestroy });
+  hook.enable();
+  process.on('exit', onExit);
+  tracer.write(false);
+}
+
+/**
+ * Writes the state file now, after a full GC when `gc` is true. Returns the
+ * path written, or null when the module is inactive or the write failed.
+ */
+function snapshot({ gc = false } = {}) {
+  if (tracer === null) return null;
+  try {
+    const gcDone = gc ? (tracer.aggregate(), tracer.collect()) : false;
+    return tracer.write(false, gcDone);
+  } catch (err) {
+    fail(err);
+    return null;
+  }
+}
+
+const MARK = Symbol.for('leaktrace.js');
+const api = {
+  snapshot,
+  /** The state file this process writes, or null when the module is inactive. */
+  stateFile: () => (tracer === null ? null : tracer.file),
+};
+
+try {
+  start();
+} catch (err) {
+  fail(err);
+}
+
+module.exports = process[MARK] || api;

@@ -9,6 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 ./scripts/setup.sh
+if ! command -v heaptrack >/dev/null 2>&1; then
+  echo "bench: installing heaptrack, the tracer we compare with" >&2
+  [ "$(id -u)" -eq 0 ] && SUDO="" || SUDO=sudo
+  $SUDO apt-get install -y -qq heaptrack >/dev/null 2>&1 ||
+    { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq heaptrack >/dev/null; }
+fi
 b=build/bench
 preload=$PWD/build/libleaktrace.so
 tmp=$(mktemp -d)
@@ -18,6 +24,9 @@ trap 'rm -rf "$tmp"' EXIT
 cases=(
   "untraced|"
   "leaktrace|LD_PRELOAD=$preload LEAKTRACE_DIR=$tmp"
+  "sampled|LD_PRELOAD=$preload LEAKTRACE_DIR=$tmp LEAKTRACE_SAMPLE=524288"
+  "paused|LD_PRELOAD=$preload LEAKTRACE_DIR=$tmp LEAKTRACE_START=paused"
+  "heaptrack|HEAPTRACK=1"
 )
 
 seconds() { # prints the wall time of "$@" in seconds
@@ -34,6 +43,7 @@ out=$b/results.txt
 {
   echo "# malloc_bench: sliding window of 1024 blocks, 16 B - 4 KB, call depth 2-40"
   echo "# $(date -u +%F), $(nproc) cores, $runs runs each, alternating; medians"
+  echo "# leaktrace: full stacks; sampled: LEAKTRACE_SAMPLE=524288; paused: LEAKTRACE_START=paused"
   printf "%-10s %-12s %10s %8s\n" threads case seconds ratio
 } | tee "$out"
 for threads in 1 2; do
@@ -42,8 +52,12 @@ for threads in 1 2; do
     for c in "${cases[@]}"; do
       name=${c%%|*}
       envs=${c#*|}
-      rm -f "$tmp"/*.lt
-      t=$(seconds env $envs $b/malloc_bench "$threads" 1000000)
+      rm -f "$tmp"/*.lt "$tmp"/heaptrack.*
+      if [ "$envs" = HEAPTRACK=1 ]; then
+        t=$(seconds heaptrack -o "$tmp/heaptrack.bench" $b/malloc_bench "$threads" 1000000)
+      else
+        t=$(seconds env $envs $b/malloc_bench "$threads" 1000000)
+      fi
       times[$name]+="$t "
     done
   done

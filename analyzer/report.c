@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "timers.h"
+
 /* Functions that only pass an allocation on: a frame in one of them, at
  * the top of a stack, says nothing about who leaked. Matched against the
  * raw symbol name, so that every mangled variant of operator new (nothrow,
@@ -144,6 +146,29 @@ static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64
         return 0;
 }
 
+int lt_report_shown_frames(struct lt_report *rep, const struct lt_stack_rec *r, uint64_t *key,
+                           unsigned *first_skip)
+{
+        int skip = hidden_frames(rep, r);
+        if (skip < 0)
+                return skip;
+        unsigned n = r->depth - (unsigned)skip;
+        const uint64_t *frames = rep->trace->frames + r->frames + skip;
+        for (unsigned i = 0; i < n; i++) {
+                key[2 * i] = frames[i];
+                key[2 * i + 1] = (uint64_t)(int64_t)lt_sym_module(rep->sym, frames[i], r->mod_gen);
+        }
+        *first_skip = 0;
+        if (n) {
+                const struct lt_addr_info *info =
+                    lt_sym_lookup(rep->sym, (int)(int64_t)key[1], frames[0], false);
+                if (!info)
+                        return -ENOMEM;
+                *first_skip = inline_wrappers(info);
+        }
+        return (int)n;
+}
+
 /* Biggest first: live bytes, then live blocks, then the innermost address,
  * then the rest of the frames, so that the order never depends on hashing. */
 static int site_cmp(const void *pa, const void *pb)
@@ -191,6 +216,8 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
                 qsort(rep->sites, n, sizeof(*rep->sites), site_cmp);
                 rep->nsites = n;
         }
+        if (!err)
+                err = lt_timers_build(rep);
         if (err)
                 lt_report_free(rep);
         return err;
@@ -206,6 +233,7 @@ void lt_report_free(struct lt_report *rep)
                 free(s);
         }
         free(rep->sites);
+        lt_timers_free(rep->timers);
         lt_sym_close(rep->sym);
         memset(rep, 0, sizeof(*rep));
 }

@@ -26,6 +26,8 @@ struct lt_site {
         UT_hash_handle hh;
 };
 
+struct lt_timers; /* timers.h */
+
 struct lt_report {
         const struct lt_trace *trace;
         struct lt_symbolizer *sym;
@@ -37,6 +39,7 @@ struct lt_report {
         struct lt_site *all;     /* every site, by key */
         struct lt_site **sites;  /* the live ones, biggest first */
         size_t nsites;
+        struct lt_timers *timers; /* timers.h: OS and JS timers per creation site */
 };
 
 /* Builds the report of T, which must outlive it. Returns 0, or -ENOMEM with
@@ -45,6 +48,13 @@ int lt_report_build(struct lt_report *r, const struct lt_trace *t);
 
 /* Releases what lt_report_build() took. */
 void lt_report_free(struct lt_report *r);
+
+/* The frames of stack R that a report shows, tracer and wrapper frames
+ * hidden as for an allocation site: per frame, address and module index in
+ * KEY (room for LT_MAX_DEPTH pairs), and in *FIRST_SKIP the inlined wrapper
+ * frames of the first to leave out. Returns how many, or -ENOMEM. */
+int lt_report_shown_frames(struct lt_report *r, const struct lt_stack_rec *st, uint64_t *key,
+                           unsigned *first_skip);
 
 /* Shown frame i of a site: its return address, and the module record that
  * explains it (-1 for none). */

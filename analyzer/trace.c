@@ -290,6 +290,45 @@ static int check_modules(struct loader *l, const struct lt_trace *t)
         return 0;
 }
 
+/* Timers: each live one names a site of its own kind, each site a stack
+ * recorded (0: inherited across exec, no stack). Ended slots are not read. */
+static int check_timers(struct loader *l, const struct lt_trace *t)
+{
+        for (uint64_t i = 0; i < t->ntimer_sites; i++) {
+                const struct lt_timer_site_rec *s = &t->timer_sites[i];
+                if (s->kind == LT_TIMER_NONE || s->kind >= LT_TIMER_JS)
+                        return bad(l, "timer site %" PRIu64 ": unknown kind %u", i, s->kind);
+                if (s->stack > t->nstacks)
+                        return bad(l,
+                                   "timer site %" PRIu64 ": stack %" PRIu32 " beyond the %" PRIu64
+                                   " recorded",
+                                   i, s->stack, t->nstacks);
+        }
+        for (uint64_t i = 0; i < t->ntimers; i++) {
+                const struct lt_timer_rec *r = &t->timers[i];
+                if (r->state == LT_TIMER_FREE)
+                        continue;
+                if (r->state != LT_TIMER_LIVE)
+                        return bad(l, "timer %" PRIu64 ": unknown state %" PRIu32, i, r->state);
+                if (r->kind == LT_TIMER_NONE || r->kind >= LT_TIMER_JS)
+                        return bad(l, "timer %" PRIu64 ": unknown kind %u", i, r->kind);
+                if (r->site >= t->ntimer_sites)
+                        return bad(l,
+                                   "timer %" PRIu64 ": site %" PRIu32 " beyond the %" PRIu64
+                                   " timer sites",
+                                   i, r->site, t->ntimer_sites);
+                if (t->timer_sites[r->site].kind != r->kind)
+                        return bad(l, "timer %" PRIu64 ": kind %u, but its site's is %u", i,
+                                   r->kind, t->timer_sites[r->site].kind);
+                if (r->arm_stack > t->nstacks)
+                        return bad(l,
+                                   "timer %" PRIu64 ": arming stack %" PRIu32 " beyond the %" PRIu64
+                                   " recorded",
+                                   i, r->arm_stack, t->nstacks);
+        }
+        return 0;
+}
+
 /* argv from the header's NUL-separated command line. */
 static int split_cmdline(struct loader *l, struct lt_trace *t)
 {
@@ -336,10 +375,17 @@ int lt_trace_load(const char *path, struct lt_trace *t, char *why, size_t why_le
                 t->frames = p;
         if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_MODULES], &p, &t->nmods)))
                 t->mods = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_TIMERS], &p, &t->ntimers)))
+                t->timers = p;
+        if (!err &&
+            !(err = flatten(&l, &t->hdr.sections[LT_SEC_TIMER_SITES], &p, &t->ntimer_sites)))
+                t->timer_sites = p;
         if (!err)
                 err = check_stacks(&l, t);
         if (!err)
                 err = check_modules(&l, t);
+        if (!err)
+                err = check_timers(&l, t);
         if (!err)
                 err = split_cmdline(&l, t);
         if (!err && !(t->path = strdup(path)))
@@ -358,6 +404,8 @@ void lt_trace_free(struct lt_trace *t)
         free(t->stacks);
         free(t->frames);
         free(t->mods);
+        free(t->timers);
+        free(t->timer_sites);
         free(t->path);
         memset(t, 0, sizeof(*t));
 }

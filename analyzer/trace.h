@@ -18,6 +18,10 @@ struct lt_trace {
         uint64_t nframes;
         struct lt_module_rec *mods;
         uint64_t nmods;
+        struct lt_timer_rec *timers; /* every slot, live or not */
+        uint64_t ntimers;
+        struct lt_timer_site_rec *timer_sites;
+        uint64_t ntimer_sites;
         char **argv; /* the command line, split at its NULs */
         unsigned argc;
 };

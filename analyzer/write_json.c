@@ -9,6 +9,7 @@
 #include <inttypes.h>
 
 #include "json_escape.h"
+#include "timers.h"
 
 static const char *const drop_name[LT_DROP__COUNT] = {
 #define LT_X_NAME(K, text) [LT_DROP_##K] = #K,
@@ -78,6 +79,65 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
         return 0;
 }
 
+static void write_js_frame(FILE *out, const struct lt_js_frame *f)
+{
+        fputs("{\"function\":", out);
+        lt_json_string(out, f->function);
+        fputs(",\"file\":", out);
+        lt_json_string(out, f->file);
+        fputs(",\"line\":", out);
+        if (f->line)
+                fprintf(out, "%u", f->line);
+        else
+                fputs("null", out);
+        fputs(",\"column\":", out);
+        if (f->column)
+                fprintf(out, "%u}", f->column);
+        else
+                fputs("null}", out);
+}
+
+/* The "timers" member: the creation sites with live timers, in report
+ * order (timers.h). OS timers' frames are an allocation site's; JS frames
+ * have function, file, line and column. */
+static int write_timers(FILE *out, struct lt_report *r, unsigned top)
+{
+        const struct lt_timers *t = r->timers;
+        size_t n = top && top < t->nsites ? top : t->nsites;
+        fputs(",\"timers\":[", out);
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_timer_site *s = t->sites[i];
+                fprintf(out,
+                        "%s{\"kind\":\"%s\",\"live\":%" PRId64 ",\"created\":%" PRIu64
+                        ",\"repeating\":%s,\"interval_ns\":%" PRIu64 ",\"oldest_age_s\":",
+                        i ? "," : "", lt_timer_kind_name(s->kind), s->live, s->created,
+                        s->repeating ? "true" : "false", s->interval_ns);
+                if (s->oldest_age_s >= 0)
+                        fprintf(out, "%.3f", s->oldest_age_s);
+                else
+                        fputs("null", out);
+                if (s->inherited)
+                        fputs(",\"inherited\":true", out);
+                putc(',', out);
+                if (s->kind == LT_TIMER_JS) {
+                        fputs("\"frames\":[", out);
+                        for (unsigned j = 0; j < s->njs_frames; j++) {
+                                if (j)
+                                        putc(',', out);
+                                write_js_frame(out, s->js_frames[j]);
+                        }
+                        putc(']', out);
+                } else {
+                        int err = write_frames(out, r, &s->stack);
+                        if (err)
+                                return err;
+                }
+                putc('}', out);
+        }
+        putc(']', out);
+        return 0;
+}
+
 /* The members of one process's object, without its braces. */
 static int write_members(FILE *out, struct lt_report *r, unsigned top)
 {
@@ -109,7 +169,7 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
                 putc('}', out);
         }
         putc(']', out);
-        return 0;
+        return write_timers(out, r, top);
 }
 
 int lt_write_json(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)

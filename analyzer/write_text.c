@@ -8,6 +8,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "timers.h"
+
 static const char *const drop_text[LT_DROP__COUNT] = {
 #define LT_X_TEXT(K, text) [LT_DROP_##K] = text,
     LT_DROPS(LT_X_TEXT)
@@ -157,6 +159,72 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
         return 0;
 }
 
+/* "every 100 ms", "every 2.5 ms" */
+static void write_interval(FILE *out, uint64_t ns)
+{
+        if (ns % 1000000 == 0)
+                fprintf(out, "repeating every %" PRIu64 " ms", ns / 1000000);
+        else
+                fprintf(out, "repeating every %.3f ms", (double)ns / 1e6);
+}
+
+/* The live timers, one paragraph per creation site, in report order. */
+static int write_timers(FILE *out, struct lt_report *r, unsigned top)
+{
+        const struct lt_timers *t = r->timers;
+        if (!t->nsites) {
+                if (t->created || t->has_js)
+                        fprintf(out, "\nno live timers (%" PRIu64 " created, all ended)\n",
+                                t->created);
+                return 0;
+        }
+        fprintf(out,
+                "\nlive timers: %" PRId64 " from %zu creation site%s (%" PRIu64
+                " created in all)\n",
+                t->live, t->nsites, t->nsites == 1 ? "" : "s", t->created);
+        if (t->state.overflow_live)
+                fprintf(out,
+                        "note: %" PRIu64 " live JS timers come from sites beyond the ones "
+                        "leaktrace.js keeps apart: not shown\n",
+                        t->state.overflow_live);
+        size_t n = top && top < t->nsites ? top : t->nsites;
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_timer_site *s = t->sites[i];
+                fprintf(out, "\ntimer #%zu: %s, %" PRId64 " live of %" PRIu64 " created, ", i + 1,
+                        lt_timer_kind_name(s->kind), s->live, s->created);
+                if (s->repeating)
+                        write_interval(out, s->interval_ns);
+                else
+                        fputs("one-shot", out);
+                if (s->oldest_age_s >= 0)
+                        fprintf(out, ", oldest %.1f s", s->oldest_age_s);
+                putc('\n', out);
+                if (s->inherited) {
+                        fputs("  (inherited across exec: made before this program started)\n", out);
+                } else if (s->kind == LT_TIMER_JS) {
+                        for (unsigned j = 0; j < s->njs_frames; j++) {
+                                const struct lt_js_frame *f = s->js_frames[j];
+                                fprintf(out, "  #%u %s", j, f->function ? f->function : "??");
+                                if (f->file && f->line && f->column)
+                                        fprintf(out, " (%s:%u:%u)", f->file, f->line, f->column);
+                                else if (f->file && f->line)
+                                        fprintf(out, " (%s:%u)", f->file, f->line);
+                                else if (f->file)
+                                        fprintf(out, " (%s)", f->file);
+                                putc('\n', out);
+                        }
+                } else {
+                        int err = write_frames(out, r, &s->stack);
+                        if (err)
+                                return err;
+                }
+        }
+        if (n < t->nsites)
+                fprintf(out, "\n... and %zu more timer site%s (--top 0 shows all)\n", t->nsites - n,
+                        t->nsites - n == 1 ? "" : "s");
+        return 0;
+}
+
 static int write_one(FILE *out, struct lt_report *r, unsigned top)
 {
         write_process(out, r);
@@ -184,7 +252,7 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                         r->nsites - n, r->nsites - n == 1 ? "" : "s",
                         lt_human_bytes(a, sizeof(a), rest));
         }
-        return 0;
+        return write_timers(out, r, top);
 }
 
 int lt_write_text(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)

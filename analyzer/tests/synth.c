@@ -39,6 +39,8 @@ void synth_init(struct synth *s, uint32_t pid, int argc, const char *const *argv
         s->base[LT_SEC_STACKS] = 4;
         s->base[LT_SEC_FRAMES] = 16;
         s->base[LT_SEC_MODULES] = 2;
+        s->base[LT_SEC_TIMERS] = 2;
+        s->base[LT_SEC_TIMER_SITES] = 2;
         s->align = 8;
 }
 
@@ -47,6 +49,8 @@ void synth_free(struct synth *s)
         free(s->stacks);
         free(s->frames);
         free(s->mods);
+        free(s->timers);
+        free(s->timer_sites);
         memset(s, 0, sizeof(*s));
 }
 
@@ -150,6 +154,31 @@ int synth_add_stack(struct synth *s, const uint64_t *frames, unsigned depth, uin
         return (int)s->nstacks++;
 }
 
+int synth_add_timer_site(struct synth *s, uint32_t stack, unsigned kind, int64_t live,
+                         uint64_t created)
+{
+        struct lt_timer_site_rec *t = realloc(s->timer_sites, (s->ntimer_sites + 1) * sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        s->timer_sites = t;
+        memset(&t[s->ntimer_sites], 0, sizeof(*t));
+        t[s->ntimer_sites].stack = stack;
+        t[s->ntimer_sites].kind = (uint8_t)kind;
+        t[s->ntimer_sites].live = live;
+        t[s->ntimer_sites].created = created;
+        return (int)s->ntimer_sites++;
+}
+
+int synth_add_timer(struct synth *s, const struct lt_timer_rec *r)
+{
+        struct lt_timer_rec *t = realloc(s->timers, (s->ntimers + 1) * sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        s->timers = t;
+        t[s->ntimers] = *r;
+        return (int)s->ntimers++;
+}
+
 static unsigned chunks_for(uint64_t count, uint32_t base)
 {
         unsigned k = 1;
@@ -166,15 +195,20 @@ int synth_build(struct synth *s, unsigned char **out, size_t *out_len)
             LT_SECTIONS(LT_X_SIZE)
 #undef LT_X_SIZE
         };
-        const void *data[LT_SEC__COUNT] = {
-            [LT_SEC_STACKS] = s->stacks, [LT_SEC_FRAMES] = s->frames, [LT_SEC_MODULES] = s->mods};
+        const void *data[LT_SEC__COUNT] = {[LT_SEC_STACKS] = s->stacks,
+                                           [LT_SEC_FRAMES] = s->frames,
+                                           [LT_SEC_MODULES] = s->mods,
+                                           [LT_SEC_TIMERS] = s->timers,
+                                           [LT_SEC_TIMER_SITES] = s->timer_sites};
         uint64_t count[LT_SEC__COUNT] = {[LT_SEC_STACKS] = s->nstacks,
                                          [LT_SEC_FRAMES] = s->nframes,
-                                         [LT_SEC_MODULES] = s->nmods};
+                                         [LT_SEC_MODULES] = s->nmods,
+                                         [LT_SEC_TIMERS] = s->ntimers,
+                                         [LT_SEC_TIMER_SITES] = s->ntimer_sites};
         unsigned nchunks[LT_SEC__COUNT] = {0};
         size_t len = LT_HEADER_SIZE;
         /* Every section the format knows gets a chunk, as the preload gives
-         * them at start; only these three get records. */
+         * them at start; only these get records. */
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 struct lt_section *sec = &h->sections[k];
                 memset(sec, 0, sizeof(*sec));

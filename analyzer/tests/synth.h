@@ -18,6 +18,10 @@ struct synth {
         size_t nframes;
         struct lt_module_rec *mods;
         size_t nmods;
+        struct lt_timer_rec *timers;
+        size_t ntimers;
+        struct lt_timer_site_rec *timer_sites;
+        size_t ntimer_sites;
         uint32_t base[LT_SEC__COUNT]; /* chunk-0 records; small, so files have many chunks */
         size_t align;                 /* chunk offsets are multiples of this (1: packed) */
 };
@@ -42,6 +46,14 @@ int synth_self_module(struct lt_module_rec *m);
 int synth_add_stack(struct synth *s, const uint64_t *frames, unsigned depth, uint32_t mod_gen,
                     int64_t live_bytes, int64_t live_blocks, uint64_t allocs,
                     uint64_t bytes_allocated);
+
+/* Appends a timer site record (STACK a stack id: index + 1, or 0).
+ * Returns its index, or -ENOMEM. */
+int synth_add_timer_site(struct synth *s, uint32_t stack, unsigned kind, int64_t live,
+                         uint64_t created);
+
+/* Appends a timer record. Returns its index, or -ENOMEM. */
+int synth_add_timer(struct synth *s, const struct lt_timer_rec *r);
 
 /* Lays the file out: header, then the chunks of every section, interleaved
  * as a growing process would leave them. Returns 0 with *buf (malloc'd) and

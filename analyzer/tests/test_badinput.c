@@ -59,6 +59,27 @@ static void build_base(void)
         uint64_t f[6] = {frame_here(), frame_here(), frame_here(), 0x10000010, 0x42, frame_here()};
         for (unsigned i = 0; i < 12; i++)
                 synth_add_stack(&s, f + i % 3, 1 + i % 4, 2, 100 * i, i, i + 1, 100 * i);
+        /* Timers: sites of stacks 1 and 5 and one inherited (stack 0), live
+         * timers of each, and an ended slot, over several chunks. */
+        synth_add_timer_site(&s, 1, LT_TIMER_TIMERFD, 2, 3);
+        synth_add_timer_site(&s, 0, LT_TIMER_TIMERFD, 1, 1);
+        synth_add_timer_site(&s, 5, LT_TIMER_POSIX, 1, 1);
+        synth_add_timer_site(&s, 12, LT_TIMER_ALARM, 1, 1);
+        for (unsigned i = 0; i < 6; i++) {
+                struct lt_timer_rec r;
+                memset(&r, 0, sizeof(r));
+                r.state = i == 3 ? LT_TIMER_FREE : LT_TIMER_LIVE;
+                r.site = i % 4;
+                r.kind = r.site == 2   ? LT_TIMER_POSIX
+                         : r.site == 3 ? LT_TIMER_ALARM
+                                       : LT_TIMER_TIMERFD;
+                r.created_ns = s.hdr.start_ns + i;
+                r.arm_stack = r.site == 1 ? 0 : 2;
+                r.interval_ns = i * 1000000;
+                r.value_ns = 1000000;
+                r.flags = LT_TIMER_ARMED;
+                synth_add_timer(&s, &r);
+        }
         if (synth_build(&s, &base, &base_len) < 0)
                 exit(2);
         synth_free(&s);
@@ -200,9 +221,10 @@ static void specific_cases(void)
                            sizeof(fill), "executable");
         }
 
-        static const char *const names[] = {"stacks", "frames", "modules"};
-        int kinds[] = {LT_SEC_STACKS, LT_SEC_FRAMES, LT_SEC_MODULES};
-        for (int i = 0; i < 3; i++) {
+        static const char *const names[] = {"stacks", "frames", "modules", "timers", "timer sites"};
+        int kinds[] = {LT_SEC_STACKS, LT_SEC_FRAMES, LT_SEC_MODULES, LT_SEC_TIMERS,
+                       LT_SEC_TIMER_SITES};
+        for (int i = 0; i < 5; i++) {
                 int k = kinds[i];
                 size_t so = sec_off(k);
                 struct lt_section sec;
@@ -272,6 +294,32 @@ static void specific_cases(void)
               "segments");
         PATCH("module range reversed", mo + offsetof(struct lt_module_rec, lo),
               (uint64_t)0x20000000, "range");
+
+        size_t ts = rec_off(LT_SEC_TIMER_SITES, 2);
+        PATCH("timer site kind 0", ts + offsetof(struct lt_timer_site_rec, kind), (uint8_t)0,
+              "timer site 2: unknown kind 0");
+        PATCH("timer site kind js", ts + offsetof(struct lt_timer_site_rec, kind),
+              (uint8_t)LT_TIMER_JS, "timer site 2: unknown kind");
+        PATCH("timer site kind 255", ts + offsetof(struct lt_timer_site_rec, kind), (uint8_t)255,
+              "timer site 2: unknown kind 255");
+        PATCH("timer site stack beyond the stacks", ts + offsetof(struct lt_timer_site_rec, stack),
+              (uint32_t)13, "timer site 2: stack 13 beyond the 12 recorded");
+        PATCH("timer site stack 2^32-1", ts + offsetof(struct lt_timer_site_rec, stack), UINT32_MAX,
+              "beyond");
+        size_t tr = rec_off(LT_SEC_TIMERS, 4);
+        PATCH("timer state 2", tr + offsetof(struct lt_timer_rec, state), (uint32_t)2,
+              "timer 4: unknown state 2");
+        PATCH("timer kind 0", tr + offsetof(struct lt_timer_rec, kind), (uint8_t)0,
+              "timer 4: unknown kind 0");
+        PATCH("timer kind 77", tr + offsetof(struct lt_timer_rec, kind), (uint8_t)77,
+              "timer 4: unknown kind 77");
+        PATCH("timer kind not its site's", tr + offsetof(struct lt_timer_rec, kind),
+              (uint8_t)LT_TIMER_ITIMER, "its site's");
+        PATCH("timer site beyond the sites", tr + offsetof(struct lt_timer_rec, site), (uint32_t)4,
+              "timer 4: site 4 beyond the 4 timer sites");
+        PATCH("timer site 2^32-1", tr + offsetof(struct lt_timer_rec, site), UINT32_MAX, "beyond");
+        PATCH("timer arming stack beyond the stacks", tr + offsetof(struct lt_timer_rec, arm_stack),
+              (uint32_t)99, "arming stack 99");
 }
 
 /* xorshift64*: the same mutations on every machine. */

@@ -355,7 +355,7 @@ int main(int argc, char **argv)
             "\"command\":%s,\"complete\":true},\"summary\":{\"live_bytes\":%" PRId64
             ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"frees\":%" PRId64
             ",\"peak_live_bytes\":999999,\"drops\":"
-            "{\"stacks_full\":7}},\"sites\":[%s]}\n";
+            "{\"stacks_full\":7}},\"sites\":[%s],\"timers\":[]}\n";
         if (asprintf(&want_main, head_fmt, want_cmd, live, blocks, allocs, (int64_t)allocs - blocks,
                      sites_all) < 0 ||
             asprintf(&want_top3, head_fmt, want_cmd, live, blocks, allocs, (int64_t)allocs - blocks,
@@ -465,13 +465,15 @@ int main(int argc, char **argv)
         if (asprintf(&proc2,
                      "\"process\":{\"pid\":100,\"command\":[\"./server\",\"--port=80\"],"
                      "\"complete\":false},\"summary\":{\"live_bytes\":10,\"live_blocks\":1,"
-                     "\"allocations\":3,\"frees\":2,\"peak_live_bytes\":50},\"sites\":[%s]",
+                     "\"allocations\":3,\"frees\":2,\"peak_live_bytes\":50},\"sites\":[%s],"
+                     "\"timers\":[]",
                      sa) < 0 ||
-            asprintf(&proc3,
-                     "\"process\":{\"pid\":101,\"command\":[\"/bin/next\"],"
-                     "\"complete\":true},\"summary\":{\"live_bytes\":25,\"live_blocks\":3,"
-                     "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":0},\"sites\":[%s]",
-                     sb) < 0 ||
+            asprintf(
+                &proc3,
+                "\"process\":{\"pid\":101,\"command\":[\"/bin/next\"],"
+                "\"complete\":true},\"summary\":{\"live_bytes\":25,\"live_blocks\":3,"
+                "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":0},\"sites\":[%s],\"timers\":[]",
+                sb) < 0 ||
             asprintf(&want2, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc2) < 0 ||
             asprintf(&want3, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc3) < 0 ||
             asprintf(&want23, "{\"tool\":\"leaktrace\",\"version\":1,\"processes\":[{%s},{%s}]}\n",
@@ -562,7 +564,7 @@ int main(int argc, char **argv)
                                      "102,\"command\":[\"no-aranges\"],\"complete\":true},"
                                      "\"summary\":{\"live_bytes\":30,\"live_blocks\":2,"
                                      "\"allocations\":2,\"frees\":0,\"peak_live_bytes\":0},"
-                                     "\"sites\":[%s]}\n",
+                                     "\"sites\":[%s],\"timers\":[]}\n",
                                      s4) < 0)
                                 return 2;
                         const char *b4[] = {"--format", "json", p4};

@@ -157,7 +157,7 @@ export function report(files, args = []) {
 
 /** The processes of a report, whether it has one or several. */
 export function processes(rep) {
-  return rep.processes ?? [{ process: rep.process, summary: rep.summary, sites: rep.sites }];
+  return rep.processes ?? [{ process: rep.process, summary: rep.summary, sites: rep.sites, timers: rep.timers }];
 }
 
 const isCount = (n) => Number.isSafeInteger(n) && n >= 0;
@@ -178,10 +178,10 @@ export function checkSchema(rep) {
     keys(rep, ['tool', 'version', 'processes'], [], 'report');
     assert.ok(Array.isArray(rep.processes), 'processes is an array');
   } else {
-    keys(rep, ['tool', 'version', 'process', 'summary', 'sites'], [], 'report');
+    keys(rep, ['tool', 'version', 'process', 'summary', 'sites', 'timers'], [], 'report');
   }
   for (const p of procs) {
-    if (rep.processes) keys(p, ['process', 'summary', 'sites'], [], 'processes[]');
+    if (rep.processes) keys(p, ['process', 'summary', 'sites', 'timers'], [], 'processes[]');
     keys(p.process, ['pid', 'command', 'complete'], [], 'process');
     assert.ok(Number.isSafeInteger(p.process.pid) && p.process.pid > 0, 'process.pid');
     assert.ok(Array.isArray(p.process.command) && p.process.command.every((a) => typeof a === 'string'),
@@ -204,8 +204,64 @@ export function checkSchema(rep) {
       assert.ok(Array.isArray(s.frames) && s.frames.length > 0, 'site has frames');
       for (const f of s.frames) checkFrame(f);
     }
+    checkTimers(p.timers);
   }
   return rep;
+}
+
+export const TIMER_KINDS = ['timerfd', 'posix', 'itimer', 'alarm', 'js'];
+
+/** The live timers of one process: one entry per creation site, in report order. */
+function checkTimers(timers) {
+  assert.ok(Array.isArray(timers), 'timers is an array');
+  let prev = null;
+  for (const tm of timers) {
+    const where = `timer ${JSON.stringify(tm).slice(0, 300)}`;
+    keys(tm, ['kind', 'live', 'created', 'repeating', 'interval_ns', 'oldest_age_s', 'frames'], ['inherited'], where);
+    assert.ok(TIMER_KINDS.includes(tm.kind), `${where}: kind`);
+    assert.ok(isCount(tm.live) && tm.live > 0, `${where}: only sites with live timers are listed`);
+    assert.ok(isCount(tm.created) && tm.created >= tm.live, `${where}: created >= live`);
+    assert.equal(typeof tm.repeating, 'boolean', `${where}: repeating`);
+    assert.ok(isCount(tm.interval_ns), `${where}: interval_ns`);
+    assert.equal(tm.repeating, tm.interval_ns > 0, `${where}: an interval exactly when repeating`);
+    assert.ok(tm.oldest_age_s === null || (typeof tm.oldest_age_s === 'number' && tm.oldest_age_s >= 0),
+      `${where}: oldest_age_s`);
+    assert.ok(Array.isArray(tm.frames), `${where}: frames`);
+    if ('inherited' in tm) {
+      assert.equal(tm.inherited, true, `${where}: inherited is only ever true`);
+      assert.notEqual(tm.kind, 'js', `${where}: inherited across exec is for OS timers`);
+      assert.deepEqual(tm.frames, [], `${where}: an inherited timer's creation was not seen`);
+    } else {
+      assert.ok(tm.frames.length > 0, `${where}: has frames`);
+    }
+    for (const f of tm.frames) {
+      if (tm.kind === 'js') checkJsFrame(f);
+      else checkFrame(f);
+    }
+    if (prev) {
+      // Sites that keep repeating timers alive first, then by live, then by created.
+      const order = (Number(prev.repeating) - Number(tm.repeating)) || (prev.live - tm.live) ||
+        (prev.created - tm.created);
+      assert.ok(order >= 0, `timers in report order: ${JSON.stringify(prev).slice(0, 200)} before ${where}`);
+    }
+    prev = tm;
+  }
+}
+
+function checkJsFrame(f) {
+  const where = `JS frame ${JSON.stringify(f)}`;
+  keys(f, ['function', 'file', 'line', 'column'], [], where);
+  assert.ok(f.function === null || (typeof f.function === 'string' && f.function !== ''), `${where}: function`);
+  assert.ok(f.file === null || (typeof f.file === 'string' && f.file !== ''), `${where}: file`);
+  for (const k of ['line', 'column'])
+    assert.ok(f[k] === null || (Number.isSafeInteger(f[k]) && f[k] > 0), `${where}: ${k}`);
+}
+
+export function describeTimers(timers) {
+  return timers.map((tm) => `  ${tm.kind}${tm.inherited ? ' (inherited)' : ''}: ${tm.live} live of ${tm.created}, ` +
+    `${tm.repeating ? `every ${tm.interval_ns / 1e6} ms` : 'one-shot'}: ` + tm.frames.slice(0, 5).map((f) =>
+      `${f.function ?? '??'} ${f.file ? path.basename(f.file) : '??'}:${f.line ?? '?'}` +
+      `${f.column ? `:${f.column}` : ''}`).join(' <- ')).join('\n') || '  (none)';
 }
 
 function checkFrame(f) {

@@ -1,0 +1,252 @@
+/* Reading node/leaktrace.js's state file. jansson parses; this file only
+ * checks that every field the report uses is there and of its type, and
+ * copies it out, so that the rest of the analyzer never sees a json_t. The
+ * module replaces the file by rename at every tick, so a file that exists
+ * is whole; one that does not parse was damaged, or written by something
+ * else, and is refused. */
+#define _GNU_SOURCE
+#include "jsstate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JS_TOOL "leaktrace-js"
+#define JS_VERSION 1
+/* The module keeps 10000 sites of 32 frames: far below this. */
+#define JS_MAX_BYTES (256u << 20)
+
+struct ctx {
+        char *why;
+        size_t len;
+};
+
+__attribute__((format(printf, 2, 3))) static int bad(struct ctx *c, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->why, c->len, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+static int nomem(struct ctx *c)
+{
+        snprintf(c->why, c->len, "out of memory");
+        return -ENOMEM;
+}
+
+char *lt_js_state_path(const char *trace_path)
+{
+        size_t n = strlen(trace_path);
+        if (n < 3 || strcmp(trace_path + n - 3, ".lt"))
+                return NULL;
+        char *p;
+        if (asprintf(&p, "%.*s.js.json", (int)(n - 3), trace_path) < 0)
+                return NULL;
+        return p;
+}
+
+/* A count: an integer >= 0, at most the largest int64. */
+static int get_count(struct ctx *c, json_t *obj, const char *key, const char *where, uint64_t *out)
+{
+        json_t *v = json_object_get(obj, key);
+        if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return bad(c, "%s.%s: not a count", where, key);
+        *out = (uint64_t)json_integer_value(v);
+        return 0;
+}
+
+/* A line or column: an integer from 0 to UINT_MAX, or null (unknown, 0). */
+static int get_position(struct ctx *c, json_t *obj, const char *key, const char *where,
+                        unsigned *out)
+{
+        json_t *v = json_object_get(obj, key);
+        *out = 0;
+        if (json_is_null(v))
+                return 0;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > (json_int_t)UINT32_MAX)
+                return bad(c, "%s.%s: not a line or column number", where, key);
+        *out = (unsigned)json_integer_value(v);
+        return 0;
+}
+
+/* A string or null, copied; absent counts as null. */
+static int get_string(struct ctx *c, json_t *obj, const char *key, const char *where, char **out)
+{
+        json_t *v = json_object_get(obj, key);
+        *out = NULL;
+        if (!v || json_is_null(v))
+                return 0;
+        if (!json_is_string(v))
+                return bad(c, "%s.%s: not a string", where, key);
+        if (!(*out = strdup(json_string_value(v))))
+                return nomem(c);
+        return 0;
+}
+
+static int get_frame(struct ctx *c, json_t *obj, const char *where, struct lt_js_frame *f)
+{
+        if (!json_is_object(obj))
+                return bad(c, "%s: not an object", where);
+        int err = get_string(c, obj, "function", where, &f->function);
+        if (!err)
+                err = get_string(c, obj, "file", where, &f->file);
+        if (!err)
+                err = get_position(c, obj, "line", where, &f->line);
+        if (!err)
+                err = get_position(c, obj, "column", where, &f->column);
+        return err;
+}
+
+static void frame_free(struct lt_js_frame *f)
+{
+        free(f->function);
+        free(f->file);
+}
+
+static int get_site(struct ctx *c, json_t *obj, size_t i, struct lt_js_site *s)
+{
+        char where[64];
+        snprintf(where, sizeof(where), "sites[%zu]", i);
+        if (!json_is_object(obj))
+                return bad(c, "%s: not an object", where);
+        int err = get_frame(c, obj, where, &s->at);
+        if (!err)
+                err = get_count(c, obj, "live", where, &s->live);
+        if (!err)
+                err = get_count(c, obj, "created", where, &s->created);
+        if (err)
+                return err;
+        json_t *rep = json_object_get(obj, "repeating");
+        json_t *interval = json_object_get(obj, "interval_ms");
+        json_t *oldest = json_object_get(obj, "oldest_created_ms");
+        json_t *frames = json_object_get(obj, "frames");
+        if (!json_is_boolean(rep))
+                return bad(c, "%s.repeating: not true or false", where);
+        if (!json_is_number(interval))
+                return bad(c, "%s.interval_ms: not a number", where);
+        if (!json_is_null(oldest) && !json_is_number(oldest))
+                return bad(c, "%s.oldest_created_ms: not a number or null", where);
+        if (!json_is_array(frames))
+                return bad(c, "%s.frames: not an array", where);
+        s->repeating = json_is_true(rep);
+        /* node keeps -1 as the delay of a timer already cleared */
+        s->interval_ms = json_number_value(interval) > 0 ? json_number_value(interval) : 0;
+        s->oldest_ms = json_is_number(oldest) ? json_number_value(oldest) : -1;
+        size_t n = json_array_size(frames);
+        if (n && !(s->frames = calloc(n, sizeof(*s->frames))))
+                return nomem(c);
+        for (size_t j = 0; j < n; j++) {
+                char fw[96];
+                snprintf(fw, sizeof(fw), "%s.frames[%zu]", where, j);
+                s->nframes++;
+                if ((err = get_frame(c, json_array_get(frames, j), fw, &s->frames[j])))
+                        return err;
+        }
+        return 0;
+}
+
+static int get_state(struct ctx *c, json_t *root, struct lt_js_state *js)
+{
+        if (!json_is_object(root))
+                return bad(c, "not a JSON object");
+        json_t *tool = json_object_get(root, "tool");
+        if (!json_is_string(tool) || strcmp(json_string_value(tool), JS_TOOL))
+                return bad(c, "not a " JS_TOOL " state (\"tool\" is not \"" JS_TOOL "\")");
+        json_t *version = json_object_get(root, "version");
+        if (!json_is_integer(version))
+                return bad(c, "version: not an integer");
+        if (json_integer_value(version) != JS_VERSION)
+                return bad(c, "version %" JSON_INTEGER_FORMAT ", this leaktrace reads version %d",
+                           json_integer_value(version), JS_VERSION);
+        uint64_t pid;
+        int err = get_count(c, root, "pid", "state", &pid);
+        if (err)
+                return err;
+        if (pid == 0 || pid > UINT32_MAX)
+                return bad(c, "state.pid: not a process id");
+        js->pid = (uint32_t)pid;
+        json_t *time = json_object_get(root, "time_ms");
+        json_t *complete = json_object_get(root, "complete");
+        json_t *sites = json_object_get(root, "sites");
+        if (!json_is_number(time))
+                return bad(c, "state.time_ms: not a number");
+        if (!json_is_boolean(complete))
+                return bad(c, "state.complete: not true or false");
+        if (!json_is_array(sites))
+                return bad(c, "state.sites: not an array");
+        js->time_ms = json_number_value(time);
+        js->complete = json_is_true(complete);
+        json_t *overflow = json_object_get(root, "overflow");
+        if (overflow && !json_is_null(overflow)) {
+                if (!json_is_object(overflow))
+                        return bad(c, "state.overflow: not an object");
+                if ((err = get_count(c, overflow, "live", "state.overflow", &js->overflow_live)))
+                        return err;
+        }
+        size_t n = json_array_size(sites);
+        if (n && !(js->sites = calloc(n, sizeof(*js->sites))))
+                return nomem(c);
+        for (size_t i = 0; i < n; i++) {
+                js->nsites++;
+                if ((err = get_site(c, json_array_get(sites, i), i, &js->sites[i])))
+                        return err;
+        }
+        return 0;
+}
+
+int lt_js_load(const char *path, struct lt_js_state *js, char *why, size_t len)
+{
+        struct ctx c = {why, len};
+        memset(js, 0, sizeof(*js));
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                int err = -errno;
+                snprintf(why, len, "cannot open: %s", strerror(-err));
+                return err;
+        }
+        struct stat st;
+        int err = fstat(fd, &st) < 0 ? -errno : 0;
+        if (err)
+                snprintf(why, len, "cannot read: %s", strerror(-err));
+        else if (!S_ISREG(st.st_mode))
+                err = bad(&c, "not a regular file");
+        else if (st.st_size > JS_MAX_BYTES)
+                err = bad(&c, "%lld bytes, more than a state file can be", (long long)st.st_size);
+        if (err) {
+                close(fd);
+                return err;
+        }
+        json_error_t jerr;
+        json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+        close(fd);
+        if (!root)
+                return bad(&c, "not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                           jerr.column);
+        err = get_state(&c, root, js);
+        json_decref(root);
+        if (err)
+                lt_js_free(js);
+        return err;
+}
+
+void lt_js_free(struct lt_js_state *js)
+{
+        for (size_t i = 0; i < js->nsites; i++) {
+                struct lt_js_site *s = &js->sites[i];
+                frame_free(&s->at);
+                for (unsigned j = 0; j < s->nframes; j++)
+                        frame_free(&s->frames[j]);
+                free(s->frames);
+        }
+        free(js->sites);
+        memset(js, 0, sizeof(*js));
+}

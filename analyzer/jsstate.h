@@ -1,0 +1,56 @@
+/* The JS timer state that node/leaktrace.js writes beside a node process's
+ * trace (leaktrace.<pid>.lt -> leaktrace.<pid>.js.json), read with jansson
+ * and checked field by field: timers per creation site, with their JS
+ * frames. The module's own format, not ours: see node/leaktrace.js. */
+#ifndef LT_JSSTATE_H
+#define LT_JSSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A JS frame; a line or column of 0 is unknown. */
+struct lt_js_frame {
+        char *function; /* NULL when unknown */
+        char *file;
+        unsigned line;
+        unsigned column;
+};
+
+/* One entry of the state: the timers of one site. An entry the module
+ * marks inherited holds timers re-armed from inside the callbacks of a
+ * timer made at `at` (jsdom's window.setInterval): `at` is that root. */
+struct lt_js_site {
+        struct lt_js_frame at; /* the application's frame that made them */
+        uint64_t live;
+        uint64_t created;
+        bool repeating;             /* one of the live ones repeats */
+        double interval_ms;         /* of the repeating ones, else the last delay */
+        double oldest_ms;           /* creation time of the oldest live one; < 0 for none */
+        struct lt_js_frame *frames; /* innermost first */
+        unsigned nframes;
+};
+
+struct lt_js_state {
+        uint32_t pid;
+        double time_ms; /* when the module wrote it */
+        bool complete;  /* written at exit */
+        struct lt_js_site *sites;
+        size_t nsites;
+        uint64_t overflow_live; /* live timers of sites beyond the module's table */
+};
+
+/* The state file beside the trace at TRACE_PATH, malloc'd; NULL when that
+ * name does not end in ".lt" or on -ENOMEM. */
+char *lt_js_state_path(const char *trace_path);
+
+/* Reads and checks the state file at PATH. Returns 0 with *js filled,
+ * -ENOENT when there is none, or another -errno (-EINVAL: not a valid
+ * state) with one line in why[len] saying what is wrong; *js is then
+ * zeroed. */
+int lt_js_load(const char *path, struct lt_js_state *js, char *why, size_t len);
+
+/* Releases what lt_js_load() took; *js may be zeroed or loaded. */
+void lt_js_free(struct lt_js_state *js);
+
+#endif

@@ -1,0 +1,128 @@
+// JS timers: node scripts (tests/fixtures/js/) run under `leaktrace run`,
+// which preloads libleaktrace.so; the preload has node load
+// node/leaktrace.js, which writes leaktrace.<pid>.js.json beside the trace;
+// the report merges its timers as kind "js". The leak the project was born
+// from, a setInterval run once per request and never cleared, must come
+// first at its line, with one live timer per request; timers that were
+// cleared or fired must not be there. The same through jsdom, whose
+// window.setInterval re-arms a fresh node timer from each tick.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  BUILD, LEAKTRACE, assertStatus, cleanEnv, describeTimers, extractReport, frameAt, markers, report, run,
+  tmpdir, traceFiles,
+} from './lib.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FIXTURES = path.join(ROOT, 'tests', 'fixtures', 'js');
+const REQUESTS_JS = path.join(FIXTURES, 'requests.js');
+const JSDOM_JS = path.join(FIXTURES, 'jsdom.js');
+// jsdom, pinned by the JS module's own test fixtures (package.json and lock).
+const JSDOM_DIR = path.join(ROOT, 'node', 'test', 'fixtures');
+const NODE = process.execPath;
+
+function line(file, kind, name) {
+  const n = markers(file)[kind]?.[name];
+  assert.ok(n, `${path.basename(file)} has no ${kind}: ${name} marker`);
+  return n;
+}
+
+/** `leaktrace run --format json -- node SCRIPT ARGS` in a fresh directory: the run, its report, its files. */
+function runNode(t, script, args) {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--format', 'json', '--', NODE, script, ...args],
+    { env: cleanEnv(), cwd: dir, timeout: 60000 });
+  assertStatus(r);
+  const rep = extractReport(r.stderr);
+  const pid = rep.process.pid;
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${pid}.lt`], 'one trace file, node\'s');
+  assert.ok(fs.existsSync(path.join(dir, `leaktrace.${pid}.js.json`)),
+    `leaktrace.js wrote its state beside the trace: ${fs.readdirSync(dir)}`);
+  return { r, rep, dir, trace: path.join(dir, `leaktrace.${pid}.lt`) };
+}
+
+/** Asserts that `timers` is exactly one JS site, at file:line, with these figures. */
+function assertOnlyLeak(timers, file, at, fn, want, what) {
+  const shown = describeTimers(timers);
+  assert.equal(timers.length, 1, `${what}: one live timer site, no other:\n${shown}`);
+  const [tm] = timers;
+  assert.ok(frameAt(tm.frames[0], file, at), `${what}: first frame at ${path.basename(file)}:${at}:\n${shown}`);
+  assert.equal(tm.frames[0].function, fn, `${what}: the function that made them`);
+  assert.ok(Number.isSafeInteger(tm.frames[0].column) && tm.frames[0].column > 0, `${what}: a column`);
+  const { oldest_age_s, frames, ...figures } = tm;
+  assert.deepEqual(figures, { kind: 'js', ...want }, `${what}: figures`);
+  assert.ok(oldest_age_s >= 0 && oldest_age_s < 30, `${what}: oldest_age_s ${oldest_age_s}`);
+}
+
+test('setInterval once per request, never cleared: first, one live timer per request', (t) => {
+  const { r, rep, trace, dir } = runNode(t, REQUESTS_JS, ['25']);
+  assert.equal(r.stdout, 'served 25\n', 'the script ran as without the tracer');
+  assert.equal(rep.process.complete, true);
+  const want = { live: 25, created: 25, repeating: true, interval_ns: 1000 * 1e6 };
+  assertOnlyLeak(rep.timers, REQUESTS_JS, line(REQUESTS_JS, 'LEAK', 'interval'), 'handleRequest', want,
+    'leaktrace run');
+
+  // leaktrace report of the file finds the state beside it too.
+  const again = report([trace]);
+  assert.deepEqual(again.timers, rep.timers, 'report FILE: the same timers');
+
+  // Without the state, no JS timers and no warning; with a damaged one, one
+  // warning naming it, and the rest of the report all the same.
+  const state = path.join(dir, `leaktrace.${rep.process.pid}.js.json`);
+  fs.renameSync(state, `${state}.saved`);
+  const without = run(LEAKTRACE, ['report', '--format', 'json', trace]);
+  assertStatus(without);
+  assert.equal(without.stderr, '', 'no state file: nothing said');
+  assert.deepEqual(JSON.parse(without.stdout).timers, [], 'no state file: no JS timers');
+  fs.writeFileSync(state, '{"tool":"leaktrace-js","version":1,"pid":');
+  const damaged = run(LEAKTRACE, ['report', '--format', 'json', trace]);
+  assertStatus(damaged);
+  assert.match(damaged.stderr, new RegExp(`^leaktrace: warning: ${state.replace(/[.]/g, '\\.')}: not valid JSON[^\n]*\n$`),
+    'a damaged state file: one warning naming it');
+  assert.deepEqual(JSON.parse(damaged.stdout).timers, [], 'a damaged state file: no JS timers');
+  assert.deepEqual(JSON.parse(damaged.stdout).sites, JSON.parse(without.stdout).sites, 'the allocation sites as without it');
+});
+
+test('the live count follows the number of requests', (t) => {
+  const { r, rep } = runNode(t, REQUESTS_JS, ['7']);
+  assert.equal(r.stdout, 'served 7\n');
+  assertOnlyLeak(rep.timers, REQUESTS_JS, line(REQUESTS_JS, 'LEAK', 'interval'), 'handleRequest',
+    { live: 7, created: 7, repeating: true, interval_ns: 1000 * 1e6 }, '7 requests');
+});
+
+test('text report: the live timers section names the line', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--', NODE, REQUESTS_JS, '3'], { env: cleanEnv(), cwd: dir });
+  assertStatus(r);
+  const at = line(REQUESTS_JS, 'LEAK', 'interval');
+  assert.match(r.stderr, /\ntimer #1: js, 3 live of 3 created, repeating every 1000 ms, oldest [\d.]+ s\n/, r.stderr);
+  assert.ok(r.stderr.includes(`  #0 handleRequest (${REQUESTS_JS}:${at}:`), r.stderr);
+});
+
+/** jsdom from node/test/fixtures, installed from its lock file when missing. */
+function jsdomInstalled() {
+  if (fs.existsSync(path.join(JSDOM_DIR, 'node_modules', 'jsdom', 'package.json'))) return;
+  const npm = run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'],
+    { cwd: JSDOM_DIR, timeout: 300000, env: cleanEnv() });
+  assertStatus(npm);
+}
+
+test('jsdom: window.setInterval never cleared is the application line that called it', (t) => {
+  jsdomInstalled();
+  const { r, rep } = runNode(t, JSDOM_JS, [JSDOM_DIR, '5']);
+  assert.match(r.stdout, /^rendered 5 pages, \d+ bytes\n$/);
+  assertOnlyLeak(rep.timers, JSDOM_JS, line(JSDOM_JS, 'LEAK', 'window_interval'), 'componentWillMount',
+    { live: 5, created: rep.timers[0]?.created, repeating: true, interval_ns: 20 * 1e6 }, 'jsdom');
+  // One timer per window at a time: the first, then one per tick.
+  assert.ok(rep.timers[0].created > 5, `re-armed at every tick: ${rep.timers[0].created} created`);
+  // jsdom's own frames are kept below the application's.
+  assert.ok(rep.timers[0].frames.slice(1).some((f) => f.file && f.file.includes('/node_modules/jsdom/')),
+    `jsdom's frames below it:\n${JSON.stringify(rep.timers[0].frames, null, 1)}`);
+});
+
+test('the preload finds the module in the build tree', () => {
+  assert.ok(fs.existsSync(path.join(BUILD, 'node', 'leaktrace.js')), 'build/node/leaktrace.js');
+});

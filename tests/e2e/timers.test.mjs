@@ -1,0 +1,112 @@
+// OS timers: tests/programs/timers.c leaves a repeating timerfd, a timerfd
+// duplicated and closed once, a POSIX timer and an itimer live (LEAK
+// markers), and ends one of each kind properly (ENDED markers). The report's
+// "timers" must list exactly the leaked ones, at their lines; a fork child
+// keeps the timerfds (descriptors are inherited) and not the others; an exec'd
+// image finds the timerfd that had no CLOEXEC, and only that one.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import {
+  LEAKTRACE, assertStatus, describeTimers, frameAt, header, inModule, markers, prog, report, run,
+  src, tmpdir, traceFiles, tracedEnv,
+} from './lib.mjs';
+
+const TIMERS = prog('timers');
+const TIMERS_C = src('timers.c');
+const marks = markers(TIMERS_C);
+
+// What timers.c leaks: its marker, the function, kind and arming.
+const LEAKS = [
+  { name: 'timerfd', fn: 'leak_timerfd', kind: 'timerfd', interval_ns: 100e6 },
+  // armed once for 10 s, then duplicated with F_DUPFD_CLOEXEC and the first fd closed
+  { name: 'dup', fn: 'leak_dup', kind: 'timerfd', interval_ns: 0 },
+  { name: 'posix', fn: 'leak_posix', kind: 'posix', interval_ns: 100e6 },
+  { name: 'itimer', fn: 'leak_itimer', kind: 'itimer', interval_ns: 1e9 },
+];
+
+function line(kind, name) {
+  const n = marks[kind]?.[name];
+  assert.ok(n, `timers.c has no ${kind}: ${name} marker`);
+  return n;
+}
+
+/** Asserts that the process's timers are exactly the leaks named, each once. */
+function assertLeakedTimers(proc, names, what) {
+  const shown = describeTimers(proc.timers);
+  assert.equal(proc.timers.length, names.length, `${what}: ${names.length} timer sites:\n${shown}`);
+  for (const name of names) {
+    const leak = LEAKS.find((l) => l.name === name);
+    const at = line('LEAK', name);
+    const found = proc.timers.filter((tm) => tm.frames.length && frameAt(tm.frames[0], TIMERS_C, at));
+    assert.equal(found.length, 1, `${what}: one timer site at timers.c:${at} (${name}):\n${shown}`);
+    const [tm] = found;
+    assert.deepEqual(
+      { kind: tm.kind, live: tm.live, created: tm.created, repeating: tm.repeating, interval_ns: tm.interval_ns },
+      { kind: leak.kind, live: 1, created: 1, repeating: leak.interval_ns > 0, interval_ns: leak.interval_ns },
+      `${what}: ${name}`);
+    assert.equal(tm.inherited, undefined, `${what}: ${name} is not inherited`);
+    assert.equal(tm.frames[0].function, leak.fn, `${what}: ${name}: first frame's function`);
+    assert.ok(inModule(tm.frames[0], TIMERS), `${what}: ${name}: first frame in the program`);
+    assert.equal(tm.frames[1]?.function, 'main', `${what}: ${name}: called from main`);
+    assert.ok(tm.oldest_age_s >= 0 && tm.oldest_age_s < 30, `${what}: ${name}: age ${tm.oldest_age_s} s`);
+  }
+  const ended = Object.values(marks.ENDED);
+  for (const tm of proc.timers)
+    for (const f of tm.frames)
+      assert.ok(!ended.some((n) => frameAt(f, TIMERS_C, n)), `${what}: an ended timer is listed:\n${shown}`);
+}
+
+test('the leaked timers exactly, at their lines; none of the ended ones', (t) => {
+  const dir = tmpdir(t);
+  const r = run(TIMERS, [], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  assert.match(r.stdout, /^timers: fds \d+ \d+, posix timer made$/m);
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${r.pid}.lt`]);
+  const rep = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  assertLeakedTimers(rep, ['timerfd', 'dup', 'posix', 'itimer'], 'timers');
+  // Repeating first: the three repeating ones, then the one-shot timerfd.
+  assert.deepEqual(rep.timers.map((tm) => tm.repeating), [true, true, true, false], 'repeating sites first');
+
+  // The text report: the section, and each leak at its file:line.
+  const text = run(LEAKTRACE, ['report', path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  assertStatus(text);
+  assert.match(text.stdout, /\nlive timers: 4 from 4 creation sites \(\d+ created in all\)\n/, text.stdout);
+  for (const leak of LEAKS)
+    assert.ok(text.stdout.includes(`(${TIMERS_C}:${line('LEAK', leak.name)})`),
+      `text report names timers.c:${line('LEAK', leak.name)}:\n${text.stdout}`);
+  assert.match(text.stdout, /timer #1: timerfd, 1 live of 1 created, repeating every 100 ms, oldest [\d.]+ s\n/);
+  assert.match(text.stdout, /timer #4: timerfd, 1 live of 1 created, one-shot, oldest [\d.]+ s\n/);
+});
+
+test('fork: the child keeps the timerfds, not the POSIX timer or the itimer', (t) => {
+  const dir = tmpdir(t);
+  const r = run(TIMERS, ['fork'], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  assert.match(r.stdout, /^child: has the timerfds$/m);
+  const files = traceFiles(dir);
+  assert.equal(files.length, 2, `a file each for the parent and the child: ${files}`);
+  const [parent, child] = files.map((f) => path.join(dir, f)).sort((a, b) => header(a).fork_child - header(b).fork_child);
+  assert.equal(header(parent).pid, r.pid, 'the parent is the program run');
+  assert.equal(header(child).fork_child, true, 'the other one is its fork child');
+  assertLeakedTimers(report([parent]), ['timerfd', 'dup', 'posix', 'itimer'], 'parent');
+  assertLeakedTimers(report([child]), ['timerfd', 'dup'], 'child');
+});
+
+test('exec: the new image inherits the timerfd without CLOEXEC, and only it', (t) => {
+  const dir = tmpdir(t);
+  const r = run(TIMERS, ['exec'], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  assert.match(r.stdout, /^after-exec: 1 timerfds$/m, 'the program sees one timerfd after exec');
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${r.pid}.lt`, `leaktrace.${r.pid}.2.lt`], 'one file per image');
+  const after = report([path.join(dir, `leaktrace.${r.pid}.2.lt`)]);
+  assert.deepEqual(after.process.command, [TIMERS, 'after-exec']);
+  assert.deepEqual(after.timers.map(({ oldest_age_s, ...tm }) => tm),
+    [{ kind: 'timerfd', live: 1, created: 1, repeating: true, interval_ns: 100e6, inherited: true, frames: [] }],
+    `the new image's timers:\n${describeTimers(after.timers)}`);
+  // The old image had both when it called exec, both from main.
+  const before = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  assert.equal(before.process.complete, true, 'the old image ended by exec');
+  assert.deepEqual(before.timers.map((tm) => [tm.kind, tm.live, tm.frames[0].function]),
+    [['timerfd', 1, 'main'], ['timerfd', 1, 'main']], describeTimers(before.timers));
+});

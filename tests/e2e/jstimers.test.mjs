@@ -102,6 +102,22 @@ test('text report: the live timers section names the line', (t) => {
   assert.ok(r.stderr.includes(`  #0 handleRequest (${REQUESTS_JS}:${at}:`), r.stderr);
 });
 
+test('node exec\'d by a shell: its image\'s state is leaktrace.<pid>.2.js.json, merged into its report', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--format', 'json', '--', '/bin/sh', '-c',
+    `exec "${NODE}" "${REQUESTS_JS}" 4`], { env: cleanEnv(), cwd: dir });
+  assertStatus(r);
+  assert.equal(r.stdout, 'served 4\n');
+  const rep = extractReport(r.stderr);
+  const pid = rep.process.pid;
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${pid}.lt`, `leaktrace.${pid}.2.lt`], 'the shell, then node');
+  assert.ok(fs.existsSync(path.join(dir, `leaktrace.${pid}.2.js.json`)), `${fs.readdirSync(dir)}`);
+  assert.deepEqual(rep.process.command, [NODE, REQUESTS_JS, '4'], 'run reports the last image');
+  assertOnlyLeak(rep.timers, REQUESTS_JS, line(REQUESTS_JS, 'LEAK', 'interval'), 'handleRequest',
+    { live: 4, created: 4, repeating: true, interval_ns: 1000 * 1e6 }, 'exec\'d node');
+  assert.deepEqual(report([path.join(dir, `leaktrace.${pid}.lt`)]).timers, [], 'the shell had none');
+});
+
 /** jsdom from node/test/fixtures, installed from its lock file when missing. */
 function jsdomInstalled() {
   if (fs.existsSync(path.join(JSDOM_DIR, 'node_modules', 'jsdom', 'package.json'))) return;

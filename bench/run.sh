@@ -54,7 +54,7 @@ for threads in 1 2; do
       envs=${c#*|}
       rm -f "$tmp"/*.lt "$tmp"/heaptrack.*
       if [ "$envs" = HEAPTRACK=1 ]; then
-        t=$(seconds heaptrack -o "$tmp/heaptrack.bench" $b/malloc_bench "$threads" 1000000)
+        t=$(seconds heaptrack --raw -o "$tmp/heaptrack.bench" $b/malloc_bench "$threads" 1000000)
       else
         t=$(seconds env $envs $b/malloc_bench "$threads" 1000000)
       fi

@@ -141,22 +141,25 @@ class Entry {
 
 /* What a timer passes on to the timers armed from its callback. */
 class Link {
-  constructor(chain, first, fn) {
+  constructor(chain, first, fn, entry, steady) {
     this.chain = chain;
     this.first = first; /* where the timer was armed */
     this.fn = fn; /* and its callback */
+    this.entry = entry;
+    this.steady = steady; /* it re-armed its own parent's callback: so will its children */
   }
 }
 
 /** One live timer. `res` is node's Timeout, held only until it is destroyed. */
 class Timer {
-  constructor(res, entry, createdMs, first, chain, repeating) {
+  constructor(res, entry, createdMs, first, chain, repeating, steady) {
     this.res = res;
     this.entry = entry;
     this.createdMs = createdMs;
     this.first = first; /* key of the innermost frame: tells a re-arm from its parent */
     this.chain = chain; /* root and start of the chain when inherited; made lazily for roots */
     this.repeating = repeating;
+    this.steady = steady; /* an inherited re-arm of its parent's own callback */
     this.link = null; /* made when a timer or a promise is first armed from its callback */
   }
 }
@@ -298,7 +301,7 @@ class Tracer {
         if (t.entry.site === null) return undefined; /* a site we could not keep */
         t.chain = new Chain(t.entry.site, t.createdMs);
       }
-      t.link = new Link(t.chain, t.first, t.res._onTimeout);
+      t.link = new Link(t.chain, t.first, t.res._onTimeout, t.entry, t.steady);
     }
     return t.link;
   }
@@ -353,11 +356,32 @@ class Tracer {
    */
   onTimeout(asyncId, triggerAsyncId, res) {
     const now = Date.now();
+    let link = this.linkOf(triggerAsyncId);
+    if (link === undefined) {
+      const eid = executionAsyncId();
+      if (eid !== triggerAsyncId) link = this.linkOf(eid);
+    }
+    const fn = res._onTimeout;
+    this.timersCreated++;
+    if (link !== undefined && link.steady && link.fn === fn) {
+      /*
+       * A chain that re-arms its own callback, past its first re-arm: the
+       * same line again (a polling loop, setTimeout(tick, 0) and the like).
+       * Its stack is not taken again: that is what a timer costs.
+       */
+      const e = link.entry;
+      e.created++;
+      e.lastDelay = e.lastRepeat = res._idleTimeout;
+      this.live.set(asyncId, new Timer(res, e, now, link.first, link.chain, true, true));
+      return;
+    }
+
     /*
      * Walking the stack is what a timer costs: V8 rebuilds the inlined
      * frames of every optimized frame it passes from deoptimization data,
-     * several microseconds each in a hot server. So a short stack is taken
-     * first, and the whole one only when the site is new or lies deeper.
+     * ten microseconds and more for the caller's frame in a hot server. So a
+     * short stack is taken first, and the whole one only when the site is
+     * new or lies deeper.
      */
     let cs = callsites(hookInit, PROBE_FRAMES);
     let s = scan(cs);
@@ -380,16 +404,12 @@ class Tracer {
       site = this.siteOf(cs, at, siteKey);
     }
 
-    let link = this.linkOf(triggerAsyncId);
-    if (link === undefined) {
-      const eid = executionAsyncId();
-      if (eid !== triggerAsyncId) link = this.linkOf(eid);
-    }
     /*
      * Armed again from the line that armed the timer whose callback runs
      * (jsdom makes a new closure each time), or with the same callback.
      */
-    const rearm = link !== undefined && (link.first === firstKey || link.fn === res._onTimeout);
+    const sameFn = link !== undefined && link.fn === fn;
+    const rearm = sameFn || (link !== undefined && link.first === firstKey);
     const repeating = res._repeat != null || rearm;
     let entry;
     let chain = null;
@@ -404,8 +424,8 @@ class Tracer {
     entry.created++;
     entry.lastDelay = res._idleTimeout;
     if (repeating) entry.lastRepeat = res._repeat != null ? res._repeat : res._idleTimeout;
-    this.timersCreated++;
-    this.live.set(asyncId, new Timer(res, entry, now, firstKey, chain, repeating));
+    const steady = sameFn && chain !== null && entry !== this.overflow;
+    this.live.set(asyncId, new Timer(res, entry, now, firstKey, chain, repeating, steady));
   }
 
   /* A promise, tick, immediate or microtask made while a chain runs continues it. */

@@ -53,6 +53,7 @@ const PROMISES_SRC = `
 
 const SERVER_SRC = `
   const http = require('http');
+  let c0 = null;
   const server = http.createServer((req, res) => {
     const deadline = setTimeout(() => { res.statusCode = 503; res.end(); }, 10000);
     let body = '';
@@ -62,7 +63,12 @@ const SERVER_SRC = `
   });
   server.keepAliveTimeout = 60000;
   server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
-  process.stdin.on('end', () => process.exit(0)).resume();
+  // 'start' after the warm-up, then the end of stdin: the CPU time in between, in µs.
+  process.stdin.on('data', () => { c0 = process.cpuUsage(); });
+  process.stdin.on('end', () => {
+    const c = process.cpuUsage(c0);
+    process.stdout.write(String(c.user + c.system) + '\\n', () => process.exit(0));
+  });
 `;
 
 function env(dir, traced) {
@@ -82,9 +88,17 @@ function runOnce(dir, traced, src, args) {
   return Number(r.stdout.trim());
 }
 
-/** Starts the server, drives `REQUESTS` requests through it, returns requests/s. */
+/* On two CPUs or more, the server gets one and the client (this process) another. */
+const PIN = os.cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)]);
+
+/**
+ * Starts the server, drives `REQUESTS` requests through it; returns
+ * requests/s and the server's CPU time per request in µs.
+ */
 async function httpOnce(dir, traced) {
-  const child = spawn(process.execPath, nodeArgs(traced, SERVER_SRC, []), {
+  const argv = nodeArgs(traced, SERVER_SRC, []);
+  const child = spawn(PIN ? 'taskset' : process.execPath, PIN ? ['-c', '0', process.execPath, ...argv] : argv, {
     env: env(dir, traced), stdio: ['pipe', 'pipe', 'inherit'],
   });
   const port = await new Promise((resolve, reject) => {
@@ -100,14 +114,17 @@ async function httpOnce(dir, traced) {
   });
   let sent = 0;
   const worker = async () => { while (sent++ < REQUESTS) await get(); };
-  for (let i = 0; i < 500; i++) await get(); // warm-up
+  for (let i = 0; i < 2000; i++) await get(); // warm-up
+  child.stdin.write('start\n');
   const t0 = process.hrtime.bigint();
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   agent.destroy();
+  const cpu = new Promise((resolve) => child.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
   child.stdin.end();
+  const us = await cpu;
   await new Promise((resolve) => child.once('exit', resolve));
-  return REQUESTS / s;
+  return { rps: REQUESTS / s, cpu: us / REQUESTS };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -119,9 +136,12 @@ async function main() {
       ['timers, 2 frames deep', 'µs/timer', (tr) => runOnce(dir, tr, TIMERS_SRC, [TIMERS, 0])],
       ['timers, 24 frames deep', 'µs/timer', (tr) => runOnce(dir, tr, TIMERS_SRC, [TIMERS, 22])],
       ['promises (await)', 'µs/await', (tr) => runOnce(dir, tr, PROMISES_SRC, [TIMERS * 5])],
-      [`http, ${REQUESTS} requests`, 'requests/s', (tr) => httpOnce(dir, tr)],
     ];
     const rows = [];
+    const row = (r) => {
+      rows.push(r);
+      process.stderr.write(`${r}\n`);
+    };
     for (const [name, unit, fn] of cases) {
       const off = [], on = [];
       for (let r = 0; r < RUNS; r++) {
@@ -129,11 +149,19 @@ async function main() {
         on.push(await fn(true));
       }
       const a = median(off), b = median(on);
-      const extra = unit === 'requests/s' ? `ratio ${(b / a).toFixed(3)}` : `+${(b - a).toFixed(3)} ${unit}`;
-      rows.push(`| ${name} | ${a.toFixed(3)} ${unit} | ${b.toFixed(3)} ${unit} | ${extra} |`);
-      process.stderr.write(`${rows[rows.length - 1]}\n`);
+      row(`| ${name} | ${a.toFixed(2)} ${unit} | ${b.toFixed(2)} ${unit} | +${(b - a).toFixed(2)} ${unit} |`);
     }
-    console.log(`node ${process.version}, ${os.cpus().length} cpus, median of ${RUNS} runs each, alternating\n`);
+    const off = [], on = [];
+    for (let r = 0; r < RUNS; r++) {
+      off.push(await httpOnce(dir, false));
+      on.push(await httpOnce(dir, true));
+    }
+    const rpsA = median(off.map((x) => x.rps)), rpsB = median(on.map((x) => x.rps));
+    const cpuA = median(off.map((x) => x.cpu)), cpuB = median(on.map((x) => x.cpu));
+    row(`| http, ${REQUESTS} requests | ${rpsA.toFixed(0)} requests/s | ${rpsB.toFixed(0)} requests/s | ratio ${(rpsB / rpsA).toFixed(3)} |`);
+    row(`| http, server CPU | ${cpuA.toFixed(1)} µs/request | ${cpuB.toFixed(1)} µs/request | +${(cpuB - cpuA).toFixed(1)} µs/request (2 timers each) |`);
+    console.log(`node ${process.version}, ${os.cpus().length} cpus${PIN ? ' (server and client pinned apart)' : ''},` +
+      ` median of ${RUNS} runs each, alternating\n`);
     console.log('| case | untraced | leaktrace.js | cost |');
     console.log('|---|---|---|---|');
     for (const r of rows) console.log(r);

@@ -25,16 +25,32 @@
 int lt_recording;
 LT_TLS int lt_in_tracer;
 
-static inline void add_totals(int64_t bytes, int64_t blocks)
+/* The process's totals change with every event, on one cache line that
+ * every thread would fight over. Each thread gathers its changes and adds
+ * them when they pass TOTALS_BATCH bytes, so the totals (and the peak) are
+ * right within that many bytes per thread; the exact live figures are the
+ * sum of the sites'. */
+#define TOTALS_BATCH (64 * 1024)
+static LT_TLS int64_t pending_bytes, pending_blocks;
+
+static LT_NOINLINE void flush_totals(void)
 {
         struct lt_totals *t = &lt_tf.hdr->totals;
-        int64_t live = __atomic_add_fetch(&t->live_bytes, bytes, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&t->live_blocks, blocks, __ATOMIC_RELAXED);
+        int64_t live = __atomic_add_fetch(&t->live_bytes, pending_bytes, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&t->live_blocks, pending_blocks, __ATOMIC_RELAXED);
+        pending_bytes = pending_blocks = 0;
         int64_t peak = __atomic_load_n(&t->peak_live_bytes, __ATOMIC_RELAXED);
-        while (lt_unlikely(live > peak) &&
-               !__atomic_compare_exchange_n(&t->peak_live_bytes, &peak, live, 1, __ATOMIC_RELAXED,
-                                            __ATOMIC_RELAXED))
+        while (live > peak && !__atomic_compare_exchange_n(&t->peak_live_bytes, &peak, live, 1,
+                                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED))
                 ;
+}
+
+static inline void add_totals(int64_t bytes, int64_t blocks)
+{
+        pending_bytes += bytes;
+        pending_blocks += blocks;
+        if (lt_unlikely(pending_bytes > TOTALS_BATCH || pending_bytes < -TOTALS_BATCH))
+                flush_totals();
 }
 
 static inline void account_alloc(struct lt_stack_rec *r, uint64_t size, uint32_t blocks)
@@ -301,6 +317,7 @@ void lt_engine_finish(void)
         if (lt_recording == LT_OFF || lt_recording == LT_FORKED)
                 return;
         lt_in_tracer++;
+        flush_totals();
         lt_modules_scan();
         lt_ticker_tick_now();
         lt_tf_finish();

@@ -14,10 +14,20 @@
 #include "tracefile.h"
 
 /* The index from hash to stack id lives in anonymous memory, sized once for
- * the most stacks allowed: slots are only ever written from 0 to an id, so
- * lookups need no lock. Pages that are never touched cost nothing. */
-static _Atomic uint32_t *slots;
+ * the most stacks allowed: slots are only ever written from 0 to a value, so
+ * lookups need no lock. Pages that are never touched cost nothing.
+ *
+ * A slot holds the top 16 bits of the hash, the depth and the id, and
+ * frames_at[id - 1] where its frames are: a lookup reads neither the stack
+ * record, whose counters other threads keep writing, nor any other line
+ * that changes. */
+static _Atomic uint64_t *slots;
+static uint64_t *frames_at;
 static uint64_t slot_mask;
+
+#define SLOT(h, n, id) (((h) >> 48) << 48 | (uint64_t)(n) << 32 | (id))
+#define SLOT_ID(s) ((uint32_t)(s))
+#define SLOT_MATCH(s, h, n) (((s) >> 32) == (((h) >> 48) << 16 | (uint64_t)(n)))
 static uint64_t max_stacks;
 static uint64_t frames_used; /* under insert_lock */
 static struct lt_lock insert_lock;
@@ -27,11 +37,18 @@ int lt_stacks_init(uint64_t max)
         uint64_t n = 1024;
         while (n < max * 2)
                 n <<= 1;
-        void *p = mmap(NULL, n * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+        void *p = mmap(NULL, n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
                 return -ENOMEM;
+        void *f = mmap(NULL, max * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (f == MAP_FAILED) {
+                munmap(p, n * sizeof(uint64_t));
+                return -ENOMEM;
+        }
         slots = p;
+        frames_at = f;
         slot_mask = n - 1;
         max_stacks = max;
         return 0;
@@ -63,10 +80,11 @@ static inline uint64_t hash_frames(void *const *buf, int n)
         return lt_mix64(h);
 }
 
-static inline int same_stack(const struct lt_stack_rec *r, uint64_t h, void *const *buf, int n)
+static inline int same_stack(uint64_t slot, uint64_t h, void *const *buf, int n)
 {
-        return r->hash == h && r->depth == n &&
-               !memcmp(lt_tf_rec(LT_SEC_FRAMES, r->frames), buf, (size_t)n * sizeof(void *));
+        return SLOT_MATCH(slot, h, n) &&
+               !memcmp(lt_tf_rec(LT_SEC_FRAMES, frames_at[SLOT_ID(slot) - 1]), buf,
+                       (size_t)n * sizeof(void *));
 }
 
 /* Where n frames go in the frames section: never across a chunk boundary,
@@ -98,11 +116,11 @@ static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, int trun
         lt_lock(&insert_lock);
         uint64_t i = h & slot_mask;
         for (;;) {
-                uint32_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
+                uint64_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
                 if (!s)
                         break;
-                if (same_stack(lt_stack_rec(s), h, buf, n)) {
-                        id = s;
+                if (same_stack(s, h, buf, n)) {
+                        id = SLOT_ID(s);
                         goto out;
                 }
                 i = (i + 1) & slot_mask;
@@ -131,7 +149,8 @@ static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, int trun
         r->mod_gen = lt_modules_gen();
         __atomic_store_n(&sec->count, idx + 1, __ATOMIC_RELEASE);
         id = (uint32_t)(idx + 1);
-        atomic_store_explicit(&slots[i], id, memory_order_release);
+        frames_at[idx] = at;
+        atomic_store_explicit(&slots[i], SLOT(h, n, id), memory_order_release);
         if (truncated)
                 lt_tf_drop(LT_DROP_TRUNCATED_STACKS, 1);
 out:
@@ -144,11 +163,11 @@ uint32_t lt_stack_intern(void *const *buf, int n, int truncated)
         uint64_t h = hash_frames(buf, n);
         uint64_t i = h & slot_mask;
         for (;;) {
-                uint32_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
+                uint64_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
                 if (!s)
                         return insert(h, buf, n, truncated);
-                if (lt_likely(same_stack(lt_stack_rec(s), h, buf, n)))
-                        return s;
+                if (lt_likely(same_stack(s, h, buf, n)))
+                        return SLOT_ID(s);
                 i = (i + 1) & slot_mask;
         }
 }

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <linux/kcmp.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -198,9 +199,14 @@ void lt_timer_created(enum lt_timer_kind kind, int64_t id, int clock)
                 return;
         lt_lock(&lock);
         if (kind == LT_TIMER_TIMERFD) {
-                if (lt_fd_is_timer((int)id))
-                        close_locked((int)id); /* its close went unseen */
-                fd_map((int)id, make(kind, stack, id, clock, 0));
+                if ((uint64_t)id >= LT_MAX_FDS) {
+                        /* Its close could not be seen: not recorded at all. */
+                        lt_tf_drop(LT_DROP_TIMERS_FULL, 1);
+                } else {
+                        if (lt_fd_is_timer((int)id))
+                                close_locked((int)id); /* its close went unseen */
+                        fd_map((int)id, make(kind, stack, id, clock, 0));
+                }
         } else if (kind == LT_TIMER_POSIX) {
                 struct posix_map *m = posix_find(id, 1);
                 if (m && m->slot)
@@ -227,6 +233,15 @@ static void arm_locked(uint32_t slot1, uint32_t stack, int flags, const struct i
                              (flags ? LT_TIMER_ABSTIME : 0));
 }
 
+/* A one-shot real-time itimer or alarm whose expiry has passed. Those on
+ * CPU time (ITIMER_VIRTUAL, ITIMER_PROF) cannot be told from here: they
+ * count as armed until re-armed or disarmed. */
+static int expired_once(const struct lt_timer_rec *r)
+{
+        return r->interval_ns == 0 && r->clock == ITIMER_REAL && !(r->flags & LT_TIMER_ABSTIME) &&
+               r->armed_ns + r->value_ns <= lt_now_ns();
+}
+
 void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct itimerspec *v)
 {
         uint32_t stack = current_stack();
@@ -241,6 +256,12 @@ void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct
                 slot1 = m ? m->slot : 0;
         } else if ((uint64_t)id < 3) { /* itimer or alarm: id says which */
                 slot1 = itimer_slot[id];
+                if (slot1 && expired_once(rec(slot1 - 1))) {
+                        /* The last arming was one-shot and has fired: this
+                         * arming makes a new timer, of this call's site. */
+                        end(slot1 - 1);
+                        slot1 = itimer_slot[id] = 0;
+                }
                 if (!armed) {
                         if (slot1)
                                 end(slot1 - 1);
@@ -347,6 +368,19 @@ static void adopt_timerfd(int fd)
         parse_pair(text, "it_interval:", &v.it_interval);
 
         lt_lock(&lock);
+        /* Descriptors duplicated before the exec are one timer: the kernel
+         * says whether two descriptors are the same open file. */
+        pid_t self = getpid();
+        for (int other = 0; other < fd; other++) {
+                if (!lt_fd_is_timer(other) ||
+                    syscall(SYS_kcmp, self, self, KCMP_FILE, other, fd) != 0)
+                        continue;
+                uint32_t same = fd_slot[other];
+                rec(same - 1)->fds++;
+                fd_map(fd, same);
+                lt_unlock(&lock);
+                return;
+        }
         uint32_t slot1 = make(LT_TIMER_TIMERFD, 0, fd, clock, LT_TIMER_INHERITED);
         fd_map(fd, slot1);
         if (slot1 && (v.it_value.tv_sec || v.it_value.tv_nsec))

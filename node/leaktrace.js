@@ -188,6 +188,7 @@ function frameOf(cs, file) {
 const keyOf = (cs, file) => `${file}:${cs.getLineNumber()}:${cs.getColumnNumber()}`;
 
 const structured = (_, callsites) => callsites;
+const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
 
 /*
  * The call sites of the code that created the current resource, above `above`
@@ -197,6 +198,8 @@ const structured = (_, callsites) => callsites;
  * whatever prepareStackTrace is installed when it is first read.
  */
 function callsites(above, frames) {
+  const ownLimit = hasOwn(Error, 'stackTraceLimit');
+  const ownPrepare = hasOwn(Error, 'prepareStackTrace');
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
   try {
@@ -207,8 +210,11 @@ function callsites(above, frames) {
     const cs = holder.stack;
     return Array.isArray(cs) ? cs : [];
   } finally {
-    Error.prepareStackTrace = prepare;
-    Error.stackTraceLimit = limit;
+    /* As they were, down to whether the property was there at all. */
+    if (ownPrepare) Error.prepareStackTrace = prepare;
+    else delete Error.prepareStackTrace;
+    if (ownLimit) Error.stackTraceLimit = limit;
+    else delete Error.stackTraceLimit;
   }
 }
 

@@ -47,7 +47,7 @@ test('jsdom window.setInterval never cleared: the application line, live N', { t
   assert.equal(top.inherited, true);
   assert.equal(top.repeating, true, 'jsdom re-arms from the same line: a repeating chain');
   assert.equal(top.interval_ms, 20);
-  assert.ok(top.created >= 2 * N, `the chains ticked: created ${top.created}`);
+  assert.ok(top.created >= N, `the chains ticked: created ${top.created}`);
   assert.match(top.via.file, /node_modules\/jsdom\//, 'the immediate site is jsdom\'s');
   assert.match(top.frames[0].file, /node_modules\/jsdom\//, 'jsdom\'s frames stay above the site');
   assert.ok(top.frames.some((f) => f.file === RENDER && f.line === M.LEAK.line));

@@ -188,6 +188,8 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
 {
         memset(rep, 0, sizeof(*rep));
         rep->trace = t;
+        /* The preload adds to the process's totals in batches of up to 64 KiB
+         * a thread: its peak can trail the exact sum of the sites. */
         rep->peak_live_bytes = t->hdr.totals.peak_live_bytes;
         uint64_t *key = malloc(2 * (LT_MAX_DEPTH + 1) * sizeof(uint64_t));
         rep->sym = lt_sym_open(t);
@@ -200,6 +202,8 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
                 err = add_stack(rep, r, key);
         }
         free(key);
+        if (rep->live_bytes > rep->peak_live_bytes)
+                rep->peak_live_bytes = rep->live_bytes;
         int64_t frees;
         __builtin_sub_overflow((int64_t)rep->allocations, rep->live_blocks, &frees);
         rep->frees = frees;

@@ -296,6 +296,7 @@ int lt_engine_exec_begin(void)
         if ((uint32_t)getpid() != h->pid)
                 return 0;
         lt_in_tracer++;
+        flush_totals();
         lt_ticker_tick_now();
         h->end_ns = lt_now_ns();
         __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);

@@ -166,6 +166,9 @@ static void tick(uint32_t snapshot, struct lt_tick_rec *out)
                         history_of((uint32_t)i | LT_HIST_MAPPING);
         }
         t.mapped_bytes = __atomic_load_n(&hdr->totals.mapped_bytes, __ATOMIC_RELAXED);
+        /* The threads' batched totals can trail the sum of the sites. */
+        if (t.live_bytes > hdr->totals.peak_live_bytes)
+                hdr->totals.peak_live_bytes = t.live_bytes;
         t.time_ns = lt_now_ns();
         t.tick = h->ticks;
         t.rss = read_rss();

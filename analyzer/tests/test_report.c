@@ -472,7 +472,7 @@ int main(int argc, char **argv)
                 &proc3,
                 "\"process\":{\"pid\":101,\"command\":[\"/bin/next\"],"
                 "\"complete\":true},\"summary\":{\"live_bytes\":25,\"live_blocks\":3,"
-                "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":0},\"sites\":[%s],\"timers\":[]",
+                "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":25},\"sites\":[%s],\"timers\":[]",
                 sb) < 0 ||
             asprintf(&want2, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc2) < 0 ||
             asprintf(&want3, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc3) < 0 ||
@@ -500,7 +500,7 @@ int main(int argc, char **argv)
                              p2) < 0 ||
                     asprintf(&h3,
                              "\n== %s ==\npid 101: /bin/next (replaced by exec)\nlive: 25 "
-                             "bytes in 3 blocks; 3 allocations, 0 frees; peak 0 bytes\n",
+                             "bytes in 3 blocks; 3 allocations, 0 frees; peak 25 bytes\n",
                              p3) < 0)
                         return 2;
                 tap_ok(status == 0, "text, two files: exit status 0");
@@ -563,7 +563,7 @@ int main(int argc, char **argv)
                                      "{\"tool\":\"leaktrace\",\"version\":1,\"process\":{\"pid\":"
                                      "102,\"command\":[\"no-aranges\"],\"complete\":true},"
                                      "\"summary\":{\"live_bytes\":30,\"live_blocks\":2,"
-                                     "\"allocations\":2,\"frees\":0,\"peak_live_bytes\":0},"
+                                     "\"allocations\":2,\"frees\":0,\"peak_live_bytes\":30},"
                                      "\"sites\":[%s],\"timers\":[]}\n",
                                      s4) < 0)
                                 return 2;

@@ -87,7 +87,9 @@ void lt_record_alloc(void *p, size_t size)
         uint32_t id = lt_stack_intern(buf, n, truncated);
         if (lt_unlikely(!id))
                 goto out;
-        struct lt_live_entry e = { (uintptr_t)p, wbytes, id, wblocks }, old;
+        struct lt_live_entry e = { (uintptr_t)p, wbytes, id, wblocks,
+                                   __atomic_load_n(&lt_tf.hdr->history.ticks, __ATOMIC_RELAXED), 0 },
+                             old;
         int rc = lt_live_insert(&e, &old);
         if (lt_unlikely(rc < 0)) {
                 lt_tf_drop(LT_DROP_LIVE_FULL, 1);

@@ -12,6 +12,8 @@ struct lt_live_entry {
         uint64_t size;   /* bytes it counts for: its size, or its weight when sampled */
         uint32_t stack;  /* stack id, 1-based */
         uint32_t blocks; /* blocks it counts for: 1, or its weight when sampled */
+        uint32_t tick;   /* the timeline's tick when it was allocated */
+        uint32_t pad;
 };
 
 /* Prepares the table for at most max entries. Returns 0 or -ENOMEM. */

@@ -54,7 +54,7 @@ static void test_live(void)
                 s = s * 1103515245u + 12345u;
                 unsigned k = (s >> 8) % KEYS;
                 uintptr_t ptr = 0x100000 + (uintptr_t)k * 16;
-                struct lt_live_entry e = { ptr, k * 3u + 1u, k + 1, 1 }, out;
+                struct lt_live_entry e = { ptr, k * 3u + 1u, k + 1, 1, 0, 0 }, out;
                 if (model[k]) {
                         int found = lt_live_remove(ptr, &out);
                         if (!found || out.size != model[k] - 1 || out.stack != k + 1)
@@ -81,7 +81,7 @@ static void test_live(void)
         }
         CHECK(all && lt_live_count() == 0, "every live key is found once, then the table is empty");
 
-        struct lt_live_entry a = { 0x5000, 10, 1, 1 }, b = { 0x5000, 20, 2, 1 }, old;
+        struct lt_live_entry a = { 0x5000, 10, 1, 1, 0, 0 }, b = { 0x5000, 20, 2, 1, 0, 0 }, old;
         lt_live_insert(&a, &old);
         int rc = lt_live_insert(&b, &old);
         replaced_ok = rc == 1 && old.size == 10 && old.stack == 1;

@@ -257,6 +257,12 @@ void lt_mapping_remapped(uintptr_t old, size_t old_len, uintptr_t addr, size_t l
         lt_unlock(&lock);
 }
 
+uint64_t lt_mappings_footprint(void)
+{
+        return __atomic_load_n(&capacity, __ATOMIC_RELAXED) * sizeof(struct region) + sizeof(sites) +
+               sizeof(history_slot);
+}
+
 void lt_mappings_lock(void)
 {
         lt_lock(&lock);

@@ -27,6 +27,9 @@ void lt_mapping_remapped(uintptr_t old, size_t old_len, uintptr_t addr, size_t l
 /* The history record index kept for each map site (ticker). */
 uint32_t *lt_mapping_history_slot(uint32_t site);
 
+/* Bytes of memory the range table holds. */
+uint64_t lt_mappings_footprint(void);
+
 void lt_mappings_lock(void);
 void lt_mappings_unlock(void);
 void lt_mappings_reset_lock(void);

@@ -172,6 +172,16 @@ uint32_t lt_stack_intern(void *const *buf, int n, int truncated)
         }
 }
 
+uint64_t lt_stacks_footprint(void)
+{
+        uint64_t n = __atomic_load_n(&lt_tf.hdr->sections[LT_SEC_STACKS].count, __ATOMIC_RELAXED);
+        /* Slots are hashed over the whole index: count the pages that n
+         * random slots touch, at most all of them; frames_at is dense. */
+        uint64_t slot_bytes = (slot_mask + 1) * sizeof(uint64_t);
+        uint64_t touched = n * 4096;
+        return (touched < slot_bytes ? touched : slot_bytes) + n * sizeof(uint64_t);
+}
+
 void lt_stacks_lock(void)
 {
         lt_lock(&insert_lock);

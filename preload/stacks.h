@@ -25,6 +25,9 @@ uint32_t lt_stack_intern(void *const *buf, int n, int truncated);
 
 static inline struct lt_stack_rec *lt_stack_rec(uint32_t id);
 
+/* Bytes of memory the index holds (its touched part, about). */
+uint64_t lt_stacks_footprint(void);
+
 /* fork(): the insert lock, taken before and released or reset after. */
 void lt_stacks_lock(void);
 void lt_stacks_unlock(void);

@@ -188,7 +188,9 @@ static void tick(uint32_t snapshot, struct lt_tick_rec *out)
                 h->nrecent++;
         if (!snapshot)
                 h->ticks++;
-        h->tracer_bytes = lt_live_footprint();
+        /* What the tracer holds in the process, beside the trace file. */
+        h->tracer_bytes = lt_live_footprint() + lt_stacks_footprint() + lt_mappings_footprint() +
+                          (uint64_t)hdr->sections[LT_SEC_STACKS].count * sizeof(uint32_t);
         hdr->update_ns = t.time_ns;
         if (out)
                 *out = t;

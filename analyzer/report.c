@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
 #include "timers.h"
 
 /* Functions that only pass an allocation on: a frame in one of them, at
@@ -130,6 +131,7 @@ static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64
                 site->nframes = n;
                 HASH_ADD_KEYPTR(hh, rep->all, site->key, key_len, site);
         }
+        rep->site_of[r - rep->trace->stacks] = site;
         site->live_bytes = add_i64(site->live_bytes, r->live_bytes);
         site->live_blocks = add_i64(site->live_blocks, r->live_blocks);
         site->allocs = add_u64(site->allocs, r->allocs);
@@ -193,7 +195,8 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
         rep->peak_live_bytes = t->hdr.totals.peak_live_bytes;
         uint64_t *key = malloc(2 * (LT_MAX_DEPTH + 1) * sizeof(uint64_t));
         rep->sym = lt_sym_open(t);
-        int err = key && rep->sym ? 0 : -ENOMEM;
+        rep->site_of = calloc(t->nstacks + 1, sizeof(*rep->site_of));
+        int err = key && rep->sym && rep->site_of ? 0 : -ENOMEM;
         for (uint64_t i = 0; i < t->nstacks && !err; i++) {
                 const struct lt_stack_rec *r = &t->stacks[i];
                 rep->live_bytes = add_i64(rep->live_bytes, r->live_bytes);
@@ -222,6 +225,8 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
         }
         if (!err)
                 err = lt_timers_build(rep);
+        if (!err)
+                err = lt_history_build(rep);
         if (err)
                 lt_report_free(rep);
         return err;
@@ -229,6 +234,8 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
 
 void lt_report_free(struct lt_report *rep)
 {
+        lt_history_free(rep);
+        free(rep->site_of);
         struct lt_site *s, *tmp;
         HASH_ITER(hh, rep->all, s, tmp)
         {

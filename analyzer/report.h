@@ -23,6 +23,8 @@ struct lt_site {
         unsigned first_skip; /* inlined wrapper frames of the first address, not shown */
         unsigned nstacks;    /* stack records grouped here */
         uint64_t *key;       /* per shown frame, innermost first: address, module index */
+        unsigned kind;       /* history.h: LT_SITE_ALLOC (0) or LT_SITE_MAPPING */
+        struct lt_site_history *hist; /* history.h: series and verdict; NULL if not shown */
         UT_hash_handle hh;
 };
 
@@ -40,6 +42,8 @@ struct lt_report {
         struct lt_site **sites;  /* the live ones, biggest first */
         size_t nsites;
         struct lt_timers *timers; /* timers.h: OS and JS timers per creation site */
+        struct lt_site **site_of;  /* per stack record, the site it went into */
+        struct lt_history *history; /* history.h: timeline, mapping sites, verdicts */
 };
 
 /* Builds the report of T, which must outlive it. Returns 0, or -ENOMEM with

@@ -329,6 +329,45 @@ static int check_timers(struct loader *l, const struct lt_trace *t)
         return 0;
 }
 
+/* History, snapshots and mapping sites: every stack id they name is one
+ * recorded, every mapping history a mapping site, every snapshot's values
+ * inside the values section. A snapshot's values are published before the
+ * snapshot itself, so values beyond the last snapshot are not an error. */
+static int check_history(struct loader *l, const struct lt_trace *t)
+{
+        for (uint64_t i = 0; i < t->nmap_sites; i++)
+                if (t->map_sites[i].stack > t->nstacks)
+                        return bad(l,
+                                   "mapping site %" PRIu64 ": stack %" PRIu32 " beyond the %" PRIu64
+                                   " recorded",
+                                   i, t->map_sites[i].stack, t->nstacks);
+        for (uint64_t i = 0; i < t->nhist; i++) {
+                uint32_t key = t->hist[i].stack;
+                if (key & LT_HIST_MAPPING ? (key & ~LT_HIST_MAPPING) >= t->nmap_sites
+                                          : key == 0 || key > t->nstacks)
+                        return bad(l, "history %" PRIu64 ": %s %" PRIu32 " not recorded", i,
+                                   key & LT_HIST_MAPPING ? "mapping site" : "stack",
+                                   key & ~LT_HIST_MAPPING);
+        }
+        for (uint64_t i = 0; i < t->nsnapvals; i++)
+                if (t->snapvals[i].stack == 0 || t->snapvals[i].stack > t->nstacks)
+                        return bad(l, "snapshot value %" PRIu64 ": stack %" PRIu32 " not recorded",
+                                   i, t->snapvals[i].stack);
+        for (uint64_t i = 0; i < t->nsnaps; i++) {
+                const struct lt_snapshot_rec *s = &t->snaps[i];
+                uint64_t end;
+                if (__builtin_add_overflow(s->first_val, (uint64_t)s->nvals, &end) ||
+                    end > t->nsnapvals)
+                        return bad(l,
+                                   "snapshot %" PRIu64 ": values %" PRIu64 "..%" PRIu64
+                                   " lie outside the %" PRIu64 " recorded",
+                                   i + 1, s->first_val, s->first_val + s->nvals, t->nsnapvals);
+                if (!memchr(s->name, '\0', sizeof(s->name)))
+                        return bad(l, "snapshot %" PRIu64 ": name not NUL-terminated", i + 1);
+        }
+        return 0;
+}
+
 /* argv from the header's NUL-separated command line. */
 static int split_cmdline(struct loader *l, struct lt_trace *t)
 {
@@ -380,12 +419,24 @@ int lt_trace_load(const char *path, struct lt_trace *t, char *why, size_t why_le
         if (!err &&
             !(err = flatten(&l, &t->hdr.sections[LT_SEC_TIMER_SITES], &p, &t->ntimer_sites)))
                 t->timer_sites = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_TIMELINE], &p, &t->nticks)))
+                t->ticks = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_HISTORY], &p, &t->nhist)))
+                t->hist = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_SNAPSHOTS], &p, &t->nsnaps)))
+                t->snaps = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_SNAPVALS], &p, &t->nsnapvals)))
+                t->snapvals = p;
+        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_MAP_SITES], &p, &t->nmap_sites)))
+                t->map_sites = p;
         if (!err)
                 err = check_stacks(&l, t);
         if (!err)
                 err = check_modules(&l, t);
         if (!err)
                 err = check_timers(&l, t);
+        if (!err)
+                err = check_history(&l, t);
         if (!err)
                 err = split_cmdline(&l, t);
         if (!err && !(t->path = strdup(path)))
@@ -406,6 +457,11 @@ void lt_trace_free(struct lt_trace *t)
         free(t->mods);
         free(t->timers);
         free(t->timer_sites);
+        free(t->ticks);
+        free(t->hist);
+        free(t->snaps);
+        free(t->snapvals);
+        free(t->map_sites);
         free(t->path);
         memset(t, 0, sizeof(*t));
 }

@@ -22,6 +22,19 @@ struct lt_trace {
         uint64_t ntimers;
         struct lt_timer_site_rec *timer_sites;
         uint64_t ntimer_sites;
+        /* The timeline grid (LT_HIST_COLS columns, or none), the per-site
+         * histories, snapshots and their values, and the mapping sites:
+         * history.h makes them into series. */
+        struct lt_tick_rec *ticks;
+        uint64_t nticks;
+        struct lt_history_rec *hist;
+        uint64_t nhist;
+        struct lt_snapshot_rec *snaps;
+        uint64_t nsnaps;
+        struct lt_snapval_rec *snapvals;
+        uint64_t nsnapvals;
+        struct lt_map_site_rec *map_sites;
+        uint64_t nmap_sites;
         char **argv; /* the command line, split at its NULs */
         unsigned argc;
 };

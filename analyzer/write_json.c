@@ -10,6 +10,7 @@
 
 #include "json_escape.h"
 #include "timers.h"
+#include "write_history.h"
 
 static const char *const drop_name[LT_DROP__COUNT] = {
 #define LT_X_NAME(K, text) [LT_DROP_##K] = #K,
@@ -166,10 +167,14 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
                 int err = write_frames(out, r, s);
                 if (err)
                         return err;
+                lt_json_site_history(out, r, s);
                 putc('}', out);
         }
         putc(']', out);
-        return write_timers(out, r, top);
+        int err = write_timers(out, r, top);
+        if (!err)
+                lt_json_process_history(out, r);
+        return err;
 }
 
 int lt_write_json(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)

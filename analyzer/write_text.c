@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "timers.h"
+#include "write_history.h"
 
 static const char *const drop_text[LT_DROP__COUNT] = {
 #define LT_X_TEXT(K, text) [LT_DROP_##K] = text,
@@ -228,18 +229,30 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
 static int write_one(FILE *out, struct lt_report *r, unsigned top)
 {
         write_process(out, r);
+        lt_text_verdicts(out, r);
         size_t n = top && top < r->nsites ? top : r->nsites;
         if (!r->nsites)
                 fputs("\nno live allocations\n", out);
         char a[64], b[64];
         for (size_t i = 0; i < n; i++) {
                 const struct lt_site *s = r->sites[i];
-                fprintf(out,
-                        "\n#%zu: %s live in %" PRId64 " block%s; %" PRIu64
-                        " allocation%s here, %s in all\n",
-                        i + 1, lt_human_bytes(a, sizeof(a), s->live_bytes), s->live_blocks,
-                        plural(s->live_blocks), s->allocs, plural((int64_t)s->allocs),
-                        short_bytes(b, sizeof(b), s->bytes_allocated));
+                fprintf(out, "\n#%zu: ", i + 1);
+                lt_text_site_verdict(out, r, s);
+                if (s->kind == LT_SITE_MAPPING)
+                        fprintf(out,
+                                "%s mapped in %" PRId64 " region%s; %" PRIu64
+                                " mmap/mprotect call%s here, %s in all (anonymous memory)\n",
+                                lt_human_bytes(a, sizeof(a), s->live_bytes), s->live_blocks,
+                                plural(s->live_blocks), s->allocs, plural((int64_t)s->allocs),
+                                short_bytes(b, sizeof(b), s->bytes_allocated));
+                else
+                        fprintf(out,
+                                "%s live in %" PRId64 " block%s; %" PRIu64
+                                " allocation%s here, %s in all\n",
+                                lt_human_bytes(a, sizeof(a), s->live_bytes), s->live_blocks,
+                                plural(s->live_blocks), s->allocs, plural((int64_t)s->allocs),
+                                short_bytes(b, sizeof(b), s->bytes_allocated));
+                lt_text_site_why(out, r, s);
                 int err = write_frames(out, r, s);
                 if (err)
                         return err;

@@ -36,6 +36,13 @@ static void put_str(FILE *w, const char *s)
                 fputs("null", w);
 }
 
+/* What a site gains in a trace without a timeline. */
+#define SITE_NO_HISTORY                                                                            \
+        ",\"kind\":\"allocation\",\"verdict\":\"unclear\",\"reason\":\"no history: the timeline " \
+        "has no point\",\"growth_bytes\":null,\"growth_bytes_per_s\":null,"                        \
+        "\"growth_bytes_per_1k_allocations\":null,\"fit_r2\":null,\"fit_axis\":null,\"points\":0,"  \
+        "\"history\":[]"
+
 static void put_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t allocs,
                      uint64_t bytes_allocated, const struct want_frame *f, int n)
 {
@@ -57,7 +64,20 @@ static void put_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t
                 fprintf(w, ",\"address\":\"0x%" PRIx64 "\"%s}", f[i].address,
                         f[i].inlined ? ",\"inlined\":true" : "");
         }
-        fputs("]}", w);
+        fputs("]" SITE_NO_HISTORY "}", w);
+}
+
+/* What a report of a trace without a timeline ends with, for NSITES live
+ * sites (history.h): a buffer that lives until the next call. */
+static const char *no_history(int nsites)
+{
+        static char buf[512];
+        snprintf(buf, sizeof(buf),
+                 ",\"timeline\":[],\"snapshots\":[],\"verdicts\":{\"leak\":0,\"unclear\":%d,"
+                 "\"cache\":0,\"transient\":0,\"points\":0,\"span_s\":0.000,\"tick_ms\":0,"
+                 "\"estimated\":false,\"note\":\"no timeline in this trace\"}",
+                 nsites);
+        return buf;
 }
 
 static const char *leaktrace, *leaktrace_asan;
@@ -355,11 +375,11 @@ int main(int argc, char **argv)
             "\"command\":%s,\"complete\":true},\"summary\":{\"live_bytes\":%" PRId64
             ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"frees\":%" PRId64
             ",\"peak_live_bytes\":999999,\"drops\":"
-            "{\"stacks_full\":7}},\"sites\":[%s],\"timers\":[]}\n";
+            "{\"stacks_full\":7}},\"sites\":[%s],\"timers\":[]%s}\n";
         if (asprintf(&want_main, head_fmt, want_cmd, live, blocks, allocs, (int64_t)allocs - blocks,
-                     sites_all) < 0 ||
+                     sites_all, no_history(14)) < 0 ||
             asprintf(&want_top3, head_fmt, want_cmd, live, blocks, allocs, (int64_t)allocs - blocks,
-                     sites_top3) < 0)
+                     sites_top3, no_history(14)) < 0)
                 return 2;
 
         const char *a1[] = {"--format", "json", "--top", "0", main_lt};
@@ -466,14 +486,14 @@ int main(int argc, char **argv)
                      "\"process\":{\"pid\":100,\"command\":[\"./server\",\"--port=80\"],"
                      "\"complete\":false},\"summary\":{\"live_bytes\":10,\"live_blocks\":1,"
                      "\"allocations\":3,\"frees\":2,\"peak_live_bytes\":50},\"sites\":[%s],"
-                     "\"timers\":[]",
-                     sa) < 0 ||
+                     "\"timers\":[]%s",
+                     sa, no_history(1)) < 0 ||
             asprintf(
                 &proc3,
                 "\"process\":{\"pid\":101,\"command\":[\"/bin/next\"],"
                 "\"complete\":true},\"summary\":{\"live_bytes\":25,\"live_blocks\":3,"
-                "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":25},\"sites\":[%s],\"timers\":[]",
-                sb) < 0 ||
+                "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":25},\"sites\":[%s],\"timers\":[]%s",
+                sb, no_history(2)) < 0 ||
             asprintf(&want2, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc2) < 0 ||
             asprintf(&want3, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc3) < 0 ||
             asprintf(&want23, "{\"tool\":\"leaktrace\",\"version\":1,\"processes\":[{%s},{%s}]}\n",
@@ -564,8 +584,8 @@ int main(int argc, char **argv)
                                      "102,\"command\":[\"no-aranges\"],\"complete\":true},"
                                      "\"summary\":{\"live_bytes\":30,\"live_blocks\":2,"
                                      "\"allocations\":2,\"frees\":0,\"peak_live_bytes\":30},"
-                                     "\"sites\":[%s],\"timers\":[]}\n",
-                                     s4) < 0)
+                                     "\"sites\":[%s],\"timers\":[]%s}\n",
+                                     s4, no_history(2)) < 0)
                                 return 2;
                         const char *b4[] = {"--format", "json", p4};
                         check_report("a module without .debug_aranges: lines and inline frames", b4,

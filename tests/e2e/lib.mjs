@@ -157,7 +157,10 @@ export function report(files, args = []) {
 
 /** The processes of a report, whether it has one or several. */
 export function processes(rep) {
-  return rep.processes ?? [{ process: rep.process, summary: rep.summary, sites: rep.sites, timers: rep.timers }];
+  return rep.processes ?? [{
+    process: rep.process, summary: rep.summary, sites: rep.sites, timers: rep.timers,
+    timeline: rep.timeline, snapshots: rep.snapshots, verdicts: rep.verdicts,
+  }];
 }
 
 const isCount = (n) => Number.isSafeInteger(n) && n >= 0;
@@ -178,10 +181,10 @@ export function checkSchema(rep) {
     keys(rep, ['tool', 'version', 'processes'], [], 'report');
     assert.ok(Array.isArray(rep.processes), 'processes is an array');
   } else {
-    keys(rep, ['tool', 'version', 'process', 'summary', 'sites', 'timers'], [], 'report');
+    keys(rep, ['tool', 'version', 'process', 'summary', 'sites', 'timers', ...HISTORY_KEYS], [], 'report');
   }
   for (const p of procs) {
-    if (rep.processes) keys(p, ['process', 'summary', 'sites', 'timers'], [], 'processes[]');
+    if (rep.processes) keys(p, ['process', 'summary', 'sites', 'timers', ...HISTORY_KEYS], [], 'processes[]');
     keys(p.process, ['pid', 'command', 'complete'], [], 'process');
     assert.ok(Number.isSafeInteger(p.process.pid) && p.process.pid > 0, 'process.pid');
     assert.ok(Array.isArray(p.process.command) && p.process.command.every((a) => typeof a === 'string'),
@@ -191,22 +194,92 @@ export function checkSchema(rep) {
     for (const [k, v] of Object.entries(p.summary)) assert.ok(isCount(v), `summary.${k} = ${v}`);
     assert.ok(p.summary.peak_live_bytes >= p.summary.live_bytes, 'peak_live_bytes >= live_bytes');
     assert.ok(Array.isArray(p.sites), 'sites is an array');
-    let prev = Infinity;
+    let prev = Infinity, prevLeak = true;
     for (const s of p.sites) {
-      keys(s, ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'frames'], [], 'site');
+      keys(s, ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'frames', ...SITE_HISTORY_KEYS],
+        [], 'site');
       for (const k of ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated'])
         assert.ok(isCount(s[k]), `site.${k} = ${s[k]}`);
-      assert.ok(s.live_blocks > 0, 'sites are those with live blocks');
-      assert.ok(s.allocations >= s.live_blocks && s.bytes_allocated >= s.live_bytes,
-        `site counters consistent: ${JSON.stringify(s)}`);
-      assert.ok(s.live_bytes <= prev, 'sites sorted by live bytes, largest first');
+      assert.ok(['allocation', 'mapping'].includes(s.kind), `site.kind = ${s.kind}`);
+      if (s.kind === 'allocation') {
+        assert.ok(s.live_blocks > 0, 'allocation sites are those with live blocks');
+        assert.ok(s.allocations >= s.live_blocks && s.bytes_allocated >= s.live_bytes,
+          `site counters consistent: ${JSON.stringify(s).slice(0, 300)}`);
+      } else {
+        // Mapping sites: live_blocks are regions, allocations the calls that
+        // mapped, bytes_allocated the bytes they mapped.
+        assert.ok(s.live_bytes > 0, 'mapping sites are those with mapped bytes');
+      }
+      // Leaks first, each group by live bytes, largest first.
+      const leak = s.verdict === 'leak';
+      assert.ok(prevLeak || !leak, 'leaks before every other site');
+      if (leak !== prevLeak) prev = Infinity;
+      assert.ok(s.live_bytes <= prev, 'sites sorted by live bytes, largest first, leaks first');
       prev = s.live_bytes;
+      prevLeak = leak;
       assert.ok(Array.isArray(s.frames) && s.frames.length > 0, 'site has frames');
       for (const f of s.frames) checkFrame(f);
+      checkSiteHistory(s, p.timeline);
     }
     checkTimers(p.timers);
+    checkHistory(p);
   }
   return rep;
+}
+
+export const HISTORY_KEYS = ['timeline', 'snapshots', 'verdicts'];
+const SITE_HISTORY_KEYS = ['kind', 'verdict', 'reason', 'growth_bytes', 'growth_bytes_per_s',
+  'growth_bytes_per_1k_allocations', 'fit_r2', 'fit_axis', 'points', 'history'];
+export const VERDICTS = ['leak', 'unclear', 'cache', 'transient'];
+const isNum = (n) => typeof n === 'number' && Number.isFinite(n);
+
+/** A site's verdict and its history, one point per point of the timeline. */
+function checkSiteHistory(s, timeline) {
+  const where = `site ${JSON.stringify(s.frames[0])}`;
+  assert.ok(VERDICTS.includes(s.verdict), `${where}: verdict ${s.verdict}`);
+  assert.ok(typeof s.reason === 'string' && s.reason !== '', `${where}: reason`);
+  assert.ok(s.growth_bytes === null || Number.isSafeInteger(s.growth_bytes), `${where}: growth_bytes`);
+  for (const k of ['growth_bytes_per_s', 'growth_bytes_per_1k_allocations', 'fit_r2'])
+    assert.ok(s[k] === null || isNum(s[k]), `${where}: ${k} = ${s[k]}`);
+  assert.ok(s.fit_r2 === null || (s.fit_r2 >= 0 && s.fit_r2 <= 1), `${where}: fit_r2 in [0, 1]`);
+  assert.ok([null, 'time', 'allocations'].includes(s.fit_axis), `${where}: fit_axis`);
+  assert.ok(isCount(s.points), `${where}: points`);
+  assert.ok(Array.isArray(s.history), `${where}: history`);
+  assert.equal(s.history.length, timeline.length, `${where}: a history point per timeline point`);
+  s.history.forEach((h, i) => {
+    keys(h, ['t', 'bytes', 'blocks'], [], `${where}: history[${i}]`);
+    assert.equal(h.t, timeline[i].t, `${where}: history[${i}].t is the timeline's`);
+    assert.ok(Number.isSafeInteger(h.bytes) && Number.isSafeInteger(h.blocks), `${where}: history[${i}] figures`);
+  });
+}
+
+/** The timeline (time-ordered), the snapshots and the verdict counts of a process. */
+function checkHistory(p) {
+  assert.ok(Array.isArray(p.timeline), 'timeline is an array');
+  let prevT = -Infinity, prevAllocs = 0;
+  for (const [i, pt] of p.timeline.entries()) {
+    const where = `timeline[${i}] ${JSON.stringify(pt)}`;
+    keys(pt, ['t', 'live_bytes', 'live_blocks', 'rss', 'allocations', 'mapped_bytes', 'timers_live', 'snapshot'],
+      [], where);
+    assert.ok(isNum(pt.t) && pt.t >= prevT, `${where}: t in order`);
+    for (const k of ['rss', 'allocations', 'timers_live']) assert.ok(isCount(pt[k]), `${where}: ${k}`);
+    for (const k of ['live_bytes', 'live_blocks', 'mapped_bytes']) assert.ok(Number.isSafeInteger(pt[k]), `${where}: ${k}`);
+    assert.ok(pt.allocations >= prevAllocs, `${where}: allocations never go down`);
+    assert.ok(pt.snapshot === null || typeof pt.snapshot === 'string', `${where}: snapshot`);
+    prevT = pt.t;
+    prevAllocs = pt.allocations;
+  }
+  assert.ok(Array.isArray(p.snapshots), 'snapshots is an array');
+  for (const sn of p.snapshots) {
+    keys(sn, ['name', 't', 'live_bytes', 'live_blocks', 'allocations', 'rss'], [], `snapshot ${sn.name}`);
+    assert.ok(typeof sn.name === 'string' && isNum(sn.t), `snapshot ${sn.name}`);
+  }
+  const v = p.verdicts;
+  keys(v, [...VERDICTS, 'points', 'span_s', 'tick_ms', 'estimated', 'note'], [], 'verdicts');
+  assert.equal(v.points, p.timeline.length, 'verdicts.points');
+  assert.equal(VERDICTS.reduce((a, k) => a + v[k], 0) >= p.sites.length, true, 'a verdict per site');
+  assert.equal(typeof v.estimated, 'boolean', 'verdicts.estimated');
+  assert.ok(v.note === null || typeof v.note === 'string', 'verdicts.note');
 }
 
 export const TIMER_KINDS = ['timerfd', 'posix', 'itimer', 'alarm', 'js'];

@@ -1,0 +1,223 @@
+/* Verdicts and histories in the text and JSON reports. See write_history.h. */
+#define _GNU_SOURCE
+#include "write_history.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "json_escape.h"
+#include "writers.h"
+
+static const char *const axis_name[] = {
+    [LT_AXIS_NONE] = NULL, [LT_AXIS_TIME] = "time", [LT_AXIS_ALLOCS] = "allocations"};
+
+const char *lt_site_kind_name(const struct lt_site *s)
+{
+        return s->kind == LT_SITE_MAPPING ? "mapping" : "allocation";
+}
+
+int lt_history_judged(const struct lt_report *r)
+{
+        return r->history && r->history->tl.n >= LT_VERDICT_MIN_POINTS;
+}
+
+const char *lt_signed_bytes(char *buf, size_t len, double b)
+{
+        static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+        const char *sign = b > 0 ? "+" : b < 0 ? "-" : "";
+        double v = fabs(b);
+        int u = 0;
+        while (v >= 1024 && u < 4) {
+                v /= 1024;
+                u++;
+        }
+        if (u)
+                snprintf(buf, len, "%s%.1f %s", sign, v, unit[u]);
+        else
+                snprintf(buf, len, "%s%.0f %s", v < 0.5 ? "" : sign, v, unit[u]);
+        return buf;
+}
+
+const char *lt_rate_str(char *buf, size_t len, double per_s)
+{
+        if (isnan(per_s)) {
+                snprintf(buf, len, "?");
+                return buf;
+        }
+        char b[48];
+        snprintf(buf, len, "%s/min", lt_signed_bytes(b, sizeof(b), per_s * 60));
+        return buf;
+}
+
+const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
+{
+        if (!s->nframes) {
+                snprintf(buf, len, "(no frames recorded)");
+                return buf;
+        }
+        uint64_t addr = lt_site_addr(s, 0);
+        int mod = lt_site_module(s, 0);
+        const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
+        if (!info) {
+                snprintf(buf, len, "?");
+                return buf;
+        }
+        /* The first frame shown, past inlined wrappers; the first with a
+         * line if that one has none (an inlined frame usually has). */
+        const struct lt_frame_info *f =
+            &info->frames[s->first_skip < info->nframes ? s->first_skip : info->nframes - 1];
+        const char *base = f->file ? strrchr(f->file, '/') : NULL;
+        base = base ? base + 1 : f->file;
+        if (f->file && f->line)
+                snprintf(buf, len, "%s:%u (%s)", base, f->line, f->function ? f->function : "??");
+        else if (f->function)
+                snprintf(buf, len, "%s", f->function);
+        else if (mod >= 0)
+                snprintf(buf, len, "%s+0x%" PRIx64,
+                         strrchr(r->trace->mods[mod].path, '/')
+                             ? strrchr(r->trace->mods[mod].path, '/') + 1
+                             : r->trace->mods[mod].path,
+                         addr - r->trace->mods[mod].bias);
+        else
+                snprintf(buf, len, "0x%" PRIx64, addr);
+        return buf;
+}
+
+static void json_double(FILE *out, const char *fmt, double v)
+{
+        if (isnan(v) || isinf(v))
+                fputs("null", out);
+        else
+                fprintf(out, fmt, v);
+}
+
+void lt_json_site_history(FILE *out, const struct lt_report *r, const struct lt_site *s)
+{
+        fprintf(out, ",\"kind\":\"%s\"", lt_site_kind_name(s));
+        const struct lt_site_history *h = s->hist;
+        if (!h)
+                return;
+        const struct lt_verdict *v = &h->verdict;
+        const struct lt_timeline *tl = &r->history->tl;
+        fprintf(out, ",\"verdict\":\"%s\",\"reason\":", lt_verdict_name(v->kind));
+        lt_json_string(out, v->reason);
+        if (tl->n)
+                fprintf(out, ",\"growth_bytes\":%" PRId64, v->growth_bytes);
+        else
+                fputs(",\"growth_bytes\":null", out);
+        fputs(",\"growth_bytes_per_s\":", out);
+        json_double(out, "%.3f", v->growth_per_s);
+        fputs(",\"growth_bytes_per_1k_allocations\":", out);
+        json_double(out, "%.3f", v->growth_per_kalloc);
+        fputs(",\"fit_r2\":", out);
+        json_double(out, "%.4f", v->r2);
+        fputs(",\"fit_axis\":", out);
+        lt_json_string(out, axis_name[v->fit_axis]);
+        fprintf(out, ",\"points\":%u,\"history\":[", v->points);
+        for (size_t i = 0; i < tl->n; i++)
+                fprintf(out, "%s{\"t\":%.3f,\"bytes\":%" PRId64 ",\"blocks\":%" PRId64 "}",
+                        i ? "," : "", tl->t[i], h->bytes[i], h->blocks[i]);
+        putc(']', out);
+}
+
+void lt_json_process_history(FILE *out, const struct lt_report *r)
+{
+        const struct lt_trace *t = r->trace;
+        const struct lt_history *h = r->history;
+        const struct lt_timeline *tl = &h->tl;
+        fputs(",\"timeline\":[", out);
+        for (size_t i = 0; i < tl->n; i++) {
+                const struct lt_tick_rec *k = &tl->ticks[i];
+                fprintf(out,
+                        "%s{\"t\":%.3f,\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
+                        ",\"rss\":%" PRIu64 ",\"allocations\":%" PRIu64 ",\"mapped_bytes\":%" PRId64
+                        ",\"timers_live\":%" PRIu32 ",\"snapshot\":",
+                        i ? "," : "", tl->t[i], k->live_bytes, k->live_blocks, k->rss, k->allocs,
+                        k->mapped_bytes, k->timers_live);
+                lt_json_string(out, lt_snapshot_name(t, k->snapshot));
+                putc('}', out);
+        }
+        fputs("],\"snapshots\":[", out);
+        for (uint64_t i = 0; i < t->nsnaps; i++) {
+                const struct lt_snapshot_rec *s = &t->snaps[i];
+                fprintf(out, "%s{\"name\":", i ? "," : "");
+                lt_json_string(out, s->name);
+                fprintf(out,
+                        ",\"t\":%.3f,\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
+                        ",\"allocations\":%" PRIu64 ",\"rss\":%" PRIu64 "}",
+                        lt_trace_seconds(t, s->time_ns), s->live_bytes, s->live_blocks, s->allocs,
+                        s->rss);
+        }
+        fputs("],\"verdicts\":{", out);
+        for (int k = 0; k < LT_VERDICT__COUNT; k++)
+                fprintf(out, "%s\"%s\":%zu", k ? "," : "", lt_verdict_name(k), h->verdicts[k]);
+        fprintf(out, ",\"points\":%zu,\"span_s\":%.3f,\"tick_ms\":%" PRIu32 ",\"estimated\":%s",
+                tl->n, tl->n ? tl->t[tl->n - 1] - tl->t[0] : 0.0, t->hdr.history.tick_ms,
+                t->hdr.sample_bytes ? "true" : "false");
+        fputs(",\"note\":", out);
+        if (!tl->n)
+                fputs("\"no timeline in this trace\"", out);
+        else if (tl->n < LT_VERDICT_MIN_POINTS)
+                fprintf(out, "\"history too short: %zu points, %d needed\"", tl->n,
+                        LT_VERDICT_MIN_POINTS);
+        else if (tl->recent_only)
+                fputs("\"read while the history was being thinned: recent points only\"", out);
+        else
+                fputs("null", out);
+        fputs("}", out);
+}
+
+void lt_text_verdicts(FILE *out, const struct lt_report *r)
+{
+        const struct lt_history *h = r->history;
+        const struct lt_timeline *tl = &h->tl;
+        const struct lt_trace *t = r->trace;
+        if (!tl->n) {
+                fputs("verdicts: none: no timeline in this trace\n", out);
+                return;
+        }
+        double span = tl->t[tl->n - 1] - tl->t[0];
+        if (tl->n < LT_VERDICT_MIN_POINTS) {
+                fprintf(out,
+                        "verdicts: none: the history is too short (%zu point%s over %.1f s, %d "
+                        "needed); record longer, or tick faster with LEAKTRACE_TICK_MS\n",
+                        tl->n, tl->n == 1 ? "" : "s", span, LT_VERDICT_MIN_POINTS);
+                return;
+        }
+        size_t leaks = h->verdicts[LT_VERDICT_LEAK];
+        fprintf(out, "verdicts: %zu site%s leak%s, %zu cache%s, %zu transient, %zu unclear", leaks,
+                leaks == 1 ? "" : "s", leaks == 1 ? "s" : "", h->verdicts[LT_VERDICT_CACHE],
+                h->verdicts[LT_VERDICT_CACHE] == 1 ? "" : "s", h->verdicts[LT_VERDICT_TRANSIENT],
+                h->verdicts[LT_VERDICT_UNCLEAR]);
+        fprintf(out, " (history: %zu points over %.1f s, tick %" PRIu32 " ms%s)\n", tl->n, span,
+                t->hdr.history.tick_ms,
+                t->hdr.sample_bytes ? "; sampled: growths are estimates" : "");
+        if (tl->recent_only)
+                fputs("note: read while the history was being thinned: only its recent points "
+                      "were used\n",
+                      out);
+}
+
+void lt_text_site_verdict(FILE *out, const struct lt_report *r, const struct lt_site *s)
+{
+        if (!s->hist || !lt_history_judged(r))
+                return;
+        const struct lt_verdict *v = &s->hist->verdict;
+        char a[64], b[64];
+        fprintf(out, "%s, %s", lt_verdict_name(v->kind),
+                lt_rate_str(a, sizeof(a), v->growth_per_s));
+        if (!isnan(v->growth_per_kalloc))
+                fprintf(out, ", %s/1000 allocations",
+                        lt_signed_bytes(b, sizeof(b), v->growth_per_kalloc));
+        if (!isnan(v->r2))
+                fprintf(out, ", R\xc2\xb2 %.2f", v->r2);
+        fputs(": ", out);
+}
+
+void lt_text_site_why(FILE *out, const struct lt_report *r, const struct lt_site *s)
+{
+        if (!s->hist || !lt_history_judged(r))
+                return;
+        fprintf(out, "  why: %s\n", s->hist->verdict.reason);
+}

@@ -1,0 +1,49 @@
+/* What the verdicts and histories add to the text and JSON reports, and the
+ * short figures that the other formats (markdown, check, diff) share. */
+#ifndef LT_WRITE_HISTORY_H
+#define LT_WRITE_HISTORY_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "history.h"
+#include "report.h"
+
+/* JSON: the members a site gains (",\"kind\":..., \"history\":[...]"),
+ * written after its frames. */
+void lt_json_site_history(FILE *out, const struct lt_report *r, const struct lt_site *s);
+
+/* JSON: the members a process gains (",\"timeline\":[...],\"snapshots\":[...],
+ * \"verdicts\":{...}"), written after its other members. */
+void lt_json_process_history(FILE *out, const struct lt_report *r);
+
+/* Text: the verdicts line under the process's summary ("verdicts: 1 site
+ * leaks, ..."), with what makes them estimates or too short to tell. */
+void lt_text_verdicts(FILE *out, const struct lt_report *r);
+
+/* Text: what starts a site's line after "#N: " ("leak, +1.2 KiB/min, ...: "),
+ * or nothing when the process's history is too short to judge any site. */
+void lt_text_site_verdict(FILE *out, const struct lt_report *r, const struct lt_site *s);
+
+/* Text: the line under a site's that says why ("  why: grew ..."), or
+ * nothing, as above. */
+void lt_text_site_why(FILE *out, const struct lt_report *r, const struct lt_site *s);
+
+/* Whether the process's history has enough points for any verdict. */
+int lt_history_judged(const struct lt_report *r);
+
+/* "+1.2 KiB/min", "-300 bytes/min", "0 bytes/min"; "?" for NAN. */
+const char *lt_rate_str(char *buf, size_t len, double per_s);
+
+/* "+48 bytes", "-1.5 KiB": a signed short figure. */
+const char *lt_signed_bytes(char *buf, size_t len, double bytes);
+
+/* Where a site allocated, for one line: the first shown frame's
+ * "file:line (function)", or what of it is known, else its address.
+ * Returns BUF; -ENOMEM makes "?". */
+const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s);
+
+/* "allocation" or "mapping". */
+const char *lt_site_kind_name(const struct lt_site *s);
+
+#endif

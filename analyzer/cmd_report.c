@@ -16,13 +16,20 @@
 void lt_report_help(FILE *out)
 {
         fprintf(out,
-                "Usage: leaktrace report [--top N] [--format text|json] FILE...\n"
+                "Usage: leaktrace report [--top N] [--format FORMAT] FILE...\n"
                 "\n"
                 "Reports what each trace file shows still allocated: the call sites\n"
-                "holding the most live bytes, biggest first.\n"
+                "holding live memory, with a verdict from each one's history (leak,\n"
+                "cache, transient or unclear, with its growth per minute and per 1000\n"
+                "allocations and the fit of its trend): leaks first, then the others,\n"
+                "biggest first. Anonymous memory mapped with mmap is reported as sites\n"
+                "of their own (kind mapping).\n"
                 "\n"
                 "  --top N          sites shown per process (default %d; 0: all)\n"
-                "  --format FORMAT  text (default), for people; json, for programs\n"
+                "  --format FORMAT  text (default), for people; json, for programs;\n"
+                "                   markdown, for a code review; collapsed, folded stacks\n"
+                "                   of live bytes for flamegraph.pl or speedscope; svg, a\n"
+                "                   flame graph of live bytes (collapsed and svg: all sites)\n"
                 "  -h, --help       this help\n"
                 "\n"
                 "Exit status: 0, or 2 when a file cannot be read or is not a valid\n"
@@ -53,11 +60,18 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
                 o->top = (unsigned)n;
                 return 0;
         }
-        if (!strcmp(val, "text") || !strcmp(val, "json")) {
-                o->json = val[0] == 'j';
-                return 0;
+        static const char *const names[] = {
+#define LT_X_NAME(K, name) [LT_FORMAT_##K] = name,
+            LT_FORMATS(LT_X_NAME)
+#undef LT_X_NAME
+        };
+        for (int f = 0; f < LT_FORMAT__COUNT; f++) {
+                if (!strcmp(val, names[f])) {
+                        o->format = (enum lt_format)f;
+                        return 0;
+                }
         }
-        lt_usage_error(cmd, "--format is text or json, not '%s'", val);
+        lt_usage_error(cmd, "--format is text, json, markdown, collapsed or svg, not '%s'", val);
         return -EINVAL;
 }
 
@@ -86,8 +100,23 @@ int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_rep
                 good[ngood++] = &reports[i];
         }
         if (ngood) {
-                int err = o->json ? lt_write_json(out, good, ngood, o->top)
-                                  : lt_write_text(out, good, ngood, o->top);
+                int err;
+                switch (o->format) {
+                case LT_FORMAT_JSON:
+                        err = lt_write_json(out, good, ngood, o->top);
+                        break;
+                case LT_FORMAT_MARKDOWN:
+                        err = lt_write_markdown(out, good, ngood, o->top);
+                        break;
+                case LT_FORMAT_COLLAPSED: /* every site: a flame graph wants them all */
+                        err = lt_write_collapsed(out, good, ngood);
+                        break;
+                case LT_FORMAT_SVG:
+                        err = lt_write_flame_svg(out, good, ngood);
+                        break;
+                default:
+                        err = lt_write_text(out, good, ngood, o->top);
+                }
                 if (err) {
                         fprintf(stderr, "leaktrace: cannot write the report: %s\n", strerror(-err));
                         status = 2;

@@ -8,9 +8,24 @@
 
 #define LT_DEFAULT_TOP 20
 
+/* Report formats: --format NAME. */
+#define LT_FORMATS(X)                                                                              \
+        X(TEXT, "text")                                                                            \
+        X(JSON, "json")                                                                            \
+        X(MARKDOWN, "markdown")                                                                    \
+        X(COLLAPSED, "collapsed")                                                                  \
+        X(SVG, "svg")
+
+enum lt_format {
+#define LT_X_ENUM(K, name) LT_FORMAT_##K,
+        LT_FORMATS(LT_X_ENUM)
+#undef LT_X_ENUM
+        LT_FORMAT__COUNT
+};
+
 struct lt_report_opts {
         unsigned top; /* sites shown per process; 0: all */
-        int json;
+        enum lt_format format;
 };
 
 /* `leaktrace report ARGS`: argv[0] is "report". Returns the exit status. */
@@ -23,10 +38,19 @@ int lt_cmd_run(int argc, char **argv);
  * exit status: 0, or 2 when the process cannot be controlled. */
 int lt_cmd_ctl(int argc, char **argv);
 
+/* `leaktrace diff A B`, `leaktrace check FILE...`, `leaktrace timeline
+ * FILE...`: argv[0] is the command's name. Each returns its exit status. */
+int lt_cmd_diff(int argc, char **argv);
+int lt_cmd_check(int argc, char **argv);
+int lt_cmd_timeline(int argc, char **argv);
+
 /* The help of each subcommand, written to OUT. */
 void lt_report_help(FILE *out);
 void lt_run_help(FILE *out);
 void lt_ctl_help(FILE *out);
+void lt_diff_help(FILE *out);
+void lt_check_help(FILE *out);
+void lt_timeline_help(FILE *out);
 
 /* Takes the value of --top or --format into O. Returns 0, or -EINVAL after
  * saying on stderr what is wrong with it (CMD names the subcommand). */

@@ -6,8 +6,7 @@
 
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (at most len bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t len)
+size_t lt_utf8_len(const unsigned char *s, size_t len)
 {
         unsigned char c = s[0];
         size_t n;
@@ -77,7 +76,7 @@ void lt_json_string_n(FILE *out, const char *str, size_t len)
                         i++;
                         continue;
                 }
-                size_t n = utf8_len(s + i, len - i);
+                size_t n = lt_utf8_len(s + i, len - i);
                 if (!n) {
                         fputs("\\ufffd", out);
                         i++;

@@ -15,4 +15,9 @@ void lt_json_string_n(FILE *out, const char *s, size_t len);
 /* The same for a NUL-terminated string; NULL is written as null. */
 void lt_json_string(FILE *out, const char *s);
 
+/* Length of the valid UTF-8 sequence at S (at most LEN >= 1 bytes), or 0
+ * when S does not start one: for the other writers that must keep their
+ * output valid UTF-8 (SVG, markdown). */
+size_t lt_utf8_len(const unsigned char *s, size_t len);
+
 #endif

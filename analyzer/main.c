@@ -18,20 +18,31 @@ static void help(FILE *out)
               "call stack that made it into a trace file; `report` reads trace files.\n"
               "\n"
               "Commands:\n"
-              "  run [-o DIR] [--top N] [--format text|json] [--no-report] [--] CMD [ARGS...]\n"
+              "  run [-o DIR] [--paused] [--top N] [--format FORMAT] [--no-report] [--]\n"
+              "      CMD [ARGS...]\n"
               "                 run CMD traced, then report on stderr\n"
-              "  report [--top N] [--format text|json] FILE...\n"
-              "                 report on trace files\n"
+              "  report [--top N] [--format FORMAT] FILE...\n"
+              "                 report on trace files: sites, each with its verdict (leak,\n"
+              "                 cache, transient, unclear) from its history; FORMAT is text,\n"
+              "                 json, markdown, collapsed (folded stacks) or svg (flame graph)\n"
               "  ctl PID|FILE start|stop|snapshot [NAME]|status\n"
               "                 control a running traced process\n"
+              "  diff [--top N] [--format text|json] A B\n"
+              "                 sites that grew, appeared, shrank or disappeared between two\n"
+              "                 files or snapshots (FILE, FILE@NAME, FILE@N)\n"
+              "  check [--max-growth BYTES] [--max-live-timers N] [--max-live BYTES] FILE...\n"
+              "                 for CI: exit 1 when a trace shows a leak beyond the bounds\n"
+              "  timeline [-o FILE.svg] FILE...\n"
+              "                 chart of RSS, live and mapped bytes and live timers over time\n"
               "  help [COMMAND] this help, or a command's\n"
               "\n"
               "Options:\n"
               "  -h, --help     this help\n"
               "  --version      the version\n"
               "\n"
-              "Exit status: run passes the program's on; otherwise 0, or 2 for a bad\n"
-              "command line or a trace file that cannot be read.\n",
+              "Exit status: run passes the program's on; check gives 1 when it finds a\n"
+              "leak; otherwise 0, or 2 for a bad command line or a trace file that\n"
+              "cannot be read.\n",
               out);
 }
 
@@ -45,6 +56,12 @@ static int help_for(const char *cmd)
                 lt_report_help(stdout);
         else if (!strcmp(cmd, "ctl"))
                 lt_ctl_help(stdout);
+        else if (!strcmp(cmd, "diff"))
+                lt_diff_help(stdout);
+        else if (!strcmp(cmd, "check"))
+                lt_check_help(stdout);
+        else if (!strcmp(cmd, "timeline"))
+                lt_timeline_help(stdout);
         else {
                 lt_usage_error(NULL, "no command '%s'", cmd);
                 return 2;
@@ -73,6 +90,12 @@ int main(int argc, char **argv)
                 return lt_cmd_run(argc - 1, argv + 1);
         if (!strcmp(cmd, "ctl"))
                 return lt_cmd_ctl(argc - 1, argv + 1);
+        if (!strcmp(cmd, "diff"))
+                return lt_cmd_diff(argc - 1, argv + 1);
+        if (!strcmp(cmd, "check"))
+                return lt_cmd_check(argc - 1, argv + 1);
+        if (!strcmp(cmd, "timeline"))
+                return lt_cmd_timeline(argc - 1, argv + 1);
         if (cmd[0] == '-')
                 lt_usage_error(NULL, "unknown option '%s'", cmd);
         else

@@ -41,8 +41,8 @@ static void print_option(FILE *out, const char *name, const char *type, const ch
 void lt_run_help(FILE *out)
 {
         fprintf(out,
-                "Usage: leaktrace run [-o DIR] [--top N] [--format text|json] [--no-report] [--]\n"
-                "                     CMD [ARGS...]\n"
+                "Usage: leaktrace run [-o DIR] [--paused] [--top N] [--format FORMAT]\n"
+                "                     [--no-report] [--] CMD [ARGS...]\n"
                 "\n"
                 "Runs CMD with libleaktrace.so preloaded. Every process it becomes or starts\n"
                 "writes a trace file, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
@@ -51,8 +51,11 @@ void lt_run_help(FILE *out)
                 "\n"
                 "  -o, --output DIR  where trace files go (default: the current directory;\n"
                 "                    created if missing)\n"
+                "  --paused          record nothing until `leaktrace ctl PID start`\n"
+                "                    (sets LEAKTRACE_START=paused): start a server, warm it\n"
+                "                    up, then record only the load test\n"
                 "  --top N           sites shown (default %d; 0: all)\n"
-                "  --format FORMAT   text (default) or json\n"
+                "  --format FORMAT   text (default), json, markdown, collapsed or svg\n"
                 "  --no-report       only say which trace files were written\n"
                 "  -h, --help        this help\n"
                 "\n"
@@ -389,11 +392,12 @@ int lt_cmd_run(int argc, char **argv)
         static const struct option longopts[] = {
             {"output", required_argument, NULL, 'o'}, {"top", required_argument, NULL, 't'},
             {"format", required_argument, NULL, 'f'}, {"no-report", no_argument, NULL, 'n'},
-            {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+            {"help", no_argument, NULL, 'h'},         {"paused", no_argument, NULL, 'p'},
+            {NULL, 0, NULL, 0},
         };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
         const char *dir = ".";
-        int no_report = 0, c;
+        int no_report = 0, paused = 0, c;
         opterr = 0;
         /* "+": options stop at the command, whose own options are its own. */
         while ((c = getopt_long(argc, argv, "+:o:h", longopts, NULL)) != -1) {
@@ -408,6 +412,9 @@ int lt_cmd_run(int argc, char **argv)
                         break;
                 case 'n':
                         no_report = 1;
+                        break;
+                case 'p':
+                        paused = 1;
                         break;
                 case 'h':
                         lt_run_help(stdout);
@@ -444,7 +451,8 @@ int lt_cmd_run(int argc, char **argv)
                 return 2;
         }
         uint64_t session = new_session();
-        if (set_environment(preload, absdir, session) < 0) {
+        if (set_environment(preload, absdir, session) < 0 ||
+            (paused && setenv("LEAKTRACE_START", "paused", 1) < 0)) {
                 fprintf(stderr, "leaktrace: cannot set the environment: %s\n", strerror(errno));
                 return 2;
         }

@@ -80,6 +80,11 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
         return 0;
 }
 
+int lt_write_json_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
+{
+        return write_frames(out, r, s);
+}
+
 static void write_js_frame(FILE *out, const struct lt_js_frame *f)
 {
         fputs("{\"function\":", out);

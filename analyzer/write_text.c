@@ -160,6 +160,11 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
         return 0;
 }
 
+int lt_write_text_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
+{
+        return write_frames(out, r, s);
+}
+
 /* "every 100 ms", "every 2.5 ms" */
 static void write_interval(FILE *out, uint64_t ns)
 {

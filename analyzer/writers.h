@@ -16,6 +16,39 @@ int lt_write_text(FILE *out, struct lt_report *const *reports, size_t n, unsigne
  * is 1, else {"tool":..,"version":..,"processes":[...]}. Returns as above. */
 int lt_write_json(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
 
+/* Writes N reports as markdown for a code review: per process a summary,
+ * a table of the TOP sites, each one's stack with its source lines.
+ * Returns as above. */
+int lt_write_markdown(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
+
+/* Writes every live site of N reports as a folded stack ("outer;...;inner
+ * BYTES"), for flamegraph.pl and speedscope. Returns as above. */
+int lt_write_collapsed(FILE *out, struct lt_report *const *reports, size_t n);
+
+/* Writes a flame graph of the live bytes of N reports as one SVG. Returns
+ * as above. */
+int lt_write_flame_svg(FILE *out, struct lt_report *const *reports, size_t n);
+
+/* The frames of site S, outermost first, as names fit for a folded stack
+ * (no ';', no control character): callers by function, the innermost by
+ * function, file and line, unknown ones as module+offset; a mapping site
+ * ends with "[anonymous mapping]". Returns 0 with *NAMES (free with
+ * lt_names_free) and *N, or -ENOMEM. */
+int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***names, unsigned *n);
+void lt_names_free(char **names, unsigned n);
+
+/* Markdown escaping: S as text (every character markdown could read as
+ * syntax backslash-escaped), or as a code span (a fence longer than any
+ * backtick run inside; in a table cell, '|' as "\|"). Both keep the output
+ * valid UTF-8 on one line. */
+void lt_md_text(FILE *out, const char *s);
+void lt_md_code(FILE *out, const char *s, int in_table);
+
+/* The frames of site S as the text report shows them (lines "  #N ..."),
+ * or as the JSON report's "frames":[...] member. Return 0 or -ENOMEM. */
+int lt_write_text_frames(FILE *out, struct lt_report *r, const struct lt_site *s);
+int lt_write_json_frames(FILE *out, struct lt_report *r, const struct lt_site *s);
+
 /* The command line of T as a shell would take it back: one line, each
  * argument bare or in single quotes, control bytes as \xNN. */
 void lt_write_command(FILE *out, const struct lt_trace *t);

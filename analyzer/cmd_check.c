@@ -1,0 +1,233 @@
+/* `leaktrace check FILE...`: the gate of a CI job. A file fails when one of
+ * its sites is judged a leak that grew by more than --max-growth bytes over
+ * the history, when more than --max-live-timers timers are live at its end
+ * (OS timers from the trace, JS timers from node's state), or when more
+ * than --max-live bytes are live. Each failure is one line naming the
+ * file, the site's file:line and its figures. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "history.h"
+#include "report.h"
+#include "timers.h"
+#include "trace.h"
+#include "write_history.h"
+#include "writers.h"
+
+void lt_check_help(FILE *out)
+{
+        fputs("Usage: leaktrace check [--max-growth BYTES] [--max-live-timers N]\n"
+              "                       [--max-live BYTES] FILE...\n"
+              "\n"
+              "For CI: fails when a trace shows a leak. Each site is judged from its history\n"
+              "as `leaktrace report` does (leak, cache, transient or unclear); a site\n"
+              "judged a leak fails the check unless it grew by at most --max-growth bytes\n"
+              "over the history. Each failure is one line on stdout: the file, the site's\n"
+              "file:line and function, its growth and what is live; a file that passes\n"
+              "gets one line saying so.\n"
+              "\n"
+              "  --max-growth BYTES    growth of a leak site that is tolerated (default 0)\n"
+              "  --max-live-timers N   fail when more than N timers are live at the end\n"
+              "                        (OS timers, and node's JS timers; default: no bound)\n"
+              "  --max-live BYTES      fail when more than BYTES are live at the end\n"
+              "                        (default: no bound)\n"
+              "  -h, --help            this help\n"
+              "BYTES may end in K, M or G (KiB, MiB, GiB).\n"
+              "\n"
+              "Exit status: 0 when no file fails, 1 when one does, 2 when a file cannot\n"
+              "be read or the command line is wrong.\n",
+              out);
+}
+
+/* A count of bytes or timers: digits, then for bytes an optional K, M or
+ * G (KiB, MiB, GiB) suffix. Returns 0, or -EINVAL. */
+static int parse_count(const char *s, int bytes, int64_t *out)
+{
+        char *end;
+        errno = 0;
+        if (!*s || *s == '-' || *s == '+')
+                return -EINVAL;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        unsigned shift = 0;
+        if (bytes && *end) {
+                const char *suf = end;
+                shift = *suf == 'K' || *suf == 'k'   ? 10
+                        : *suf == 'M' || *suf == 'm' ? 20
+                        : *suf == 'G' || *suf == 'g' ? 30
+                                                     : 64;
+                if (shift == 64)
+                        return -EINVAL;
+                suf++;
+                if (!strcmp(suf, "iB") || !strcmp(suf, "B"))
+                        suf += strlen(suf);
+                end = (char *)suf;
+        }
+        if (*end || v > (unsigned long long)INT64_MAX >> shift)
+                return -EINVAL;
+        *out = (int64_t)(v << shift);
+        return 0;
+}
+
+struct bounds {
+        int64_t max_growth;
+        int64_t max_timers; /* < 0: none */
+        int64_t max_live;   /* < 0: none */
+};
+
+/* One line per failure of report R. Returns how many. */
+static int check_one(FILE *out, struct lt_report *r, const struct bounds *b)
+{
+        const char *path = r->trace->path;
+        const char *est = r->trace->hdr.sample_bytes ? " (sampled: estimates)" : "";
+        int failed = 0;
+        char where[512], g[64], rate[64], live[64], k[64];
+        for (size_t i = 0; i < r->nsites; i++) {
+                const struct lt_site *s = r->sites[i];
+                if (!s->hist || s->hist->verdict.kind != LT_VERDICT_LEAK)
+                        continue;
+                const struct lt_verdict *v = &s->hist->verdict;
+                if (v->growth_bytes <= b->max_growth)
+                        continue;
+                fprintf(out, "%s: leak at %s: grew %s (%" PRId64 " bytes) at %s", path,
+                        lt_site_where(where, sizeof(where), r, s),
+                        lt_signed_bytes(g, sizeof(g), (double)v->growth_bytes), v->growth_bytes,
+                        lt_rate_str(rate, sizeof(rate), v->growth_per_s));
+                if (!isnan(v->growth_per_kalloc))
+                        fprintf(out, ", %s/1000 allocations",
+                                lt_signed_bytes(k, sizeof(k), v->growth_per_kalloc));
+                if (!isnan(v->r2))
+                        fprintf(out, ", R\xc2\xb2 %.2f", v->r2);
+                fprintf(out, "; %s %s in %" PRId64 " %s%s\n",
+                        lt_human_bytes(live, sizeof(live), s->live_bytes),
+                        s->kind == LT_SITE_MAPPING ? "mapped" : "live", s->live_blocks,
+                        s->kind == LT_SITE_MAPPING ? "regions" : "blocks", est);
+                failed++;
+        }
+        const struct lt_timers *t = r->timers;
+        if (b->max_timers >= 0 && t && t->live > b->max_timers) {
+                fprintf(out,
+                        "%s: %" PRId64 " live timer%s, more than --max-live-timers %" PRId64 "\n",
+                        path, t->live, t->live == 1 ? "" : "s", b->max_timers);
+                for (size_t i = 0; i < t->nsites; i++) {
+                        const struct lt_timer_site *s = t->sites[i];
+                        fprintf(out, "%s: %" PRId64 " live %s timer%s at ", path, s->live,
+                                lt_timer_kind_name(s->kind), s->live == 1 ? "" : "s");
+                        if (s->inherited)
+                                fputs("(inherited across exec)", out);
+                        else if (s->kind == LT_TIMER_JS && s->njs_frames) {
+                                const struct lt_js_frame *f = s->js_frames[0];
+                                fprintf(out, "%s:%u:%u (%s)", f->file ? f->file : "?", f->line,
+                                        f->column, f->function ? f->function : "?");
+                        } else
+                                fputs(lt_site_where(where, sizeof(where), r, &s->stack), out);
+                        if (s->repeating)
+                                fprintf(out, ", repeating every %.0f ms",
+                                        (double)s->interval_ns / 1e6);
+                        putc('\n', out);
+                }
+                failed++;
+        }
+        if (b->max_live >= 0 && r->live_bytes > b->max_live) {
+                fprintf(out, "%s: %s live, more than --max-live %" PRId64 "%s\n", path,
+                        lt_human_bytes(live, sizeof(live), r->live_bytes), b->max_live, est);
+                failed++;
+        }
+        if (!failed) {
+                const struct lt_history *h = r->history;
+                fprintf(out, "%s: ok: ", path);
+                if (!lt_history_judged(r))
+                        fprintf(out,
+                                "no verdict, the history is too short (%zu points, %d needed)\n",
+                                h->tl.n, LT_VERDICT_MIN_POINTS);
+                else
+                        fprintf(out,
+                                "no leak beyond the bounds (%zu leak%s, %zu cache%s, %zu "
+                                "transient, %zu unclear)\n",
+                                h->verdicts[LT_VERDICT_LEAK],
+                                h->verdicts[LT_VERDICT_LEAK] == 1 ? "" : "s",
+                                h->verdicts[LT_VERDICT_CACHE],
+                                h->verdicts[LT_VERDICT_CACHE] == 1 ? "" : "s",
+                                h->verdicts[LT_VERDICT_TRANSIENT], h->verdicts[LT_VERDICT_UNCLEAR]);
+        }
+        return failed;
+}
+
+int lt_cmd_check(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"max-growth", required_argument, NULL, 'g'},
+            {"max-live-timers", required_argument, NULL, 't'},
+            {"max-live", required_argument, NULL, 'l'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
+        };
+        struct bounds b = {.max_growth = 0, .max_timers = -1, .max_live = -1};
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'g':
+                case 'l':
+                case 't':
+                        if (parse_count(optarg, c != 't',
+                                        c == 'g'   ? &b.max_growth
+                                        : c == 'l' ? &b.max_live
+                                                   : &b.max_timers) < 0) {
+                                lt_usage_error("check", "%s wants a %s, not '%s'",
+                                               argv[optind - 1][1] == '-' ? argv[optind - 1]
+                                                                          : "an option",
+                                               c == 't' ? "number of timers"
+                                                        : "number of bytes (K, M, G allowed)",
+                                               optarg);
+                                return 2;
+                        }
+                        break;
+                case 'h':
+                        lt_check_help(stdout);
+                        return 0;
+                case ':':
+                        lt_usage_error("check", "%s wants a value", argv[optind - 1]);
+                        return 2;
+                default:
+                        if (optopt)
+                                lt_usage_error("check", "unknown option '-%c'", optopt);
+                        else
+                                lt_usage_error("check", "unknown option '%s'", argv[optind - 1]);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                lt_usage_error("check", "no trace file given");
+                return 2;
+        }
+        int bad = 0, failed = 0;
+        for (int i = optind; i < argc; i++) {
+                struct lt_trace t;
+                struct lt_report r;
+                char why[512];
+                if (lt_trace_load(argv[i], &t, why, sizeof(why)) < 0) {
+                        fprintf(stderr, "leaktrace: %s: %s\n", argv[i], why);
+                        bad = 1;
+                        continue;
+                }
+                if (lt_report_build(&r, &t) < 0) {
+                        fprintf(stderr, "leaktrace: %s: out of memory\n", argv[i]);
+                        lt_trace_free(&t);
+                        bad = 1;
+                        continue;
+                }
+                failed += check_one(stdout, &r, &b);
+                lt_report_free(&r);
+                lt_trace_free(&t);
+        }
+        fflush(stdout);
+        return bad ? 2 : failed ? 1 : 0;
+}

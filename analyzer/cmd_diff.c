@@ -1,0 +1,471 @@
+/* `leaktrace diff A B`: what changed between two states, site by site. A
+ * state is a trace file as it ended (FILE), or one of its snapshots
+ * (FILE@NAME, FILE@N counting from 1). Sites are matched by what their
+ * frames are (function, file, line; module and offset where unknown), so
+ * two runs of one program compare whatever their load addresses. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uthash.h>
+
+#include "commands.h"
+#include "history.h"
+#include "json_escape.h"
+#include "report.h"
+#include "trace.h"
+#include "writers.h"
+
+void lt_diff_help(FILE *out)
+{
+        fprintf(
+            out,
+            "Usage: leaktrace diff [--top N] [--format text|json] A B\n"
+            "\n"
+            "Compares two states site by site: the sites that grew, appeared, shrank\n"
+            "or disappeared from A to B, with live bytes and blocks before, after and\n"
+            "their change, biggest growth first. A state is\n"
+            "  FILE       a trace file as it ended (or as it is now, for a live process)\n"
+            "  FILE@NAME  the snapshot of that name, taken by `leaktrace ctl PID snapshot NAME`\n"
+            "  FILE@N     the Nth snapshot of the file, counting from 1\n"
+            "A and B may be two files (two runs of one program: sites are matched by\n"
+            "function, file and line), two snapshots of one file, or a file and one of\n"
+            "its snapshots. Snapshots hold allocation sites only: anonymous mappings are\n"
+            "compared when both states are whole files.\n"
+            "\n"
+            "  --top N          sites shown (default %d; 0: all)\n"
+            "  --format FORMAT  text (default) or json\n"
+            "  -h, --help       this help\n"
+            "\n"
+            "Exit status: 0, or 2 when a state cannot be read (one line on stderr).\n",
+            LT_DEFAULT_TOP);
+}
+
+/* One side of the comparison. */
+struct state {
+        const char *arg;
+        char *path;
+        const char *snap_arg; /* after the '@', or NULL */
+        struct lt_trace trace;
+        struct lt_report rep;
+        int loaded;
+        const struct lt_snapshot_rec *snap; /* NULL: the file as it ended */
+        int64_t live_bytes, live_blocks;
+        struct state *same; /* the state whose file this one shares, or NULL */
+};
+
+struct entry {
+        char *key;
+        const struct lt_site *site[2]; /* in A's report, in B's */
+        struct lt_report *rep[2];
+        int64_t bytes[2], blocks[2];
+        int64_t dbytes, dblocks;
+        int change;
+        UT_hash_handle hh;
+};
+
+#define CHANGES(X)                                                                                 \
+        X(GREW, "grew")                                                                            \
+        X(APPEARED, "appeared")                                                                    \
+        X(SHRANK, "shrank")                                                                        \
+        X(DISAPPEARED, "disappeared")                                                              \
+        X(UNCHANGED, "unchanged")
+enum {
+#define X_ENUM(K, name) CH_##K,
+        CHANGES(X_ENUM)
+#undef X_ENUM
+            CH__COUNT
+};
+static const char *const change_name[] = {
+#define X_NAME(K, name) [CH_##K] = name,
+    CHANGES(X_NAME)
+#undef X_NAME
+};
+
+/* FILE, or FILE@SNAPSHOT when ARG is not itself a file. */
+static int parse_state(struct state *s, const char *arg)
+{
+        s->arg = arg;
+        struct stat st;
+        const char *at = strrchr(arg, '@');
+        if (stat(arg, &st) == 0 || !at) {
+                s->path = strdup(arg);
+        } else {
+                s->path = strndup(arg, (size_t)(at - arg));
+                s->snap_arg = at + 1;
+        }
+        return s->path ? 0 : -ENOMEM;
+}
+
+static int load_state(struct state *s)
+{
+        char why[512];
+        if (s->same) {
+                s->loaded = 0;
+        } else {
+                if (lt_trace_load(s->path, &s->trace, why, sizeof(why)) < 0) {
+                        fprintf(stderr, "leaktrace: %s: %s\n", s->path, why);
+                        return -EINVAL;
+                }
+                if (lt_report_build(&s->rep, &s->trace) < 0) {
+                        lt_trace_free(&s->trace);
+                        fprintf(stderr, "leaktrace: %s: out of memory\n", s->path);
+                        return -ENOMEM;
+                }
+                s->loaded = 1;
+        }
+        const struct lt_trace *t = s->same ? &s->same->trace : &s->trace;
+        const struct lt_report *r = s->same ? &s->same->rep : &s->rep;
+        if (!s->snap_arg) {
+                s->live_bytes = r->live_bytes;
+                s->live_blocks = r->live_blocks;
+                return 0;
+        }
+        for (uint64_t i = 0; i < t->nsnaps && !s->snap; i++)
+                if (!strcmp(t->snaps[i].name, s->snap_arg))
+                        s->snap = &t->snaps[i];
+        if (!s->snap && *s->snap_arg) {
+                char *end;
+                unsigned long k = strtoul(s->snap_arg, &end, 10);
+                if (!*end && s->snap_arg[0] != '-' && k >= 1 && k <= t->nsnaps)
+                        s->snap = &t->snaps[k - 1];
+        }
+        if (!s->snap) {
+                fprintf(stderr, "leaktrace: %s: no snapshot '%s'", s->path, s->snap_arg);
+                if (!t->nsnaps)
+                        fputs(" (it has none: take them with `leaktrace ctl PID snapshot NAME`)",
+                              stderr);
+                for (uint64_t i = 0; i < t->nsnaps; i++)
+                        fprintf(stderr, "%s%" PRIu64 " '%s'", i ? ", " : " (it has: ", i + 1,
+                                t->snaps[i].name);
+                fputs(t->nsnaps ? ")\n" : "\n", stderr);
+                return -EINVAL;
+        }
+        s->live_bytes = s->snap->live_bytes;
+        s->live_blocks = s->snap->live_blocks;
+        return 0;
+}
+
+static struct lt_report *rep_of(struct state *s)
+{
+        return s->same ? &s->same->rep : &s->rep;
+}
+
+/* What a site is, whatever the process: each frame's function, file and
+ * line, or module and offset. */
+static char *site_key(struct lt_report *r, const struct lt_site *s)
+{
+        char *key = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&key, &len);
+        if (!m)
+                return NULL;
+        fprintf(m, "%u", s->kind);
+        for (unsigned i = 0; i < s->nframes; i++) {
+                uint64_t addr = lt_site_addr(s, i);
+                int mod = lt_site_module(s, i);
+                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, false);
+                if (!info) {
+                        fclose(m);
+                        free(key);
+                        return NULL;
+                }
+                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
+                        const struct lt_frame_info *f = &info->frames[j];
+                        if (f->function && f->file)
+                                fprintf(m, "|%s@%s:%u", f->function, f->file, f->line);
+                        else if (f->function)
+                                fprintf(m, "|%s", f->function);
+                        else if (mod >= 0)
+                                fprintf(m, "|%s+%" PRIx64, r->trace->mods[mod].path,
+                                        addr - r->trace->mods[mod].bias);
+                        else
+                                fprintf(m, "|%" PRIx64, addr);
+                }
+        }
+        if (fclose(m)) {
+                free(key);
+                return NULL;
+        }
+        return key;
+}
+
+static int add(struct entry **all, int side, struct lt_report *r, const struct lt_site *s,
+               int64_t bytes, int64_t blocks)
+{
+        char *key = site_key(r, s);
+        if (!key)
+                return -ENOMEM;
+        struct entry *e;
+        HASH_FIND_STR(*all, key, e);
+        if (!e) {
+                if (!(e = calloc(1, sizeof(*e)))) {
+                        free(key);
+                        return -ENOMEM;
+                }
+                e->key = key;
+                HASH_ADD_KEYPTR(hh, *all, e->key, strlen(e->key), e);
+        } else {
+                free(key);
+        }
+        if (!e->site[side]) {
+                e->site[side] = s;
+                e->rep[side] = r;
+        }
+        e->bytes[side] += bytes;
+        e->blocks[side] += blocks;
+        return 0;
+}
+
+static int add_state(struct entry **all, int side, struct state *st, int with_mappings)
+{
+        struct lt_report *r = rep_of(st);
+        const struct lt_trace *t = r->trace;
+        if (!st->snap) {
+                for (size_t i = 0; i < r->nsites; i++) {
+                        const struct lt_site *s = r->sites[i];
+                        if (s->kind == LT_SITE_MAPPING && !with_mappings)
+                                continue;
+                        int err = add(all, side, r, s, s->live_bytes, s->live_blocks);
+                        if (err)
+                                return err;
+                }
+                return 0;
+        }
+        for (uint64_t i = st->snap->first_val; i < st->snap->first_val + st->snap->nvals; i++) {
+                const struct lt_snapval_rec *v = &t->snapvals[i];
+                const struct lt_site *s = r->site_of[v->stack - 1];
+                if (!s)
+                        continue;
+                int err = add(all, side, r, s, v->live_bytes, v->live_blocks);
+                if (err)
+                        return err;
+        }
+        return 0;
+}
+
+static int entry_cmp(const void *pa, const void *pb)
+{
+        const struct entry *a = *(struct entry *const *)pa, *b = *(struct entry *const *)pb;
+        if (a->dbytes != b->dbytes)
+                return a->dbytes > b->dbytes ? -1 : 1;
+        if (a->dblocks != b->dblocks)
+                return a->dblocks > b->dblocks ? -1 : 1;
+        return strcmp(a->key, b->key);
+}
+
+static void describe_text(FILE *out, const char *label, struct state *s)
+{
+        char h[64];
+        const struct lt_trace *t = rep_of(s)->trace;
+        fprintf(out, "%s: %s", label, s->arg);
+        if (s->snap)
+                fprintf(out, " (snapshot %td '%s' at %.3f s)", s->snap - t->snaps + 1,
+                        s->snap->name, lt_trace_seconds(t, s->snap->time_ns));
+        else
+                fprintf(out, " (pid %" PRIu32 ", %s)", t->hdr.pid,
+                        lt_trace_complete(t) ? "as it ended" : "as of its last update");
+        fprintf(out, ": %s live in %" PRId64 " block%s\n",
+                lt_human_bytes(h, sizeof(h), s->live_bytes), s->live_blocks,
+                s->live_blocks == 1 ? "" : "s");
+}
+
+static void describe_json(FILE *out, struct state *s)
+{
+        const struct lt_trace *t = rep_of(s)->trace;
+        fputs("{\"file\":", out);
+        lt_json_string(out, s->path);
+        fprintf(out, ",\"pid\":%" PRIu32 ",\"snapshot\":", t->hdr.pid);
+        lt_json_string(out, s->snap ? s->snap->name : NULL);
+        if (s->snap)
+                fprintf(out, ",\"t\":%.3f", lt_trace_seconds(t, s->snap->time_ns));
+        else
+                fputs(",\"t\":null", out);
+        fprintf(out, ",\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64 "}", s->live_bytes,
+                s->live_blocks);
+}
+
+static const char *signed_int(char *buf, size_t len, int64_t v)
+{
+        snprintf(buf, len, "%s%" PRId64, v > 0 ? "+" : "", v);
+        return buf;
+}
+
+static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n, size_t *count,
+                      unsigned top, int json)
+{
+        size_t shown = 0, limit = top ? top : SIZE_MAX;
+        char a[64], b[64];
+        int64_t db = st[1].live_bytes - st[0].live_bytes,
+                dk = st[1].live_blocks - st[0].live_blocks;
+        if (json) {
+                fputs("{\"tool\":\"leaktrace\",\"version\":1,\"diff\":{\"a\":", out);
+                describe_json(out, &st[0]);
+                fputs(",\"b\":", out);
+                describe_json(out, &st[1]);
+                fprintf(out, ",\"bytes_delta\":%" PRId64 ",\"blocks_delta\":%" PRId64, db, dk);
+                for (int c = 0; c < CH__COUNT; c++)
+                        fprintf(out, ",\"%s\":%zu", change_name[c], count[c]);
+                fputs(",\"sites\":[", out);
+        } else {
+                describe_text(out, "A", &st[0]);
+                describe_text(out, "B", &st[1]);
+                fprintf(out,
+                        "change: %s bytes, %s blocks; %zu site%s grew, %zu appeared, %zu shrank, "
+                        "%zu disappeared, %zu unchanged\n",
+                        signed_int(a, sizeof(a), db), signed_int(b, sizeof(b), dk), count[CH_GREW],
+                        count[CH_GREW] == 1 ? "" : "s", count[CH_APPEARED], count[CH_SHRANK],
+                        count[CH_DISAPPEARED], count[CH_UNCHANGED]);
+        }
+        for (size_t i = 0; i < n && shown < limit; i++) {
+                struct entry *e = list[i];
+                if (e->change == CH_UNCHANGED)
+                        continue;
+                int side = e->site[1] ? 1 : 0;
+                if (json) {
+                        fprintf(out,
+                                "%s{\"change\":\"%s\",\"kind\":\"%s\",\"bytes_before\":%" PRId64
+                                ",\"bytes_after\":%" PRId64 ",\"bytes_delta\":%" PRId64
+                                ",\"blocks_before\":%" PRId64 ",\"blocks_after\":%" PRId64
+                                ",\"blocks_delta\":%" PRId64 ",",
+                                shown ? "," : "", change_name[e->change],
+                                e->site[side]->kind == LT_SITE_MAPPING ? "mapping" : "allocation",
+                                e->bytes[0], e->bytes[1], e->dbytes, e->blocks[0], e->blocks[1],
+                                e->dblocks);
+                        int err = lt_write_json_frames(out, e->rep[side], e->site[side]);
+                        if (err)
+                                return err;
+                        putc('}', out);
+                } else {
+                        fprintf(
+                            out,
+                            "\n#%zu %s: %s bytes, %s blocks (%" PRId64 " -> %" PRId64
+                            " bytes, %" PRId64 " -> %" PRId64 " blocks)%s\n",
+                            shown + 1, change_name[e->change], signed_int(a, sizeof(a), e->dbytes),
+                            signed_int(b, sizeof(b), e->dblocks), e->bytes[0], e->bytes[1],
+                            e->blocks[0], e->blocks[1],
+                            e->site[side]->kind == LT_SITE_MAPPING ? " (anonymous memory)" : "");
+                        int err = lt_write_text_frames(out, e->rep[side], e->site[side]);
+                        if (err)
+                                return err;
+                }
+                shown++;
+        }
+        size_t changed = n - count[CH_UNCHANGED];
+        if (json)
+                fputs("]}}\n", out);
+        else if (shown < changed)
+                fprintf(out, "\n... and %zu more changed site%s (--top 0 shows all)\n",
+                        changed - shown, changed - shown == 1 ? "" : "s");
+        return fflush(out) || ferror(out) ? -EIO : 0;
+}
+
+int lt_cmd_diff(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"top", required_argument, NULL, 't'},
+            {"format", required_argument, NULL, 'f'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
+        };
+        struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 't':
+                case 'f':
+                        if (lt_report_opt(&o, "diff", c == 't' ? "top" : "format", optarg) < 0)
+                                return 2;
+                        if (o.format != LT_FORMAT_TEXT && o.format != LT_FORMAT_JSON) {
+                                lt_usage_error("diff", "--format is text or json, not '%s'",
+                                               optarg);
+                                return 2;
+                        }
+                        break;
+                case 'h':
+                        lt_diff_help(stdout);
+                        return 0;
+                case ':':
+                        lt_usage_error("diff", "%s wants a value", argv[optind - 1]);
+                        return 2;
+                default:
+                        if (optopt)
+                                lt_usage_error("diff", "unknown option '-%c'", optopt);
+                        else
+                                lt_usage_error("diff", "unknown option '%s'", argv[optind - 1]);
+                        return 2;
+                }
+        }
+        if (argc - optind != 2) {
+                lt_usage_error("diff", "wants two states, A and B (FILE, FILE@NAME or FILE@N)");
+                return 2;
+        }
+        struct state st[2] = {0};
+        struct entry *all = NULL, **list = NULL, *e, *tmp;
+        int status = 2, err = 0;
+        for (int i = 0; i < 2 && !err; i++)
+                err = parse_state(&st[i], argv[optind + i]);
+        if (err) {
+                fprintf(stderr, "leaktrace: out of memory\n");
+                goto out;
+        }
+        if (!strcmp(st[0].path, st[1].path))
+                st[1].same = &st[0];
+        if (load_state(&st[0]) < 0 || load_state(&st[1]) < 0)
+                goto out;
+        int with_mappings = !st[0].snap && !st[1].snap;
+        for (int i = 0; i < 2 && !err; i++)
+                err = add_state(&all, i, &st[i], with_mappings);
+        size_t n = HASH_COUNT(all), count[CH__COUNT] = {0};
+        if (!err && !(list = malloc((n + 1) * sizeof(*list))))
+                err = -ENOMEM;
+        if (err) {
+                fprintf(stderr, "leaktrace: out of memory\n");
+                goto out;
+        }
+        size_t k = 0;
+        HASH_ITER(hh, all, e, tmp)
+        {
+                e->dbytes = e->bytes[1] - e->bytes[0];
+                e->dblocks = e->blocks[1] - e->blocks[0];
+                if (e->bytes[0] <= 0 && e->blocks[0] <= 0 && (e->bytes[1] > 0 || e->blocks[1] > 0))
+                        e->change = CH_APPEARED;
+                else if (e->bytes[1] <= 0 && e->blocks[1] <= 0 &&
+                         (e->bytes[0] > 0 || e->blocks[0] > 0))
+                        e->change = CH_DISAPPEARED;
+                else if (e->dbytes > 0 || (e->dbytes == 0 && e->dblocks > 0))
+                        e->change = CH_GREW;
+                else if (e->dbytes < 0 || e->dblocks < 0)
+                        e->change = CH_SHRANK;
+                else
+                        e->change = CH_UNCHANGED;
+                count[e->change]++;
+                list[k++] = e;
+        }
+        if (n)
+                qsort(list, n, sizeof(*list), entry_cmp);
+        err = write_diff(stdout, st, list, n, count, o.top, o.format == LT_FORMAT_JSON);
+        if (err)
+                fprintf(stderr, "leaktrace: cannot write the diff: %s\n", strerror(-err));
+        status = err ? 2 : 0;
+out:
+        HASH_ITER(hh, all, e, tmp)
+        {
+                HASH_DEL(all, e);
+                free(e->key);
+                free(e);
+        }
+        free(list);
+        for (int i = 0; i < 2; i++) {
+                if (st[i].loaded) {
+                        lt_report_free(&st[i].rep);
+                        lt_trace_free(&st[i].trace);
+                }
+                free(st[i].path);
+        }
+        return status;
+}

@@ -1,0 +1,216 @@
+/* `leaktrace timeline [-o FILE.svg] TRACE...`: the chart of RSS, live
+ * bytes, mapped bytes and live timers over time, of one process or of
+ * several in turn (a worker and those that replaced it). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "history.h"
+#include "jsstate.h"
+#include "trace.h"
+#include "write_timeline_svg.h"
+
+void lt_timeline_help(FILE *out)
+{
+        fputs("Usage: leaktrace timeline [-o FILE] TRACE...\n"
+              "\n"
+              "Draws, as one self-contained SVG, the RSS, the live bytes of malloc, the\n"
+              "anonymous mapped bytes and the live timers of each traced process over\n"
+              "time, from the timeline its trace keeps (one point per LEAKTRACE_TICK_MS,\n"
+              "thinned over long runs), with the snapshots taken by `leaktrace ctl`\n"
+              "marked. Several traces (a server's worker and the workers that replaced\n"
+              "it) share one time axis, each start marked. For a node process whose JS\n"
+              "module left its state beside the trace, JS timers and the V8 heap too.\n"
+              "\n"
+              "  -o, --output FILE  where to write the SVG (default: stdout)\n"
+              "  -h, --help         this help\n"
+              "\n"
+              "Exit status: 0, or 2 when a trace cannot be read or has no timeline (one\n"
+              "line on stderr each; the others are drawn).\n",
+              out);
+}
+
+struct js_series {
+        size_t n;
+        double *t, *timers, *heap;
+};
+
+static void js_free(struct js_series *j)
+{
+        free(j->t);
+        free(j->timers);
+        free(j->heap);
+        memset(j, 0, sizeof(*j));
+}
+
+/* node/leaktrace.js's timeline, from its state beside the trace at PATH:
+ * points of time_ms, timers_live and heap_used. Nothing when there is no
+ * state, or one that is not this process's or not as expected: the report
+ * says what is wrong with a state, the chart goes without. */
+static void js_read(const char *path, const struct lt_trace *t, struct js_series *j)
+{
+        memset(j, 0, sizeof(*j));
+        char *state = lt_js_state_path(path);
+        if (!state)
+                return;
+        json_error_t jerr;
+        json_t *root = json_load_file(state, 0, &jerr);
+        free(state);
+        json_t *pid = root ? json_object_get(root, "pid") : NULL;
+        json_t *tl = root ? json_object_get(root, "timeline") : NULL;
+        if (!json_is_integer(pid) || json_integer_value(pid) != (json_int_t)t->hdr.pid ||
+            !json_is_array(tl) || !json_array_size(tl))
+                goto out;
+        size_t n = json_array_size(tl);
+        j->t = malloc(n * sizeof(double));
+        j->timers = malloc(n * sizeof(double));
+        j->heap = malloc(n * sizeof(double));
+        if (!j->t || !j->timers || !j->heap) {
+                js_free(j);
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_t *p = json_array_get(tl, i);
+                json_t *ms = json_object_get(p, "time_ms");
+                json_t *live = json_object_get(p, "timers_live");
+                json_t *heap = json_object_get(p, "heap_used");
+                if (!json_is_number(ms) || !json_is_number(live) || !json_is_number(heap)) {
+                        js_free(j);
+                        goto out;
+                }
+                j->t[i] = json_number_value(ms) / 1000 - (double)t->hdr.start_ns / 1e9;
+                j->timers[i] = json_number_value(live);
+                j->heap[i] = json_number_value(heap);
+        }
+        j->n = n;
+out:
+        json_decref(root);
+}
+
+struct loaded {
+        struct lt_trace trace;
+        struct lt_timeline tl;
+        struct js_series js;
+        const char *path;
+};
+
+static int by_start(const void *pa, const void *pb)
+{
+        const struct loaded *a = pa, *b = pb;
+        if (a->trace.hdr.start_ns != b->trace.hdr.start_ns)
+                return a->trace.hdr.start_ns < b->trace.hdr.start_ns ? -1 : 1;
+        return a->trace.hdr.pid < b->trace.hdr.pid ? -1 : a->trace.hdr.pid > b->trace.hdr.pid;
+}
+
+int lt_cmd_timeline(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"output", required_argument, NULL, 'o'},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
+        };
+        const char *output = NULL;
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'o':
+                        output = optarg;
+                        break;
+                case 'h':
+                        lt_timeline_help(stdout);
+                        return 0;
+                case ':':
+                        lt_usage_error("timeline", "%s wants a value", argv[optind - 1]);
+                        return 2;
+                default:
+                        if (optopt)
+                                lt_usage_error("timeline", "unknown option '-%c'", optopt);
+                        else
+                                lt_usage_error("timeline", "unknown option '%s'", argv[optind - 1]);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                lt_usage_error("timeline", "no trace file given");
+                return 2;
+        }
+        size_t n = (size_t)(argc - optind), good = 0;
+        struct loaded *l = calloc(n, sizeof(*l));
+        struct lt_chart_proc *procs = calloc(n, sizeof(*procs));
+        int status = 0;
+        if (!l || !procs) {
+                fprintf(stderr, "leaktrace: out of memory\n");
+                status = 2;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *path = argv[optind + i];
+                struct loaded *x = &l[good];
+                char why[512];
+                if (lt_trace_load(path, &x->trace, why, sizeof(why)) < 0) {
+                        fprintf(stderr, "leaktrace: %s: %s\n", path, why);
+                        status = 2;
+                        continue;
+                }
+                if (lt_timeline_read(&x->trace, &x->tl) < 0) {
+                        fprintf(stderr, "leaktrace: %s: out of memory\n", path);
+                        lt_trace_free(&x->trace);
+                        status = 2;
+                        continue;
+                }
+                if (!x->tl.n) {
+                        fprintf(stderr,
+                                "leaktrace: %s: no timeline (the process never took a tick)\n",
+                                path);
+                        lt_trace_free(&x->trace);
+                        status = 2;
+                        continue;
+                }
+                js_read(path, &x->trace, &x->js);
+                x->path = path;
+                good++;
+        }
+        if (!good)
+                goto out;
+        qsort(l, good, sizeof(*l), by_start);
+        for (size_t i = 0; i < good; i++) {
+                procs[i] = (struct lt_chart_proc){
+                    .trace = &l[i].trace,
+                    .tl = &l[i].tl,
+                    .offset = (double)(l[i].trace.hdr.start_ns - l[0].trace.hdr.start_ns) / 1e9,
+                    .njs = l[i].js.n,
+                    .js_t = l[i].js.t,
+                    .js_timers = l[i].js.timers,
+                    .js_heap = l[i].js.heap,
+                };
+        }
+        FILE *out = stdout;
+        if (output && strcmp(output, "-") && !(out = fopen(output, "w"))) {
+                fprintf(stderr, "leaktrace: %s: %s\n", output, strerror(errno));
+                status = 2;
+                goto out;
+        }
+        int err = lt_write_timeline_svg(out, procs, good);
+        if (out != stdout && fclose(out))
+                err = -EIO;
+        if (err) {
+                fprintf(stderr, "leaktrace: cannot write %s: %s\n", output ? output : "the chart",
+                        strerror(-err));
+                status = 2;
+        }
+out:
+        for (size_t i = 0; l && i < good; i++) {
+                lt_timeline_free(&l[i].tl);
+                js_free(&l[i].js);
+                lt_trace_free(&l[i].trace);
+        }
+        free(l);
+        free(procs);
+        return status;
+}

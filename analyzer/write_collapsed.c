@@ -1,0 +1,138 @@
+/* Folded stacks, as flamegraph.pl and speedscope read them: one line per
+ * site, its frames outermost first joined by ';', a space, its live bytes.
+ * Callers are named by function, so that a flame graph merges what passes
+ * through one function; the innermost frame, the line that allocated, also
+ * by its file and line. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "writers.h"
+
+static const char *base_name(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        return slash && slash[1] ? slash + 1 : path;
+}
+
+/* A name fit for a folded line: ';' separates frames and a newline lines,
+ * so ';' becomes ':', and every control character a space. */
+static char *sanitized(char *s)
+{
+        for (unsigned char *p = (unsigned char *)s; *p; p++) {
+                if (*p == ';')
+                        *p = ':';
+                else if (*p < 0x20 || *p == 0x7f)
+                        *p = ' ';
+        }
+        return s;
+}
+
+void lt_names_free(char **names, unsigned n)
+{
+        for (unsigned i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+}
+
+int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***out, unsigned *nout)
+{
+        size_t cap = s->nframes + 2, n = 0;
+        char **names = calloc(cap, sizeof(*names));
+        if (!names)
+                return -ENOMEM;
+        int err = 0;
+        for (unsigned i = 0; i < s->nframes && !err; i++) {
+                uint64_t addr = lt_site_addr(s, i);
+                int mod = lt_site_module(s, i);
+                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
+                if (!info) {
+                        err = -ENOMEM;
+                        break;
+                }
+                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
+                        const struct lt_frame_info *f = &info->frames[j];
+                        if (n + 2 > cap) {
+                                char **more = realloc(names, (cap *= 2) * sizeof(*names));
+                                if (!more) {
+                                        err = -ENOMEM;
+                                        break;
+                                }
+                                names = more;
+                        }
+                        char *name;
+                        int len;
+                        if (f->function && !n && f->file && f->line)
+                                len = asprintf(&name, "%s (%s:%u)", f->function, base_name(f->file),
+                                               f->line);
+                        else if (f->function)
+                                len = asprintf(&name, "%s", f->function);
+                        else if (mod >= 0)
+                                len = asprintf(&name, "%s+0x%" PRIx64,
+                                               base_name(r->trace->mods[mod].path),
+                                               addr - r->trace->mods[mod].bias);
+                        else
+                                len = asprintf(&name, "0x%" PRIx64, addr);
+                        if (len < 0) {
+                                err = -ENOMEM;
+                                break;
+                        }
+                        names[n++] = sanitized(name);
+                }
+        }
+        if (!err && !n && !(names[n++] = strdup("[no frames recorded]")))
+                err = -ENOMEM;
+        if (err) {
+                lt_names_free(names, (unsigned)n);
+                return err;
+        }
+        /* innermost first so far: turn them around */
+        for (size_t i = 0; i < n / 2; i++) {
+                char *t = names[i];
+                names[i] = names[n - 1 - i];
+                names[n - 1 - i] = t;
+        }
+        if (s->kind == LT_SITE_MAPPING && !(names[n++] = strdup("[anonymous mapping]"))) {
+                lt_names_free(names, (unsigned)n - 1);
+                return -ENOMEM;
+        }
+        *out = names;
+        *nout = (unsigned)n;
+        return 0;
+}
+
+int lt_write_collapsed(FILE *out, struct lt_report *const *reports, size_t n)
+{
+        for (size_t k = 0; k < n; k++) {
+                struct lt_report *r = reports[k];
+                for (size_t i = 0; i < r->nsites; i++) {
+                        const struct lt_site *s = r->sites[i];
+                        if (s->live_bytes <= 0)
+                                continue;
+                        char **names;
+                        unsigned nn;
+                        int err = lt_site_names(r, s, &names, &nn);
+                        if (err)
+                                return err;
+                        if (n > 1) {
+                                char *cmd =
+                                    strdup(r->trace->argc ? base_name(r->trace->argv[0]) : "?");
+                                if (!cmd) {
+                                        lt_names_free(names, nn);
+                                        return -ENOMEM;
+                                }
+                                fprintf(out, "pid %" PRIu32 " %s;", r->trace->hdr.pid,
+                                        sanitized(cmd));
+                                free(cmd);
+                        }
+                        for (unsigned j = 0; j < nn; j++)
+                                fprintf(out, "%s%s", j ? ";" : "", names[j]);
+                        fprintf(out, " %" PRId64 "\n", s->live_bytes);
+                        lt_names_free(names, nn);
+                }
+        }
+        return fflush(out) || ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,327 @@
+/* The markdown report, to paste into a code review: per process a summary
+ * line, a table of the top sites (verdict, growth, live bytes, where), then
+ * each site's stack with the source line itself where the file can be
+ * read. Everything that comes from the trace (names, paths, the command
+ * line) is escaped: markdown would read a '|' as a cell's end, a backtick
+ * as code, a '*' as emphasis. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "json_escape.h"
+#include "write_history.h"
+#include "writers.h"
+
+#define SOURCE_MAX 160 /* bytes of a quoted source line */
+
+/* Writes one character of S (at most LEN bytes) that is not special, as
+ * valid UTF-8: control characters as a space, a byte that is not UTF-8 as
+ * U+FFFD. Returns the bytes consumed. */
+static size_t put_plain(FILE *out, const unsigned char *s, size_t len)
+{
+        if (*s < 0x20 || *s == 0x7f) {
+                putc(' ', out);
+                return 1;
+        }
+        size_t n = lt_utf8_len(s, len);
+        if (!n) {
+                fputs("\xef\xbf\xbd", out);
+                return 1;
+        }
+        fwrite(s, 1, n, out);
+        return n;
+}
+
+void lt_md_text(FILE *out, const char *str)
+{
+        const unsigned char *s = (const unsigned char *)(str ? str : "");
+        size_t len = strlen((const char *)s);
+        for (size_t i = 0; i < len;) {
+                if (strchr("\\`*_[]<>|~&#!", s[i]) && s[i]) {
+                        putc('\\', out);
+                        putc(s[i++], out);
+                } else {
+                        i += put_plain(out, s + i, len - i);
+                }
+        }
+}
+
+void lt_md_code(FILE *out, const char *str, int in_table)
+{
+        const char *s = str ? str : "";
+        size_t len = strlen(s), run = 0, longest = 0;
+        for (size_t i = 0; i < len; i++) {
+                run = s[i] == '`' ? run + 1 : 0;
+                longest = run > longest ? run : longest;
+        }
+        /* A fence longer than any run of backticks inside; a space inside
+         * the fence when the text starts or ends with a backtick or a
+         * space, which CommonMark strips. */
+        int pad = len && (s[0] == '`' || s[len - 1] == '`' || s[0] == ' ' || s[len - 1] == ' ');
+        for (size_t i = 0; i <= longest; i++)
+                putc('`', out);
+        if (pad)
+                putc(' ', out);
+        const unsigned char *u = (const unsigned char *)s;
+        for (size_t i = 0; i < len;) {
+                if (u[i] == '|' && in_table) {
+                        fputs("\\|", out); /* GFM: a pipe in a cell, even in code */
+                        i++;
+                } else {
+                        i += put_plain(out, u + i, len - i);
+                }
+        }
+        if (pad)
+                putc(' ', out);
+        for (size_t i = 0; i <= longest; i++)
+                putc('`', out);
+}
+
+static const char *base_name(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        return slash && slash[1] ? slash + 1 : path;
+}
+
+/* Line LINE of FILE into buf, without its newline, cut at SOURCE_MAX
+ * bytes and stripped of leading blanks; 0, or -1 when it cannot be read. */
+static int source_line(const char *file, unsigned line, char *buf, size_t len)
+{
+        if (!file || !line || file[0] != '/')
+                return -1;
+        FILE *f = fopen(file, "r");
+        if (!f)
+                return -1;
+        char *text = NULL;
+        size_t cap = 0;
+        ssize_t n = -1;
+        for (unsigned i = 0; i < line; i++)
+                if ((n = getline(&text, &cap, f)) < 0)
+                        break;
+        fclose(f);
+        if (n < 0) {
+                free(text);
+                return -1;
+        }
+        text[strcspn(text, "\r\n")] = '\0';
+        const char *p = text + strspn(text, " \t");
+        snprintf(buf, len, "%.*s", SOURCE_MAX, p);
+        free(text);
+        return 0;
+}
+
+/* The stack of a site, innermost first, with source lines, as the text of
+ * a fenced code block (which needs no escaping but of its fence). */
+static int stack_text(struct lt_report *r, const struct lt_site *s, char **text)
+{
+        size_t len = 0;
+        FILE *m = open_memstream(text, &len);
+        if (!m)
+                return -ENOMEM;
+        unsigned shown = 0;
+        for (unsigned i = 0; i < s->nframes; i++) {
+                uint64_t addr = lt_site_addr(s, i);
+                int mod = lt_site_module(s, i);
+                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
+                if (!info) {
+                        fclose(m);
+                        free(*text);
+                        return -ENOMEM;
+                }
+                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
+                        const struct lt_frame_info *f = &info->frames[j];
+                        fprintf(m, "#%u ", shown++);
+                        if (f->function)
+                                fputs(f->function, m);
+                        else if (mod >= 0)
+                                fprintf(m, "%s+0x%" PRIx64, base_name(r->trace->mods[mod].path),
+                                        addr - r->trace->mods[mod].bias);
+                        else
+                                fprintf(m, "0x%" PRIx64, addr);
+                        if (f->file && f->line)
+                                fprintf(m, "  %s:%u", f->file, f->line);
+                        else if (f->file)
+                                fprintf(m, "  %s", f->file);
+                        fputs(f->inlined ? " (inlined)\n" : "\n", m);
+                        char src[SOURCE_MAX + 8];
+                        if (source_line(f->file, f->line, src, sizeof(src)) == 0 && src[0])
+                                fprintf(m, "   %5u | %s\n", f->line, src);
+                }
+        }
+        if (!s->nframes)
+                fputs("(no frames recorded)\n", m);
+        if (s->kind == LT_SITE_MAPPING)
+                fputs("(anonymous memory mapped here: mmap, or mprotect of a reservation)\n", m);
+        if (s->truncated)
+                fputs("... (cut at LEAKTRACE_DEPTH)\n", m);
+        return fclose(m) ? -EIO : 0;
+}
+
+/* A fenced code block around TEXT: a fence longer than any run of
+ * backticks in it, every byte valid UTF-8. */
+static void code_block(FILE *out, const char *text)
+{
+        size_t run = 0, longest = 0;
+        for (const char *p = text; *p; p++) {
+                run = *p == '`' ? run + 1 : 0;
+                longest = run > longest ? run : longest;
+        }
+        size_t fence = longest >= 3 ? longest + 1 : 3;
+        for (size_t i = 0; i < fence; i++)
+                putc('`', out);
+        putc('\n', out);
+        const unsigned char *s = (const unsigned char *)text;
+        size_t len = strlen(text);
+        for (size_t i = 0; i < len;) {
+                if (s[i] == '\n' || s[i] == '\t')
+                        putc(s[i++], out);
+                else
+                        i += put_plain(out, s + i, len - i);
+        }
+        for (size_t i = 0; i < fence; i++)
+                putc('`', out);
+        putc('\n', out);
+}
+
+static void write_figures(FILE *out, const struct lt_site *s)
+{
+        char a[64];
+        fputs(lt_human_bytes(a, sizeof(a), s->live_bytes), out);
+        fprintf(out,
+                s->kind == LT_SITE_MAPPING ? " in %" PRId64 " region%s" : " in %" PRId64 " block%s",
+                s->live_blocks, s->live_blocks == 1 ? "" : "s");
+}
+
+static void write_growth(FILE *out, const struct lt_report *r, const struct lt_site *s)
+{
+        if (!s->hist || !lt_history_judged(r)) {
+                fputs("?", out);
+                return;
+        }
+        const struct lt_verdict *v = &s->hist->verdict;
+        char a[64];
+        fputs(lt_rate_str(a, sizeof(a), v->growth_per_s), out);
+        if (!isnan(v->growth_per_kalloc))
+                fprintf(out, ", %s/1000 allocs",
+                        lt_signed_bytes(a, sizeof(a), v->growth_per_kalloc));
+        if (!isnan(v->r2))
+                fprintf(out, ", R\xc2\xb2 %.2f", v->r2);
+}
+
+static const char *verdict_of(const struct lt_report *r, const struct lt_site *s)
+{
+        return s->hist && lt_history_judged(r) ? lt_verdict_name(s->hist->verdict.kind) : "?";
+}
+
+static int write_one(FILE *out, struct lt_report *r, unsigned top)
+{
+        const struct lt_trace *t = r->trace;
+        const struct lt_history *h = r->history;
+        char a[64], where[512];
+        fprintf(out, "## leaktrace: pid %" PRIu32 " ", t->hdr.pid);
+        char *cmd = NULL;
+        size_t cmdlen = 0;
+        FILE *m = open_memstream(&cmd, &cmdlen);
+        if (!m)
+                return -ENOMEM;
+        lt_write_command(m, t);
+        if (fclose(m))
+                return -ENOMEM;
+        lt_md_code(out, cmd, 0);
+        free(cmd);
+        fputs("\n\n", out);
+
+        if (lt_history_judged(r)) {
+                size_t leaks = h->verdicts[LT_VERDICT_LEAK];
+                fprintf(out, "%s%zu site%s leak%s%s, %zu cache%s, %zu transient, %zu unclear. ",
+                        leaks ? "**" : "", leaks, leaks == 1 ? "" : "s", leaks == 1 ? "s" : "",
+                        leaks ? "**" : "", h->verdicts[LT_VERDICT_CACHE],
+                        h->verdicts[LT_VERDICT_CACHE] == 1 ? "" : "s",
+                        h->verdicts[LT_VERDICT_TRANSIENT], h->verdicts[LT_VERDICT_UNCLEAR]);
+        }
+        fprintf(out, "%s live in %" PRId64 " block%s", lt_human_bytes(a, sizeof(a), r->live_bytes),
+                r->live_blocks, r->live_blocks == 1 ? "" : "s");
+        if (h->tl.n)
+                fprintf(out, "; history of %zu points over %.1f s (tick %" PRIu32 " ms)", h->tl.n,
+                        h->tl.t[h->tl.n - 1] - h->tl.t[0], t->hdr.history.tick_ms);
+        fputs(".\n", out);
+        if (!lt_history_judged(r))
+                fprintf(out,
+                        "\n> The history is too short to judge growth (%zu points, %d "
+                        "needed): no verdicts.\n",
+                        h->tl.n, LT_VERDICT_MIN_POINTS);
+        if (!lt_trace_complete(r->trace))
+                fputs("\n> The process did not exit cleanly: figures are as of its last update.\n",
+                      out);
+        if (t->hdr.sample_bytes)
+                fprintf(out,
+                        "\n> Sampled (one allocation per %" PRIu64 " bytes on average): figures "
+                        "are estimates.\n",
+                        t->hdr.sample_bytes);
+
+        size_t n = top && top < r->nsites ? top : r->nsites;
+        if (!r->nsites) {
+                fputs("\nNo live allocations.\n", out);
+                return 0;
+        }
+        fputs("\n| # | verdict | growth | live | where |\n|--:|---|---|--:|---|\n", out);
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_site *s = r->sites[i];
+                const char *v = verdict_of(r, s);
+                int leak = !strcmp(v, "leak");
+                fprintf(out, "| %zu | %s%s%s%s | ", i + 1, leak ? "**" : "", v, leak ? "**" : "",
+                        s->kind == LT_SITE_MAPPING ? " (mapping)" : "");
+                write_growth(out, r, s);
+                fputs(" | ", out);
+                write_figures(out, s);
+                fputs(" | ", out);
+                lt_md_code(out, lt_site_where(where, sizeof(where), r, s), 1);
+                fputs(" |\n", out);
+        }
+        if (n < r->nsites)
+                fprintf(out, "\n%zu more site%s not shown (`--top 0` shows all).\n", r->nsites - n,
+                        r->nsites - n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_site *s = r->sites[i];
+                fprintf(out, "\n### %zu. %s: ", i + 1, verdict_of(r, s));
+                lt_md_code(out, lt_site_where(where, sizeof(where), r, s), 0);
+                fputs("\n\n", out);
+                write_figures(out, s);
+                fprintf(out,
+                        s->kind == LT_SITE_MAPPING ? " mapped (%" PRIu64 " mmap/mprotect calls"
+                                                   : " live (%" PRIu64 " allocations",
+                        s->allocs);
+                fprintf(out, ", %s in all)",
+                        lt_human_bytes(a, sizeof(a), (int64_t)s->bytes_allocated));
+                if (s->hist && lt_history_judged(r)) {
+                        fputs("; ", out);
+                        write_growth(out, r, s);
+                        fputs(". ", out);
+                        lt_md_text(out, s->hist->verdict.reason);
+                }
+                fputs(".\n\n", out);
+                char *text;
+                int err = stack_text(r, s, &text);
+                if (err)
+                        return err;
+                code_block(out, text);
+                free(text);
+        }
+        return 0;
+}
+
+int lt_write_markdown(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (i)
+                        putc('\n', out);
+                int err = write_one(out, reports[i], top);
+                if (err)
+                        return err;
+        }
+        return fflush(out) || ferror(out) ? -EIO : 0;
+}

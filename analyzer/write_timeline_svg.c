@@ -1,0 +1,307 @@
+/* The timeline chart. Three panels on one time axis: memory (RSS,
+ * anonymous mapped bytes, and V8's heap when node's JS module left its
+ * timeline), the live bytes of malloc, and live timers (OS timers from the
+ * trace, JS timers from the module). Snapshots are dashed vertical lines with their names;
+ * when several processes share the chart, each one's start is a solid line
+ * with its pid.
+ *
+ * For programs that read the chart back (the tests do), every series is a
+ * <polyline data-series=".." data-pid=".."> whose points are the data
+ * mapped linearly: the plot's data-t0/t1 and data-x0/x1 give the time axis,
+ * each panel's data-v0/v1 and data-y0/y1 its value axis. */
+#define _GNU_SOURCE
+#include "write_timeline_svg.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "svg.h"
+
+#define W 1000.0
+#define X0 90.0  /* left of the plot */
+#define X1 970.0 /* right */
+#define H 612.0
+
+/* Three panels, each with its own value axis: memory as the system sees
+ * it, the live bytes of malloc (far smaller than RSS in most programs, so
+ * on a scale of their own), and live timers. */
+enum { PANEL_MEMORY, PANEL_LIVE, PANEL_TIMERS, NPANELS };
+static const struct panel {
+        const char *name;
+        double top, bottom;
+        int bytes;
+} panels[NPANELS] = {
+    [PANEL_MEMORY] = {"memory", 78, 278, 1},
+    [PANEL_LIVE] = {"live", 318, 438, 1},
+    [PANEL_TIMERS] = {"timers", 478, 558, 0},
+};
+#define PLOT_BOTTOM 558.0
+
+static const struct series {
+        const char *key, *label, *color;
+        int panel, dashed, js;
+} series[] = {
+    {"rss", "RSS", "#1f4e9c", PANEL_MEMORY, 0, 0},
+    {"live_bytes", "live bytes (malloc)", "#d62728", PANEL_LIVE, 0, 0},
+    {"mapped_bytes", "mapped bytes (anonymous mmap)", "#2ca02c", PANEL_MEMORY, 0, 0},
+    {"js_heap", "JS heap used (node)", "#ff7f0e", PANEL_MEMORY, 1, 1},
+    {"timers_live", "live timers (OS)", "#7b3fa0", PANEL_TIMERS, 0, 0},
+    {"js_timers", "live timers (JS)", "#c0399f", PANEL_TIMERS, 1, 1},
+};
+#define NSERIES (sizeof(series) / sizeof(series[0]))
+
+/* Point i of series k of process p: its time on the chart and value. */
+static size_t npoints(const struct lt_chart_proc *p, size_t k)
+{
+        return series[k].js ? p->njs : p->tl->n;
+}
+
+static void point(const struct lt_chart_proc *p, size_t k, size_t i, double *t, double *v)
+{
+        if (series[k].js) {
+                *t = p->offset + p->js_t[i];
+                *v = !strcmp(series[k].key, "js_heap") ? p->js_heap[i] : p->js_timers[i];
+                return;
+        }
+        const struct lt_tick_rec *r = &p->tl->ticks[i];
+        *t = p->offset + p->tl->t[i];
+        switch (k) {
+        case 0:
+                *v = (double)r->rss;
+                break;
+        case 1:
+                *v = (double)r->live_bytes;
+                break;
+        case 2:
+                *v = (double)r->mapped_bytes;
+                break;
+        default:
+                *v = (double)r->timers_live;
+        }
+}
+
+struct axes {
+        double t0, t1;
+        double v1[NPANELS]; /* top of each panel's value axis; bottoms are 0 */
+};
+
+static double px(const struct axes *a, double t)
+{
+        return X0 + (t - a->t0) / (a->t1 - a->t0) * (X1 - X0);
+}
+
+static double py(const struct axes *a, int panel, double v)
+{
+        const struct panel *p = &panels[panel];
+        return p->bottom - v / a->v1[panel] * (p->bottom - p->top);
+}
+
+/* Ticks of a panel's value axis: a count of timers has whole ones. */
+static double value_step(int panel, double range)
+{
+        double step = lt_svg_step(range, panel == PANEL_TIMERS ? 4 : 5, panels[panel].bytes);
+        return panel == PANEL_TIMERS && step < 1 ? 1 : step;
+}
+
+static void time_label(char *buf, size_t len, double t, double step)
+{
+        if (step >= 3600)
+                snprintf(buf, len, "%g h", t / 3600);
+        else if (step >= 60)
+                snprintf(buf, len, "%g min", t / 60);
+        else
+                snprintf(buf, len, "%g s", fabs(t) < 1e-9 ? 0.0 : t);
+}
+
+static void panel_frame(FILE *out, const struct axes *a, int panel)
+{
+        double top = panels[panel].top, bottom = panels[panel].bottom;
+        double step = value_step(panel, a->v1[panel]);
+        const char *name = panels[panel].name;
+        char label[64];
+        fprintf(out,
+                "<g class=\"axis\" data-panel=\"%s\" data-v0=\"0\" data-v1=\"%.17g\" "
+                "data-y0=\"%.2f\" data-y1=\"%.2f\">\n",
+                name, a->v1[panel], bottom, top);
+        for (double v = 0; v <= a->v1[panel] * (1 + 1e-9); v += step) {
+                double y = py(a, panel, v);
+                fprintf(out,
+                        "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e4e4e4\"/>"
+                        "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"end\">%s</text>\n",
+                        X0, y, X1, y, X0 - 6, y + 4,
+                        lt_svg_label(label, sizeof(label), v, panels[panel].bytes));
+        }
+        fprintf(out,
+                "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
+                "stroke=\"#888\"/>\n</g>\n",
+                X0, top, X1 - X0, bottom - top);
+}
+
+static void legend(FILE *out, int panel, int has_js)
+{
+        double x = X0 + 4, y = panels[panel].top - 8;
+        for (size_t k = 0; k < NSERIES; k++) {
+                if (series[k].panel != panel || (series[k].js && !has_js))
+                        continue;
+                fprintf(out,
+                        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                        "stroke-width=\"3\"%s/><text x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+                        x, y - 4, x + 22, y - 4, series[k].color,
+                        series[k].dashed ? " stroke-dasharray=\"6 3\"" : "", x + 27, y,
+                        series[k].label);
+                x += 44 + 6.2 * (double)strlen(series[k].label);
+        }
+}
+
+int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n)
+{
+        struct axes a = {.t0 = INFINITY, .t1 = -INFINITY, .v1 = {0}};
+        int has_js = 0;
+        for (size_t p = 0; p < n; p++) {
+                has_js |= procs[p].njs > 0;
+                for (size_t k = 0; k < NSERIES; k++)
+                        for (size_t i = 0; i < npoints(&procs[p], k); i++) {
+                                double t, v;
+                                point(&procs[p], k, i, &t, &v);
+                                a.t0 = t < a.t0 ? t : a.t0;
+                                a.t1 = t > a.t1 ? t : a.t1;
+                                a.v1[series[k].panel] =
+                                    v > a.v1[series[k].panel] ? v : a.v1[series[k].panel];
+                        }
+        }
+        if (!(a.t0 <= a.t1))
+                a.t0 = a.t1 = 0;
+        if (a.t1 - a.t0 < 1e-3)
+                a.t1 = a.t0 + 1;
+        for (int panel = 0; panel < NPANELS; panel++) {
+                double vmax = a.v1[panel] > 0 ? a.v1[panel] * 1.04 : 1;
+                a.v1[panel] = ceil(vmax / value_step(panel, vmax)) * value_step(panel, vmax);
+        }
+
+        char title[LT_PATH_MAX + 64];
+        const struct lt_trace *t0 = procs[0].trace;
+        if (n == 1)
+                snprintf(title, sizeof(title), "leaktrace timeline: pid %" PRIu32 " %s",
+                         t0->hdr.pid, t0->argc ? t0->argv[0] : t0->hdr.exe);
+        else
+                snprintf(title, sizeof(title), "leaktrace timeline: %zu processes", n);
+        lt_svg_begin(out, W, H, title);
+        fputs("<text class=\"title\" x=\"10\" y=\"24\">", out);
+        lt_svg_text(out, title);
+        fputs("</text>\n<text class=\"small\" x=\"10\" y=\"42\">", out);
+        if (n == 1)
+                fprintf(out, "tick %" PRIu32 " ms, %zu points", t0->hdr.history.tick_ms,
+                        procs[0].tl->n);
+        else
+                fputs("one after the other on one time axis; a solid line marks each start", out);
+        fputs("; dashed lines are snapshots; \xc3\x97: the process did not exit cleanly"
+              "</text>\n",
+              out);
+
+        fprintf(out,
+                "<g class=\"plot\" data-t0=\"%.17g\" data-t1=\"%.17g\" data-x0=\"%.2f\" "
+                "data-x1=\"%.2f\">\n",
+                a.t0, a.t1, X0, X1);
+        for (int panel = 0; panel < NPANELS; panel++) {
+                panel_frame(out, &a, panel);
+                legend(out, panel, has_js);
+        }
+
+        /* the time axis, under the timers panel */
+        double step = lt_svg_step(a.t1 - a.t0, 10, 0);
+        char label[64];
+        for (double t = ceil(a.t0 / step) * step; t <= a.t1 + step * 1e-9; t += step) {
+                double x = px(&a, t);
+                time_label(label, sizeof(label), t, step);
+                fprintf(out,
+                        "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#888\"/>"
+                        "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\">%s</text>\n",
+                        x, PLOT_BOTTOM, x, PLOT_BOTTOM + 5, x, PLOT_BOTTOM + 19, label);
+        }
+        fprintf(out,
+                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" class=\"small\">time since "
+                "the %s started</text>\n",
+                (X0 + X1) / 2, H - 14, n == 1 ? "process" : "first process");
+
+        for (size_t p = 0; p < n; p++) {
+                const struct lt_chart_proc *pr = &procs[p];
+                const struct lt_trace *t = pr->trace;
+                if (n > 1) {
+                        double x = px(&a, pr->offset);
+                        fprintf(out,
+                                "<g class=\"process\" data-pid=\"%" PRIu32 "\"><line x1=\"%.2f\" "
+                                "y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#555\"/>"
+                                "<text x=\"%.2f\" y=\"%.2f\" class=\"small\">pid %" PRIu32
+                                "</text></g>\n",
+                                t->hdr.pid, x, panels[0].top, x, PLOT_BOTTOM, x + 3,
+                                panels[0].bottom - 4, t->hdr.pid);
+                }
+                if (!lt_trace_complete(t)) { /* the end of a process that died */
+                        double te = pr->offset + pr->tl->t[pr->tl->n - 1];
+                        fprintf(out,
+                                "<g class=\"end\"><title>pid %" PRIu32 " did not exit cleanly "
+                                "(killed, crashed, or still running) after %.3f s</title>"
+                                "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
+                                "fill=\"#c00\">\xc3\x97</text></g>\n",
+                                t->hdr.pid, te, px(&a, te), panels[0].top + 12);
+                }
+                /* recording started later than the process: ctl start */
+                uint64_t on_ns = t->hdr.history.start_tick_ns;
+                if (on_ns > t->hdr.start_ns + (uint64_t)t->hdr.history.tick_ms * 1000000u) {
+                        double ts = pr->offset + lt_trace_seconds(t, on_ns);
+                        double x = px(&a, ts);
+                        fprintf(out,
+                                "<g class=\"recording\" data-t=\"%.3f\"><title>recording "
+                                "started at %.3f s</title><line x1=\"%.2f\" y1=\"%.2f\" "
+                                "x2=\"%.2f\" y2=\"%.2f\" stroke=\"#2a8f3a\" "
+                                "stroke-dasharray=\"1 3\"/><text x=\"%.2f\" y=\"%.2f\" "
+                                "class=\"small\" text-anchor=\"end\">recording on</text></g>\n",
+                                ts, ts, x, panels[0].top, x, PLOT_BOTTOM, x - 3,
+                                panels[0].top + 14);
+                }
+                for (uint64_t s = 0; s < t->nsnaps; s++) {
+                        double ts = pr->offset + lt_trace_seconds(t, t->snaps[s].time_ns);
+                        if (ts < a.t0 || ts > a.t1)
+                                continue;
+                        double x = px(&a, ts);
+                        fprintf(out, "<g class=\"snapshot\" data-t=\"%.3f\"><title>snapshot ", ts);
+                        lt_svg_text(out, t->snaps[s].name);
+                        fprintf(out,
+                                " at %.3f s</title><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
+                                "y2=\"%.2f\" stroke=\"#444\" stroke-dasharray=\"4 3\"/>"
+                                "<text x=\"%.2f\" y=\"%.2f\" class=\"small\">",
+                                ts, x, panels[0].top, x, PLOT_BOTTOM, x + 3,
+                                panels[0].top + 14 + 13 * (double)(s % 3));
+                        lt_svg_text(out, t->snaps[s].name);
+                        fputs("</text></g>\n", out);
+                }
+                for (size_t k = 0; k < NSERIES; k++) {
+                        size_t np = npoints(pr, k);
+                        if (!np)
+                                continue;
+                        fprintf(out,
+                                "<polyline data-series=\"%s\" data-pid=\"%" PRIu32 "\" "
+                                "fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                                "stroke-linejoin=\"round\"%s points=\"",
+                                series[k].key, t->hdr.pid, series[k].color,
+                                series[k].dashed ? " stroke-dasharray=\"6 3\"" : "");
+                        for (size_t i = 0; i < np; i++) {
+                                double tt, v;
+                                point(pr, k, i, &tt, &v);
+                                fprintf(out, "%s%.2f,%.2f", i ? " " : "", px(&a, tt),
+                                        py(&a, series[k].panel, v));
+                        }
+                        fputs("\"/>\n", out);
+                        if (np == 1) { /* a line of one point is not drawn: a dot */
+                                double tt, v;
+                                point(pr, k, 0, &tt, &v);
+                                fprintf(out,
+                                        "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\" fill=\"%s\"/>\n",
+                                        px(&a, tt), py(&a, series[k].panel, v), series[k].color);
+                        }
+                }
+        }
+        fputs("</g>\n", out);
+        return lt_svg_end(out);
+}

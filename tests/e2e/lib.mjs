@@ -190,8 +190,15 @@ export function checkSchema(rep) {
     assert.ok(Array.isArray(p.process.command) && p.process.command.every((a) => typeof a === 'string'),
       'process.command is an array of strings');
     assert.equal(typeof p.process.complete, 'boolean', 'process.complete');
-    keys(p.summary, ['live_bytes', 'live_blocks', 'allocations', 'frees', 'peak_live_bytes'], [], 'summary');
-    for (const [k, v] of Object.entries(p.summary)) assert.ok(isCount(v), `summary.${k} = ${v}`);
+    keys(p.summary, ['live_bytes', 'live_blocks', 'allocations', 'frees', 'peak_live_bytes'], ['drops'], 'summary');
+    for (const [k, v] of Object.entries(p.summary))
+      if (k !== 'drops') assert.ok(isCount(v), `summary.${k} = ${v}`);
+    // What was not recorded, only when something was: lower-case LT_DROPS names, counts > 0.
+    if ('drops' in p.summary) {
+      const d = p.summary.drops;
+      assert.ok(typeof d === 'object' && d !== null && Object.keys(d).length > 0, 'summary.drops is a non-empty object');
+      for (const [k, v] of Object.entries(d)) assert.ok(/^[a-z_]+$/.test(k) && isCount(v) && v > 0, `summary.drops.${k} = ${v}`);
+    }
     assert.ok(p.summary.peak_live_bytes >= p.summary.live_bytes, 'peak_live_bytes >= live_bytes');
     assert.ok(Array.isArray(p.sites), 'sites is an array');
     let prev = Infinity, prevLeak = true;

@@ -98,7 +98,7 @@ double lt_svg_step(double range, int max_ticks, int binary)
                 double units = range / p, q = 1;
                 while (units / q > max_ticks * 10)
                         q *= 10;
-                static const double m[] = {1, 2, 5, 10, 20, 50, 100, 200, 500};
+                static const double m[] = {0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500};
                 for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
                         if (units / (m[i] * q) <= max_ticks)
                                 return m[i] * q * p;

@@ -109,7 +109,8 @@ static int kid_cmp(const void *pa, const void *pb)
 static unsigned depth_of(struct node *n)
 {
         unsigned d = 0;
-        qsort(n->kids, n->nkids, sizeof(*n->kids), kid_cmp);
+        if (n->nkids)
+                qsort(n->kids, n->nkids, sizeof(*n->kids), kid_cmp);
         for (size_t i = 0; i < n->nkids; i++) {
                 unsigned k = depth_of(n->kids[i]);
                 d = k > d ? k : d;

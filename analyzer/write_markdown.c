@@ -114,6 +114,14 @@ static int source_line(const char *file, unsigned line, char *buf, size_t len)
         return 0;
 }
 
+/* A name from the trace on one line of a code block: control characters
+ * as spaces (a newline would start a line of its own). */
+static void put_line_text(FILE *m, const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+                putc(*p < 0x20 || *p == 0x7f ? ' ' : *p, m);
+}
+
 /* The stack of a site, innermost first, with source lines, as the text of
  * a fenced code block (which needs no escaping but of its fence). */
 static int stack_text(struct lt_report *r, const struct lt_site *s, char **text)
@@ -135,21 +143,27 @@ static int stack_text(struct lt_report *r, const struct lt_site *s, char **text)
                 for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
                         const struct lt_frame_info *f = &info->frames[j];
                         fprintf(m, "#%u ", shown++);
-                        if (f->function)
-                                fputs(f->function, m);
-                        else if (mod >= 0)
-                                fprintf(m, "%s+0x%" PRIx64, base_name(r->trace->mods[mod].path),
-                                        addr - r->trace->mods[mod].bias);
-                        else
+                        if (f->function) {
+                                put_line_text(m, f->function);
+                        } else if (mod >= 0) {
+                                put_line_text(m, base_name(r->trace->mods[mod].path));
+                                fprintf(m, "+0x%" PRIx64, addr - r->trace->mods[mod].bias);
+                        } else {
                                 fprintf(m, "0x%" PRIx64, addr);
+                        }
+                        if (f->file) {
+                                fputs("  ", m);
+                                put_line_text(m, f->file);
+                        }
                         if (f->file && f->line)
-                                fprintf(m, "  %s:%u", f->file, f->line);
-                        else if (f->file)
-                                fprintf(m, "  %s", f->file);
+                                fprintf(m, ":%u", f->line);
                         fputs(f->inlined ? " (inlined)\n" : "\n", m);
                         char src[SOURCE_MAX + 8];
-                        if (source_line(f->file, f->line, src, sizeof(src)) == 0 && src[0])
-                                fprintf(m, "   %5u | %s\n", f->line, src);
+                        if (source_line(f->file, f->line, src, sizeof(src)) == 0 && src[0]) {
+                                fprintf(m, "   %5u | ", f->line);
+                                put_line_text(m, src);
+                                putc('\n', m);
+                        }
                 }
         }
         if (!s->nframes)
@@ -291,17 +305,24 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                 lt_md_code(out, lt_site_where(where, sizeof(where), r, s), 0);
                 fputs("\n\n", out);
                 write_figures(out, s);
-                fprintf(out,
-                        s->kind == LT_SITE_MAPPING ? " mapped (%" PRIu64 " mmap/mprotect calls"
-                                                   : " live (%" PRIu64 " allocations",
-                        s->allocs);
-                fprintf(out, ", %s in all)",
-                        lt_human_bytes(a, sizeof(a), (int64_t)s->bytes_allocated));
+                fprintf(out, "%s (%" PRIu64 " %s%s",
+                        s->kind == LT_SITE_MAPPING ? " mapped" : " live", s->allocs,
+                        s->kind == LT_SITE_MAPPING ? "mmap/mprotect call" : "allocation",
+                        s->allocs == 1 ? "" : "s");
+                lt_human_bytes(a, sizeof(a), (int64_t)s->bytes_allocated);
+                char *exact = strstr(a, " (");
+                if (exact) /* the exact figure is above */
+                        *exact = '\0';
+                fprintf(out, ", %s in all)", a);
                 if (s->hist && lt_history_judged(r)) {
                         fputs("; ", out);
                         write_growth(out, r, s);
                         fputs(". ", out);
-                        lt_md_text(out, s->hist->verdict.reason);
+                        char reason[sizeof(s->hist->verdict.reason)];
+                        memcpy(reason, s->hist->verdict.reason, sizeof(reason));
+                        if (reason[0] >= 'a' && reason[0] <= 'z')
+                                reason[0] = (char)(reason[0] - 'a' + 'A');
+                        lt_md_text(out, reason);
                 }
                 fputs(".\n\n", out);
                 char *text;

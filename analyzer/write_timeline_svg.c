@@ -195,9 +195,11 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                         procs[0].tl->n);
         else
                 fputs("one after the other on one time axis; a solid line marks each start", out);
-        fputs("; dashed lines are snapshots; \xc3\x97: the process did not exit cleanly"
-              "</text>\n",
-              out);
+        int died = 0;
+        for (size_t p = 0; p < n; p++)
+                died |= !lt_trace_complete(procs[p].trace);
+        fprintf(out, "; dashed lines are snapshots%s</text>\n",
+                died ? "; \xc3\x97: the process did not exit cleanly" : "");
 
         fprintf(out,
                 "<g class=\"plot\" data-t0=\"%.17g\" data-t1=\"%.17g\" data-x0=\"%.2f\" "

@@ -51,6 +51,8 @@ void synth_free(struct synth *s)
         free(s->mods);
         free(s->timers);
         free(s->timer_sites);
+        for (int k = 0; k < LT_SEC__COUNT; k++)
+                free(s->recs[k]);
         memset(s, 0, sizeof(*s));
 }
 
@@ -179,6 +181,24 @@ int synth_add_timer(struct synth *s, const struct lt_timer_rec *r)
         return (int)s->ntimers++;
 }
 
+int synth_set_records(struct synth *s, enum lt_section_kind kind, const void *recs, size_t n)
+{
+        static const uint32_t rec_size[LT_SEC__COUNT] = {
+#define LT_X_SIZE(K, name, type) [LT_SEC_##K] = sizeof(type),
+            LT_SECTIONS(LT_X_SIZE)
+#undef LT_X_SIZE
+        };
+        void *copy = n ? malloc(n * rec_size[kind]) : NULL;
+        if (n && !copy)
+                return -ENOMEM;
+        if (n)
+                memcpy(copy, recs, n * rec_size[kind]);
+        free(s->recs[kind]);
+        s->recs[kind] = copy;
+        s->nrecs[kind] = n;
+        return 0;
+}
+
 static unsigned chunks_for(uint64_t count, uint32_t base)
 {
         unsigned k = 1;
@@ -205,6 +225,12 @@ int synth_build(struct synth *s, unsigned char **out, size_t *out_len)
                                          [LT_SEC_MODULES] = s->nmods,
                                          [LT_SEC_TIMERS] = s->ntimers,
                                          [LT_SEC_TIMER_SITES] = s->ntimer_sites};
+        for (int k = 1; k < LT_SEC__COUNT; k++) {
+                if (!data[k] && s->recs[k]) {
+                        data[k] = s->recs[k];
+                        count[k] = s->nrecs[k];
+                }
+        }
         unsigned nchunks[LT_SEC__COUNT] = {0};
         size_t len = LT_HEADER_SIZE;
         /* Every section the format knows gets a chunk, as the preload gives

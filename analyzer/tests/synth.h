@@ -22,6 +22,10 @@ struct synth {
         size_t ntimers;
         struct lt_timer_site_rec *timer_sites;
         size_t ntimer_sites;
+        /* Records of the other sections (timeline, history, snapshots, ...),
+         * as synth_set_records() gave them. */
+        void *recs[LT_SEC__COUNT];
+        size_t nrecs[LT_SEC__COUNT];
         uint32_t base[LT_SEC__COUNT]; /* chunk-0 records; small, so files have many chunks */
         size_t align;                 /* chunk offsets are multiples of this (1: packed) */
 };
@@ -54,6 +58,11 @@ int synth_add_timer_site(struct synth *s, uint32_t stack, unsigned kind, int64_t
 
 /* Appends a timer record. Returns its index, or -ENOMEM. */
 int synth_add_timer(struct synth *s, const struct lt_timer_rec *r);
+
+/* Sets the N records of section KIND (one without a field of its own
+ * above: timeline, history, snapshots, snapshot values, mapping sites) to
+ * a copy of RECS. Returns 0 or -ENOMEM. */
+int synth_set_records(struct synth *s, enum lt_section_kind kind, const void *recs, size_t n);
 
 /* Lays the file out: header, then the chunks of every section, interleaved
  * as a growing process would leave them. Returns 0 with *buf (malloc'd) and

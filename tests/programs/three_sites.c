@@ -102,8 +102,8 @@ int main(int argc, char **argv)
         say("ready\n");
         wait_line();
 
-        void *map = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                         0); /* MAP: map */
+        int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+        void *map = mmap(NULL, MAP_SIZE, prot, flags, -1, 0); /* MAP: map */
         if (map == MAP_FAILED)
                 die("three_sites: mmap failed\n");
         memset(map, 1, MAP_SIZE);

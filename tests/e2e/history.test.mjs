@@ -1,0 +1,301 @@
+// Over time: three_sites started paused, recording started in the middle
+// with `leaktrace ctl PID start`, two snapshots taken with `ctl snapshot`
+// while the program waits; the verdicts must be leak, cache and transient
+// at the marked lines, the blocks made before recording must be nowhere,
+// check must fail on it and pass without the leak, diff of the snapshots
+// must show the leak's growth exactly, and the formats for people (markdown,
+// folded stacks, flame graph, timeline) must hold what the JSON holds.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { test } from 'node:test';
+import {
+  LEAKTRACE, assertStatus, describeSites, extractReport, markers, prog, report, run, siteAt, src, tmpdir,
+  tracedEnv,
+} from './lib.mjs';
+
+const THREE = prog('three_sites');
+const THREE_C = src('three_sites.c');
+const M = markers(THREE_C);
+const STEPS = 40; // per phase, as three_sites.c says
+
+/**
+ * Runs three_sites paused, sequencing it through its stdin: ctl start after
+ * "ready", a snapshot after each of the first two phases. Resolves with
+ * the pid, the lines it printed and its trace file.
+ */
+function runSequenced(dir, args = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(THREE, args, {
+      env: tracedEnv(dir, { LEAKTRACE_START: 'paused', LEAKTRACE_TICK_MS: '50' }),
+      cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const lines = [];
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`three_sites did not finish in 25 s; saw ${JSON.stringify(lines)}; ${stderr}`));
+    }, 25000);
+    const ctl = (...a) => {
+      const r = run(LEAKTRACE, ['ctl', String(child.pid), ...a]);
+      assertStatus(r);
+      return r.stdout;
+    };
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    readline.createInterface({ input: child.stdout }).on('line', (text) => {
+      lines.push(text);
+      try {
+        if (text === 'ready') ctl('start');
+        else if (text.startsWith('phase 1 ')) ctl('snapshot', 'first');
+        else if (text.startsWith('phase 2 ')) ctl('snapshot', 'second');
+        else return;
+        child.stdin.write('\n');
+      } catch (e) {
+        child.kill('SIGKILL');
+        reject(e);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ pid: child.pid, code, signal, lines, stderr, file: path.join(dir, `leaktrace.${child.pid}.lt`) });
+    });
+  });
+}
+
+// ---- well-formed XML, without a library ----
+const NAME = /^[A-Za-z_:][-A-Za-z0-9_:.]*/;
+function wellFormed(doc) {
+  let s = doc.replace(/^<\?xml[^?]*\?>/, '');
+  const stack = [];
+  let roots = 0;
+  const refs = /&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);/y;
+  for (let i = 0; i < s.length;) {
+    const c = s[i];
+    if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(c)) return `control character at ${i}`;
+    if (c === '&') {
+      refs.lastIndex = i;
+      if (!refs.test(s)) return `bad reference at ${i}: ${s.slice(i, i + 12)}`;
+      i = refs.lastIndex;
+      continue;
+    }
+    if (c === '>') return `stray '>' at ${i}`;
+    if (c !== '<') {
+      if (!stack.length && !/\s/.test(c)) return `text outside the root at ${i}`;
+      i++;
+      continue;
+    }
+    if (s[i + 1] === '/') {
+      const m = NAME.exec(s.slice(i + 2));
+      if (!m || stack.pop() !== m[0]) return `mismatched end tag at ${i}`;
+      i += 2 + m[0].length;
+      while (/\s/.test(s[i])) i++;
+      if (s[i++] !== '>') return `bad end tag at ${i}`;
+      continue;
+    }
+    const m = NAME.exec(s.slice(i + 1));
+    if (!m) return `bad tag at ${i}`;
+    if (!stack.length && roots++) return 'two roots';
+    i += 1 + m[0].length;
+    for (;;) {
+      while (/\s/.test(s[i])) i++;
+      if (s[i] === '>' || s.startsWith('/>', i)) break;
+      const a = /^([A-Za-z_:][-A-Za-z0-9_:.]*)=(["'])/.exec(s.slice(i));
+      if (!a) return `bad attribute at ${i}: ${s.slice(i, i + 30)}`;
+      i += a[0].length;
+      const end = s.indexOf(a[2], i);
+      if (end < 0) return 'unterminated attribute';
+      const v = s.slice(i, end);
+      if (v.includes('<')) return `'<' in an attribute at ${i}`;
+      if (/&(?!(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)/.test(v)) return `bad reference in an attribute at ${i}`;
+      i = end + 1;
+    }
+    if (s[i] === '/') i += 2;
+    else {
+      stack.push(m[0]);
+      i++;
+    }
+  }
+  if (stack.length) return `${stack.length} elements left open`;
+  return roots ? null : 'no root';
+}
+
+function assertWellFormed(file) {
+  const doc = fs.readFileSync(file, 'utf8');
+  const why = wellFormed(doc);
+  assert.equal(why, null, `${file} is well-formed XML`);
+  assert.ok(!/<script|href=|url\(/.test(doc), `${file}: no script, no link`);
+  const xmllint = spawnSync('xmllint', ['--noout', file], { encoding: 'utf8' });
+  if (!xmllint.error) assert.equal(xmllint.status, 0, `xmllint: ${xmllint.stderr}`);
+  return doc;
+}
+
+const attr = (tag, name) => {
+  const m = new RegExp(` ${name}="([^"]*)"`).exec(tag);
+  return m ? m[1] : undefined;
+};
+
+test('three sites recorded from the middle: leak, cache, transient; diff, check and the formats', async (t) => {
+  const dir = tmpdir(t);
+  const r = await runSequenced(dir);
+  assert.equal(r.code, 0, `three_sites: ${JSON.stringify(r)}`);
+  assert.deepEqual(r.lines.slice(1), [
+    'phase 1 leaked=40 cache=10 churn=3',
+    'phase 2 leaked=80 cache=10 churn=3',
+    'phase 3 leaked=120 cache=10 churn=3',
+  ]);
+  const rep = report([r.file]);
+  const where = `\n${describeSites(rep.sites)}`;
+
+  const leak = siteAt(rep, THREE_C, M.LEAK.leak);
+  const cache = siteAt(rep, THREE_C, M.CACHE.cache);
+  const churn = siteAt(rep, THREE_C, M.CHURN.churn);
+  assert.deepEqual([leak.verdict, cache.verdict, churn.verdict], ['leak', 'cache', 'transient'],
+    `verdicts: ${leak.reason} / ${cache.reason} / ${churn.reason}`);
+  assert.deepEqual([leak.live_blocks, leak.live_bytes, leak.allocations], [3 * STEPS, 3 * STEPS * 100, 3 * STEPS]);
+  assert.deepEqual([cache.live_blocks, cache.live_bytes, cache.allocations], [10, 2000, 10]);
+  // Six periods of a triangle wave of 0..30 blocks: 300 blocks each.
+  assert.deepEqual([churn.live_blocks, churn.live_bytes, churn.allocations], [3, 192, 1800]);
+  assert.equal(rep.sites[0], leak, 'the leak comes first');
+  assert.ok(leak.growth_bytes_per_s > 0 && leak.fit_r2 >= 0.9 && leak.growth_bytes_per_1k_allocations > 0,
+    `the leak's figures: ${JSON.stringify(leak).slice(0, 400)}`);
+  assert.equal(leak.growth_bytes, 3 * STEPS * 100, 'grew from nothing (paused) to all it holds');
+
+  // The mapping: its own kind of site, a plateau.
+  const map = rep.sites.find((s) => s.kind === 'mapping');
+  assert.ok(map, `a mapping site:${where}`);
+  assert.equal(map.frames[0].line, M.MAP.map);
+  assert.deepEqual([map.live_bytes, map.live_blocks, map.verdict], [256 << 10, 1, 'cache']);
+
+  // Blocks made before recording: not a site; their frees took nothing
+  // from the figures.
+  assert.equal(rep.sites.filter((s) => s.frames.some((f) => f.line === M.PRESTART.prestart)).length, 0,
+    `no site of the blocks made before recording${where}`);
+  assert.equal(rep.sites.filter((s) => s.kind === 'allocation').length, 3, `only the three sites${where}`);
+  assert.deepEqual(rep.summary, {
+    live_bytes: 12000 + 2000 + 192, live_blocks: 133, allocations: 1930, frees: 1930 - 133,
+    peak_live_bytes: rep.summary.peak_live_bytes,
+  });
+
+  // The timeline: paused, then recording; snapshots marked.
+  assert.deepEqual(rep.verdicts.leak, 1);
+  assert.ok(rep.timeline.length >= 20, `points: ${rep.timeline.length}`);
+  assert.equal(rep.timeline[0].live_bytes, 0, 'nothing recorded while paused');
+  assert.deepEqual(rep.snapshots.map((s) => s.name), ['first', 'second']);
+  const last = rep.timeline.at(-1);
+  assert.deepEqual([last.live_bytes, last.live_blocks, last.mapped_bytes, last.timers_live],
+    [14192, 133, 256 << 10, 1], 'the last tick is the exit\'s');
+
+  // check: fails on the leak, one line naming it.
+  const chk = run(LEAKTRACE, ['check', r.file]);
+  assertStatus(chk, 1);
+  const lines = chk.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, chk.stdout);
+  assert.match(lines[0], new RegExp(`^${r.file.replace(/[.]/g, '\\.')}: leak at three_sites\\.c:${M.LEAK.leak} \\(leak_one\\): grew \\+11\\.7 KiB \\(12000 bytes\\)`));
+  assertStatus(run(LEAKTRACE, ['check', '--max-growth', '12000', r.file]), 0);
+
+  // diff of the two snapshots: the 40 blocks of phase 2, nothing else.
+  const d = run(LEAKTRACE, ['diff', '--format', 'json', `${r.file}@1`, `${r.file}@2`]);
+  assertStatus(d);
+  const diff = JSON.parse(d.stdout).diff;
+  assert.deepEqual([diff.grew, diff.appeared, diff.shrank, diff.disappeared, diff.unchanged], [1, 0, 0, 0, 2]);
+  assert.deepEqual([diff.a.snapshot, diff.b.snapshot], ['first', 'second']);
+  const [g] = diff.sites;
+  assert.equal(g.frames[0].line, M.LEAK.leak);
+  assert.deepEqual([g.change, g.blocks_before, g.blocks_after, g.blocks_delta, g.bytes_delta],
+    ['grew', STEPS, 2 * STEPS, STEPS, STEPS * 100]);
+  const dt = run(LEAKTRACE, ['diff', `${r.file}@first`, `${r.file}@second`]);
+  assertStatus(dt);
+  assert.match(dt.stdout, /\n#1 grew: \+4000 bytes, \+40 blocks \(4000 -> 8000 bytes, 40 -> 80 blocks\)\n  #0 leak_one /);
+  // The file against its first snapshot: phases 2 and 3.
+  const df = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', `${r.file}@first`, r.file]).stdout).diff;
+  assert.equal(df.sites[0].blocks_delta, 2 * STEPS);
+
+  // markdown: summary, the table row, the source line quoted.
+  const md = run(LEAKTRACE, ['report', '--format', 'markdown', r.file]);
+  assertStatus(md);
+  assert.match(md.stdout, /\*\*1 site leaks\*\*, 2 caches, 1 transient, 0 unclear\./);
+  assert.match(md.stdout, new RegExp(`\\| 1 \\| \\*\\*leak\\*\\* \\| \\+[\\d.]+ KiB/min, .*\\| 11\\.7 KiB \\(12000 bytes\\) in 120 blocks \\| \`three_sites\\.c:${M.LEAK.leak} \\(leak_one\\)\` \\|`));
+  assert.ok(md.stdout.includes(`${M.LEAK.leak} | leaked[nleaked++] = malloc(LEAK_SIZE); /* LEAK: leak */\n`), md.stdout);
+
+  // folded stacks: as flamegraph.pl parses them, the live bytes of each site.
+  const co = run(LEAKTRACE, ['report', '--format', 'collapsed', r.file]);
+  assertStatus(co);
+  const folded = co.stdout.trim().split('\n').map((l) => {
+    const m = /^(.*)\s+(\d+)$/.exec(l);
+    assert.ok(m && !m[1].includes('\n'), `folded line: ${l}`);
+    return { frames: m[1].split(';'), bytes: Number(m[2]) };
+  });
+  assert.equal(folded.length, rep.sites.length);
+  assert.deepEqual(folded.map((f) => f.bytes), rep.sites.map((s) => s.live_bytes));
+  const lf = folded.find((f) => f.frames.at(-1) === `leak_one (three_sites.c:${M.LEAK.leak})`);
+  assert.ok(lf && lf.frames.slice(-3, -1).join(';') === 'main;phase', `leak's folded stack: ${co.stdout}`);
+
+  // the flame graph: well-formed, a frame per function, widths by bytes.
+  const flame = path.join(dir, 'flame.svg');
+  const fr = run(LEAKTRACE, ['report', '--format', 'svg', r.file]);
+  assertStatus(fr);
+  fs.writeFileSync(flame, fr.stdout);
+  const fdoc = assertWellFormed(flame);
+  assert.match(fdoc, new RegExp(`<title>leak_one \\(three_sites\\.c:${M.LEAK.leak}\\) \u2014 11\\.7 KiB \\(12000 bytes\\) live`));
+
+  // the timeline: well-formed; each polyline is the JSON timeline on its axes.
+  const tl = path.join(dir, 'timeline.svg');
+  assertStatus(run(LEAKTRACE, ['timeline', r.file, '-o', tl]));
+  const doc = assertWellFormed(tl);
+  const plot = /<g class="plot"[^>]*>/.exec(doc)[0];
+  const [t0, t1, x0, x1] = ['data-t0', 'data-t1', 'data-x0', 'data-x1'].map((k) => Number(attr(plot, k)));
+  const panel = {};
+  for (const m of doc.matchAll(/<g class="axis"[^>]*>/g)) {
+    const g = m[0];
+    panel[attr(g, 'data-panel')] = ['data-v1', 'data-y0', 'data-y1'].map((k) => Number(attr(g, k)));
+  }
+  for (const [series, name] of [['rss', 'memory'], ['live_bytes', 'live'], ['mapped_bytes', 'memory'], ['timers_live', 'timers']]) {
+    const pl = new RegExp(`<polyline data-series="${series}" data-pid="${r.pid}"[^>]*>`).exec(doc);
+    assert.ok(pl, `a polyline of ${series}`);
+    const pts = attr(pl[0], 'points').split(' ').map((p) => p.split(',').map(Number));
+    assert.equal(pts.length, rep.timeline.length, `${series}: a point per tick`);
+    const [v1, y0, y1] = panel[name];
+    pts.forEach(([x, y], i) => {
+      const want = rep.timeline[i];
+      const tt = t0 + (x - x0) / (x1 - x0) * (t1 - t0);
+      const v = (y0 - y) / (y0 - y1) * v1;
+      assert.ok(Math.abs(tt - want.t) <= 0.006 * (t1 - t0) / (x1 - x0) + 0.0005, `${series}[${i}] t ${tt} vs ${want.t}`);
+      assert.ok(Math.abs(v - want[series]) <= 0.006 * v1 / (y0 - y1), `${series}[${i}] ${v} vs ${want[series]}`);
+    });
+  }
+  for (const s of rep.snapshots)
+    assert.ok(doc.includes(`<title>snapshot ${s.name} at ${s.t.toFixed(3)} s</title>`), `snapshot ${s.name} marked`);
+  assert.match(doc, /<g class="recording"/, 'the start of recording marked');
+});
+
+test('without the leak: check passes; live timers have their own bound', async (t) => {
+  const dir = tmpdir(t);
+  const r = await runSequenced(dir, ['--no-leak']);
+  assert.equal(r.code, 0, JSON.stringify(r));
+  const rep = report([r.file]);
+  assert.equal(rep.sites.filter((s) => s.frames[0].line === M.LEAK.leak).length, 0);
+  assert.equal(siteAt(rep, THREE_C, M.CACHE.cache).verdict, 'cache');
+  assert.equal(siteAt(rep, THREE_C, M.CHURN.churn).verdict, 'transient');
+  assert.equal(rep.verdicts.leak, 0);
+  const ok = run(LEAKTRACE, ['check', r.file]);
+  assertStatus(ok, 0);
+  assert.match(ok.stdout, /: ok: no leak beyond the bounds \(0 leaks, 2 caches, 1 transient, 0 unclear\)\n$/);
+  const timers = run(LEAKTRACE, ['check', '--max-live-timers', '0', r.file]);
+  assertStatus(timers, 1);
+  assert.match(timers.stdout, new RegExp(`1 live timerfd timer at three_sites\\.c:${M.TIMER.timer} \\(main\\), repeating every 1000 ms`));
+  assertStatus(run(LEAKTRACE, ['check', '--max-live-timers', '1', r.file]), 0);
+});
+
+test('run --paused: a program nobody starts records nothing', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '--paused', '-o', dir, '--format', 'json', '--', THREE, '--no-leak'],
+    { input: '\n\n\n', env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '50', LD_PRELOAD: '' }) });
+  assertStatus(r);
+  const json = extractReport(r.stderr);
+  assert.deepEqual(json.sites.filter((s) => s.kind === 'allocation'), []);
+  assert.equal(json.summary.allocations, 0);
+  assert.ok(json.timeline.length > 5 && json.timeline.every((p) => p.allocations === 0));
+});

@@ -80,6 +80,44 @@ static void build_base(void)
                 r.flags = LT_TIMER_ARMED;
                 synth_add_timer(&s, &r);
         }
+        /* History: 8 ticks in the grid, a history of stack 1 and one of
+         * mapping site 0, a snapshot with 2 values. */
+        struct lt_tick_rec ticks[LT_HIST_COLS];
+        memset(ticks, 0, sizeof(ticks));
+        for (unsigned i = 0; i < 8; i++) {
+                ticks[i].time_ns = ticks[LT_HIST_LONG + i].time_ns =
+                    s.hdr.start_ns + i * 1000000000ull;
+                ticks[i].tick = ticks[LT_HIST_LONG + i].tick = i;
+                ticks[i].live_bytes = ticks[LT_HIST_LONG + i].live_bytes = 100 * i;
+        }
+        s.hdr.history.nlong = s.hdr.history.nrecent = s.hdr.history.recent_next = 8;
+        s.hdr.history.period = 1;
+        s.hdr.history.ticks = 8;
+        struct lt_history_rec hist[2];
+        memset(hist, 0, sizeof(hist));
+        hist[0].stack = 1;
+        hist[1].stack = 0 | LT_HIST_MAPPING;
+        for (unsigned i = 0; i < LT_HIST_COLS; i++) {
+                hist[0].bytes[i] = hist[1].bytes[i] = 100 * (i % 8);
+                hist[0].blocks[i] = hist[1].blocks[i] = (int32_t)(i % 8);
+        }
+        struct lt_snapshot_rec snap;
+        memset(&snap, 0, sizeof(snap));
+        snap.time_ns = s.hdr.start_ns + 3500000000ull;
+        snap.nvals = 2;
+        strcpy(snap.name, "warm");
+        struct lt_snapval_rec vals[2] = {{0, 1, 100, 1, 1}, {0, 2, 200, 2, 2}};
+        struct lt_map_site_rec map;
+        memset(&map, 0, sizeof(map));
+        map.stack = 3;
+        map.live_bytes = 4096;
+        map.regions = 1;
+        synth_set_records(&s, LT_SEC_TIMELINE, ticks, LT_HIST_COLS);
+        synth_set_records(&s, LT_SEC_HISTORY, hist, 2);
+        synth_set_records(&s, LT_SEC_SNAPSHOTS, &snap, 1);
+        synth_set_records(&s, LT_SEC_SNAPVALS, vals, 2);
+        synth_set_records(&s, LT_SEC_MAP_SITES, &map, 1);
+        s.base[LT_SEC_TIMELINE] = 16;
         if (synth_build(&s, &base, &base_len) < 0)
                 exit(2);
         synth_free(&s);
@@ -221,10 +259,13 @@ static void specific_cases(void)
                            sizeof(fill), "executable");
         }
 
-        static const char *const names[] = {"stacks", "frames", "modules", "timers", "timer sites"};
-        int kinds[] = {LT_SEC_STACKS, LT_SEC_FRAMES, LT_SEC_MODULES, LT_SEC_TIMERS,
-                       LT_SEC_TIMER_SITES};
-        for (int i = 0; i < 5; i++) {
+        static const char *const names[] = {"stacks",  "frames",          "modules",
+                                            "timers",  "timer sites",     "timeline",
+                                            "history", "snapshot values", "mapping sites"};
+        int kinds[] = {LT_SEC_STACKS,  LT_SEC_FRAMES,      LT_SEC_MODULES,
+                       LT_SEC_TIMERS,  LT_SEC_TIMER_SITES, LT_SEC_TIMELINE,
+                       LT_SEC_HISTORY, LT_SEC_SNAPVALS,    LT_SEC_MAP_SITES};
+        for (int i = 0; i < 9; i++) {
                 int k = kinds[i];
                 size_t so = sec_off(k);
                 struct lt_section sec;
@@ -320,6 +361,33 @@ static void specific_cases(void)
         PATCH("timer site 2^32-1", tr + offsetof(struct lt_timer_rec, site), UINT32_MAX, "beyond");
         PATCH("timer arming stack beyond the stacks", tr + offsetof(struct lt_timer_rec, arm_stack),
               (uint32_t)99, "arming stack 99");
+
+        size_t hr = rec_off(LT_SEC_HISTORY, 0);
+        PATCH("history of stack 0", hr + offsetof(struct lt_history_rec, stack), (uint32_t)0,
+              "history 0: stack 0 not recorded");
+        PATCH("history of a stack beyond the stacks", hr + offsetof(struct lt_history_rec, stack),
+              (uint32_t)13, "history 0: stack 13 not recorded");
+        PATCH("history of a mapping site beyond the sites",
+              hr + offsetof(struct lt_history_rec, stack), (uint32_t)(LT_HIST_MAPPING | 1),
+              "history 0: mapping site 1 not recorded");
+        size_t ms = rec_off(LT_SEC_MAP_SITES, 0);
+        PATCH("mapping site of a stack beyond the stacks",
+              ms + offsetof(struct lt_map_site_rec, stack), (uint32_t)13,
+              "mapping site 0: stack 13 beyond the 12 recorded");
+        size_t sv = rec_off(LT_SEC_SNAPVALS, 1);
+        PATCH("snapshot value of stack 0", sv + offsetof(struct lt_snapval_rec, stack), (uint32_t)0,
+              "snapshot value 1: stack 0 not recorded");
+        size_t sn = rec_off(LT_SEC_SNAPSHOTS, 0);
+        PATCH("snapshot values beyond the section", sn + offsetof(struct lt_snapshot_rec, nvals),
+              (uint32_t)3, "snapshot 1: values 0..3 lie outside the 2 recorded");
+        PATCH("snapshot values at 2^64-1", sn + offsetof(struct lt_snapshot_rec, first_val),
+              UINT64_MAX, "lie outside");
+        {
+                char fill[sizeof(((struct lt_snapshot_rec *)0)->name)];
+                memset(fill, 'z', sizeof(fill));
+                patch_case("snapshot name without NUL", sn + offsetof(struct lt_snapshot_rec, name),
+                           fill, sizeof(fill), "snapshot 1: name not NUL-terminated");
+        }
 }
 
 /* xorshift64*: the same mutations on every machine. */

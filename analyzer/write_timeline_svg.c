@@ -150,7 +150,7 @@ static void legend(FILE *out, int panel, int has_js)
                         x, y - 4, x + 22, y - 4, series[k].color,
                         series[k].dashed ? " stroke-dasharray=\"6 3\"" : "", x + 27, y,
                         series[k].label);
-                x += 44 + 6.2 * (double)strlen(series[k].label);
+                x += 44 + 6.9 * (double)strlen(series[k].label);
         }
 }
 

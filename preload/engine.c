@@ -24,6 +24,8 @@
 
 int lt_recording;
 LT_TLS int lt_in_tracer;
+LT_TLS void *lt_deferred[LT_DEFERRED_FREES];
+LT_TLS volatile int lt_ndeferred;
 
 /* The process's totals change with every event, on one cache line that
  * every thread would fight over. Each thread gathers its changes and adds
@@ -125,6 +127,20 @@ void lt_record_free(void *p)
 {
         struct lt_live_entry e;
         lt_record_take(p, &e);
+}
+
+void lt_engine_deferred_slow(void)
+{
+        /* One at a time, from the end: a handler that runs meanwhile may
+         * queue more, and this loop takes them too. */
+        while (lt_ndeferred) {
+                lt_in_tracer = 1;
+                void *p = lt_deferred[lt_ndeferred - 1];
+                lt_record_free(p);
+                lt_ndeferred--;
+                lt_in_tracer = 0;
+                lt_real.free(p);
+        }
 }
 
 void lt_record_restore(const struct lt_live_entry *e)

@@ -52,9 +52,32 @@ static inline int lt_enter_end(void)
 /* Changes what the hooks do: LT_ON, LT_STOPPED (from the control thread). */
 void lt_engine_set(int state);
 
+/* Frees that a signal handler made while this thread was inside the
+ * tracer: recorded, and only then handed to the real free, when the thread
+ * leaves the tracer (taking a tracer lock in the handler could deadlock on
+ * the lock the interrupted code holds). */
+#define LT_DEFERRED_FREES 64
+extern LT_TLS void *lt_deferred[LT_DEFERRED_FREES];
+extern LT_TLS volatile int lt_ndeferred;
+void lt_engine_deferred_slow(void);
+
+/* free() while inside the tracer: 1 if p was queued, 0 if the queue is full
+ * (then the caller frees it at once and the free goes unrecorded). */
+static inline int lt_defer_free(void *p)
+{
+        int n = lt_ndeferred;
+        if (n >= LT_DEFERRED_FREES)
+                return 0;
+        lt_deferred[n] = p;
+        lt_ndeferred = n + 1;
+        return 1;
+}
+
 static inline void lt_leave(void)
 {
         lt_in_tracer = 0;
+        if (lt_unlikely(lt_ndeferred))
+                lt_engine_deferred_slow();
 }
 
 /* Records a new block, which lt_sample_take() chose. errno is left as it

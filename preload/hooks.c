@@ -97,6 +97,10 @@ LT_EXPORT void free(void *p)
                 return free_not_on(p);
         if (!p || lt_unlikely(lt_boot_owns(p)))
                 return;
+        /* A signal handler interrupted the tracer in this thread: the free
+         * waits until the tracer is left, so that it is recorded first. */
+        if (lt_unlikely(lt_in_tracer) && lt_sample_maybe((uintptr_t)p) && lt_defer_free(p))
+                return;
         return free_ending(p);
 }
 

@@ -77,16 +77,18 @@ int lt_live_insert(const struct lt_live_entry *e, struct lt_live_entry *old)
         int rc = 0;
 
         lt_lock(&s->lock);
-        if (lt_unlikely((s->used + 1) * 2 > s->mask + 1)) {
-                if (s->used >= max_per_shard || grow(s) < 0) {
-                        rc = -ENOSPC;
-                        goto out;
-                }
+        if (lt_unlikely((s->used + 1) * 2 > s->mask + 1) && grow(s) < 0) {
+                rc = -ENOSPC;
+                goto out;
         }
         uint64_t i = h & s->mask;
         for (;;) {
                 uintptr_t p = s->slots[i].ptr;
                 if (!p) {
+                        if (lt_unlikely(s->used >= max_per_shard)) {
+                                rc = -ENOSPC; /* LEAKTRACE_MAX_LIVE, spread over the shards */
+                                break;
+                        }
                         s->slots[i] = *e;
                         s->used++;
                         break;

@@ -215,8 +215,9 @@ static int add(struct entry **all, int side, struct lt_report *r, const struct l
                 e->site[side] = s;
                 e->rep[side] = r;
         }
-        e->bytes[side] += bytes;
-        e->blocks[side] += blocks;
+        /* sums that a damaged file may make absurd: wrapped, never undefined */
+        __builtin_add_overflow(e->bytes[side], bytes, &e->bytes[side]);
+        __builtin_add_overflow(e->blocks[side], blocks, &e->blocks[side]);
         return 0;
 }
 
@@ -299,8 +300,9 @@ static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n
 {
         size_t shown = 0, limit = top ? top : SIZE_MAX;
         char a[64], b[64];
-        int64_t db = st[1].live_bytes - st[0].live_bytes,
-                dk = st[1].live_blocks - st[0].live_blocks;
+        int64_t db, dk;
+        __builtin_sub_overflow(st[1].live_bytes, st[0].live_bytes, &db);
+        __builtin_sub_overflow(st[1].live_blocks, st[0].live_blocks, &dk);
         if (json) {
                 fputs("{\"tool\":\"leaktrace\",\"version\":1,\"diff\":{\"a\":", out);
                 describe_json(out, &st[0]);
@@ -430,8 +432,8 @@ int lt_cmd_diff(int argc, char **argv)
         size_t k = 0;
         HASH_ITER(hh, all, e, tmp)
         {
-                e->dbytes = e->bytes[1] - e->bytes[0];
-                e->dblocks = e->blocks[1] - e->blocks[0];
+                __builtin_sub_overflow(e->bytes[1], e->bytes[0], &e->dbytes);
+                __builtin_sub_overflow(e->blocks[1], e->blocks[0], &e->dblocks);
                 if (e->bytes[0] <= 0 && e->blocks[0] <= 0 && (e->bytes[1] > 0 || e->blocks[1] > 0))
                         e->change = CH_APPEARED;
                 else if (e->bytes[1] <= 0 && e->blocks[1] <= 0 &&

@@ -209,7 +209,8 @@ int lt_history_build(struct lt_report *rep)
                 for (size_t p = 0; p < n; p++) {
                         unsigned c = h->tl.col[p];
                         __builtin_add_overflow(s->hist->bytes[p], r->bytes[c], &s->hist->bytes[p]);
-                        s->hist->blocks[p] += r->blocks[c];
+                        __builtin_add_overflow(s->hist->blocks[p], r->blocks[c],
+                                               &s->hist->blocks[p]);
                 }
         }
         for (size_t i = 0; i < rep->nsites && !err; i++) {

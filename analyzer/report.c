@@ -88,6 +88,8 @@ static uint64_t add_u64(uint64_t a, uint64_t b)
  * Returns the count, or -ENOMEM. */
 static int hidden_frames(struct lt_report *rep, const struct lt_stack_rec *r)
 {
+        if (!r->depth)
+                return 0; /* its frames index was never checked (trace.c): not used */
         const uint64_t *frames = rep->trace->frames + r->frames;
         int skip = 0;
         while (skip + 1 < r->depth) {
@@ -113,7 +115,7 @@ static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64
         if (skip < 0)
                 return skip;
         unsigned n = r->depth - (unsigned)skip;
-        const uint64_t *frames = rep->trace->frames + r->frames + skip;
+        const uint64_t *frames = r->depth ? rep->trace->frames + r->frames + skip : NULL;
         for (unsigned i = 0; i < n; i++) {
                 key[2 * i] = frames[i];
                 key[2 * i + 1] = (uint64_t)(int64_t)lt_sym_module(rep->sym, frames[i], r->mod_gen);
@@ -155,7 +157,7 @@ int lt_report_shown_frames(struct lt_report *rep, const struct lt_stack_rec *r, 
         if (skip < 0)
                 return skip;
         unsigned n = r->depth - (unsigned)skip;
-        const uint64_t *frames = rep->trace->frames + r->frames + skip;
+        const uint64_t *frames = r->depth ? rep->trace->frames + r->frames + skip : NULL;
         for (unsigned i = 0; i < n; i++) {
                 key[2 * i] = frames[i];
                 key[2 * i + 1] = (uint64_t)(int64_t)lt_sym_module(rep->sym, frames[i], r->mod_gen);

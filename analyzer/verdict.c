@@ -227,7 +227,8 @@ void lt_verdict_judge(const double *t, const double *allocs, const int64_t *byte
         size_t first = 0;
         while (first < n && bytes[first] == 0)
                 first++;
-        v->growth_bytes = bytes[n - 1] - bytes[0];
+        /* wrapped, never undefined, for the absurd figures of a damaged file */
+        __builtin_sub_overflow(bytes[n - 1], bytes[0], &v->growth_bytes);
         if (first == n) {
                 snprintf(v->reason, sizeof(v->reason),
                          "no history: it held memory at no tick of the timeline");

@@ -71,11 +71,12 @@ static struct node *child(struct node *p, const char *name)
 
 static void add(struct node *n, const struct lt_site *s)
 {
-        n->bytes += s->live_bytes;
+        /* wrapped, never undefined, for a damaged file's absurd figures */
+        __builtin_add_overflow(n->bytes, s->live_bytes, &n->bytes);
         if (s->hist && s->hist->verdict.kind == LT_VERDICT_LEAK)
-                n->leak_bytes += s->live_bytes;
+                __builtin_add_overflow(n->leak_bytes, s->live_bytes, &n->leak_bytes);
         if (s->kind == LT_SITE_MAPPING)
-                n->map_bytes += s->live_bytes;
+                __builtin_add_overflow(n->map_bytes, s->live_bytes, &n->map_bytes);
 }
 
 static int add_report(struct node *root, struct lt_report *r)
@@ -228,9 +229,10 @@ int lt_write_flame_svg(FILE *out, struct lt_report *const *reports, size_t n)
                 }
                 err = add_report(top, r);
                 if (!err && top != root) {
-                        root->bytes += top->bytes;
-                        root->leak_bytes += top->leak_bytes;
-                        root->map_bytes += top->map_bytes;
+                        __builtin_add_overflow(root->bytes, top->bytes, &root->bytes);
+                        __builtin_add_overflow(root->leak_bytes, top->leak_bytes,
+                                               &root->leak_bytes);
+                        __builtin_add_overflow(root->map_bytes, top->map_bytes, &root->map_bytes);
                 }
         }
         if (err) {

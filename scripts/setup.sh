@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in gcc g++ make cmake pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev libjansson-dev; do
+for pkg in gcc g++ make cmake pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev libjansson-dev \
+    clang libclang-rt-14-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 command -v node >/dev/null 2>&1 || need+=(nodejs)

@@ -153,7 +153,8 @@ static void draw(FILE *out, const struct node *n, double x, unsigned depth, doub
         if (w < 0.3)
                 return;
         double y = base_y - (depth + 1) * ROW;
-        int palette = n->leak_bytes * 2 > n->bytes ? 1 : n->map_bytes * 2 > n->bytes ? 2 : 0;
+        double half = (double)n->bytes / 2; /* doubles: a damaged file's figures overflow */
+        int palette = (double)n->leak_bytes > half ? 1 : (double)n->map_bytes > half ? 2 : 0;
         char color[8], human[64];
         fputs("<g><title>", out);
         lt_svg_text(out, n->name);

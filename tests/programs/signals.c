@@ -14,7 +14,7 @@
  * The main loop leaks MAIN_LEAKS blocks of MAIN_LEAK_SIZE at one line; the
  * handler's blocks are all freed by the end, with the signal blocked.
  *
- * Usage: signals safe|alloc ITERATIONS
+ * Usage: signals safe|alloc|storm ITERATIONS
  * Prints "signals MODE: N iterations, L leaks, H handler runs, A handler
  * allocations, T in the tracer" and exits 0; damage found exits 99. */
 #define _GNU_SOURCE
@@ -190,6 +190,29 @@ static void on_alarm(int sig, siginfo_t *si, void *uc)
         errno = saved;
 }
 
+static pthread_t main_thread;
+static volatile int storm_stop;
+
+static void *storm(void *arg)
+{
+        (void)arg;
+        /* The timer's signals are for the main thread alone: the handler's
+         * ring is the main thread's. */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGALRM);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        struct timespec t0, t;
+        while (!storm_stop) {
+                pthread_kill(main_thread, SIGALRM);
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                do
+                        clock_gettime(CLOCK_MONOTONIC, &t);
+                while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 20000);
+        }
+        return NULL;
+}
+
 static NOINLINE void *main_malloc(size_t n)
 {
         return malloc(n);
@@ -202,9 +225,10 @@ static NOINLINE void *main_calloc(size_t n)
 
 int main(int argc, char **argv)
 {
-        if (argc != 3 || (strcmp(argv[1], "safe") && strcmp(argv[1], "alloc")))
-                die("usage: signals safe|alloc ITERATIONS\n");
-        alloc_mode = !strcmp(argv[1], "alloc");
+        if (argc != 3 || (strcmp(argv[1], "safe") && strcmp(argv[1], "alloc") &&
+                          strcmp(argv[1], "storm")))
+                die("usage: signals safe|alloc|storm ITERATIONS\n");
+        alloc_mode = strcmp(argv[1], "safe") != 0;
         long iters = atol(argv[2]);
         if (iters < MAIN_LEAKS)
                 die("signals: at least %d iterations\n", MAIN_LEAKS);
@@ -225,6 +249,11 @@ int main(int argc, char **argv)
         struct itimerval it = { { 0, 100 }, { 0, 100 } };
         if (setitimer(ITIMER_REAL, &it, NULL) < 0)
                 die("signals: setitimer failed\n");
+
+        struct own_thread stormer;
+        main_thread = pthread_self();
+        if (!strcmp(argv[1], "storm"))
+                own_thread_start(&stormer, storm, NULL);
 
         void *slot[WINDOW] = { 0 };
         size_t size[WINDOW] = { 0 };
@@ -259,6 +288,10 @@ int main(int argc, char **argv)
                         leaks[nleaks++] = malloc(MAIN_LEAK_SIZE); /* LEAK: main_leak */
         }
 
+        if (!strcmp(argv[1], "storm")) {
+                storm_stop = 1;
+                own_thread_join(&stormer);
+        }
         struct itimerval off = { { 0, 0 }, { 0, 0 } };
         setitimer(ITIMER_REAL, &off, NULL);
         sigset_t set;

@@ -115,9 +115,14 @@ static void thin(void)
         h->reserved[0] = 0;
 }
 
-/* Fills column col of the timeline and of every history. */
+/* Fills column col of the timeline and of every history. The column's time
+ * is zeroed first and set last: a reader of a live file skips a column
+ * while its figures are being rewritten. */
 static void fill_column(unsigned col, const struct lt_tick_rec *t)
 {
+        struct lt_tick_rec *dst = lt_tf_rec(LT_SEC_TIMELINE, col);
+        __atomic_store_n(&dst->time_ns, 0, __ATOMIC_RELEASE);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         uint64_t n = lt_tf.hdr->sections[LT_SEC_HISTORY].count;
         for (uint64_t i = 0; i < n; i++) {
                 struct lt_history_rec *r = lt_tf_rec(LT_SEC_HISTORY, i);
@@ -132,9 +137,6 @@ static void fill_column(unsigned col, const struct lt_tick_rec *t)
                 r->bytes[col] = __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
                 r->blocks[col] = (int32_t)__atomic_load_n(&s->live_blocks, __ATOMIC_RELAXED);
         }
-        struct lt_tick_rec *dst = lt_tf_rec(LT_SEC_TIMELINE, col);
-        dst->time_ns = 0; /* a reader skips the column while it is rewritten */
-        __atomic_thread_fence(__ATOMIC_RELEASE);
         struct lt_tick_rec copy = *t;
         copy.time_ns = 0;
         *dst = copy;

@@ -25,7 +25,7 @@
 int lt_recording;
 LT_TLS int lt_in_tracer;
 LT_TLS void *lt_deferred[LT_DEFERRED_FREES];
-LT_TLS volatile int lt_ndeferred;
+LT_TLS int lt_ndeferred;
 
 /* The process's totals change with every event, on one cache line that
  * every thread would fight over. Each thread gathers its changes and adds
@@ -131,15 +131,19 @@ void lt_record_free(void *p)
 
 void lt_engine_deferred_slow(void)
 {
-        /* One at a time, from the end: a handler that runs meanwhile may
-         * queue more, and this loop takes them too. */
-        while (lt_ndeferred) {
+        /* Only this thread's handlers push, and they never pop: take the top
+         * with a compare-and-swap, so that a push in between is taken next. */
+        int n = __atomic_load_n(&lt_ndeferred, __ATOMIC_SEQ_CST);
+        while (n > 0) {
+                void *p = lt_deferred[n - 1];
+                if (!__atomic_compare_exchange_n(&lt_ndeferred, &n, n - 1, 0, __ATOMIC_SEQ_CST,
+                                                 __ATOMIC_SEQ_CST))
+                        continue; /* a handler pushed: n is the new count */
                 lt_in_tracer = 1;
-                void *p = lt_deferred[lt_ndeferred - 1];
                 lt_record_free(p);
-                lt_ndeferred--;
                 lt_in_tracer = 0;
                 lt_real.free(p);
+                n = __atomic_load_n(&lt_ndeferred, __ATOMIC_SEQ_CST);
         }
 }
 

@@ -58,25 +58,29 @@ void lt_engine_set(int state);
  * the lock the interrupted code holds). */
 #define LT_DEFERRED_FREES 64
 extern LT_TLS void *lt_deferred[LT_DEFERRED_FREES];
-extern LT_TLS volatile int lt_ndeferred;
+extern LT_TLS int lt_ndeferred;
 void lt_engine_deferred_slow(void);
 
 /* free() while inside the tracer: 1 if p was queued, 0 if the queue is full
- * (then the caller frees it at once and the free goes unrecorded). */
+ * (then the caller frees it at once and the free goes unrecorded). A
+ * handler can interrupt another handler: the count moves by compare-and-
+ * swap, which no signal can split. */
 static inline int lt_defer_free(void *p)
 {
-        int n = lt_ndeferred;
-        if (n >= LT_DEFERRED_FREES)
-                return 0;
-        lt_deferred[n] = p;
-        lt_ndeferred = n + 1;
+        int n = __atomic_load_n(&lt_ndeferred, __ATOMIC_RELAXED);
+        do {
+                if (n >= LT_DEFERRED_FREES)
+                        return 0;
+                lt_deferred[n] = p;
+        } while (!__atomic_compare_exchange_n(&lt_ndeferred, &n, n + 1, 0, __ATOMIC_SEQ_CST,
+                                              __ATOMIC_RELAXED));
         return 1;
 }
 
 static inline void lt_leave(void)
 {
         lt_in_tracer = 0;
-        if (lt_unlikely(lt_ndeferred))
+        if (lt_unlikely(__atomic_load_n(&lt_ndeferred, __ATOMIC_RELAXED)))
                 lt_engine_deferred_slow();
 }
 

@@ -201,8 +201,10 @@ int lt_cmd_ctl(int argc, char **argv)
                         return 2;
                 }
                 if (err) {
-                        fprintf(stderr, "leaktrace: process %d: cannot read its memory map (%s)\n",
-                                (int)pid, strerror(-err));
+                        fprintf(stderr, "leaktrace: process %d: cannot read its memory map (%s)%s\n",
+                                (int)pid, strerror(-err),
+                                err == -EACCES ? " (only the process's owner or root can control it)"
+                                               : "");
                         return 2;
                 }
         } else {

@@ -77,14 +77,18 @@ void lt_write_command(FILE *out, const struct lt_trace *t)
         }
 }
 
+static const char *short_bytes(char *buf, size_t len, uint64_t bytes);
+
 static void write_process(FILE *out, const struct lt_report *r)
 {
         const struct lt_trace *t = r->trace;
         const struct lt_header *h = &t->hdr;
         fprintf(out, "pid %" PRIu32 ": ", h->pid);
         lt_write_command(out, t);
-        if (h->flags & LT_F_COMPLETE)
+        if ((h->flags & LT_F_COMPLETE) && (h->flags & LT_F_STATUS))
                 fprintf(out, " (exited, status %" PRIu32 ")\n", h->exit_status);
+        else if (h->flags & LT_F_COMPLETE)
+                fputs(" (exited)\n", out);
         else if (h->flags & LT_F_EXEC)
                 fputs(" (replaced by exec)\n", out);
         else
@@ -107,6 +111,9 @@ static void write_process(FILE *out, const struct lt_report *r)
                 if (h->drops[k])
                         fprintf(out, "note: %s: %" PRIu64 "\n", drop_text[k], h->drops[k]);
         char a[64], b[64];
+        if (h->history.tracer_bytes)
+                fprintf(out, "tracer: %s of memory held by leaktrace itself in the process\n",
+                        short_bytes(a, sizeof(a), h->history.tracer_bytes));
         fprintf(out,
                 "live: %s in %" PRId64 " block%s; %" PRIu64 " allocation%s, %" PRId64
                 " free%s; peak %s\n",

@@ -347,6 +347,15 @@ void lt_engine_finish(void)
         lt_in_tracer--;
 }
 
+void lt_engine_exit_status(int status)
+{
+        struct lt_header *h = lt_tf.hdr;
+        if (!h || lt_recording == LT_OFF || (uint32_t)getpid() != h->pid)
+                return;
+        h->exit_status = (uint32_t)status & 0xff;
+        __atomic_fetch_or(&h->flags, LT_F_STATUS, __ATOMIC_RELEASE);
+}
+
 __attribute__((destructor)) static void lt_fini(void)
 {
         lt_engine_finish();

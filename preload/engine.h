@@ -105,4 +105,9 @@ void lt_engine_exec_failed(void);
 /* Called on the way out of the process (_exit). */
 void lt_engine_finish(void);
 
+/* exit() or _exit() was called with status: noted in the file. Returning
+ * from main reaches exit() inside the C library, unseen: then the status is
+ * not known. */
+void lt_engine_exit_status(int status);
+
 #endif

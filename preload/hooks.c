@@ -221,6 +221,7 @@ LT_EXPORT size_t malloc_usable_size(void *p)
 /* _exit and _Exit skip the destructors that mark the file complete. */
 LT_EXPORT void _exit(int status)
 {
+        lt_engine_exit_status(status);
         lt_engine_finish();
         lt_real._exit(status);
         __builtin_unreachable();
@@ -228,7 +229,15 @@ LT_EXPORT void _exit(int status)
 
 LT_EXPORT void _Exit(int status)
 {
+        lt_engine_exit_status(status);
         lt_engine_finish();
         lt_real._exit(status);
+        __builtin_unreachable();
+}
+
+LT_EXPORT void exit(int status)
+{
+        lt_engine_exit_status(status);
+        lt_real.exit(status);
         __builtin_unreachable();
 }

@@ -23,6 +23,7 @@
         X(pvalloc, void *, (size_t))                                                           \
         X(malloc_usable_size, size_t, (void *))                                                \
         X(_exit, void, (int))                                                                  \
+        X(exit, void, (int))                                                                   \
         X(timerfd_create, int, (int, int))                                                     \
         X(timerfd_settime, int, (int, int, const struct itimerspec *, struct itimerspec *))    \
         X(timerfd_gettime, int, (int, struct itimerspec *))                                    \

@@ -40,6 +40,7 @@
 #define LT_F_EXEC 0x2u       /* the process image was replaced by exec */
 #define LT_F_FORK_CHILD 0x4u /* started as a copy of the parent's state at fork */
 #define LT_F_DROPPED 0x8u    /* something was not recorded: see drops */
+#define LT_F_STATUS 0x10u    /* exit_status holds what was passed to exit() or _exit() */
 
 /* Section kinds: kind, name, record type. One list, so that the writer's
  * defaults, the reader's validation and its messages always agree. */
@@ -187,7 +188,7 @@ struct lt_header {
         uint64_t file_size;   /* bytes of the file in use: end of the last chunk */
         uint64_t session;     /* set by `leaktrace run` to find its files; 0 if none */
         uint32_t mod_gen;     /* module map generation, bumped by every change */
-        uint32_t exit_status; /* as passed to exit(), when LT_F_COMPLETE */
+        uint32_t exit_status; /* as passed to exit() or _exit(), when LT_F_STATUS */
         uint32_t cmdline_len; /* bytes used in cmdline: NUL-terminated arguments */
         uint32_t argc;
         uint32_t fork_parent; /* pid whose state a fork child started from, or 0 */

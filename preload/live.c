@@ -8,7 +8,7 @@
 
 #define SHARD_BITS 6
 #define NSHARDS (1u << SHARD_BITS)
-#define MIN_SLOTS 1024u
+#define MIN_SLOTS 64u
 
 struct shard {
         struct lt_lock lock;

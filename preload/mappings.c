@@ -259,8 +259,10 @@ void lt_mapping_remapped(uintptr_t old, size_t old_len, uintptr_t addr, size_t l
 
 uint64_t lt_mappings_footprint(void)
 {
-        return __atomic_load_n(&capacity, __ATOMIC_RELAXED) * sizeof(struct region) + sizeof(sites) +
-               sizeof(history_slot);
+        /* The site tables are static and touched only where sites hash to. */
+        uint64_t nsites = lt_tf.hdr ? lt_tf.hdr->sections[LT_SEC_MAP_SITES].count : 0;
+        uint64_t touched = nsites * 4096 < sizeof(sites) ? nsites * 4096 : sizeof(sites);
+        return __atomic_load_n(&capacity, __ATOMIC_RELAXED) * sizeof(struct region) + touched;
 }
 
 void lt_mappings_lock(void)

@@ -23,3 +23,10 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
+
+# The pinned npm packages the node tests use (jsdom), installed once here so
+# that tests running side by side never race on `npm ci`.
+if [ -f node/test/fixtures/package-lock.json ] && [ ! -d node/test/fixtures/node_modules ]; then
+  echo "setup: npm ci in node/test/fixtures" >&2
+  (cd node/test/fixtures && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

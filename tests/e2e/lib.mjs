@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 export const BUILD = process.env.LEAKTRACE_BUILD;
 if (!BUILD) throw new Error('LEAKTRACE_BUILD must name the build directory (ctest sets it)');
-export const LEAKTRACE = path.join(BUILD, 'leaktrace');
+// LEAKTRACE_ANALYZER runs the whole suite against another build of the
+// command (the sanitized leaktrace-asan, in the asan_e2e_* tests).
+export const LEAKTRACE = process.env.LEAKTRACE_ANALYZER || path.join(BUILD, 'leaktrace');
 export const PRELOAD = path.join(BUILD, 'libleaktrace.so');
 const PROGRAMS_SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'programs');
 

@@ -45,7 +45,7 @@ for d in "$dir"/*/; do
         n=0
         for f in "$d"leaktrace.*.lt; do
                 n=$((n + 1))
-                "$mkseed" "$f" "$corpus/seed-$name-$n.lt"
+                "$mkseed" "$f" "$corpus/seed-$name-$n.trace"
         done
 done
 ls -l "$corpus"

@@ -1,0 +1,60 @@
+// Sampling (LEAKTRACE_SAMPLE): the per-site figures are unbiased estimates.
+// Run with several seeds, each site's estimated live bytes must fall within
+// a bound of the truth set by how many samples it can expect (at mean
+// interval T, a site of B bytes in blocks of n bytes gets about
+// B * p / n samples, p = 1 - exp(-n/T)), and a site that holds more than 5%
+// of all leaked bytes must always be found.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { assertStatus, frameAt, markers, prog, report, run, src, tmpdir, tracedEnv } from './lib.mjs';
+
+const PROG = prog('sampling');
+const SRC = src('sampling.c');
+const M = markers(SRC);
+const T = 65536;
+const SITES = {
+  small: { n: 100000, size: 64 },
+  medium: { n: 2000, size: 4000 },
+  large: { n: 20, size: 1 << 20 },
+  little: { n: 100, size: 100 },
+};
+const total = Object.values(SITES).reduce((a, s) => a + s.n * s.size, 0);
+
+/** Four standard deviations of the estimate of a site, relative to its size. */
+function bound(s) {
+  const p = -Math.expm1(-s.size / T);
+  const samples = s.n * p;
+  return Math.min(1, 4 / Math.sqrt(Math.max(samples, 1)) * Math.sqrt(1 - p));
+}
+
+for (const seed of [1, 2, 3, 4, 5]) {
+  test(`seed ${seed}: estimates within four standard deviations, big sites always found`, (t) => {
+    const dir = tmpdir(t);
+    const r = run(PROG, [], {
+      env: tracedEnv(dir, { LEAKTRACE_SAMPLE: String(T), LEAKTRACE_SEED: String(seed) }), cwd: dir,
+    });
+    assertStatus(r);
+    assert.match(r.stdout, /^sampling: 102120 blocks kept$/m);
+    const file = path.join(dir, `leaktrace.${r.pid}.lt`);
+    const rep = report([file]);
+    assert.equal(rep.verdicts.estimated, true, 'a sampled trace is marked as estimates');
+    for (const [name, s] of Object.entries(SITES)) {
+      const truth = s.n * s.size;
+      const found = rep.sites.filter((x) => frameAt(x.frames[0], SRC, M.LEAK[name]));
+      assert.ok(found.length <= 1, `${name}: one site at most`);
+      if (truth > 0.05 * total)
+        assert.equal(found.length, 1, `${name} holds ${(100 * truth / total).toFixed(1)}% of the leak: must be found`);
+      if (!found.length)
+        continue;
+      const est = found[0].live_bytes;
+      const err = Math.abs(est - truth) / truth;
+      const b = Math.max(bound(s), 0.02);
+      assert.ok(err <= b, `${name}: estimated ${est} bytes for ${truth} (error ${(100 * err).toFixed(1)}%, bound ${(100 * b).toFixed(1)}%)`);
+    }
+    // Nothing of the churn stays: it freed all it took.
+    const other = rep.sites.filter((x) => !Object.keys(SITES).some((n) => frameAt(x.frames[0], SRC, M.LEAK[n])) &&
+      x.frames.some((f) => f.function === 'churn'));
+    assert.equal(other.length, 0, `churn sites left: ${JSON.stringify(other.map((x) => x.live_bytes))}`);
+  });
+}

@@ -1,0 +1,65 @@
+/* Leak sites of very different shapes, for the accuracy of sampling:
+ * many small blocks, a middling number of middling ones, a few large ones,
+ * and a site that leaks little; plus churn that frees all it takes.
+ * Prints nothing but a closing line; the test knows the figures below. */
+#include "common.h"
+
+#define SMALL_N 100000
+#define SMALL_SIZE 64
+#define MEDIUM_N 2000
+#define MEDIUM_SIZE 4000
+#define LARGE_N 20
+#define LARGE_SIZE (1 << 20)
+#define LITTLE_N 100
+#define LITTLE_SIZE 100
+
+static void *keep[SMALL_N + MEDIUM_N + LARGE_N + LITTLE_N];
+static int nkeep;
+
+static NOINLINE void leak_small(void)
+{
+        for (int i = 0; i < SMALL_N; i++)
+                keep[nkeep++] = malloc(SMALL_SIZE); /* LEAK: small */
+}
+
+static NOINLINE void leak_medium(void)
+{
+        for (int i = 0; i < MEDIUM_N; i++)
+                keep[nkeep++] = malloc(MEDIUM_SIZE); /* LEAK: medium */
+}
+
+static NOINLINE void leak_large(void)
+{
+        for (int i = 0; i < LARGE_N; i++)
+                keep[nkeep++] = malloc(LARGE_SIZE); /* LEAK: large */
+}
+
+static NOINLINE void leak_little(void)
+{
+        for (int i = 0; i < LITTLE_N; i++)
+                keep[nkeep++] = malloc(LITTLE_SIZE); /* LEAK: little */
+}
+
+static NOINLINE void churn(void)
+{
+        uint64_t s = 42;
+        void *window[256] = { 0 };
+        for (int i = 0; i < 400000; i++) {
+                unsigned slot = (unsigned)(rng_next(&s) % 256);
+                free(window[slot]);
+                window[slot] = malloc(rng_size(&s));
+        }
+        for (int i = 0; i < 256; i++)
+                free(window[i]);
+}
+
+int main(void)
+{
+        leak_small();
+        churn();
+        leak_medium();
+        leak_large();
+        leak_little();
+        say("sampling: %d blocks kept\n", nkeep);
+        return 0;
+}

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -218,26 +219,37 @@ LT_EXPORT size_t malloc_usable_size(void *p)
         return lt_real.malloc_usable_size(p);
 }
 
+/* The real exit functions, even when a library's constructor exits before
+ * ours has run; the system call if nothing else can be had. */
+static __attribute__((noreturn)) void real_exit(int status, int run_handlers)
+{
+        if (!lt_real._exit || !lt_real.exit)
+                lt_real_init();
+        if (run_handlers && lt_real.exit)
+                lt_real.exit(status);
+        if (lt_real._exit)
+                lt_real._exit(status);
+        syscall(SYS_exit_group, status);
+        __builtin_unreachable();
+}
+
 /* _exit and _Exit skip the destructors that mark the file complete. */
 LT_EXPORT void _exit(int status)
 {
         lt_engine_exit_status(status);
         lt_engine_finish();
-        lt_real._exit(status);
-        __builtin_unreachable();
+        real_exit(status, 0);
 }
 
 LT_EXPORT void _Exit(int status)
 {
         lt_engine_exit_status(status);
         lt_engine_finish();
-        lt_real._exit(status);
-        __builtin_unreachable();
+        real_exit(status, 0);
 }
 
 LT_EXPORT void exit(int status)
 {
         lt_engine_exit_status(status);
-        lt_real.exit(status);
-        __builtin_unreachable();
+        real_exit(status, 1);
 }

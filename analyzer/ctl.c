@@ -98,14 +98,7 @@ static unsigned long long start_time_of(pid_t pid)
         size_t n = fread(buf, 1, sizeof(buf) - 1, f);
         fclose(f);
         buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        if (!p)
-                return 0;
-        int field = 2;
-        for (; *p && field < 22; p++)
-                if (*p == ' ')
-                        field++;
-        return strtoull(p, NULL, 10);
+        return lt_stat_start_time(buf);
 }
 
 static void sleep_ms(long ms)

@@ -111,15 +111,11 @@ static int hidden_frames(struct lt_report *rep, const struct lt_stack_rec *r)
 
 static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64_t *key)
 {
-        int skip = hidden_frames(rep, r);
-        if (skip < 0)
-                return skip;
-        unsigned n = r->depth - (unsigned)skip;
-        const uint64_t *frames = r->depth ? rep->trace->frames + r->frames + skip : NULL;
-        for (unsigned i = 0; i < n; i++) {
-                key[2 * i] = frames[i];
-                key[2 * i + 1] = (uint64_t)(int64_t)lt_sym_module(rep->sym, frames[i], r->mod_gen);
-        }
+        unsigned first_skip;
+        int shown = lt_report_shown_frames(rep, r, key, &first_skip);
+        if (shown < 0)
+                return shown;
+        unsigned n = (unsigned)shown;
         size_t key_len = 2 * n * sizeof(uint64_t);
         struct lt_site *site;
         HASH_FIND(hh, rep->all, key, key_len, site);
@@ -140,13 +136,8 @@ static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64
         site->bytes_allocated = add_u64(site->bytes_allocated, r->bytes_allocated);
         if (r->flags & LT_STACK_TRUNCATED)
                 site->truncated = true;
-        if (n && !site->nstacks++) {
-                const struct lt_addr_info *info =
-                    lt_sym_lookup(rep->sym, lt_site_module(site, 0), frames[0], false);
-                if (!info)
-                        return -ENOMEM;
-                site->first_skip = inline_wrappers(info);
-        }
+        if (n && !site->nstacks++)
+                site->first_skip = first_skip;
         return 0;
 }
 

@@ -64,39 +64,33 @@ static int collect(const char *arg0, va_list ap, char **argv)
         return -1;
 }
 
+/* The execl family: the arguments onto the stack, then the vector call.
+ * execle's environment follows the NULL that ends the arguments. */
+#define EXEC_LIST(call, with_env)                                                              \
+        char *argv[MAX_VARARGS];                                                               \
+        char *const *envp = NULL;                                                              \
+        va_list ap;                                                                            \
+        va_start(ap, arg);                                                                     \
+        int n = collect(arg, ap, argv);                                                        \
+        if (with_env && n > 0)                                                                 \
+                envp = va_arg(ap, char *const *);                                              \
+        va_end(ap);                                                                            \
+        (void)envp;                                                                            \
+        if (n < 0)                                                                             \
+                return errno = E2BIG, -1;                                                      \
+        return call
+
 LT_EXPORT int execl(const char *path, const char *arg, ...)
 {
-        char *argv[MAX_VARARGS];
-        va_list ap;
-        va_start(ap, arg);
-        int n = collect(arg, ap, argv);
-        va_end(ap);
-        if (n < 0)
-                return errno = E2BIG, -1;
-        return execv(path, argv);
+        EXEC_LIST(execv(path, argv), 0);
 }
 
 LT_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-        char *argv[MAX_VARARGS];
-        va_list ap;
-        va_start(ap, arg);
-        int n = collect(arg, ap, argv);
-        va_end(ap);
-        if (n < 0)
-                return errno = E2BIG, -1;
-        return execvp(file, argv);
+        EXEC_LIST(execvp(file, argv), 0);
 }
 
 LT_EXPORT int execle(const char *path, const char *arg, ...)
 {
-        char *argv[MAX_VARARGS];
-        va_list ap;
-        va_start(ap, arg);
-        int n = collect(arg, ap, argv);
-        char *const *envp = n > 0 ? va_arg(ap, char *const *) : NULL;
-        va_end(ap);
-        if (n < 0)
-                return errno = E2BIG, -1;
-        return execve(path, argv, envp);
+        EXEC_LIST(execve(path, argv, envp), 1);
 }

@@ -80,17 +80,7 @@ static uint64_t proc_start_time(void)
         if (n <= 0)
                 return 0;
         buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        if (!p)
-                return 0;
-        int field = 2;
-        for (; *p && field < 22; p++)
-                if (*p == ' ')
-                        field++;
-        uint64_t v = 0;
-        while (*p >= '0' && *p <= '9')
-                v = v * 10 + (uint64_t)(*p++ - '0');
-        return v;
+        return lt_stat_start_time(buf);
 }
 
 /* Reserves [off, off + len) of the file on disk, so that stores through the

@@ -389,6 +389,27 @@ struct lt_map_site_rec {
 };
 _Static_assert(sizeof(struct lt_map_site_rec) == 64, "lt_map_site_rec layout");
 
+/* proc_start from the text of /proc/PID/stat: field 22, counted after the
+ * last ')' (the command name may hold spaces and parentheses). 0 when the
+ * text is not that. The preload writes it, `leaktrace ctl` compares it. */
+static inline uint64_t lt_stat_start_time(const char *stat)
+{
+        const char *p = NULL;
+        for (const char *c = stat; *c; c++)
+                if (*c == ')')
+                        p = c;
+        if (!p)
+                return 0;
+        int field = 2;
+        for (; *p && field < 22; p++)
+                if (*p == ' ')
+                        field++;
+        uint64_t v = 0;
+        while (*p >= '0' && *p <= '9')
+                v = v * 10 + (uint64_t)(*p++ - '0');
+        return v;
+}
+
 /* Where record `i` of a section with chunk-0 size `base` lives: its chunk and
  * its index within the chunk. */
 static inline unsigned lt_chunk_of(uint64_t i, uint32_t base, uint64_t *within)

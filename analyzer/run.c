@@ -41,11 +41,11 @@ static void print_option(FILE *out, const char *name, const char *type, const ch
 void lt_run_help(FILE *out)
 {
         fprintf(out,
-                "Usage: leaktrace run [-o DIR] [--paused] [--top N] [--format FORMAT]\n"
-                "                     [--no-report] [--] CMD [ARGS...]\n"
+                "Usage: leaktrace run [-o DIR] [--paused] [--follow node|all|none] [--top N]\n"
+                "                     [--format FORMAT] [--no-report] [--] CMD [ARGS...]\n"
                 "\n"
-                "Runs CMD with libleaktrace.so preloaded. Every process it becomes or starts\n"
-                "writes a trace file, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
+                "Runs CMD with libleaktrace.so preloaded. CMD and every node process it starts\n"
+                "write a trace file each, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
                 "its trace goes to stderr, so that CMD's stdout stays its own. The exit status\n"
                 "is CMD's (128+N when signal N killed it).\n"
                 "\n"
@@ -54,6 +54,10 @@ void lt_run_help(FILE *out)
                 "  --paused          record nothing until `leaktrace ctl PID start`\n"
                 "                    (sets LEAKTRACE_START=paused): start a server, warm it\n"
                 "                    up, then record only the load test\n"
+                "  --follow MODE     which processes are traced (sets LEAKTRACE_FOLLOW):\n"
+                "                    node (default): CMD, unless a shell or a package manager,\n"
+                "                    and every node process but npm, npx, yarn and pnpm;\n"
+                "                    all: every process; none: CMD only\n"
                 "  --top N           sites shown (default %d; 0: all)\n"
                 "  --format FORMAT   text (default), json, markdown, collapsed or svg\n"
                 "  --no-report       only say which trace files were written\n"
@@ -173,7 +177,7 @@ static int set_environment(const char *preload, const char *dir, uint64_t sessio
         snprintf(num, sizeof(num), "%" PRIu64, session);
         int err = 0;
         if (setenv("LD_PRELOAD", value, 1) < 0 || setenv("LEAKTRACE_DIR", dir, 1) < 0 ||
-            setenv(LT_SESSION_ENV, num, 1) < 0)
+            setenv(LT_SESSION_ENV, num, 1) < 0 || unsetenv(LT_ROOT_ENV) < 0)
                 err = -errno;
         free(value);
         return err;
@@ -355,9 +359,10 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
         }
         if (n == 0) {
                 fprintf(stderr,
-                        "leaktrace: no trace file was written in %s: %s may be setuid or "
-                        "setgid (the loader ignores LD_PRELOAD for those), statically linked, or "
-                        "may have cleared LD_PRELOAD; if the preload could not write, it said why "
+                        "leaktrace: no trace file was written in %s: %s may only start other "
+                        "programs, none of them node (--follow all traces every program), or be "
+                        "setuid or setgid (the loader ignores LD_PRELOAD for those), statically "
+                        "linked, or clear LD_PRELOAD; if the preload could not write, it said why "
                         "above\n",
                         dir, cmd);
                 free(f);
@@ -393,10 +398,12 @@ int lt_cmd_run(int argc, char **argv)
             {"output", required_argument, NULL, 'o'}, {"top", required_argument, NULL, 't'},
             {"format", required_argument, NULL, 'f'}, {"no-report", no_argument, NULL, 'n'},
             {"help", no_argument, NULL, 'h'},         {"paused", no_argument, NULL, 'p'},
+            {"follow", required_argument, NULL, 'F'},
             {NULL, 0, NULL, 0},
         };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
         const char *dir = ".";
+        const char *follow = NULL;
         int no_report = 0, paused = 0, c;
         opterr = 0;
         /* "+": options stop at the command, whose own options are its own. */
@@ -415,6 +422,14 @@ int lt_cmd_run(int argc, char **argv)
                         break;
                 case 'p':
                         paused = 1;
+                        break;
+                case 'F':
+                        if (strcmp(optarg, "node") && strcmp(optarg, "all") && strcmp(optarg, "none")) {
+                                lt_usage_error("run", "--follow wants node, all or none, not '%s'",
+                                               optarg);
+                                return 2;
+                        }
+                        follow = optarg;
                         break;
                 case 'h':
                         lt_run_help(stdout);
@@ -452,7 +467,8 @@ int lt_cmd_run(int argc, char **argv)
         }
         uint64_t session = new_session();
         if (set_environment(preload, absdir, session) < 0 ||
-            (paused && setenv("LEAKTRACE_START", "paused", 1) < 0)) {
+            (paused && setenv("LEAKTRACE_START", "paused", 1) < 0) ||
+            (follow && setenv("LEAKTRACE_FOLLOW", follow, 1) < 0)) {
                 fprintf(stderr, "leaktrace: cannot set the environment: %s\n", strerror(errno));
                 return 2;
         }

@@ -10,6 +10,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "follow.h"
 #include "log.h"
 #include "mappings.h"
 #include "modules.h"
@@ -165,35 +166,6 @@ void lt_record_restore(const struct lt_live_entry *e)
         errno = saved;
 }
 
-/* LEAKTRACE_FOLLOW=0: take ourselves out of LD_PRELOAD, in place, so that
- * the programs this one execs run untraced. The string is edited where it
- * stands in the environment: nothing is allocated. */
-static void unfollow(void)
-{
-        char *v = getenv("LD_PRELOAD");
-        if (!v)
-                return;
-        char *out = v;
-        for (char *p = v; *p;) {
-                while (*p == ' ' || *p == ':')
-                        p++;
-                char *start = p;
-                while (*p && *p != ' ' && *p != ':')
-                        p++;
-                size_t len = (size_t)(p - start);
-                if (!len)
-                        break;
-                int ours = len >= 15 && !memcmp(p - 15, "libleaktrace.so", 15);
-                if (!ours) {
-                        if (out != v)
-                                *out++ = ' ';
-                        memmove(out, start, len);
-                        out += len;
-                }
-        }
-        *out = '\0';
-}
-
 static void atfork_prepare(void)
 {
         lt_in_tracer++;
@@ -277,11 +249,10 @@ __attribute__((constructor(101))) static void lt_init(void)
         lt_in_tracer = 1;
         lt_options_load();
         lt_log_set_quiet((int)lt_opt.quiet);
-        if (!lt_opt.follow)
-                unfollow();
-        if (getauxval(AT_SECURE)) {
+        if (getauxval(AT_SECURE) || !lt_follow_decide()) {
                 /* setuid or setgid: the loader should not even have let us
-                 * in. Record nothing. */
+                 * in. Record nothing. Or a process that only passes the
+                 * preload on. */
                 lt_in_tracer = 0;
                 return;
         }

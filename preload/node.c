@@ -6,21 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "follow.h"
 #include "log.h"
 #include "options.h"
 #include "tracefile.h"
-
-static int is_node(const char *exe)
-{
-        const char *base = strrchr(exe, '/');
-        base = base ? base + 1 : exe;
-        if (strncmp(base, "node", 4))
-                return 0;
-        for (const char *p = base + 4; *p; p++) /* node, nodejs, node20, node-20.1 */
-                if (!strchr("0123456789.-js", *p))
-                        return 0;
-        return 1;
-}
 
 /* The module, found from where this library is: beside it in the build
  * tree, under share/ in an install tree. */
@@ -56,7 +45,7 @@ static int find_module(char *out, size_t size)
 void lt_node_setup(void)
 {
         const char *js = getenv("LEAKTRACE_JS");
-        if (!lt_tf.hdr || !is_node(lt_tf.hdr->exe) || (js && !strcmp(js, "0")))
+        if (!lt_tf.hdr || !lt_is_node_exe(lt_tf.hdr->exe) || (js && !strcmp(js, "0")))
                 return;
 
         char stem[LT_PATH_MAX];

@@ -12,8 +12,10 @@
         X(dir, "DIR", STR, ".", 0, 0,                                                          \
           "directory for trace files, named leaktrace.<pid>.lt (default: the current one)")  \
         X(depth, "DEPTH", INT, 64, 1, 256, "frames kept per call stack")                       \
-        X(follow, "FOLLOW", BOOL, 1, 0, 1,                                                     \
-          "1: trace the programs this one starts with exec; 0: this process and its forks only") \
+        X(follow, "FOLLOW", STR, "node", 0, 0,                                                 \
+          "which programs started with exec are traced: node (the command, unless a shell "    \
+          "or a package manager, and every node process), all, or none (1 and 0 mean all "      \
+          "and none)")                                                                         \
         X(max_stacks, "MAX_STACKS", INT, 1048576, 256, 67108864,                               \
           "distinct call stacks kept; allocations from further new stacks are counted as dropped") \
         X(max_live, "MAX_LIVE", INT, 268435456, 1024, 1073741824,                              \
@@ -32,5 +34,8 @@
           "seed of the sampling; 0: a different one in every thread and run")
 
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
+/* The pid of the command itself: set by the first process that loads the
+ * preload, for its descendants; `leaktrace run` clears it for its command. */
+#define LT_ROOT_ENV "LEAKTRACE_ROOT_PID"
 
 #endif

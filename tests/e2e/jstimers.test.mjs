@@ -102,19 +102,31 @@ test('text report: the live timers section names the line', (t) => {
   assert.ok(r.stderr.includes(`  #0 handleRequest (${REQUESTS_JS}:${at}:`), r.stderr);
 });
 
-test('node exec\'d by a shell: its image\'s state is leaktrace.<pid>.2.js.json, merged into its report', (t) => {
+/** `sh -c 'exec node ...'` under leaktrace run, with the given --follow. */
+function shellExecsNode(t, follow) {
   const dir = tmpdir(t);
-  const r = run(LEAKTRACE, ['run', '-o', dir, '--format', 'json', '--', '/bin/sh', '-c',
+  const r = run(LEAKTRACE, ['run', '-o', dir, ...follow, '--format', 'json', '--', '/bin/sh', '-c',
     `exec "${NODE}" "${REQUESTS_JS}" 4`], { env: cleanEnv(), cwd: dir });
   assertStatus(r);
   assert.equal(r.stdout, 'served 4\n');
   const rep = extractReport(r.stderr);
-  const pid = rep.process.pid;
-  assert.deepEqual(traceFiles(dir), [`leaktrace.${pid}.lt`, `leaktrace.${pid}.2.lt`], 'the shell, then node');
-  assert.ok(fs.existsSync(path.join(dir, `leaktrace.${pid}.2.js.json`)), `${fs.readdirSync(dir)}`);
   assert.deepEqual(rep.process.command, [NODE, REQUESTS_JS, '4'], 'run reports the last image');
   assertOnlyLeak(rep.timers, REQUESTS_JS, line(REQUESTS_JS, 'LEAK', 'interval'), 'handleRequest',
     { live: 4, created: 4, repeating: true, interval_ns: 1000 * 1e6 }, 'exec\'d node');
+  return { dir, r, pid: rep.process.pid };
+}
+
+test('node exec\'d by a shell: the shell only starts it, so only node is traced', (t) => {
+  const { dir, r, pid } = shellExecsNode(t, []);
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${pid}.lt`], 'node alone');
+  assert.ok(fs.existsSync(path.join(dir, `leaktrace.${pid}.js.json`)), `${fs.readdirSync(dir)}`);
+  assert.match(r.stderr, /only starts other programs: not traced/);
+});
+
+test('--follow all: the shell too; node\'s image is leaktrace.<pid>.2.lt, its state merged into its report', (t) => {
+  const { dir, pid } = shellExecsNode(t, ['--follow', 'all']);
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${pid}.lt`, `leaktrace.${pid}.2.lt`], 'the shell, then node');
+  assert.ok(fs.existsSync(path.join(dir, `leaktrace.${pid}.2.js.json`)), `${fs.readdirSync(dir)}`);
   assert.deepEqual(report([path.join(dir, `leaktrace.${pid}.lt`)]).timers, [], 'the shell had none');
 });
 

@@ -34,7 +34,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function runTorture(dir) {
   return new Promise((resolve, reject) => {
     const child = spawn(TORTURE, ['run', '20000', '6'], {
-      env: tracedEnv(dir), cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
+      env: tracedEnv(dir, { LEAKTRACE_FOLLOW: 'all' }), cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '', stderr = '', done = false;
     const snapshots = [];

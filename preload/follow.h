@@ -1,0 +1,14 @@
+/* Which processes of a traced tree record: LEAKTRACE_FOLLOW. */
+#ifndef LT_FOLLOW_H
+#define LT_FOLLOW_H
+
+/* Is exe (a path) a node binary: node, nodejs, node20, node-20.1? */
+int lt_is_node_exe(const char *exe);
+
+/* Called once from the constructor, after the options are read: 1 if this
+ * process records, 0 if it only passes the preload on. Marks the command
+ * itself for its descendants, and with LEAKTRACE_FOLLOW=none takes the
+ * preload out of LD_PRELOAD. */
+int lt_follow_decide(void);
+
+#endif

@@ -1,0 +1,77 @@
+// Which processes of a traced tree write a trace (LEAKTRACE_FOLLOW, `leaktrace
+// run --follow`): by default the command itself unless it only starts other
+// programs (a shell, a package manager), and every node process; with all,
+// every process; with none, the command alone.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { LEAKTRACE, assertStatus, cleanEnv, prog, report, run, tmpdir, traceFiles } from './lib.mjs';
+
+const NODE = process.execPath;
+const EXECS = prog('execs');
+// node, which runs a native program and a shell, each of which would trace
+// if followed; then exits.
+const NODE_SCRIPT = `require('child_process').execFileSync(${JSON.stringify(EXECS)}, ['first', 'execve']);` +
+  `require('child_process').execSync('true'); globalThis.kept = Buffer.allocUnsafeSlow(77777);`;
+
+/** The command (basenames of argv[0] and argv[1]) of each trace in dir. */
+function commands(dir) {
+  return traceFiles(dir).map((f) => {
+    const [p] = [report([path.join(dir, f)]).process];
+    return p.command.slice(0, 2).map((a) => path.basename(a)).join(' ');
+  });
+}
+
+function traced(t, follow, argv) {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--no-report', ...follow, '--', ...argv],
+    { env: cleanEnv(), cwd: dir });
+  assertStatus(r);
+  return { dir, r, cmds: commands(dir) };
+}
+
+test('default: a shell starting node: node alone is traced, not the shell nor the programs node starts', (t) => {
+  const { cmds, r } = traced(t, [], ['/bin/sh', '-c', `"${NODE}" -e "$0"; true`, NODE_SCRIPT]);
+  assert.deepEqual(cmds, [`${path.basename(NODE)} -e`], r.stderr);
+  assert.match(r.stderr, /sh only starts other programs: not traced, the node processes it starts are/);
+});
+
+test('--follow all: the shell, node, and every program node starts (execs in two images)', (t) => {
+  const { cmds, r } = traced(t, ['--follow', 'all'],
+    ['/bin/sh', '-c', `"${NODE}" -e "$0"; true`, NODE_SCRIPT]);
+  // sh; node; execs first and its second image; the shell of execSync.
+  assert.deepEqual(cmds.map((c) => c.split(' ')[0]).sort(),
+    ['execs', 'execs', path.basename(NODE), 'sh', 'sh'].sort(), r.stderr);
+  assert.doesNotMatch(r.stderr, /not traced/);
+});
+
+test('--follow none: the command alone, and nothing it starts loads the preload', (t) => {
+  const { cmds } = traced(t, ['--follow', 'none'], [NODE, '-e', NODE_SCRIPT]);
+  assert.deepEqual(cmds, [`${path.basename(NODE)} -e`]);
+});
+
+test('a package manager (a node script named npm) is not traced, the node it starts is', (t) => {
+  const bin = tmpdir(t);
+  const npm = path.join(bin, 'npm');
+  fs.writeFileSync(npm, `#!${NODE}\nrequire('child_process').execFileSync(${JSON.stringify(NODE)}, ` +
+    `['-e', 'globalThis.kept = Buffer.allocUnsafeSlow(55555); process.exit(0)'], { stdio: 'inherit' });\n`, { mode: 0o755 });
+  const { dir, cmds, r } = traced(t, [], [npm, 'start']);
+  assert.deepEqual(cmds, [`${path.basename(NODE)} -e`], r.stderr);
+  assert.match(r.stderr, /npm is a package manager: not traced/);
+  const [only] = traceFiles(dir);
+  const rep = report([path.join(dir, only)], ['--top', '0']);
+  assert.ok(rep.sites.some((s) => s.live_blocks === 1 && s.live_bytes === 55555),
+    'the Buffer of the node npm started');
+
+  const all = traced(t, ['--follow', 'all'], [npm, 'start']);
+  assert.deepEqual(all.cmds.sort(), [`${path.basename(NODE)} -e`, `${path.basename(NODE)} npm`].sort());
+});
+
+test('LEAKTRACE_FOLLOW=sometimes: one line naming it, then the default', (t) => {
+  const { cmds, r } = traced(t, [], ['/usr/bin/env', 'LEAKTRACE_FOLLOW=sometimes', '/bin/sh', '-c', `"${NODE}" -e 0`]);
+  // env and sh are the command itself, one image after the other, and only
+  // start other programs; sh reads the bad value, node is traced.
+  assert.deepEqual(cmds, [`${path.basename(NODE)} -e`]);
+  assert.match(r.stderr, /LEAKTRACE_FOLLOW=sometimes is none of node, all, none; using node/);
+});

@@ -2,17 +2,18 @@
  * tree of processes (so that a node server started by npm, through a shell,
  * is found), but by default only some of them write a trace:
  *
- *   node  the command itself, unless it is a shell or a launcher (env,
- *         nohup, ...) or a package manager; and every node process that is
- *         not a package manager. npm runs scripts through sh, which runs
- *         node: only the last is traced.
+ *   node  the command itself, and every node process; not shells,
+ *         launchers (env, nohup, timeout, ...) or package managers, which
+ *         only start other programs: when one of those is the command, the
+ *         programs it starts are the command. npm runs scripts through sh,
+ *         which runs node: only the last is traced.
  *   all   every process that loads the preload.
  *   none  the command itself; the preload leaves LD_PRELOAD, so nothing it
  *         starts loads it.
  *
  * "The command itself" is the first process of the tree to load the
- * preload, in every image it execs: it names its pid in LEAKTRACE_ROOT_PID
- * for its descendants. */
+ * preload and not pass it on, in every image it execs: it names its pid in
+ * LEAKTRACE_ROOT_PID for its descendants. */
 #define _GNU_SOURCE
 #include "follow.h"
 
@@ -103,14 +104,17 @@ static enum follow follow_mode(void)
         return FOLLOW_NODE;
 }
 
-/* The command itself? The first process to ask names itself. */
-static int is_root(void)
+/* The command itself? The first process to ask names itself, unless it
+ * only starts others (passes_on): then what it starts is the command. */
+static int is_root(int passes_on)
 {
         char num[24];
         lt_fmt(num, sizeof(num), "%d", (int)getpid());
         const char *root = getenv(LT_ROOT_ENV);
         if (root && *root)
                 return !strcmp(root, num);
+        if (passes_on)
+                return 0;
         setenv(LT_ROOT_ENV, num, 1);
         return 1;
 }
@@ -147,33 +151,31 @@ static void unfollow(void)
 int lt_follow_decide(void)
 {
         enum follow mode = follow_mode();
-        int root = is_root();
-        if (mode == FOLLOW_NONE)
-                unfollow();
-        if (mode != FOLLOW_NODE)
-                return 1;
+        if (mode != FOLLOW_NODE) {
+                int root = is_root(0);
+                if (mode == FOLLOW_NONE)
+                        unfollow();
+                return mode == FOLLOW_ALL || root;
+        }
 
         char exe[4096], cmdline[4096];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         ssize_t len = read_small("/proc/self/cmdline", cmdline, sizeof(cmdline));
         if (n <= 0 || len <= 0)
-                return root; /* no /proc: the command itself, as with none */
+                return is_root(0); /* no /proc: the command itself, as with none */
         exe[n] = '\0';
+        const char *script = base_name(script_of(cmdline, len));
         int node = lt_is_node_exe(exe);
-        if (node && in_list(base_name(script_of(cmdline, len)), package_managers)) {
-                if (root)
-                        lt_log("%s is a package manager: not traced, the node processes it "
-                               "starts are (LEAKTRACE_FOLLOW=all traces it too)",
-                               base_name(script_of(cmdline, len)));
-                return 0;
-        }
-        if (node)
-                return 1;
-        if (root && in_list(base_name(exe), launchers)) {
-                lt_log("%s only starts other programs: not traced, the node processes it starts "
-                       "are (LEAKTRACE_FOLLOW=all traces every program)",
+        int manager = node && in_list(script, package_managers);
+        int launcher = !node && in_list(base_name(exe), launchers);
+        int root = is_root(manager || launcher);
+        if (manager && !getenv(LT_ROOT_ENV))
+                lt_log("%s is a package manager: not traced, the node processes it starts are "
+                       "(LEAKTRACE_FOLLOW=all traces it too)",
+                       script);
+        else if (launcher && !getenv(LT_ROOT_ENV))
+                lt_log("%s only starts other programs: not traced, the programs it starts are "
+                       "(LEAKTRACE_FOLLOW=all traces it too)",
                        base_name(exe));
-                return 0;
-        }
-        return root;
+        return !manager && (node || root);
 }

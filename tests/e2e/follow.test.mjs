@@ -1,7 +1,8 @@
 // Which processes of a traced tree write a trace (LEAKTRACE_FOLLOW, `leaktrace
 // run --follow`): by default the command itself unless it only starts other
 // programs (a shell, a package manager), and every node process; with all,
-// every process; with none, the command alone.
+// every process; with none, the command alone. A launcher as the command
+// passes it on to the program it starts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,7 +35,7 @@ function traced(t, follow, argv) {
 test('default: a shell starting node: node alone is traced, not the shell nor the programs node starts', (t) => {
   const { cmds, r } = traced(t, [], ['/bin/sh', '-c', `"${NODE}" -e "$0"; true`, NODE_SCRIPT]);
   assert.deepEqual(cmds, [`${path.basename(NODE)} -e`], r.stderr);
-  assert.match(r.stderr, /sh only starts other programs: not traced, the node processes it starts are/);
+  assert.match(r.stderr, /sh only starts other programs: not traced, the programs it starts are/);
 });
 
 test('--follow all: the shell, node, and every program node starts (execs in two images)', (t) => {
@@ -74,4 +75,10 @@ test('LEAKTRACE_FOLLOW=sometimes: one line naming it, then the default', (t) => 
   // start other programs; sh reads the bad value, node is traced.
   assert.deepEqual(cmds, [`${path.basename(NODE)} -e`]);
   assert.match(r.stderr, /LEAKTRACE_FOLLOW=sometimes is none of node, all, none; using node/);
+});
+
+test('launchers as the command (env, timeout) pass it on: the native program they start is traced', (t) => {
+  const { cmds, r } = traced(t, [], ['/usr/bin/env', 'timeout', '60', EXECS, 'first', 'execve']);
+  assert.deepEqual(cmds, ['execs first', 'execs second'], r.stderr);
+  assert.match(r.stderr, /timeout only starts other programs: not traced, the programs it starts are/);
 });

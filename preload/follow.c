@@ -55,9 +55,13 @@ int lt_is_node_exe(const char *exe)
 /* Programs that only start another: tracing them shows nothing of the
  * program the user meant. */
 static const char *const launchers[] = {
-        "sh",   "bash",  "dash",    "zsh",    "ksh",    "mksh",  "ash",   "fish",
-        "busybox", "env", "nohup", "timeout", "setsid", "stdbuf", "nice", "ionice",
-        "taskset", "xargs", "make", NULL,
+        /* shells */
+        "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox",
+        /* programs that run a command in another setting */
+        "env", "nohup", "timeout", "setsid", "stdbuf", "nice", "ionice", "taskset", "chrt",
+        "unshare", "nsenter", "flock", "xargs", "make", "time",
+        /* programs that watch a command: their own memory is not the question */
+        "perf", "strace", "ltrace", "hyperfine", "valgrind.bin", NULL,
 };
 
 /* node scripts that install packages or run the project's scripts; the

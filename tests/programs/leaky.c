@@ -13,6 +13,8 @@
 
 void *leaky_cxx_new(void);       /* leaky_new.cpp */
 void *leaky_cxx_new_array(void); /* leaky_new.cpp */
+void *leaky_cxx_aligned_new(void);
+int leaky_cxx_churn(int rounds);
 
 /* The leaked blocks stay reachable: a tracer sees no difference, and the
  * program can check them. */
@@ -205,6 +207,9 @@ int main(int argc, char **argv)
         leak_in_library(argv[1]);
         keep(leaky_cxx_new());
         keep(leaky_cxx_new_array());
+        keep(leaky_cxx_aligned_new());
+        if (leaky_cxx_churn(5000))
+                die("leaky: malloc_usable_size below the size asked, or new misaligned\n");
         churn();
         say("leaky: %d blocks kept\n", nkept);
         say("churn: %lu allocations, %lu frees\n", churn_allocs, churn_frees);

@@ -22,6 +22,7 @@
 #include "ticker.h"
 #include "timers.h"
 #include "tracefile.h"
+#include "unwind.h"
 
 int lt_recording;
 LT_TLS int lt_in_tracer;
@@ -173,6 +174,7 @@ static void atfork_prepare(void)
         lt_mappings_lock();
         lt_timers_lock();
         lt_stacks_lock();
+        lt_unwind_lock();
         lt_live_lock_all();
         lt_lock(&lt_tf.grow_lock);
         lt_tf_fork_prepare();
@@ -183,6 +185,7 @@ static void atfork_parent(void)
         lt_tf_fork_parent();
         lt_unlock(&lt_tf.grow_lock);
         lt_live_unlock_all();
+        lt_unwind_unlock();
         lt_stacks_unlock();
         lt_timers_unlock();
         lt_mappings_unlock();
@@ -195,6 +198,7 @@ static void atfork_child(void)
         lt_lock_reset(&lt_tf.grow_lock);
         lt_live_reset_locks();
         lt_stacks_reset_lock();
+        lt_unwind_reset_lock();
         lt_ticker_fork_child();
         lt_mappings_reset_lock();
         if (lt_recording)
@@ -257,6 +261,12 @@ __attribute__((constructor(101))) static void lt_init(void)
                 return;
         }
         unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        int fast = strcmp(lt_opt.unwind, "libunwind") != 0;
+        if (fast && strcmp(lt_opt.unwind, "fast"))
+                lt_log_error("LEAKTRACE_UNWIND=%s is neither fast nor libunwind; using fast",
+                             lt_opt.unwind);
+        if (lt_unwind_init(fast) < 0)
+                lt_log_error("no memory for the unwinder's rules: libunwind unwinds every stack");
         if (lt_stacks_init((uint64_t)lt_opt.max_stacks) < 0 ||
             lt_live_init((uint64_t)lt_opt.max_live) < 0 || lt_tf_open() < 0) {
                 lt_in_tracer = 0;

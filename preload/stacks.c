@@ -12,6 +12,7 @@
 #include "modules.h"
 #include "options.h"
 #include "tracefile.h"
+#include "unwind.h"
 
 /* The index from hash to stack id lives in anonymous memory, sized once for
  * the most stacks allowed: slots are only ever written from 0 to a value, so
@@ -59,7 +60,9 @@ int lt_stack_capture(void **buf, int depth, int *truncated)
         /* A few more than asked: the tracer's own frames come first, and one
          * beyond the depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
-        int n = unw_backtrace(buf, want);
+        int n = lt_unwind(buf, want);
+        if (n < 0)
+                n = unw_backtrace(buf, want);
         int skip = 0;
         while (skip < n && (uintptr_t)buf[skip] >= lt_self_lo && (uintptr_t)buf[skip] < lt_self_hi)
                 skip++;

@@ -31,7 +31,10 @@
           "0: record every allocation; N: sample one allocation per N bytes on average "      \
           "(Poisson), figures weighted into unbiased estimates")                               \
         X(seed, "SEED", INT, 0, 0, 2147483647,                                                 \
-          "seed of the sampling; 0: a different one in every thread and run")
+          "seed of the sampling; 0: a different one in every thread and run")                  \
+        X(unwind, "UNWIND", STR, "fast", 0, 0,                                                 \
+          "fast: each frame by a rule read once from .eh_frame, libunwind where none "         \
+          "applies; libunwind: libunwind for every stack")
 
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
 /* The pid of the command itself: set by the first process that loads the

@@ -1,0 +1,334 @@
+/* A fast unwinder for x86-64: the rule that gives each frame's caller,
+ * read once per code address from the module's .eh_frame with libdw and
+ * kept in a table, then applied with a few loads per frame.
+ *
+ * libunwind's unw_backtrace costs about 85 instructions a frame even with
+ * its per-thread cache; it was three quarters of the tracer's cost on a
+ * malloc-heavy program. The rules that compilers emit at call sites are
+ * nearly all of one shape: the caller's stack pointer (the CFA) is rsp or
+ * rbp plus a constant, the return address sits just below it, and rbp is
+ * either untouched or saved at a constant offset from it. Those are cached;
+ * everything else (signal frames, DWARF expressions, a CFA in another
+ * register, code without CFI that is not JIT code) sends the whole stack to
+ * libunwind, as before.
+ *
+ * Code that no loaded object contains is JIT code (V8's): it keeps the
+ * frame pointer chain, which is what libunwind follows there too.
+ *
+ * Every load is checked against the thread's stack: a wrong rule can give a
+ * wrong frame, never a fault. */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include "unwind.h"
+
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fcntl.h>
+#include <libelf.h>
+#include <libunwind.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "lt.h"
+#include "modules.h"
+
+#define DW_RBP 6
+#define DW_RSP 7
+#define DW_RA 16
+
+/* A rule, packed in 64 bits:
+ *   bits  0-7   the base of the CFA: RULE_RSP, RULE_RBP, RULE_END, RULE_SLOW
+ *   bits  8-15  the epoch of the module map it was read in
+ *   bits 16-31  where rbp was saved, CFA + this (signed), or RBP_SAME /
+ *               RBP_LOST
+ *   bits 32-63  CFA = base + this (signed) */
+enum { RULE_RSP = 1, RULE_RBP, RULE_END, RULE_SLOW };
+#define RBP_SAME INT16_MAX
+#define RBP_LOST INT16_MIN
+
+static inline uint64_t rule_pack(unsigned base, unsigned epoch, int rbp, int32_t cfa)
+{
+        return base | (uint64_t)(epoch & 0xff) << 8 | (uint64_t)(uint16_t)(int16_t)rbp << 16 |
+               (uint64_t)(uint32_t)cfa << 32;
+}
+#define RULE_BASE(r) ((unsigned)(r)&0xff)
+#define RULE_EPOCH(r) ((unsigned)((r) >> 8) & 0xff)
+#define RULE_RBP_AT(r) ((int16_t)((r) >> 16))
+#define RULE_CFA(r) ((int32_t)((r) >> 32))
+
+/* The table: code address -> rule, open addressing, never shrinking.
+ * Written under resolve_lock, read without a lock: a key is published after
+ * its rule. A full table sends new addresses to libunwind. */
+#define TABLE_BITS 18
+#define TABLE_SIZE (1u << TABLE_BITS)
+static _Atomic uint64_t *keys;
+static _Atomic uint64_t *rules;
+static uint32_t table_used;
+
+/* Objects whose CFI was read, by link map. */
+#define MAX_OBJECTS 512
+struct object {
+        const void *map; /* struct link_map *, as _dl_find_object gives it */
+        uintptr_t start, bias;
+        Elf *elf;
+        Dwarf_CFI *cfi; /* NULL: none usable */
+};
+static struct object objects[MAX_OBJECTS];
+static int nobjects;
+static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int enabled;
+
+/* The thread's stack, found once; lo > hi: unknown, use libunwind. */
+static LT_TLS uintptr_t stack_lo, stack_hi;
+static LT_TLS int stack_known;
+
+int lt_unwind_init(int on)
+{
+        if (!on)
+                return 0;
+        size_t bytes = (size_t)TABLE_SIZE * sizeof(uint64_t);
+        void *k = mmap(NULL, 2 * bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (k == MAP_FAILED)
+                return -1;
+        keys = k;
+        rules = (_Atomic uint64_t *)((char *)k + bytes);
+        elf_version(EV_CURRENT);
+        enabled = 1;
+        return 0;
+}
+
+/* Rules read before objects came or went may name code that is gone. */
+static unsigned epoch_now(void)
+{
+        return lt_modules_gen() & 0xff;
+}
+
+static int find_stack(void)
+{
+        stack_known = -1;
+        pthread_attr_t a;
+        if (pthread_getattr_np(pthread_self(), &a))
+                return -1;
+        void *addr;
+        size_t size;
+        int err = pthread_attr_getstack(&a, &addr, &size);
+        pthread_attr_destroy(&a);
+        if (err)
+                return -1;
+        stack_lo = (uintptr_t)addr;
+        stack_hi = (uintptr_t)addr + size;
+        stack_known = 1;
+        return 0;
+}
+
+static struct object *object_of(const struct dl_find_object *o)
+{
+        for (int i = 0; i < nobjects; i++)
+                if (objects[i].map == o->dlfo_link_map &&
+                    objects[i].start == (uintptr_t)o->dlfo_map_start)
+                        return &objects[i];
+        if (nobjects == MAX_OBJECTS)
+                return NULL;
+        struct object *ob = &objects[nobjects++];
+        const struct link_map *lm = o->dlfo_link_map;
+        ob->map = lm;
+        ob->start = (uintptr_t)o->dlfo_map_start;
+        ob->bias = lm->l_addr;
+        /* The main program's link map has no name. */
+        const char *path = lm->l_name && *lm->l_name ? lm->l_name : "/proc/self/exe";
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                /* The whole file is mapped: the descriptor is not needed
+                 * after, and the program never sees one more open. */
+                ob->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+                close(fd);
+        }
+        if (ob->elf)
+                ob->cfi = dwarf_getcfi_elf(ob->elf);
+        return ob;
+}
+
+/* CFA + what, for a register saved at a constant offset from the CFA;
+ * RBP_SAME, RBP_LOST, or 1 for a form not handled. */
+static int saved_at(Dwarf_Frame *f, int reg)
+{
+        Dwarf_Op mem[3], *ops;
+        size_t n;
+        if (dwarf_frame_register(f, reg, mem, &ops, &n) < 0)
+                return 1;
+        if (n == 0)
+                return ops ? RBP_LOST : RBP_SAME; /* undefined : same value */
+        if (ops[0].atom != DW_OP_call_frame_cfa)
+                return 1;
+        if (n == 1)
+                return 0;
+        if (n == 2 && ops[1].atom == DW_OP_plus_uconst) {
+                int64_t off = (int64_t)ops[1].number;
+                return off > INT16_MIN && off < INT16_MAX && off % 8 == 0 ? (int)off : 1;
+        }
+        return 1;
+}
+
+/* The rule at code address pc, from the object's CFI. */
+static uint64_t read_rule(uintptr_t pc, unsigned epoch)
+{
+        struct dl_find_object o;
+        if (_dl_find_object((void *)pc, &o) != 0) /* JIT code: the frame pointer chain */
+                return rule_pack(RULE_RBP, epoch, -16, 16);
+        struct object *ob = object_of(&o);
+        Dwarf_Frame *f;
+        if (!ob || !ob->cfi || dwarf_cfi_addrframe(ob->cfi, pc - ob->bias, &f) != 0)
+                return rule_pack(RULE_SLOW, epoch, 0, 0);
+        uint64_t rule = rule_pack(RULE_SLOW, epoch, 0, 0);
+        Dwarf_Op *ops;
+        size_t n;
+        bool signal;
+        int rbp = saved_at(f, DW_RBP), ra = saved_at(f, DW_RA);
+        if (dwarf_frame_info(f, NULL, NULL, &signal) != DW_RA || signal || rbp == 1)
+                goto out;
+        if (ra == RBP_LOST) { /* the outermost frame: no caller */
+                rule = rule_pack(RULE_END, epoch, 0, 0);
+                goto out;
+        }
+        if (ra != -8 || dwarf_frame_cfa(f, &ops, &n) < 0 || n != 1 || ops[0].atom != DW_OP_bregx ||
+            (ops[0].number != DW_RSP && ops[0].number != DW_RBP))
+                goto out;
+        int64_t off = (int64_t)ops[0].number2;
+        if (off < 16 && ops[0].number == DW_RBP)
+                goto out;
+        if (off < 8 || off > INT32_MAX)
+                goto out;
+        rule = rule_pack(ops[0].number == DW_RSP ? RULE_RSP : RULE_RBP, epoch, rbp, (int32_t)off);
+out:
+        free(f);
+        return rule;
+}
+
+/* Fibonacci hashing: code addresses are dense, the top bits of the product
+ * spread them. */
+static inline uint64_t slot_of(uintptr_t pc)
+{
+        return (pc * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS);
+}
+
+static uint64_t slow_lookup(uintptr_t pc, unsigned epoch)
+{
+        pthread_mutex_lock(&resolve_lock);
+        uint64_t h = slot_of(pc);
+        uint64_t rule = 0;
+        for (uint32_t probes = 0; probes < TABLE_SIZE; probes++, h = (h + 1) & (TABLE_SIZE - 1)) {
+                uint64_t k = atomic_load_explicit(&keys[h], memory_order_relaxed);
+                if (k == pc) {
+                        rule = atomic_load_explicit(&rules[h], memory_order_relaxed);
+                        if (RULE_EPOCH(rule) != epoch) {
+                                rule = read_rule(pc, epoch);
+                                atomic_store_explicit(&rules[h], rule, memory_order_release);
+                        }
+                        break;
+                }
+                if (k == 0) {
+                        rule = read_rule(pc, epoch);
+                        if (table_used < TABLE_SIZE / 4 * 3) {
+                                table_used++;
+                                atomic_store_explicit(&rules[h], rule, memory_order_relaxed);
+                                atomic_store_explicit(&keys[h], pc, memory_order_release);
+                        }
+                        break;
+                }
+        }
+        pthread_mutex_unlock(&resolve_lock);
+        return rule ? rule : rule_pack(RULE_SLOW, epoch, 0, 0);
+}
+
+static inline uint64_t lookup(uintptr_t pc, unsigned epoch)
+{
+        uint64_t h = slot_of(pc);
+        for (;;) {
+                uint64_t k = atomic_load_explicit(&keys[h], memory_order_acquire);
+                if (lt_likely(k == pc)) {
+                        uint64_t r = atomic_load_explicit(&rules[h], memory_order_relaxed);
+                        if (lt_likely(RULE_EPOCH(r) == epoch))
+                                return r;
+                        break;
+                }
+                if (!k)
+                        break;
+                h = (h + 1) & (TABLE_SIZE - 1);
+        }
+        return slow_lookup(pc, epoch);
+}
+
+/* Where the unwind starts: this function's own registers, at the label. */
+struct regs {
+        uintptr_t ip, sp, bp;
+};
+
+__attribute__((noinline)) int lt_unwind(void **buf, int want)
+{
+        if (!enabled || (stack_known <= 0 && (stack_known < 0 || find_stack() < 0)))
+                return -1;
+        struct regs r;
+        __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+                         : "=r"(r.ip), "=r"(r.sp), "=r"(r.bp));
+        const uintptr_t hi = stack_hi;
+        if (r.sp < stack_lo || r.sp >= hi)
+                return -1; /* an alternate signal stack, a coroutine's: not ours to walk */
+        const unsigned epoch = epoch_now();
+        int bp_known = 1, n = 0;
+        uintptr_t pc = r.ip; /* the first is an exact address, the others return addresses */
+        for (;;) {
+                buf[n++] = (void *)r.ip;
+                if (lt_unlikely(n == want))
+                        return n;
+                uint64_t rule = lookup(pc, epoch);
+                unsigned base = RULE_BASE(rule);
+                if (lt_unlikely(base > RULE_RBP)) /* RULE_END or RULE_SLOW */
+                        return base == RULE_END ? n : -1;
+                if (base == RULE_RBP && lt_unlikely(!bp_known))
+                        return -1;
+                uintptr_t cfa = (base == RULE_RSP ? r.sp : r.bp) + (uintptr_t)(intptr_t)RULE_CFA(rule);
+                /* Above this frame, and the return address below the top. */
+                if (lt_unlikely(cfa - r.sp - 1 >= hi - r.sp))
+                        return n; /* off the stack: as libunwind, stop here */
+                int at = RULE_RBP_AT(rule);
+                if (at != RBP_SAME) {
+                        if (lt_unlikely(at == RBP_LOST)) {
+                                bp_known = 0;
+                        } else {
+                                uintptr_t slot = cfa + (uintptr_t)(intptr_t)at;
+                                if (lt_unlikely(slot < r.sp || slot + 8 > hi))
+                                        return -1;
+                                r.bp = *(const uintptr_t *)slot;
+                                bp_known = 1;
+                        }
+                }
+                r.ip = *(const uintptr_t *)(cfa - 8);
+                r.sp = cfa;
+                if (lt_unlikely(!r.ip))
+                        return n;
+                pc = r.ip - 1;
+        }
+}
+
+void lt_unwind_lock(void)
+{
+        pthread_mutex_lock(&resolve_lock);
+}
+
+void lt_unwind_unlock(void)
+{
+        pthread_mutex_unlock(&resolve_lock);
+}
+
+void lt_unwind_reset_lock(void)
+{
+        pthread_mutex_init(&resolve_lock, NULL);
+}

@@ -1,0 +1,20 @@
+/* The fast unwinder: per-address rules from .eh_frame, cached. */
+#ifndef LT_UNWIND_H
+#define LT_UNWIND_H
+
+/* Prepares the rule table when on (LEAKTRACE_UNWIND=fast). Returns 0, or -1
+ * when there is no memory for it (libunwind does every stack then). */
+int lt_unwind_init(int on);
+
+/* Fills buf with up to want code addresses of the current stack, innermost
+ * first, starting in this function, as unw_backtrace() would. Returns how
+ * many, or -1 when a frame needs libunwind. */
+int lt_unwind(void **buf, int want);
+
+/* fork(): the lock around reading rules, taken before, released or reset
+ * after. */
+void lt_unwind_lock(void);
+void lt_unwind_unlock(void);
+void lt_unwind_reset_lock(void);
+
+#endif

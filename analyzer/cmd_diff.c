@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <uthash.h>
 
+#include "across.h"
 #include "commands.h"
 #include "history.h"
 #include "json_escape.h"
@@ -154,49 +155,10 @@ static struct lt_report *rep_of(struct state *s)
         return s->same ? &s->same->rep : &s->rep;
 }
 
-/* What a site is, whatever the process: each frame's function, file and
- * line, or module and offset. */
-static char *site_key(struct lt_report *r, const struct lt_site *s)
-{
-        char *key = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&key, &len);
-        if (!m)
-                return NULL;
-        fprintf(m, "%u", s->kind);
-        for (unsigned i = 0; i < s->nframes; i++) {
-                uint64_t addr = lt_site_addr(s, i);
-                int mod = lt_site_module(s, i);
-                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, false);
-                if (!info) {
-                        fclose(m);
-                        free(key);
-                        return NULL;
-                }
-                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
-                        const struct lt_frame_info *f = &info->frames[j];
-                        if (f->function && f->file)
-                                fprintf(m, "|%s@%s:%u", f->function, f->file, f->line);
-                        else if (f->function)
-                                fprintf(m, "|%s", f->function);
-                        else if (mod >= 0)
-                                fprintf(m, "|%s+%" PRIx64, r->trace->mods[mod].path,
-                                        addr - r->trace->mods[mod].bias);
-                        else
-                                fprintf(m, "|%" PRIx64, addr);
-                }
-        }
-        if (fclose(m)) {
-                free(key);
-                return NULL;
-        }
-        return key;
-}
-
 static int add(struct entry **all, int side, struct lt_report *r, const struct lt_site *s,
                int64_t bytes, int64_t blocks)
 {
-        char *key = site_key(r, s);
+        char *key = lt_site_key(r, s);
         if (!key)
                 return -ENOMEM;
         struct entry *e;

@@ -2,11 +2,13 @@
  * checked before anything is written, so that a bad one costs its own
  * report and one line on stderr, not the others'. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "report.h"
@@ -16,7 +18,7 @@
 void lt_report_help(FILE *out)
 {
         fprintf(out,
-                "Usage: leaktrace report [--top N] [--format FORMAT] FILE...\n"
+                "Usage: leaktrace report [--top N] [--format FORMAT] FILE|DIR...\n"
                 "\n"
                 "Reports what each trace file shows still allocated: the call sites\n"
                 "holding live memory, with a verdict from each one's history (leak,\n"
@@ -24,6 +26,12 @@ void lt_report_help(FILE *out)
                 "allocations and the fit of its trend): leaks first, then the others,\n"
                 "biggest first. Anonymous memory mapped with mmap is reported as sites\n"
                 "of their own (kind mapping).\n"
+                "\n"
+                "A directory stands for every *.lt file in it (not in its subdirectories),\n"
+                "oldest process first. With several processes, the report starts with one\n"
+                "line per process and the sites and live timers that are the same in\n"
+                "several processes, merged (cluster workers, forked children); then each\n"
+                "process's own report.\n"
                 "\n"
                 "  --top N          sites shown per process (default %d; 0: all)\n"
                 "  --format FORMAT  text (default), for people; json, for programs;\n"
@@ -133,6 +141,129 @@ out:
         return status;
 }
 
+/* A trace file of a directory, with what its header says for the order. */
+struct dir_entry {
+        char *path;
+        struct lt_header hdr;
+        int peeked; /* the header was read and carries the magic */
+};
+
+/* Oldest process first: by start time, then pid, then exec image; files
+ * whose header cannot be read last (they will get their error line). */
+static int dir_entry_cmp(const void *pa, const void *pb)
+{
+        const struct dir_entry *a = pa, *b = pb;
+        if (a->peeked != b->peeked)
+                return a->peeked ? -1 : 1;
+        if (a->peeked) {
+                if (a->hdr.start_ns != b->hdr.start_ns)
+                        return a->hdr.start_ns < b->hdr.start_ns ? -1 : 1;
+                if (a->hdr.pid != b->hdr.pid)
+                        return a->hdr.pid < b->hdr.pid ? -1 : 1;
+                if (a->hdr.exec_count != b->hdr.exec_count)
+                        return a->hdr.exec_count < b->hdr.exec_count ? -1 : 1;
+        }
+        return strcmp(a->path, b->path);
+}
+
+static int ends_with_lt(const char *name)
+{
+        size_t len = strlen(name);
+        return len > 3 && !strcmp(name + len - 3, ".lt");
+}
+
+/* Appends the *.lt files of directory DIR to paths[*n] (room grown as
+ * needed), sorted by dir_entry_cmp. Returns 0, or -errno with nothing
+ * appended; -ENOENT also when there is none, after saying so. */
+static int add_dir(const char *dir, char ***paths, size_t *n)
+{
+        DIR *d = opendir(dir);
+        if (!d) {
+                int err = -errno;
+                fprintf(stderr, "leaktrace: %s: cannot open: %s\n", dir, strerror(-err));
+                return err;
+        }
+        struct dir_entry *e = NULL;
+        size_t ne = 0, cap = 0;
+        const char *slash = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
+        struct dirent *de;
+        int err = 0;
+        while (!err && (de = readdir(d))) {
+                if (!ends_with_lt(de->d_name))
+                        continue; /* the JS state, anything else: not a trace file */
+                struct dir_entry one = {0};
+                struct stat st;
+                if (asprintf(&one.path, "%s%s%s", dir, slash, de->d_name) < 0) {
+                        err = -ENOMEM;
+                        break;
+                }
+                if (stat(one.path, &st) == 0 && S_ISDIR(st.st_mode)) {
+                        free(one.path); /* not recursive */
+                        continue;
+                }
+                one.peeked = lt_trace_peek(one.path, &one.hdr) == 0;
+                if (ne == cap) {
+                        struct dir_entry *g = realloc(e, (cap = cap ? 2 * cap : 16) * sizeof(*g));
+                        if (!g) {
+                                free(one.path);
+                                err = -ENOMEM;
+                                break;
+                        }
+                        e = g;
+                }
+                e[ne++] = one;
+        }
+        closedir(d);
+        char **p = NULL;
+        if (!err && ne && !(p = realloc(*paths, (*n + ne) * sizeof(*p))))
+                err = -ENOMEM;
+        if (err) {
+                fprintf(stderr, "leaktrace: out of memory\n");
+        } else if (!ne) {
+                fprintf(stderr, "leaktrace: %s: no trace file (*.lt) in this directory\n", dir);
+                err = -ENOENT;
+        } else {
+                qsort(e, ne, sizeof(*e), dir_entry_cmp);
+                for (size_t i = 0; i < ne; i++)
+                        p[(*n)++] = e[i].path;
+                *paths = p;
+                ne = 0;
+        }
+        for (size_t i = 0; i < ne; i++)
+                free(e[i].path);
+        free(e);
+        return err;
+}
+
+/* The trace files that ARGS name: a file itself, a directory its *.lt
+ * files. Returns the exit status so far: 0, or 2 when an argument named
+ * no file (said on stderr); *paths (malloc'd strings) and *n hold the
+ * others. */
+static int expand_args(char *const *args, size_t nargs, char ***paths, size_t *n)
+{
+        int status = 0;
+        *paths = NULL;
+        *n = 0;
+        for (size_t i = 0; i < nargs; i++) {
+                struct stat st;
+                if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+                        if (add_dir(args[i], paths, n) < 0)
+                                status = 2;
+                        continue;
+                }
+                char **p = realloc(*paths, (*n + 1) * sizeof(*p));
+                if (!p || !(p[*n] = strdup(args[i]))) {
+                        if (p)
+                                *paths = p;
+                        fprintf(stderr, "leaktrace: out of memory\n");
+                        return 2;
+                }
+                *paths = p;
+                (*n)++;
+        }
+        return status;
+}
+
 int lt_cmd_report(int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -169,5 +300,15 @@ int lt_cmd_report(int argc, char **argv)
                 lt_usage_error("report", "no trace file given");
                 return 2;
         }
-        return lt_report_files(stdout, argv + optind, (size_t)(argc - optind), &o);
+        char **paths;
+        size_t n;
+        int status = expand_args(argv + optind, (size_t)(argc - optind), &paths, &n);
+        if (n) {
+                int s = lt_report_files(stdout, paths, n, &o);
+                status = s > status ? s : status;
+        }
+        for (size_t i = 0; i < n; i++)
+                free(paths[i]);
+        free(paths);
+        return status;
 }

@@ -46,7 +46,8 @@ void lt_run_help(FILE *out)
                 "\n"
                 "Runs CMD with libleaktrace.so preloaded. CMD and every node process it starts\n"
                 "write a trace file each, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
-                "its trace goes to stderr, so that CMD's stdout stays its own. The exit status\n"
+                "its processes goes to stderr, so that CMD's stdout stays its own (several\n"
+                "processes: the sites they share first, then each one's). The exit status\n"
                 "is CMD's (128+N when signal N killed it).\n"
                 "\n"
                 "  -o, --output DIR  where trace files go (default: the current directory;\n"
@@ -332,19 +333,30 @@ static void describe(FILE *out, const struct found *f)
 
 /* The report goes to stderr in one piece, not interleaved by stderr's lack
  * of buffering with what else is said there. */
-static void report_to_stderr(char *path, const struct lt_report_opts *o)
+static void report_to_stderr(char **paths, size_t n, const struct lt_report_opts *o)
 {
         char *buf = NULL;
         size_t len = 0;
         FILE *mem = open_memstream(&buf, &len);
         if (!mem) {
-                lt_report_files(stderr, &path, 1, o);
+                lt_report_files(stderr, paths, n, o);
                 return;
         }
-        lt_report_files(mem, &path, 1, o);
+        lt_report_files(mem, paths, n, o);
         fclose(mem);
         fwrite(buf, 1, len, stderr);
         free(buf);
+}
+
+/* Whether file I of the N is of an image that a later image of the same
+ * process (same pid, same start) replaced by exec. */
+static int replaced(const struct found *f, ssize_t n, ssize_t i)
+{
+        for (ssize_t j = 0; j < n; j++)
+                if (f[j].hdr.pid == f[i].hdr.pid && f[j].hdr.proc_start == f[i].hdr.proc_start &&
+                    f[j].hdr.exec_count > f[i].hdr.exec_count)
+                        return 1;
+        return 0;
 }
 
 static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t child,
@@ -368,12 +380,18 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
                 free(f);
                 return;
         }
-        /* The process run started, in its last image: a wrapper that execs
-         * the real program leaves the program as the one reported. */
-        ssize_t top = 0;
-        for (ssize_t i = 0; i < n; i++)
-                if (f[i].direct)
-                        top = i;
+        /* Each process in its last image, the one run started first: a
+         * wrapper that execs the real program leaves the program as the one
+         * reported. */
+        char **paths = calloc((size_t)n, sizeof(*paths));
+        size_t np = 0;
+        ssize_t one = 0;
+        for (ssize_t i = 0; paths && i < n; i++) {
+                if (!replaced(f, n, i)) {
+                        paths[np++] = f[i].path;
+                        one = i;
+                }
+        }
         if (n == 1) {
                 fprintf(stderr, "leaktrace: trace of pid %" PRIu32 " written to %s\n", f[0].hdr.pid,
                         f[0].path);
@@ -381,12 +399,18 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
                 fprintf(stderr, "leaktrace: %zd trace files written:\n", n);
                 for (ssize_t i = 0; i < n; i++)
                         describe(stderr, &f[i]);
-                if (!no_report)
+                if (!no_report && np == 1)
                         fprintf(stderr, "leaktrace: report of pid %" PRIu32 " (%s):\n",
-                                f[top].hdr.pid, f[top].path);
+                                f[one].hdr.pid, f[one].path);
+                else if (!no_report && np)
+                        fprintf(stderr, "leaktrace: report of the %zu processes%s:\n", np,
+                                np < (size_t)n ? " (images replaced by exec left out)" : "");
         }
-        if (!no_report)
-                report_to_stderr(f[top].path, o);
+        if (!paths)
+                fprintf(stderr, "leaktrace: out of memory\n");
+        else if (!no_report)
+                report_to_stderr(paths, np, o);
+        free(paths);
         for (ssize_t i = 0; i < n; i++)
                 free(f[i].path);
         free(f);

@@ -10,6 +10,7 @@
 
 #include "json_escape.h"
 #include "timers.h"
+#include "write_across.h"
 #include "write_history.h"
 
 static const char *const drop_name[LT_DROP__COUNT] = {
@@ -103,6 +104,17 @@ static void write_js_frame(FILE *out, const struct lt_js_frame *f)
                 fputs("null}", out);
 }
 
+void lt_write_json_js_frames(FILE *out, const struct lt_timer_site *s)
+{
+        fputs("\"frames\":[", out);
+        for (unsigned j = 0; j < s->njs_frames; j++) {
+                if (j)
+                        putc(',', out);
+                write_js_frame(out, s->js_frames[j]);
+        }
+        putc(']', out);
+}
+
 /* The "timers" member: the creation sites with live timers, in report
  * order (timers.h). OS timers' frames are an allocation site's; JS frames
  * have function, file, line and column. */
@@ -126,13 +138,7 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
                         fputs(",\"inherited\":true", out);
                 putc(',', out);
                 if (s->kind == LT_TIMER_JS) {
-                        fputs("\"frames\":[", out);
-                        for (unsigned j = 0; j < s->njs_frames; j++) {
-                                if (j)
-                                        putc(',', out);
-                                write_js_frame(out, s->js_frames[j]);
-                        }
-                        putc(']', out);
+                        lt_write_json_js_frames(out, s);
                 } else {
                         int err = write_frames(out, r, &s->stack);
                         if (err)
@@ -196,6 +202,8 @@ int lt_write_json(FILE *out, struct lt_report *const *reports, size_t n, unsigne
                         putc('}', out);
                 }
                 putc(']', out);
+                if (!err)
+                        err = lt_json_across(out, reports, n, top);
         }
         fputs("}\n", out);
         if (err)

@@ -13,6 +13,7 @@
 
 #include "history.h"
 #include "json_escape.h"
+#include "write_across.h"
 #include "write_history.h"
 #include "writers.h"
 
@@ -337,6 +338,11 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
 
 int lt_write_markdown(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)
 {
+        if (n > 1) {
+                int err = lt_md_across(out, reports, n, top);
+                if (err)
+                        return err;
+        }
         for (size_t i = 0; i < n; i++) {
                 if (i)
                         putc('\n', out);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "timers.h"
+#include "write_across.h"
 #include "write_history.h"
 
 static const char *const drop_text[LT_DROP__COUNT] = {
@@ -172,6 +173,21 @@ int lt_write_text_frames(FILE *out, struct lt_report *r, const struct lt_site *s
         return write_frames(out, r, s);
 }
 
+void lt_write_text_js_frames(FILE *out, const struct lt_timer_site *s)
+{
+        for (unsigned j = 0; j < s->njs_frames; j++) {
+                const struct lt_js_frame *f = s->js_frames[j];
+                fprintf(out, "  #%u %s", j, f->function ? f->function : "??");
+                if (f->file && f->line && f->column)
+                        fprintf(out, " (%s:%u:%u)", f->file, f->line, f->column);
+                else if (f->file && f->line)
+                        fprintf(out, " (%s:%u)", f->file, f->line);
+                else if (f->file)
+                        fprintf(out, " (%s)", f->file);
+                putc('\n', out);
+        }
+}
+
 /* "every 100 ms", "every 2.5 ms" */
 static void write_interval(FILE *out, uint64_t ns)
 {
@@ -215,17 +231,7 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
                 if (s->inherited) {
                         fputs("  (inherited across exec: made before this program started)\n", out);
                 } else if (s->kind == LT_TIMER_JS) {
-                        for (unsigned j = 0; j < s->njs_frames; j++) {
-                                const struct lt_js_frame *f = s->js_frames[j];
-                                fprintf(out, "  #%u %s", j, f->function ? f->function : "??");
-                                if (f->file && f->line && f->column)
-                                        fprintf(out, " (%s:%u:%u)", f->file, f->line, f->column);
-                                else if (f->file && f->line)
-                                        fprintf(out, " (%s:%u)", f->file, f->line);
-                                else if (f->file)
-                                        fprintf(out, " (%s)", f->file);
-                                putc('\n', out);
-                        }
+                        lt_write_text_js_frames(out, s);
                 } else {
                         int err = write_frames(out, r, &s->stack);
                         if (err)
@@ -282,6 +288,11 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
 
 int lt_write_text(FILE *out, struct lt_report *const *reports, size_t n, unsigned top)
 {
+        if (n > 1) {
+                int err = lt_text_across(out, reports, n, top);
+                if (err)
+                        return err;
+        }
         for (size_t i = 0; i < n; i++) {
                 if (n > 1)
                         fprintf(out, "%s== %s ==\n", i ? "\n" : "", reports[i]->trace->path);

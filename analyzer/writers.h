@@ -8,12 +8,14 @@
 
 #include "report.h"
 
-/* Writes N reports as text, one after the other. Returns 0, or -ENOMEM
+/* Writes N reports as text, one after the other, after what is the same
+ * across them when N > 1 (write_across.h). Returns 0, or -ENOMEM
  * (symbolization ran out of memory) or -EIO (OUT failed). */
 int lt_write_text(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
 
 /* Writes N reports as one JSON document: the object of one process when N
- * is 1, else {"tool":..,"version":..,"processes":[...]}. Returns as above. */
+ * is 1, else {"tool":..,"version":..,"processes":[...],"across":{...}}.
+ * Returns as above. */
 int lt_write_json(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
 
 /* Writes N reports as markdown for a code review: per process a summary,
@@ -48,6 +50,12 @@ void lt_md_code(FILE *out, const char *s, int in_table);
  * or as the JSON report's "frames":[...] member. Return 0 or -ENOMEM. */
 int lt_write_text_frames(FILE *out, struct lt_report *r, const struct lt_site *s);
 int lt_write_json_frames(FILE *out, struct lt_report *r, const struct lt_site *s);
+
+/* The JS frames of timer site S (kind js) as the text report shows them,
+ * or as the JSON report's "frames":[...] member. */
+struct lt_timer_site;
+void lt_write_text_js_frames(FILE *out, const struct lt_timer_site *s);
+void lt_write_json_js_frames(FILE *out, const struct lt_timer_site *s);
 
 /* The command line of T as a shell would take it back: one line, each
  * argument bare or in single quotes, control bytes as \xNN. */

@@ -43,13 +43,9 @@ static void put_str(FILE *w, const char *s)
         "\"growth_bytes_per_1k_allocations\":null,\"fit_r2\":null,\"fit_axis\":null,\"points\":0,"  \
         "\"history\":[]"
 
-static void put_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t allocs,
-                     uint64_t bytes_allocated, const struct want_frame *f, int n)
+static void put_frames(FILE *w, const struct want_frame *f, int n)
 {
-        fprintf(w,
-                "%s{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64
-                ",\"bytes_allocated\":%" PRIu64 ",\"frames\":[",
-                first ? "" : ",", bytes, blocks, allocs, bytes_allocated);
+        fputs("\"frames\":[", w);
         for (int i = 0; i < n; i++) {
                 fprintf(w, "%s{\"function\":", i ? "," : "");
                 put_str(w, f[i].function);
@@ -64,7 +60,32 @@ static void put_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t
                 fprintf(w, ",\"address\":\"0x%" PRIx64 "\"%s}", f[i].address,
                         f[i].inlined ? ",\"inlined\":true" : "");
         }
-        fputs("]" SITE_NO_HISTORY "}", w);
+        putc(']', w);
+}
+
+static void put_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t allocs,
+                     uint64_t bytes_allocated, const struct want_frame *f, int n)
+{
+        fprintf(w,
+                "%s{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64
+                ",\"bytes_allocated\":%" PRIu64 ",",
+                first ? "" : ",", bytes, blocks, allocs, bytes_allocated);
+        put_frames(w, f, n);
+        fputs(SITE_NO_HISTORY "}", w);
+}
+
+/* A site of the "across" member: PIDS the JSON array's inside. */
+static void put_across_site(FILE *w, int first, int64_t bytes, int64_t blocks, uint64_t allocs,
+                            uint64_t bytes_allocated, int nprocs, const char *pids,
+                            const struct want_frame *f, int n)
+{
+        fprintf(w,
+                "%s{\"kind\":\"allocation\",\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
+                ",\"allocations\":%" PRIu64 ",\"bytes_allocated\":%" PRIu64
+                ",\"processes\":%d,\"pids\":[%s],\"leak_in\":0,",
+                first ? "" : ",", bytes, blocks, allocs, bytes_allocated, nprocs, pids);
+        put_frames(w, f, n);
+        putc('}', w);
 }
 
 /* What a report of a trace without a timeline ends with, for NSITES live
@@ -473,8 +494,13 @@ int main(int argc, char **argv)
                 return 2;
         synth_free(&s);
 
-        char *sa = NULL, *sb = NULL;
-        FILE *w = open_memstream(&sa, &len);
+        char *sa = NULL, *sb = NULL, *across = NULL;
+        FILE *w = open_memstream(&across, &len);
+        /* leaf_c in pid 101 alone; the site at leaf_a in both, summed */
+        put_across_site(w, 1, 20, 2, 2, 20, 1, "101", fe, 1);
+        put_across_site(w, 0, 15, 2, 4, 35, 2, "100,101", fa, 3);
+        fclose(w);
+        w = open_memstream(&sa, &len);
         put_site(w, 1, 10, 1, 3, 30, fa, 3);
         fclose(w);
         w = open_memstream(&sb, &len);
@@ -496,8 +522,10 @@ int main(int argc, char **argv)
                 sb, no_history(2)) < 0 ||
             asprintf(&want2, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc2) < 0 ||
             asprintf(&want3, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc3) < 0 ||
-            asprintf(&want23, "{\"tool\":\"leaktrace\",\"version\":1,\"processes\":[{%s},{%s}]}\n",
-                     proc2, proc3) < 0)
+            asprintf(&want23,
+                     "{\"tool\":\"leaktrace\",\"version\":1,\"processes\":[{%s},{%s}],"
+                     "\"across\":{\"sites\":[%s],\"timers\":[]}}\n",
+                     proc2, proc3, across) < 0)
                 return 2;
         const char *b1[] = {"--format", "json", p2};
         check_report("incomplete process", b1, 3, want2, 0, NULL, NULL);
@@ -505,7 +533,34 @@ int main(int argc, char **argv)
         check_report("process replaced by exec, frames in 1-record chunks", b2, 3, want3, 0, NULL,
                      NULL);
         const char *b3[] = {"--format", "json", p2, p3};
-        check_report("two files: processes[]", b3, 4, want23, 0, NULL, NULL);
+        check_report("two files: processes[], and the sites across them", b3, 4, want23, 0, NULL,
+                     NULL);
+        {
+                /* --top applies to the sites across processes as to each
+                 * process's: pid 101 keeps its first site, the across list
+                 * the biggest. */
+                char *top1 = NULL, *cut = NULL, *want_top1;
+                w = open_memstream(&top1, &len);
+                put_across_site(w, 1, 20, 2, 2, 20, 1, "101", fe, 1);
+                fclose(w);
+                w = open_memstream(&cut, &len);
+                put_site(w, 1, 20, 2, 2, 20, fe, 1);
+                fclose(w);
+                char *at = strstr(proc3, sb);
+                if (!at ||
+                    asprintf(
+                        &want_top1,
+                        "{\"tool\":\"leaktrace\",\"version\":1,\"processes\":[{%s},{%.*s%s%s}],"
+                        "\"across\":{\"sites\":[%s],\"timers\":[]}}\n",
+                        proc2, (int)(at - proc3), proc3, cut, at + strlen(sb), top1) < 0)
+                        return 2;
+                const char *b4[] = {"--format", "json", "--top", "1", p2, p3};
+                check_report("two files, --top 1: one site across them", b4, 6, want_top1, 0, NULL,
+                             NULL);
+                free(top1);
+                free(cut);
+                free(want_top1);
+        }
 
         {
                 int status;
@@ -514,9 +569,26 @@ int main(int argc, char **argv)
                 char *out = report(leaktrace, a, 2, &status, &err);
                 char *h2, *h3;
                 if (asprintf(&h2,
+                             "2 processes:\n"
+                             "  pid 100  ./server --port=80  did not exit cleanly  1.0 s  10 bytes "
+                             "live in 1 block  0 live timers  verdicts: none (history of 0 "
+                             "points)\n"
+                             "  pid 101  /bin/next  replaced by exec  1.0 s  25 bytes live in 3 "
+                             "blocks  0 live timers  verdicts: none (history of 0 points)\n"
+                             "\nleading sites across the 2 processes (the same frames in several "
+                             "processes are one site):\n"
+                             "\n#1: 20 bytes live in 2 blocks in 1 process (pid 101); 2 "
+                             "allocations here, 20 bytes in all\n"
+                             "  #0 leaf_c (%s:%u) [lt-test-report]\n"
+                             "\n#2: 15 bytes live in 2 blocks in 2 processes (pids 100, 101); 4 "
+                             "allocations here, 35 bytes in all\n"
+                             "  #0 leaf_a (%s:%u) [lt-test-report]\n"
+                             "  #1 mid_a (%s:%u) [lt-test-report]\n"
+                             "  #2 capture_all (%s:%u) [lt-test-report]\n\n"
                              "== %s ==\npid 100: ./server --port=80 (did not exit cleanly)\n"
                              "note: the process did not exit cleanly (killed, crashed, or still "
                              "running): figures are as of its last update\n",
+                             me, fe[0].line, me, fa[0].line, me, fa[1].line, me, fa[2].line,
                              p2) < 0 ||
                     asprintf(&h3,
                              "\n== %s ==\npid 101: /bin/next (replaced by exec)\nlive: 25 "
@@ -525,7 +597,8 @@ int main(int argc, char **argv)
                         return 2;
                 tap_ok(status == 0, "text, two files: exit status 0");
                 if (!tap_ok(strstr(out, h2) == out && strstr(out, h3),
-                            "text, two files: each under its name, the incomplete one noted"))
+                            "text, two files: the processes, the sites across them, then each "
+                            "process under its name, the incomplete one noted"))
                         tap_diag("text report:\n%s", out);
                 free(h2);
                 free(h3);
@@ -546,6 +619,49 @@ int main(int argc, char **argv)
                        "reported");
                 free(out);
                 free(err);
+        }
+        {
+                /* A directory: its *.lt files, oldest process first (then by
+                 * pid), not by name; a damaged one gets its line; other
+                 * files and subdirectories are passed over in silence. */
+                char *d, *cmd, *bad, *want_err, *empty, *want_empty;
+                if (asprintf(&d, "%s/dir", dir) < 0 || asprintf(&bad, "%s/m.lt", d) < 0 ||
+                    asprintf(&empty, "%s/empty", dir) < 0 ||
+                    asprintf(
+                        &cmd,
+                        "mkdir -p '%s/sub.lt' '%s' && cp '%s' '%s/z.lt' && cp '%s' '%s/a.lt' && "
+                        "head -c 100 '%s' > '%s' && echo hello > '%s/notes.txt' && "
+                        "cp '%s' '%s/a.lt.bak'",
+                        d, empty, p2, d, p3, d, p2, bad, d, p3, d) < 0 ||
+                    asprintf(&want_err, "leaktrace: %s: ", bad) < 0 ||
+                    asprintf(&want_empty, "leaktrace: %s: no trace file (*.lt) in this directory\n",
+                             empty) < 0)
+                        return 2;
+                if (system(cmd) != 0)
+                        return 2;
+                int status;
+                char *err;
+                const char *a[] = {"--format", "json", d};
+                char *out = report(leaktrace, a, 3, &status, &err);
+                if (!tap_ok(status == 2 && !strcmp(out, want23) && count_lines(err) == 1 &&
+                                strstr(err, want_err) == err,
+                            "a directory: its two traces by start time and pid, the damaged one's "
+                            "line, status 2"))
+                        tap_diag("status %d, stderr: %s\nstdout: %.300s", status, err, out);
+                free(out);
+                free(err);
+                const char *e[] = {"--format", "json", empty};
+                out = report(leaktrace, e, 3, &status, &err);
+                tap_ok(status == 2 && !*out && !strcmp(err, want_empty),
+                       "a directory without traces: one line, status 2");
+                free(out);
+                free(err);
+                free(d);
+                free(cmd);
+                free(bad);
+                free(want_err);
+                free(empty);
+                free(want_empty);
         }
 
         {

@@ -249,11 +249,15 @@ static void test_several_files(void)
         }
         tap_ok(listed == 3 && true_lines == 2 && sh_pid > 0,
                "one line per file: path, pid, command, live bytes, complete");
-        char want[PATH_MAX + 64];
+        char want[PATH_MAX + 64], first[PATH_MAX + 64];
         snprintf(want, sizeof(want),
-                 "leaktrace: report of pid %d (%s/leaktrace.%d.lt):\npid %d: ", sh_pid, d, sh_pid,
+                 "leaktrace: report of the 3 processes:\n3 processes:\n  pid %d  /bin/sh -c ",
                  sh_pid);
-        if (!tap_ok(strstr(r.err, want) != NULL, "then the report of the process run started"))
+        snprintf(first, sizeof(first), "\n\n== %s/leaktrace.%d.lt ==\npid %d: ", d, sh_pid, sh_pid);
+        const char *at_first = strstr(r.err, first), *at_other = strstr(r.err, "\n\n== ");
+        if (!tap_ok(strstr(r.err, want) != NULL && strstr(r.err, "\nleading sites across the 3 ") &&
+                        at_first && at_first == at_other,
+                    "then the report of the three, the process run started first"))
                 tap_diag("stderr: %s", r.err);
         proc_free(&r);
         free(stale);

@@ -350,6 +350,83 @@ int main(int argc, char **argv)
         const char *a2[] = {"--format", "json", "--top", "3", trace};
         check("--top 3 keeps the first 3 timer sites", a2, 5, want_js_top3, 0, NULL);
 
+        /* Two processes: the same setInterval line and the same timerfd
+         * stack in both are one site across them, figures summed. */
+        {
+                const char *cmd2[] = {"worker"};
+                struct synth s2;
+                synth_init(&s2, 5001, 1, cmd2);
+                s2.hdr.end_ns = s2.hdr.update_ns = end;
+                synth_add_module(&s2, &x);
+                int st = 1 + synth_add_stack(&s2, k.a.f, 3, 1, 0, 0, 0, 0);
+                int ts = synth_add_timer_site(&s2, (uint32_t)st, LT_TIMER_TIMERFD, 1, 1);
+                r = timer(LT_TIMER_TIMERFD, (uint32_t)ts, 1, 1 * SEC, 1 * SEC, 500 * MS, 500 * MS);
+                synth_add_timer(&s2, &r);
+                char *trace2, *js2, *want_across, *got = NULL;
+                if (asprintf(&trace2, "%s/leaktrace.5001.lt", dir) < 0 ||
+                    asprintf(&js2, "%s/leaktrace.5001.js.json", dir) < 0 ||
+                    synth_write(&s2, trace2) < 0 ||
+                    write_text(js2, "{\"tool\":\"leaktrace-js\",\"version\":1,\"pid\":5001,"
+                                    "\"time_ms\":1700000010000,\"complete\":true,\"sites\":["
+                                    "{\"function\":\"handleRequest\",\"file\":\"/app/server.js\","
+                                    "\"line\":12,\"column\":3,\"live\":4,\"created\":4,"
+                                    "\"repeating\":true,\"interval_ms\":1000,"
+                                    "\"oldest_created_ms\":1700000009000,\"frames\":["
+                                    "{\"function\":\"handleRequest\",\"file\":\"/app/server.js\","
+                                    "\"line\":12,\"column\":3}]}]}\n") < 0)
+                        return 2;
+                synth_free(&s2);
+                size_t flen;
+                FILE *w = open_memstream(&want_across, &flen);
+                const char *sf = strstr(j_server, "\"frames\"");
+                const char *pf = strstr(j_page, "\"frames\"");
+                fputs(",\"across\":{\"sites\":[],\"timers\":[{\"kind\":\"js\",\"live\":29,"
+                      "\"created\":29,\"repeating\":true,\"interval_ns\":1000000000,"
+                      "\"processes\":2,\"pids\":[5000,5001],",
+                      w);
+                fwrite(sf, 1, strlen(sf) - 1, w);
+                fputs("},{\"kind\":\"timerfd\",\"live\":4,\"created\":6,\"repeating\":true,"
+                      "\"interval_ns\":250000000,\"processes\":2,\"pids\":[5000,5001],",
+                      w);
+                put_native(w, &k.a, fa, 3);
+                fputs("},{\"kind\":\"js\",\"live\":3,\"created\":43,\"repeating\":true,"
+                      "\"interval_ns\":20000000,\"processes\":1,\"pids\":[5000],",
+                      w);
+                fwrite(pf, 1, strlen(pf) - 1, w);
+                fputs("}]}}\n", w);
+                fclose(w);
+                int status;
+                char *err;
+                const char *a[] = {"--format", "json", "--top", "3", trace, trace2};
+                char *out = run(leaktrace, a, 6, &status, &err);
+                if (strstr(out, ",\"across\":"))
+                        got = strstr(out, ",\"across\":");
+                if (!tap_ok(status == 0 && !err[0] && got && !strcmp(got, want_across),
+                            "two processes: the timer sites across them, summed, top 3"))
+                        tap_diag("status %d, stderr %s\ngot:  %s\nwant: %s", status, err,
+                                 got ? got : out, want_across);
+                free(out);
+                free(err);
+                const char *b[] = {trace, trace2};
+                out = run(leaktrace, b, 2, &status, &err);
+                const char *line = "\ntimer #1: js, 29 live of 29 created in 2 processes (pids "
+                                   "5000, 5001), repeating every 1000 ms\n  #0 handleRequest "
+                                   "(/app/server.js:12:3)\n  #1 main (/app/server.js:40:1)\n";
+                const char *head_line = "\nlive timers across the 2 processes: 42 from 8 creation "
+                                        "sites\n";
+                if (!tap_ok(status == 0 && strstr(out, line) && strstr(out, head_line) &&
+                                strstr(out, line) < strstr(out, "\n== "),
+                            "text: the timers across processes, before each process's report"))
+                        tap_diag("status %d, stderr %s, text report:\n%s", status, err, out);
+                free(out);
+                free(err);
+                unlink(trace2);
+                unlink(js2);
+                free(trace2);
+                free(js2);
+                free(want_across);
+        }
+
         /* The text report. */
         {
                 int status;

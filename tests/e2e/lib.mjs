@@ -180,8 +180,9 @@ export function checkSchema(rep) {
   assert.equal(rep.version, 1);
   const procs = rep.processes ? rep.processes : [rep];
   if (rep.processes) {
-    keys(rep, ['tool', 'version', 'processes'], [], 'report');
-    assert.ok(Array.isArray(rep.processes), 'processes is an array');
+    keys(rep, ['tool', 'version', 'processes', 'across'], [], 'report');
+    assert.ok(Array.isArray(rep.processes) && rep.processes.length > 1, 'processes is an array of several');
+    checkAcross(rep.across, rep.processes.map((p) => p.process.pid));
   } else {
     keys(rep, ['tool', 'version', 'process', 'summary', 'sites', 'timers', ...HISTORY_KEYS], [], 'report');
   }
@@ -234,6 +235,55 @@ export function checkSchema(rep) {
     checkHistory(p);
   }
   return rep;
+}
+
+/**
+ * The sites and timers across the processes of a report: each with the pids
+ * that have it (in the order of the processes), sorted as a process's own.
+ */
+function checkAcross(across, pids) {
+  keys(across, ['sites', 'timers'], [], 'across');
+  const checkPids = (e, where) => {
+    assert.ok(Array.isArray(e.pids) && e.pids.length > 0, `${where}: pids`);
+    assert.equal(e.processes, e.pids.length, `${where}: processes is the number of pids`);
+    const at = e.pids.map((p) => pids.indexOf(p));
+    assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `${where}: pids of the report's processes, in their order`);
+  };
+  let prev = Infinity, prevLeak = true;
+  for (const s of across.sites) {
+    const where = `across site ${JSON.stringify(s).slice(0, 300)}`;
+    keys(s, ['kind', 'live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'processes', 'pids',
+      'leak_in', 'frames'], [], where);
+    assert.ok(['allocation', 'mapping'].includes(s.kind), `${where}: kind`);
+    for (const k of ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'leak_in'])
+      assert.ok(isCount(s[k]), `${where}: ${k}`);
+    assert.ok(s.leak_in <= s.processes, `${where}: leak_in at most processes`);
+    checkPids(s, where);
+    const leak = s.leak_in > 0;
+    assert.ok(prevLeak || !leak, `${where}: leaks first`);
+    if (leak !== prevLeak) prev = Infinity;
+    assert.ok(s.live_bytes <= prev, `${where}: sorted by live bytes`);
+    prev = s.live_bytes;
+    prevLeak = leak;
+    assert.ok(Array.isArray(s.frames) && s.frames.length > 0, `${where}: frames`);
+    for (const f of s.frames) checkFrame(f);
+  }
+  let prevT = null;
+  for (const tm of across.timers) {
+    const where = `across timer ${JSON.stringify(tm).slice(0, 300)}`;
+    keys(tm, ['kind', 'live', 'created', 'repeating', 'interval_ns', 'processes', 'pids', 'frames'], ['inherited'], where);
+    assert.ok(TIMER_KINDS.includes(tm.kind), `${where}: kind`);
+    assert.ok(isCount(tm.live) && tm.live > 0 && tm.created >= tm.live, `${where}: live and created`);
+    assert.equal(tm.repeating, tm.interval_ns > 0, `${where}: an interval exactly when repeating`);
+    checkPids(tm, where);
+    for (const f of tm.frames) (tm.kind === 'js' ? checkJsFrame : checkFrame)(f);
+    if (prevT) {
+      const order = (Number(prevT.repeating) - Number(tm.repeating)) || (prevT.live - tm.live) ||
+        (prevT.created - tm.created);
+      assert.ok(order >= 0, `${where}: in report order`);
+    }
+    prevT = tm;
+  }
 }
 
 export const HISTORY_KEYS = ['timeline', 'snapshots', 'verdicts'];

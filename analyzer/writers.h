@@ -8,6 +8,8 @@
 
 #include "report.h"
 
+struct lt_timer_site; /* timers.h */
+
 /* Writes N reports as text, one after the other. Returns 0, or -ENOMEM
  * (symbolization ran out of memory) or -EIO (OUT failed). */
 int lt_write_text(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
@@ -48,6 +50,11 @@ void lt_md_code(FILE *out, const char *s, int in_table);
  * or as the JSON report's "frames":[...] member. Return 0 or -ENOMEM. */
 int lt_write_text_frames(FILE *out, struct lt_report *r, const struct lt_site *s);
 int lt_write_json_frames(FILE *out, struct lt_report *r, const struct lt_site *s);
+
+/* The "frames":[...] member of timer site S (timers.h): an OS timer's as
+ * an allocation site's, a JS timer's as function, file, line and column.
+ * Returns 0 or -ENOMEM. */
+int lt_write_json_timer_frames(FILE *out, struct lt_report *r, const struct lt_timer_site *s);
 
 /* The command line of T as a shell would take it back: one line, each
  * argument bare or in single quotes, control bytes as \xNN. */

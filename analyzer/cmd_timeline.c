@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,23 +49,22 @@ static void js_free(struct js_series *j)
 
 /* node/leaktrace.js's timeline, from its state beside the trace at PATH:
  * points of time_ms, timers_live and heap_used. Nothing when there is no
- * state, or one that is not this process's or not as expected: the report
+ * state, or one that is not this process's or cannot be used: the report
  * says what is wrong with a state, the chart goes without. */
 static void js_read(const char *path, const struct lt_trace *t, struct js_series *j)
 {
         memset(j, 0, sizeof(*j));
         char *state = lt_js_state_path(path);
-        if (!state)
+        struct lt_js_state js;
+        char why[512];
+        if (!state || lt_js_load(state, &js, why, sizeof(why)) < 0) {
+                free(state);
                 return;
-        json_error_t jerr;
-        json_t *root = json_load_file(state, 0, &jerr);
+        }
         free(state);
-        json_t *pid = root ? json_object_get(root, "pid") : NULL;
-        json_t *tl = root ? json_object_get(root, "timeline") : NULL;
-        if (!json_is_integer(pid) || json_integer_value(pid) != (json_int_t)t->hdr.pid ||
-            !json_is_array(tl) || !json_array_size(tl))
+        size_t n = js.npoints;
+        if (js.pid != t->hdr.pid || !n)
                 goto out;
-        size_t n = json_array_size(tl);
         j->t = malloc(n * sizeof(double));
         j->timers = malloc(n * sizeof(double));
         j->heap = malloc(n * sizeof(double));
@@ -75,21 +73,14 @@ static void js_read(const char *path, const struct lt_trace *t, struct js_series
                 goto out;
         }
         for (size_t i = 0; i < n; i++) {
-                json_t *p = json_array_get(tl, i);
-                json_t *ms = json_object_get(p, "time_ms");
-                json_t *live = json_object_get(p, "timers_live");
-                json_t *heap = json_object_get(p, "heap_used");
-                if (!json_is_number(ms) || !json_is_number(live) || !json_is_number(heap)) {
-                        js_free(j);
-                        goto out;
-                }
-                j->t[i] = json_number_value(ms) / 1000 - (double)t->hdr.start_ns / 1e9;
-                j->timers[i] = json_number_value(live);
-                j->heap[i] = json_number_value(heap);
+                const struct lt_js_point *p = &js.points[i];
+                j->t[i] = p->time_ms / 1000 - (double)t->hdr.start_ns / 1e9;
+                j->timers[i] = (double)p->timers_live;
+                j->heap[i] = (double)p->heap_used;
         }
         j->n = n;
 out:
-        json_decref(root);
+        lt_js_free(&js);
 }
 
 struct loaded {

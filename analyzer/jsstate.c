@@ -18,9 +18,14 @@
 #include <unistd.h>
 
 #define JS_TOOL "leaktrace-js"
-#define JS_VERSION 1
+#define JS_VERSION 2
 /* The module keeps 10000 sites of 32 frames: far below this. */
 #define JS_MAX_BYTES (256u << 20)
+/* node/leaktrace.js's TIMELINE_MAX and TIMELINE_SITES: a file with more was
+ * not written by it (and the growth summary's fits are quadratic in the
+ * points). */
+#define JS_MAX_POINTS 256
+#define JS_MAX_POINT_SITES 16
 
 struct ctx {
         char *why;
@@ -154,6 +159,90 @@ static int get_site(struct ctx *c, json_t *obj, size_t i, struct lt_js_site *s)
         return 0;
 }
 
+/* Point I of the timeline; its site counts go on at js->site_live +
+ * js->nsite_live, which has room for JS_MAX_POINT_SITES more. */
+static int get_point(struct ctx *c, json_t *obj, size_t i, struct lt_js_state *js)
+{
+        char where[64];
+        snprintf(where, sizeof(where), "timeline[%zu]", i);
+        if (!json_is_object(obj))
+                return bad(c, "%s: not an object", where);
+        struct lt_js_point *p = &js->points[i];
+        json_t *time = json_object_get(obj, "time_ms");
+        if (!json_is_number(time) || !(json_number_value(time) >= 0))
+                return bad(c, "%s.time_ms: not a time", where);
+        p->time_ms = json_number_value(time);
+        static const char *const keys[] = {"timers_live", "heap_used",     "heap_total",
+                                           "external",    "array_buffers", "rss"};
+        uint64_t *const out[] = {&p->timers_live, &p->heap_used,     &p->heap_total,
+                                 &p->external,    &p->array_buffers, &p->rss};
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+                int err = get_count(c, obj, keys[k], where, out[k]);
+                if (err)
+                        return err;
+        }
+        json_t *live = json_object_get(obj, "site_live");
+        if (!json_is_array(live))
+                return bad(c, "%s.site_live: not an array", where);
+        size_t n = json_array_size(live);
+        if (n > JS_MAX_POINT_SITES)
+                return bad(c, "%s.site_live: %zu sites, the module lists %d at most", where, n,
+                           JS_MAX_POINT_SITES);
+        struct lt_js_site_live *sl = js->site_live + js->nsite_live;
+        uint64_t sum = 0;
+        for (size_t j = 0; j < n; j++) {
+                json_t *pair = json_array_get(live, j);
+                json_t *site = json_array_get(pair, 0), *count = json_array_get(pair, 1);
+                if (!json_is_array(pair) || json_array_size(pair) != 2 || !json_is_integer(site) ||
+                    !json_is_integer(count))
+                        return bad(c, "%s.site_live[%zu]: not a pair [site, live]", where, j);
+                if (json_integer_value(site) < 0 ||
+                    (uint64_t)json_integer_value(site) >= js->nsites)
+                        return bad(c,
+                                   "%s.site_live[%zu]: site %" JSON_INTEGER_FORMAT
+                                   " is not one of the %zu sites",
+                                   where, j, json_integer_value(site), js->nsites);
+                if (json_integer_value(count) <= 0)
+                        return bad(c, "%s.site_live[%zu]: not a live count", where, j);
+                sl[j] = (struct lt_js_site_live){(uint32_t)json_integer_value(site),
+                                                 (uint64_t)json_integer_value(count)};
+                for (size_t k = 0; k < j; k++)
+                        if (sl[k].site == sl[j].site)
+                                return bad(c, "%s.site_live: site %u twice", where, sl[j].site);
+                if (__builtin_add_overflow(sum, sl[j].live, &sum) || sum > p->timers_live)
+                        return bad(c, "%s.site_live: more live timers than timers_live", where);
+        }
+        p->live = sl;
+        p->nlive = (unsigned)n;
+        js->nsite_live += n;
+        return 0;
+}
+
+static int get_timeline(struct ctx *c, json_t *tl, struct lt_js_state *js)
+{
+        if (!json_is_array(tl))
+                return bad(c, "state.timeline: not an array");
+        size_t n = json_array_size(tl);
+        if (n > JS_MAX_POINTS)
+                return bad(c, "state.timeline: %zu points, the module keeps %d at most", n,
+                           JS_MAX_POINTS);
+        if (!n)
+                return 0;
+        /* Room for every point's sites at once: nothing moves while they
+         * point into it. */
+        js->points = calloc(n, sizeof(*js->points));
+        js->site_live = calloc(n * JS_MAX_POINT_SITES, sizeof(*js->site_live));
+        if (!js->points || !js->site_live)
+                return nomem(c);
+        js->npoints = n;
+        for (size_t i = 0; i < n; i++) {
+                int err = get_point(c, json_array_get(tl, i), i, js);
+                if (err)
+                        return err;
+        }
+        return 0;
+}
+
 static int get_state(struct ctx *c, json_t *root, struct lt_js_state *js)
 {
         if (!json_is_object(root))
@@ -200,7 +289,7 @@ static int get_state(struct ctx *c, json_t *root, struct lt_js_state *js)
                 if ((err = get_site(c, json_array_get(sites, i), i, &js->sites[i])))
                         return err;
         }
-        return 0;
+        return get_timeline(c, json_object_get(root, "timeline"), js);
 }
 
 int lt_js_load(const char *path, struct lt_js_state *js, char *why, size_t len)
@@ -248,5 +337,7 @@ void lt_js_free(struct lt_js_state *js)
                 free(s->frames);
         }
         free(js->sites);
+        free(js->points);
+        free(js->site_live);
         memset(js, 0, sizeof(*js));
 }

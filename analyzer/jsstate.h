@@ -31,6 +31,28 @@ struct lt_js_site {
         unsigned nframes;
 };
 
+/* A site's live timers at one point of the timeline. */
+struct lt_js_site_live {
+        uint32_t site; /* index in sites */
+        uint64_t live; /* > 0 */
+};
+
+/* One point of the module's timeline: taken at a tick, in the order taken
+ * (thinned over long runs). The sites listed are the module's top ones by
+ * live timers at that point; when their counts add up to timers_live,
+ * every site not listed had none. */
+struct lt_js_point {
+        double time_ms; /* Date.now(): epoch milliseconds, the trace's clock */
+        uint64_t timers_live;
+        uint64_t heap_used;  /* v8.getHeapStatistics().used_heap_size */
+        uint64_t heap_total; /* total_heap_size */
+        uint64_t external;   /* external_memory, or process.memoryUsage().external */
+        uint64_t array_buffers;
+        uint64_t rss;
+        const struct lt_js_site_live *live; /* into the state's site_live */
+        unsigned nlive;
+};
+
 struct lt_js_state {
         uint32_t pid;
         double time_ms; /* when the module wrote it */
@@ -38,6 +60,10 @@ struct lt_js_state {
         struct lt_js_site *sites;
         size_t nsites;
         uint64_t overflow_live; /* live timers of sites beyond the module's table */
+        struct lt_js_point *points;
+        size_t npoints;
+        struct lt_js_site_live *site_live; /* every point's, one after the other */
+        size_t nsite_live;
 };
 
 /* The state file beside the trace at TRACE_PATH, malloc'd; NULL when that

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "growth.h"
 #include "history.h"
 #include "timers.h"
 
@@ -220,6 +221,8 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
                 err = lt_timers_build(rep);
         if (!err)
                 err = lt_history_build(rep);
+        if (!err)
+                err = lt_growth_build(rep);
         if (err)
                 lt_report_free(rep);
         return err;
@@ -227,6 +230,7 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
 
 void lt_report_free(struct lt_report *rep)
 {
+        lt_growth_free(rep);
         lt_history_free(rep);
         free(rep->site_of);
         struct lt_site *s, *tmp;

@@ -29,6 +29,7 @@ struct lt_site {
 };
 
 struct lt_timers; /* timers.h */
+struct lt_growth; /* growth.h */
 
 struct lt_report {
         const struct lt_trace *trace;
@@ -41,9 +42,10 @@ struct lt_report {
         struct lt_site *all;     /* every site, by key */
         struct lt_site **sites;  /* the live ones, biggest first */
         size_t nsites;
-        struct lt_timers *timers; /* timers.h: OS and JS timers per creation site */
-        struct lt_site **site_of;  /* per stack record, the site it went into */
+        struct lt_timers *timers;   /* timers.h: OS and JS timers per creation site */
+        struct lt_site **site_of;   /* per stack record, the site it went into */
         struct lt_history *history; /* history.h: timeline, mapping sites, verdicts */
+        struct lt_growth *growth;   /* growth.h: where memory grew; NULL without a timeline */
 };
 
 /* Builds the report of T, which must outlive it. Returns 0, or -ENOMEM with

@@ -85,6 +85,12 @@ static struct lt_timer_site *native_site(struct lt_report *rep, struct lt_timers
         return s;
 }
 
+static int u64_cmp(const void *pa, const void *pb)
+{
+        uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+        return a < b ? -1 : a > b;
+}
+
 static int build_native(struct lt_report *rep, struct lt_timers *t)
 {
         const struct lt_trace *tr = rep->trace;
@@ -122,6 +128,21 @@ static int build_native(struct lt_report *rep, struct lt_timers *t)
                 if (s->live && now)
                         s->oldest_age_s =
                             now > s->oldest_ns ? (double)(now - s->oldest_ns) / 1e9 : 0;
+                if (s->live && !err && !(s->live_created_ns = malloc(s->live * sizeof(uint64_t))))
+                        err = -ENOMEM;
+                s->live = 0; /* counted again as they are filled in */
+        }
+        for (uint64_t i = 0; i < tr->ntimers && !err; i++) {
+                const struct lt_timer_rec *r = &tr->timers[i];
+                if (is_live(r, now)) {
+                        s = of[r->site];
+                        s->live_created_ns[s->live++] = r->created_ns;
+                }
+        }
+        HASH_ITER(hh, t->native, s, tmp)
+        {
+                if (s->live_created_ns)
+                        qsort(s->live_created_ns, (size_t)s->live, sizeof(uint64_t), u64_cmp);
         }
         free(buf);
         free(of);
@@ -186,7 +207,8 @@ static int merge_js(struct lt_timers *t)
         if (!st->nsites)
                 return 0;
         const struct lt_js_site **by = malloc(st->nsites * sizeof(*by));
-        if (!by || !(t->js = calloc(st->nsites, sizeof(*t->js)))) {
+        t->js_site_of = malloc(st->nsites * sizeof(*t->js_site_of));
+        if (!by || !t->js_site_of || !(t->js = calloc(st->nsites, sizeof(*t->js)))) {
                 free(by);
                 return -ENOMEM;
         }
@@ -203,6 +225,7 @@ static int merge_js(struct lt_timers *t)
                         repeat_live = 0;
                 }
                 struct lt_timer_site *s = &t->js[t->njs - 1];
+                t->js_site_of[e - st->sites] = t->njs - 1;
                 if (!s->js) {
                         s->kind = LT_TIMER_JS;
                         s->js = e;
@@ -326,11 +349,13 @@ void lt_timers_free(struct lt_timers *t)
         {
                 HASH_DEL(t->native, s);
                 free(s->hash_key);
+                free(s->live_created_ns);
                 free(s);
         }
         for (size_t i = 0; i < t->njs; i++)
                 free(t->js[i].js_frames);
         free(t->js);
+        free(t->js_site_of);
         free(t->sites);
         lt_js_free(&t->state);
         free(t);

@@ -28,6 +28,9 @@ struct lt_timer_site {
          * library's that it called, then its callers) */
         const struct lt_js_frame **js_frames;
         unsigned njs_frames;
+        /* OS timers: the creation times of its live timers, oldest first
+         * (live of them), for the growth summary (growth.h) */
+        uint64_t *live_created_ns;
         /* what the aggregation needs on the way */
         uint64_t *hash_key; /* kind, then stack.key */
         uint64_t newest_repeat_ns;
@@ -39,6 +42,7 @@ struct lt_timers {
         struct lt_timer_site *native; /* OS timer sites, by kind and frames */
         struct lt_timer_site *js;     /* JS sites, one per application frame */
         size_t njs;
+        size_t *js_site_of;           /* per entry of the JS state, the index of its site in js */
         struct lt_timer_site **sites; /* the sites with live timers, in report order */
         size_t nsites;
         int64_t live; /* over every site */

@@ -82,10 +82,10 @@ double lt_theil_sen(const double *x, const double *y, size_t n)
         return m;
 }
 
-double lt_fit_r2(const double *x, const double *y, size_t n)
+/* Sums of squares about the means: of x, of y, and of their products. */
+static void moments(const double *x, const double *y, size_t n, double *sxx, double *syy,
+                    double *sxy)
 {
-        if (n < 2)
-                return NAN;
         double mx = 0, my = 0;
         for (size_t i = 0; i < n; i++) {
                 mx += x[i];
@@ -93,12 +93,29 @@ double lt_fit_r2(const double *x, const double *y, size_t n)
         }
         mx /= (double)n;
         my /= (double)n;
-        double sxx = 0, syy = 0, sxy = 0;
+        *sxx = *syy = *sxy = 0;
         for (size_t i = 0; i < n; i++) {
-                sxx += (x[i] - mx) * (x[i] - mx);
-                syy += (y[i] - my) * (y[i] - my);
-                sxy += (x[i] - mx) * (y[i] - my);
+                *sxx += (x[i] - mx) * (x[i] - mx);
+                *syy += (y[i] - my) * (y[i] - my);
+                *sxy += (x[i] - mx) * (y[i] - my);
         }
+}
+
+double lt_fit_slope(const double *x, const double *y, size_t n)
+{
+        if (n < 2)
+                return NAN;
+        double sxx, syy, sxy;
+        moments(x, y, n, &sxx, &syy, &sxy);
+        return sxx > 0 ? sxy / sxx : NAN;
+}
+
+double lt_fit_r2(const double *x, const double *y, size_t n)
+{
+        if (n < 2)
+                return NAN;
+        double sxx, syy, sxy;
+        moments(x, y, n, &sxx, &syy, &sxy);
         if (sxx <= 0 || syy <= 0)
                 return NAN;
         return sxy * sxy / (sxx * syy);

@@ -52,6 +52,10 @@ const char *lt_verdict_name(enum lt_verdict_kind k);
  * slopes of every pair with different x. NAN when there is no such pair. */
 double lt_theil_sen(const double *x, const double *y, size_t n);
 
+/* The slope of the least-squares line through the N points; NAN when x
+ * does not vary. */
+double lt_fit_slope(const double *x, const double *y, size_t n);
+
 /* R^2 of the least-squares line through the N points; NAN when x or y
  * does not vary. */
 double lt_fit_r2(const double *x, const double *y, size_t n);

@@ -11,6 +11,7 @@
 #include "json_escape.h"
 #include "timers.h"
 #include "write_across.h"
+#include "write_growth.h"
 #include "write_history.h"
 
 static const char *const drop_name[LT_DROP__COUNT] = {
@@ -115,6 +116,14 @@ void lt_write_json_js_frames(FILE *out, const struct lt_timer_site *s)
         putc(']', out);
 }
 
+int lt_write_json_timer_frames(FILE *out, struct lt_report *r, const struct lt_timer_site *s)
+{
+        if (s->kind != LT_TIMER_JS)
+                return write_frames(out, r, &s->stack);
+        lt_write_json_js_frames(out, s);
+        return 0;
+}
+
 /* The "timers" member: the creation sites with live timers, in report
  * order (timers.h). OS timers' frames are an allocation site's; JS frames
  * have function, file, line and column. */
@@ -137,13 +146,9 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
                 if (s->inherited)
                         fputs(",\"inherited\":true", out);
                 putc(',', out);
-                if (s->kind == LT_TIMER_JS) {
-                        lt_write_json_js_frames(out, s);
-                } else {
-                        int err = write_frames(out, r, &s->stack);
-                        if (err)
-                                return err;
-                }
+                int err = lt_write_json_timer_frames(out, r, s);
+                if (err)
+                        return err;
                 putc('}', out);
         }
         putc(']', out);
@@ -185,6 +190,8 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
         int err = write_timers(out, r, top);
         if (!err)
                 lt_json_process_history(out, r);
+        if (!err)
+                err = lt_json_growth(out, r);
         return err;
 }
 

@@ -14,6 +14,7 @@
 #include "history.h"
 #include "json_escape.h"
 #include "write_across.h"
+#include "write_growth.h"
 #include "write_history.h"
 #include "writers.h"
 
@@ -248,7 +249,13 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                 return -ENOMEM;
         lt_md_code(out, cmd, 0);
         free(cmd);
-        fputs("\n\n", out);
+        fputs("\n", out);
+        /* A node process's memory grows mostly where malloc does not see:
+         * where it went comes first. */
+        bool leads = lt_growth_leads(r);
+        if (leads)
+                lt_md_growth(out, r, top);
+        putc('\n', out);
 
         if (lt_history_judged(r)) {
                 size_t leaks = h->verdicts[LT_VERDICT_LEAK];
@@ -277,6 +284,9 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                         "\n> Sampled (one allocation per %" PRIu64 " bytes on average): figures "
                         "are estimates.\n",
                         t->hdr.sample_bytes);
+
+        if (!leads && lt_history_judged(r)) /* else the note above said why not */
+                lt_md_growth(out, r, top);
 
         size_t n = top && top < r->nsites ? top : r->nsites;
         if (!r->nsites) {

@@ -10,6 +10,7 @@
 
 #include "timers.h"
 #include "write_across.h"
+#include "write_growth.h"
 #include "write_history.h"
 
 static const char *const drop_text[LT_DROP__COUNT] = {
@@ -80,6 +81,7 @@ void lt_write_command(FILE *out, const struct lt_trace *t)
 
 static const char *short_bytes(char *buf, size_t len, uint64_t bytes);
 
+/* The process's first line: pid, command, how it ended. */
 static void write_process(FILE *out, const struct lt_report *r)
 {
         const struct lt_trace *t = r->trace;
@@ -94,6 +96,13 @@ static void write_process(FILE *out, const struct lt_report *r)
                 fputs(" (replaced by exec)\n", out);
         else
                 fputs(" (did not exit cleanly)\n", out);
+}
+
+/* What qualifies its figures, and the totals of malloc. */
+static void write_summary(FILE *out, const struct lt_report *r)
+{
+        const struct lt_trace *t = r->trace;
+        const struct lt_header *h = &t->hdr;
         if (!lt_trace_complete(t))
                 fputs("note: the process did not exit cleanly (killed, crashed, or still running): "
                       "figures are as of its last update\n",
@@ -246,8 +255,18 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
 
 static int write_one(FILE *out, struct lt_report *r, unsigned top)
 {
+        /* A node process's memory grows mostly where malloc does not see
+         * (the V8 heap): where it went comes first. */
         write_process(out, r);
+        bool leads = lt_growth_leads(r);
+        if (leads) {
+                lt_text_growth(out, r, top);
+                putc('\n', out);
+        }
+        write_summary(out, r);
         lt_text_verdicts(out, r);
+        if (!leads && lt_history_judged(r)) /* else the verdicts line said why not */
+                lt_text_growth(out, r, top);
         size_t n = top && top < r->nsites ? top : r->nsites;
         if (!r->nsites)
                 fputs("\nno live allocations\n", out);

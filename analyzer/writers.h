@@ -8,6 +8,8 @@
 
 #include "report.h"
 
+struct lt_timer_site; /* timers.h */
+
 /* Writes N reports as text, one after the other, after what is the same
  * across them when N > 1 (write_across.h). Returns 0, or -ENOMEM
  * (symbolization ran out of memory) or -EIO (OUT failed). */
@@ -53,9 +55,13 @@ int lt_write_json_frames(FILE *out, struct lt_report *r, const struct lt_site *s
 
 /* The JS frames of timer site S (kind js) as the text report shows them,
  * or as the JSON report's "frames":[...] member. */
-struct lt_timer_site;
 void lt_write_text_js_frames(FILE *out, const struct lt_timer_site *s);
 void lt_write_json_js_frames(FILE *out, const struct lt_timer_site *s);
+
+/* The "frames":[...] member of timer site S (timers.h): an OS timer's as
+ * an allocation site's, a JS timer's as function, file, line and column.
+ * Returns 0 or -ENOMEM. */
+int lt_write_json_timer_frames(FILE *out, struct lt_report *r, const struct lt_timer_site *s);
 
 /* The command line of T as a shell would take it back: one line, each
  * argument bare or in single quotes, control bytes as \xNN. */

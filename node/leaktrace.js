@@ -19,7 +19,7 @@ const fs = require('fs');
 const path = require('path');
 
 const TOOL = 'leaktrace-js';
-const VERSION = 1;
+const VERSION = 2; /* 2: timeline points with the heap figures and the live count of the top sites */
 const MAX_SITES = 10000; /* aggregated sites kept; timers of further ones are counted as overflow */
 const MAX_FRAMES = 32; /* frames kept per stack, after dropping node's own */
 const CAPTURE_FRAMES = MAX_FRAMES + 8; /* node's timer and async_hooks frames come on top */
@@ -27,6 +27,7 @@ const PROBE_FRAMES = 8; /* those five, and three of the caller's */
 const VERIFY_EVERY = 64;
 const DEEP = -1;
 const TIMELINE_MAX = 256; /* samples kept; when full, every other one goes and the spacing doubles */
+const TIMELINE_SITES = 16; /* sites whose live count a sample keeps: those with the most live timers */
 const NODE_MODULES = '/node_modules/';
 
 // The options: one list, from which the environment is read.
@@ -496,14 +497,57 @@ class Tracer {
     };
   }
 
+  /*
+   * The TIMELINE_SITES entries with the most live timers now, as [entry, live]
+   * pairs, most first. Per tick, never per timer: aggregate() has counted.
+   */
+  topLive() {
+    const top = [];
+    for (const e of this.entries.values()) {
+      if (e.live === 0 || (top.length === TIMELINE_SITES && e.live <= top[TIMELINE_SITES - 1][1])) continue;
+      if (top.length === TIMELINE_SITES) top.pop();
+      let i = top.length;
+      while (i > 0 && top[i - 1][1] < e.live) i--;
+      top.splice(i, 0, [e, e.live]);
+    }
+    return top;
+  }
+
   sample(now, live, mem, force) {
     if (!force && this.ticks++ % this.timelineStep !== 0) return;
-    this.timeline.push({ time_ms: now, timers_live: live, heap_used: mem.heap.used, rss: mem.rss });
+    this.timeline.push({
+      time_ms: now,
+      timers_live: live,
+      heap_used: mem.heap.used,
+      heap_total: mem.heap.total,
+      external: mem.heap.external,
+      array_buffers: mem.heap.array_buffers,
+      rss: mem.rss,
+      sites: this.topLive(),
+    });
     if (this.timeline.length >= TIMELINE_MAX) {
       /* Thin rather than drop: the whole run stays visible, at a coarser step. */
       this.timeline = this.timeline.filter((_, i) => i % 2 === 1);
       this.timelineStep *= 2;
     }
+  }
+
+  /*
+   * The timeline as JSON text. A sample names its sites by their index in
+   * this write's `sites`, whose order changes from one write to the next;
+   * entries are never dropped, so every one a sample holds is there.
+   */
+  renderTimeline(entries) {
+    const index = new Map();
+    entries.forEach((e, i) => index.set(e, i));
+    return this.timeline
+      .map(
+        (p) =>
+          `{"time_ms":${p.time_ms},"timers_live":${p.timers_live},"heap_used":${p.heap_used},` +
+          `"heap_total":${p.heap_total},"external":${p.external},"array_buffers":${p.array_buffers},` +
+          `"rss":${p.rss},"site_live":[${p.sites.map(([e, n]) => `[${index.get(e)},${n}]`).join(',')}]}`,
+      )
+      .join(',');
   }
 
   /* The state as JSON text. */
@@ -547,9 +591,11 @@ class Tracer {
       overflow: { live: this.overflow.live, created: this.overflow.created },
       heap: mem.heap,
       rss: mem.rss,
-      timeline: this.timeline,
     };
-    return `${JSON.stringify(head).slice(0, -1)},"sites":[\n${sites.join(',\n')}]}\n`;
+    return (
+      `${JSON.stringify(head).slice(0, -1)},"timeline":[${this.renderTimeline(entries)}],` +
+      `"sites":[\n${sites.join(',\n')}]}\n`
+    );
   }
 
   /*

@@ -89,14 +89,15 @@ static void put_across_site(FILE *w, int first, int64_t bytes, int64_t blocks, u
 }
 
 /* What a report of a trace without a timeline ends with, for NSITES live
- * sites (history.h): a buffer that lives until the next call. */
+ * sites (history.h), no growth summary (growth.h): a buffer that lives
+ * until the next call. */
 static const char *no_history(int nsites)
 {
         static char buf[512];
         snprintf(buf, sizeof(buf),
                  ",\"timeline\":[],\"snapshots\":[],\"verdicts\":{\"leak\":0,\"unclear\":%d,"
                  "\"cache\":0,\"transient\":0,\"points\":0,\"span_s\":0.000,\"tick_ms\":0,"
-                 "\"estimated\":false,\"note\":\"no timeline in this trace\"}",
+                 "\"estimated\":false,\"note\":\"no timeline in this trace\"},\"growth\":null",
                  nsites);
         return buf;
 }

@@ -52,8 +52,8 @@ static char *run(const char *bin, const char *const *args, int nargs, int *statu
 /* What a report of a trace without a timeline and without live sites ends
  * with (history.h). */
 #define NO_HISTORY                                                                                 \
-        ",\"timeline\":[],\"snapshots\":[],\"verdicts\":{\"leak\":0,\"unclear\":0,\"cache\":0," \
-        "\"transient\":0,\"points\":0,\"span_s\":0.000,\"tick_ms\":0,\"estimated\":false,"      \
+        ",\"timeline\":[],\"snapshots\":[],\"verdicts\":{\"leak\":0,\"unclear\":0,\"cache\":0,"    \
+        "\"transient\":0,\"points\":0,\"span_s\":0.000,\"tick_ms\":0,\"estimated\":false,"         \
         "\"note\":\"no timeline in this trace\"}"
 
 static void check(const char *what, const char *const *args, int nargs, const char *want,
@@ -122,16 +122,53 @@ static struct lt_timer_rec timer(unsigned kind, uint32_t site, int clock, uint64
         return r;
 }
 
+/* A state file's start and its one site, and a point of its timeline with
+ * SITES as its site_live: for the damaged ones. */
+#define JS_HEAD                                                                                    \
+        "{\"tool\":\"leaktrace-js\",\"version\":2,\"pid\":5000,\"time_ms\":1,\"complete\":true,"
+#define JS_SITE                                                                                    \
+        "\"sites\":[{\"function\":\"f\",\"file\":\"/a.js\",\"line\":1,\"column\":1,\"live\":1,"    \
+        "\"created\":1,\"repeating\":true,\"interval_ms\":5,\"oldest_created_ms\":0,\"frames\":[]" \
+        "}]"
+#define JS_POINT(sites)                                                                            \
+        "{\"time_ms\":1,\"timers_live\":2,\"heap_used\":1,\"heap_total\":1,\"external\":0,"        \
+        "\"array_buffers\":0,\"rss\":1,\"site_live\":" sites "}"
+
 static int write_text(const char *path, const char *text)
 {
         return synth_write_file(path, text, strlen(text));
 }
 
-/* The JS state: TIME_MS is the module's clock when it wrote it. */
+/* The JS state: TIME_MS is the module's clock when it wrote it. Its
+ * timeline, a point a second from 4 s after the trace's start: the request
+ * handler's timers (site 3) grow by 5 a second, each keeping 1 MiB of JS
+ * heap; the jsdom chain (sites 1 and 2, one site in the report) holds 3,
+ * the one-shots (site 4) 2. At 6 s the module listed only the chain (as if
+ * it had too many sites to list): the handler's count is unknown there, and
+ * that point's heap, far off the line, must not count in its fit. */
 static const char *js_good =
-    "{\"tool\":\"leaktrace-js\",\"version\":1,\"pid\":5000,\"time_ms\":1700000010000,"
+    "{\"tool\":\"leaktrace-js\",\"version\":2,\"pid\":5000,\"time_ms\":1700000010000,"
     "\"start_ms\":1700000000000,\"complete\":true,\"timers_created\":177,\"timers_live\":30,"
-    "\"overflow\":{\"live\":0,\"created\":0},\"heap\":{\"used\":1},\"rss\":2,\"sites\":[\n"
+    "\"overflow\":{\"live\":0,\"created\":0},\"heap\":{\"used\":1},\"rss\":2,\"timeline\":["
+    "{\"time_ms\":1700000004000,\"timers_live\":5,\"heap_used\":10000000,"
+    "\"heap_total\":20000000,\"external\":1388305,\"array_buffers\":10691,\"rss\":50000000,"
+    "\"site_live\":[[2,3],[4,2]]},"
+    "{\"time_ms\":1700000005000,\"timers_live\":10,\"heap_used\":15242880,"
+    "\"heap_total\":26000000,\"external\":1388305,\"array_buffers\":10691,\"rss\":56000000,"
+    "\"site_live\":[[3,5],[2,3],[4,2]]},"
+    "{\"time_ms\":1700000006000,\"timers_live\":15,\"heap_used\":999999999,"
+    "\"heap_total\":32000000,\"external\":1388305,\"array_buffers\":10691,\"rss\":62000000,"
+    "\"site_live\":[[2,3]]},"
+    "{\"time_ms\":1700000007000,\"timers_live\":20,\"heap_used\":25728640,"
+    "\"heap_total\":38000000,\"external\":1388305,\"array_buffers\":10691,\"rss\":68000000,"
+    "\"site_live\":[[3,15],[2,3],[4,2]]},"
+    "{\"time_ms\":1700000008000,\"timers_live\":25,\"heap_used\":30971520,"
+    "\"heap_total\":44000000,\"external\":1388305,\"array_buffers\":10691,\"rss\":74000000,"
+    "\"site_live\":[[3,20],[2,3],[4,2]]},"
+    "{\"time_ms\":1700000009000,\"timers_live\":30,\"heap_used\":36214400,"
+    "\"heap_total\":50000000,\"external\":1388305,\"array_buffers\":10691,\"rss\":80000000,"
+    "\"site_live\":[[3,25],[2,3],[4,2]]}],"
+    "\"sites\":[\n"
     /* ended: never listed */
     "{\"function\":\"poll\",\"file\":\"/app/poll.js\",\"line\":9,\"column\":5,\"live\":0,"
     "\"created\":100,\"repeating\":false,\"interval_ms\":-1,\"oldest_created_ms\":null,"
@@ -314,8 +351,8 @@ int main(int argc, char **argv)
                            "\"live_bytes\":0,\"live_blocks\":0,\"allocations\":0,\"frees\":0,"
                            "\"peak_live_bytes\":0},\"sites\":[],\"timers\":[";
         char *want_native;
-        if (asprintf(&want_native, "%s%s,%s,%s,%s,%s]" NO_HISTORY "}\n", head, native[0], native[1], native[2],
-                     native[3], native[4]) < 0)
+        if (asprintf(&want_native, "%s%s,%s,%s,%s,%s]" NO_HISTORY ",\"growth\":null}\n", head,
+                     native[0], native[1], native[2], native[3], native[4]) < 0)
                 return 2;
 
         const char *a1[] = {"--format", "json", trace};
@@ -324,11 +361,13 @@ int main(int argc, char **argv)
         /* With the JS state beside it. */
         if (write_text(js, js_good) < 0)
                 return 2;
-        const char *j_server = "{\"kind\":\"js\",\"live\":25,\"created\":25,\"repeating\":true,"
-                               "\"interval_ns\":1000000000,\"oldest_age_s\":5.000,\"frames\":["
-                               "{\"function\":\"handleRequest\",\"file\":\"/app/server.js\","
-                               "\"line\":12,\"column\":3},{\"function\":\"main\",\"file\":"
-                               "\"/app/server.js\",\"line\":40,\"column\":1}]}";
+#define SERVER_FRAMES                                                                              \
+        "\"frames\":[{\"function\":\"handleRequest\",\"file\":\"/app/server.js\",\"line\":12,"     \
+        "\"column\":3},{\"function\":\"main\",\"file\":\"/app/"                                    \
+        "server.js\",\"line\":40,\"column\":1}]"
+        const char *j_server =
+            "{\"kind\":\"js\",\"live\":25,\"created\":25,\"repeating\":true,"
+            "\"interval_ns\":1000000000,\"oldest_age_s\":5.000," SERVER_FRAMES "}";
         const char *j_page =
             "{\"kind\":\"js\",\"live\":3,\"created\":43,\"repeating\":true,"
             "\"interval_ns\":20000000,\"oldest_age_s\":2.500,\"frames\":["
@@ -340,10 +379,33 @@ int main(int argc, char **argv)
                               "\"interval_ns\":0,\"oldest_age_s\":1.000,\"frames\":["
                               "{\"function\":\"later\",\"file\":\"/app/x.js\",\"line\":3,"
                               "\"column\":5}]}";
+        /* The trace has no timeline: RSS from the module's, no malloc nor
+         * mappings, timers the JS ones; growth per minute exact (Theil-Sen
+         * is not swayed by the one point off the line); the handler keeps
+         * 1 MiB a timer over the 5 points where its count is known. */
+        const char *growth =
+            ",\"growth\":{\"span_s\":5.000,\"series\":["
+            "{\"name\":\"rss\",\"unit\":\"bytes\",\"first\":50000000,\"last\":80000000,"
+            "\"per_minute\":360000000.0},"
+            "{\"name\":\"js_heap_used\",\"unit\":\"bytes\",\"first\":10000000,\"last\":36214400,"
+            "\"per_minute\":314572800.0},"
+            "{\"name\":\"js_heap_total\",\"unit\":\"bytes\",\"first\":20000000,\"last\":50000000,"
+            "\"per_minute\":360000000.0},"
+            "{\"name\":\"js_external\",\"unit\":\"bytes\",\"first\":1388305,\"last\":1388305,"
+            "\"per_minute\":0.0},"
+            "{\"name\":\"js_array_buffers\",\"unit\":\"bytes\",\"first\":10691,\"last\":10691,"
+            "\"per_minute\":0.0},"
+            "{\"name\":\"timers\",\"unit\":\"count\",\"first\":5,\"last\":30,"
+            "\"per_minute\":300.0}],"
+            "\"retention\":[{\"kind\":\"js\"," SERVER_FRAMES ",\"live\":25,"
+            "\"bytes_per_timer\":1048576.0,\"r2\":1.0000,\"points\":5,"
+            "\"against\":\"js_heap_used\"}]}";
         char *want_js, *want_js_top3;
-        if (asprintf(&want_js, "%s%s,%s,%s,%s,%s,%s,%s,%s]" NO_HISTORY "}\n", head, j_server, j_page, native[0],
-                     native[1], j_later, native[2], native[3], native[4]) < 0 ||
-            asprintf(&want_js_top3, "%s%s,%s,%s]" NO_HISTORY "}\n", head, j_server, j_page, native[0]) < 0)
+        if (asprintf(&want_js, "%s%s,%s,%s,%s,%s,%s,%s,%s]" NO_HISTORY "%s}\n", head, j_server,
+                     j_page, native[0], native[1], j_later, native[2], native[3], native[4],
+                     growth) < 0 ||
+            asprintf(&want_js_top3, "%s%s,%s,%s]" NO_HISTORY "%s}\n", head, j_server, j_page,
+                     native[0], growth) < 0)
                 return 2;
         check("JS timers merged: the request handler first, the jsdom chain as one site", a1, 3,
               want_js, 0, NULL);
@@ -366,14 +428,14 @@ int main(int argc, char **argv)
                 if (asprintf(&trace2, "%s/leaktrace.5001.lt", dir) < 0 ||
                     asprintf(&js2, "%s/leaktrace.5001.js.json", dir) < 0 ||
                     synth_write(&s2, trace2) < 0 ||
-                    write_text(js2, "{\"tool\":\"leaktrace-js\",\"version\":1,\"pid\":5001,"
+                    write_text(js2, "{\"tool\":\"leaktrace-js\",\"version\":2,\"pid\":5001,"
                                     "\"time_ms\":1700000010000,\"complete\":true,\"sites\":["
                                     "{\"function\":\"handleRequest\",\"file\":\"/app/server.js\","
                                     "\"line\":12,\"column\":3,\"live\":4,\"created\":4,"
                                     "\"repeating\":true,\"interval_ms\":1000,"
                                     "\"oldest_created_ms\":1700000009000,\"frames\":["
                                     "{\"function\":\"handleRequest\",\"file\":\"/app/server.js\","
-                                    "\"line\":12,\"column\":3}]}]}\n") < 0)
+                                    "\"line\":12,\"column\":3}]}],\"timeline\":[]}\n") < 0)
                         return 2;
                 synth_free(&s2);
                 size_t flen;
@@ -453,8 +515,50 @@ int main(int argc, char **argv)
                 for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
                         if (!tap_ok(strstr(out, lines[i]) != NULL, "text: has %.60s", lines[i] + 1))
                                 ok = 0;
+                /* A node process's report leads with where its memory went. */
+                const char *lead =
+                    "pid 5000: server (exited)\n"
+                    "Where the growth went (5.0 s):\n"
+                    "  RSS                 +28.6 MiB   +343.3 MiB/min\n"
+                    "  JS heap used        +25.0 MiB   +300.0 MiB/min\n"
+                    "  JS heap total       +28.6 MiB   +343.3 MiB/min\n"
+                    "  JS external           0 bytes      0 bytes/min\n"
+                    "  JS array buffers      0 bytes      0 bytes/min\n"
+                    "  live timers               +25         +300/min\n"
+                    "  The JS heap grows with the live timers of handleRequest "
+                    "(/app/server.js:12:3): about 1.0 MiB retained per live timer (R\xc2\xb2 1.00 "
+                    "over 5 ticks).\n"
+                    "\nlive: 0 bytes in 0 blocks;";
+                if (!tap_ok(!strncmp(out, lead, strlen(lead)),
+                            "text: leads with the growth summary"))
+                        ok = 0;
                 if (!ok)
                         tap_diag("status %d, stderr %s, text report:\n%s", status, err, out);
+                free(out);
+                free(err);
+        }
+        {
+                int status;
+                char *err;
+                const char *a[] = {"--format", "markdown", trace};
+                char *out = run(leaktrace, a, 3, &status, &err);
+                const char *lead =
+                    "## leaktrace: pid 5000 `server`\n\n"
+                    "**Where the growth went** (5.0 s):\n\n"
+                    "| | growth | per minute |\n|---|--:|--:|\n"
+                    "| RSS | +28.6 MiB | +343.3 MiB/min |\n"
+                    "| JS heap used | +25.0 MiB | +300.0 MiB/min |\n"
+                    "| JS heap total | +28.6 MiB | +343.3 MiB/min |\n"
+                    "| JS external | 0 bytes | 0 bytes/min |\n"
+                    "| JS array buffers | 0 bytes | 0 bytes/min |\n"
+                    "| live timers | +25 | +300/min |\n\n"
+                    "The JS heap grows with the live timers of `handleRequest "
+                    "(/app/server.js:12:3)`: about 1.0 MiB retained per live timer (R\xc2\xb2 1.00 "
+                    "over 5 ticks).\n\n"
+                    "0 bytes live in 0 blocks.\n";
+                if (!tap_ok(status == 0 && !strncmp(out, lead, strlen(lead)),
+                            "markdown: leads with the growth summary"))
+                        tap_diag("status %d, stderr %s, markdown report:\n%s", status, err, out);
                 free(out);
                 free(err);
         }
@@ -467,24 +571,57 @@ int main(int argc, char **argv)
             {"not JSON", "{\"tool\":\"leaktrace-js\",", "not valid JSON"},
             {"empty", "", "not valid JSON"},
             {"an array", "[1,2]", "not a JSON object"},
-            {"another tool", "{\"tool\":\"other\",\"version\":1}", "not a leaktrace-js state"},
-            {"a newer version", "{\"tool\":\"leaktrace-js\",\"version\":2}", "version 2"},
+            {"another tool", "{\"tool\":\"other\",\"version\":2}", "not a leaktrace-js state"},
+            {"a newer version", "{\"tool\":\"leaktrace-js\",\"version\":3}", "version 3"},
+            {"an older version", "{\"tool\":\"leaktrace-js\",\"version\":1}", "version 1"},
             {"another pid",
-             "{\"tool\":\"leaktrace-js\",\"version\":1,\"pid\":5001,\"time_ms\":1,"
-             "\"complete\":true,\"sites\":[]}",
+             "{\"tool\":\"leaktrace-js\",\"version\":2,\"pid\":5001,\"time_ms\":1,"
+             "\"complete\":true,\"sites\":[],\"timeline\":[]}",
              "pid 5001"},
             {"sites not an array",
-             "{\"tool\":\"leaktrace-js\",\"version\":1,\"pid\":5000,\"time_ms\":1,"
+             "{\"tool\":\"leaktrace-js\",\"version\":2,\"pid\":5000,\"time_ms\":1,"
              "\"complete\":true,\"sites\":{}}",
              "state.sites"},
+            {"without a timeline", JS_HEAD JS_SITE "}", "state.timeline: not an array"},
+            {"a point without heap_total",
+             JS_HEAD JS_SITE ",\"timeline\":[{\"time_ms\":1,\"timers_live\":1,\"heap_used\":1,"
+                             "\"external\":0,\"array_buffers\":0,\"rss\":1,\"site_live\":[]}]}",
+             "timeline[0].heap_total: not a count"},
+            {"a point whose time is a string",
+             JS_HEAD JS_SITE
+             ",\"timeline\":[" JS_POINT("[]") ",{\"time_ms\":\"2\",\"timers_live\":1,"
+                                              "\"heap_used\":1,\"heap_total\":1,\"external\":0,"
+                                              "\"array_buffers\":0,\"rss\":1,"
+                                              "\"site_live\":[]}]}",
+             "timeline[1].time_ms: not a time"},
+            {"a point's site that is not one",
+             JS_HEAD JS_SITE ",\"timeline\":[" JS_POINT("[[1,1]]") "]}",
+             "timeline[0].site_live[0]: site 1 is not one of the 1 sites"},
+            {"a point's site twice",
+             JS_HEAD JS_SITE ",\"timeline\":[" JS_POINT("[[0,1],[0,1]]") "]}",
+             "timeline[0].site_live: site 0 twice"},
+            {"a point's sites with more timers than it has",
+             JS_HEAD JS_SITE ",\"timeline\":[" JS_POINT("[[0,3]]") "]}",
+             "timeline[0].site_live: more live timers than timers_live"},
+            {"a point's site without a count",
+             JS_HEAD JS_SITE ",\"timeline\":[" JS_POINT("[[0]]") "]}",
+             "timeline[0].site_live[0]: not a pair [site, live]"},
+            {"a point's site with no live timer",
+             JS_HEAD JS_SITE ",\"timeline\":[" JS_POINT("[[0,0]]") "]}",
+             "timeline[0].site_live[0]: not a live count"},
+            {"a point with 17 sites",
+             JS_HEAD JS_SITE ",\"timeline\":[" JS_POINT(
+                 "[[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],[0,1],"
+                 "[0,1],[0,1],[0,1],[0,1]]") "]}",
+             "timeline[0].site_live: 17 sites, the module lists 16 at most"},
             {"a live count that is a string",
-             "{\"tool\":\"leaktrace-js\",\"version\":1,\"pid\":5000,\"time_ms\":1,"
+             "{\"tool\":\"leaktrace-js\",\"version\":2,\"pid\":5000,\"time_ms\":1,"
              "\"complete\":true,\"sites\":[{\"function\":\"f\",\"file\":\"/a.js\",\"line\":1,"
              "\"column\":1,\"live\":\"1\",\"created\":1,\"repeating\":true,\"interval_ms\":5,"
              "\"oldest_created_ms\":0,\"frames\":[]}]}",
              "sites[0].live"},
             {"a negative line in a frame",
-             "{\"tool\":\"leaktrace-js\",\"version\":1,\"pid\":5000,\"time_ms\":1,"
+             "{\"tool\":\"leaktrace-js\",\"version\":2,\"pid\":5000,\"time_ms\":1,"
              "\"complete\":true,\"sites\":[{\"function\":\"f\",\"file\":\"/a.js\",\"line\":1,"
              "\"column\":1,\"live\":1,\"created\":1,\"repeating\":true,\"interval_ms\":5,"
              "\"oldest_created_ms\":0,\"frames\":[{\"function\":\"f\",\"file\":\"/a.js\","
@@ -497,6 +634,22 @@ int main(int argc, char **argv)
                 char what[96];
                 snprintf(what, sizeof(what), "a JS state that is %s", bad[i].what);
                 check(what, a1, 3, want_native, 1, bad[i].warn);
+        }
+        {
+                /* More points than the module keeps. */
+                char *text = NULL;
+                size_t len = 0;
+                FILE *w = open_memstream(&text, &len);
+                fputs(JS_HEAD JS_SITE ",\"timeline\":[", w);
+                for (int i = 0; i < 257; i++)
+                        fputs(i ? "," JS_POINT("[]") : JS_POINT("[]"), w);
+                fputs("]}", w);
+                fclose(w);
+                if (write_text(js, text) < 0)
+                        return 2;
+                free(text);
+                check("a JS state with 257 points", a1, 3, want_native, 1,
+                      "state.timeline: 257 points, the module keeps 256 at most");
         }
         unlink(js);
         if (mkdir(js, 0700) == 0) {

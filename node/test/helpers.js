@@ -93,7 +93,7 @@ function readState(file) {
     assert.fail(`${file} is not valid JSON (${err.message}): ${text.slice(0, 200)}`);
   }
   assert.equal(s.tool, 'leaktrace-js');
-  assert.equal(s.version, 1);
+  assert.equal(s.version, 2);
   for (const k of ['pid', 'time_ms', 'start_ms', 'timers_created', 'timers_live', 'rss'])
     assert.ok(Number.isInteger(s[k]) && s[k] >= 0, `${k} is a count: ${s[k]}`);
   assert.equal(typeof s.complete, 'boolean');
@@ -101,6 +101,31 @@ function readState(file) {
     assert.ok(Number.isInteger(s.heap[k]), `heap.${k}: ${s.heap[k]}`);
   assert.ok(Array.isArray(s.sites) && Array.isArray(s.timeline));
   assert.equal(s.timers_live, s.sites.reduce((n, x) => n + x.live, 0) + s.overflow.live, 'timers_live adds up');
+  assert.ok(s.timeline.length >= 1 && s.timeline.length <= 256, `timeline: ${s.timeline.length} points`);
+  for (const p of s.timeline) {
+    const where = `timeline point ${JSON.stringify(p)}`;
+    assert.deepEqual(Object.keys(p), ['time_ms', 'timers_live', 'heap_used', 'heap_total', 'external',
+      'array_buffers', 'rss', 'site_live'], where);
+    for (const k of Object.keys(p).slice(0, -1)) assert.ok(Number.isInteger(p[k]) && p[k] >= 0, `${where}: ${k}`);
+    // The sites with the most live timers, most first, as [index in sites, live].
+    assert.ok(p.site_live.length <= 16, `${where}: 16 sites at most`);
+    const seen = new Set();
+    for (const [i, n] of p.site_live) {
+      assert.ok(Number.isInteger(i) && i >= 0 && i < s.sites.length && !seen.has(i), `${where}: site ${i}`);
+      assert.ok(Number.isInteger(n) && n > 0, `${where}: live ${n}`);
+      seen.add(i);
+    }
+    assert.ok(p.site_live.every(([, n], j) => j === 0 || n <= p.site_live[j - 1][1]), `${where}: most first`);
+    assert.ok(p.site_live.reduce((a, [, n]) => a + n, 0) <= p.timers_live, `${where}: no more than timers_live`);
+  }
+  // The last point is the state's own moment when the module wrote at exit.
+  if (s.complete) {
+    const last = s.timeline.at(-1);
+    assert.equal(last.timers_live, s.timers_live, 'the exit write is the last point');
+    const listed = s.sites.map((x, i) => [i, x.live]).filter(([, n]) => n > 0);
+    if (listed.length <= 16)
+      assert.deepEqual(new Map(last.site_live), new Map(listed), 'the exit point lists every site with live timers');
+  }
   for (const x of s.sites) {
     for (const k of ['line', 'column', 'live', 'created', 'interval_ms', 'unrefed'])
       assert.ok(Number.isInteger(x[k]) && x[k] >= 0, `site.${k}: ${JSON.stringify(x)}`);

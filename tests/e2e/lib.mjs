@@ -161,7 +161,7 @@ export function report(files, args = []) {
 export function processes(rep) {
   return rep.processes ?? [{
     process: rep.process, summary: rep.summary, sites: rep.sites, timers: rep.timers,
-    timeline: rep.timeline, snapshots: rep.snapshots, verdicts: rep.verdicts,
+    timeline: rep.timeline, snapshots: rep.snapshots, verdicts: rep.verdicts, growth: rep.growth,
   }];
 }
 
@@ -233,6 +233,7 @@ export function checkSchema(rep) {
     }
     checkTimers(p.timers);
     checkHistory(p);
+    checkGrowth(p);
   }
   return rep;
 }
@@ -286,7 +287,52 @@ function checkAcross(across, pids) {
   }
 }
 
-export const HISTORY_KEYS = ['timeline', 'snapshots', 'verdicts'];
+export const HISTORY_KEYS = ['timeline', 'snapshots', 'verdicts', 'growth'];
+export const GROWTH_SERIES = ['rss', 'js_heap_used', 'js_heap_total', 'js_external', 'js_array_buffers', 'malloc',
+  'mappings', 'timers'];
+
+/** The growth summary: null exactly when there is no timeline, else its series in order and the sites that retain. */
+function checkGrowth(p) {
+  const g = p.growth;
+  if (g === null) {
+    assert.equal(p.timeline.length, 0, 'growth is null only without a timeline');
+    return;
+  }
+  keys(g, ['span_s', 'series', 'retention'], [], 'growth');
+  assert.ok(isNum(g.span_s) && g.span_s >= 0, `growth.span_s = ${g.span_s}`);
+  assert.ok(Array.isArray(g.series) && g.series.length > 0, 'growth.series');
+  let prev = -1;
+  for (const s of g.series) {
+    const where = `growth series ${JSON.stringify(s)}`;
+    keys(s, ['name', 'unit', 'first', 'last', 'per_minute'], [], where);
+    const at = GROWTH_SERIES.indexOf(s.name);
+    assert.ok(at > prev, `${where}: a known name, in order, once`);
+    prev = at;
+    assert.equal(s.unit, s.name === 'timers' ? 'count' : 'bytes', `${where}: unit`);
+    assert.ok(Number.isSafeInteger(s.first) && Number.isSafeInteger(s.last), `${where}: first, last`);
+    assert.ok(s.per_minute === null || isNum(s.per_minute), `${where}: per_minute`);
+  }
+  if (p.timeline.length)
+    for (const name of ['rss', 'malloc', 'mappings', 'timers'])
+      assert.ok(g.series.some((s) => s.name === name), `growth.series has ${name} with a trace timeline`);
+  assert.ok(Array.isArray(g.retention), 'growth.retention');
+  let prevRetained = Infinity;
+  for (const r of g.retention) {
+    const where = `growth retention ${JSON.stringify(r).slice(0, 300)}`;
+    keys(r, ['kind', 'frames', 'live', 'bytes_per_timer', 'r2', 'points', 'against'], [], where);
+    assert.ok(TIMER_KINDS.includes(r.kind), `${where}: kind`);
+    assert.equal(r.against, r.kind === 'js' ? 'js_heap_used' : 'malloc_and_mappings', `${where}: against`);
+    assert.ok(isCount(r.live) && r.live >= 3, `${where}: live`);
+    assert.ok(isNum(r.bytes_per_timer) && r.bytes_per_timer > 0, `${where}: bytes_per_timer`);
+    assert.ok(isNum(r.r2) && r.r2 >= 0.8 && r.r2 <= 1, `${where}: r2`);
+    assert.ok(isCount(r.points) && r.points >= 5, `${where}: points`);
+    assert.ok(Array.isArray(r.frames) && r.frames.length > 0, `${where}: frames`);
+    for (const f of r.frames) (r.kind === 'js' ? checkJsFrame : checkFrame)(f);
+    const retained = r.bytes_per_timer * r.live;
+    assert.ok(retained <= prevRetained, `${where}: most retained first`);
+    prevRetained = retained;
+  }
+}
 const SITE_HISTORY_KEYS = ['kind', 'verdict', 'reason', 'growth_bytes', 'growth_bytes_per_s',
   'growth_bytes_per_1k_allocations', 'fit_r2', 'fit_axis', 'points', 'history'];
 export const VERDICTS = ['leak', 'unclear', 'cache', 'transient'];

@@ -1,0 +1,346 @@
+/* The growth summary. Two timelines meet here: the trace's (RSS, live
+ * malloc bytes, anonymous mapped bytes and OS timers at each tick of the
+ * preload's thread) and, for a node process, node/leaktrace.js's (V8's
+ * heap figures, JS timers, and the live count of its top sites at each
+ * tick of its own). Both clocks are CLOCK_REALTIME (the trace's ns,
+ * Date.now()'s ms), so a point of either is placed at seconds since the
+ * trace's start; the ticks of the two are not the same moments.
+ *
+ * Growth per minute is the Theil-Sen slope over time (verdict.c), which a
+ * garbage collector's sawtooth does not sway. What a timer site retains is
+ * the least-squares line of memory on the site's live count, point by
+ * point: of the JS heap used for a JS site (its closures live in the V8
+ * heap), of live malloc plus mapped bytes for an OS timer site (what the
+ * tracer sees of a native program's memory; RSS would add the noise of
+ * the allocator's and the kernel's caching). The count of an OS site at a
+ * tick is that of its timers still live at the end that had been created
+ * by then: the trace keeps no record of timers that ended, so it is a
+ * lower bound, exact for a site whose timers are never ended, which are
+ * those that matter here. Each site is fitted alone: two sites growing
+ * together are each given the growth of both. */
+#define _GNU_SOURCE
+#include "growth.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "jsstate.h"
+#include "timers.h"
+#include "verdict.h"
+
+static const struct {
+        const char *name, *label;
+        bool count;
+} kinds[LT_GROWTH__COUNT] = {
+#define LT_X_KIND(K, name, label, count) [LT_GROWTH_##K] = {name, label, count},
+    LT_GROWTH_SERIES(LT_X_KIND)
+#undef LT_X_KIND
+};
+
+const char *lt_growth_name(enum lt_growth_kind k)
+{
+        return k < LT_GROWTH__COUNT ? kinds[k].name : "?";
+}
+
+const char *lt_growth_label(enum lt_growth_kind k)
+{
+        return k < LT_GROWTH__COUNT ? kinds[k].label : "?";
+}
+
+bool lt_growth_is_count(enum lt_growth_kind k)
+{
+        return k < LT_GROWTH__COUNT && kinds[k].count;
+}
+
+void lt_retain_fit(const double *live, const double *bytes, size_t n, struct lt_retain_fit *f)
+{
+        f->points = n < UINT32_MAX ? (unsigned)n : UINT32_MAX;
+        f->slope = lt_fit_slope(live, bytes, n);
+        f->r2 = lt_fit_r2(live, bytes, n);
+        /* NAN compares false: a count that never moved retains nothing. */
+        f->retains = n >= LT_RETAIN_MIN_POINTS && live[n - 1] - live[0] >= LT_RETAIN_MIN_TIMERS &&
+                     f->slope > 0 && f->r2 >= LT_RETAIN_MIN_R2;
+}
+
+/* Series K from the N points (T[i] seconds, in time order; Y[i]). */
+static void set_series(struct lt_growth *g, enum lt_growth_kind k, const double *t, const double *y,
+                       size_t n)
+{
+        if (!n)
+                return;
+        struct lt_growth_series *s = &g->series[k];
+        s->known = true;
+        s->first = llround(y[0]);
+        s->last = llround(y[n - 1]);
+        /* Two points a tick apart would give a rate, and a meaningless one. */
+        s->per_min = n >= LT_VERDICT_MIN_POINTS ? lt_theil_sen(t, y, n) * 60 : NAN;
+}
+
+/* The union of two step series, each in time order (A: NA points at AT
+ * with values AV; B likewise), summed: at each time of either, each one's
+ * value is that of its last point at or before it, or its first point's
+ * before its first. Writes the points to UT and UV (room for NA + NB) and
+ * returns how many. */
+static size_t add_steps(const double *at, const double *av, size_t na, const double *bt,
+                        const double *bv, size_t nb, double *ut, double *uv)
+{
+        size_t i = 0, j = 0, n = 0;
+        while (i < na || j < nb) {
+                double t = j >= nb || (i < na && at[i] <= bt[j]) ? at[i] : bt[j];
+                while (i < na && at[i] <= t)
+                        i++;
+                while (j < nb && bt[j] <= t)
+                        j++;
+                ut[n] = t;
+                uv[n++] = (na ? av[i ? i - 1 : 0] : 0) + (nb ? bv[j ? j - 1 : 0] : 0);
+        }
+        return n;
+}
+
+/* What the fits and series are made from. */
+struct inputs {
+        const struct lt_timeline *tl;  /* the trace's points */
+        const struct lt_timers *tm;    /* its timers, JS state included */
+        const struct lt_js_point **jp; /* the JS points in time order */
+        double *jt;                    /* their seconds since the trace's start */
+        size_t nj;
+        double *x, *y, *ut, *uv; /* room for tl->n + nj points each */
+        bool *complete;          /* per JS point: every site with live timers listed */
+        size_t *entries;         /* per JS site (tm->js): state entries merged into it */
+};
+
+static int jp_cmp(const void *pa, const void *pb)
+{
+        const struct lt_js_point *a = *(const struct lt_js_point *const *)pa;
+        const struct lt_js_point *b = *(const struct lt_js_point *const *)pb;
+        if (a->time_ms != b->time_ms)
+                return a->time_ms < b->time_ms ? -1 : 1;
+        return a < b ? -1 : a > b; /* the order taken */
+}
+
+static double js_figure(const struct lt_js_point *p, enum lt_growth_kind k)
+{
+        switch (k) {
+        case LT_GROWTH_JS_HEAP_USED:
+                return (double)p->heap_used;
+        case LT_GROWTH_JS_HEAP_TOTAL:
+                return (double)p->heap_total;
+        case LT_GROWTH_JS_EXTERNAL:
+                return (double)p->external;
+        default:
+                return (double)p->array_buffers;
+        }
+}
+
+static void js_series(struct lt_growth *g, struct inputs *in)
+{
+        for (enum lt_growth_kind k = LT_GROWTH_JS_HEAP_USED; k <= LT_GROWTH_JS_ARRAY_BUFFERS; k++) {
+                for (size_t i = 0; i < in->nj; i++)
+                        in->y[i] = js_figure(in->jp[i], k);
+                set_series(g, k, in->jt, in->y, in->nj);
+        }
+}
+
+static void trace_series(struct lt_growth *g, struct inputs *in)
+{
+        const struct lt_timeline *tl = in->tl;
+        size_t n = tl->n;
+        if (n) {
+                for (size_t i = 0; i < n; i++)
+                        in->y[i] = (double)tl->ticks[i].rss;
+                set_series(g, LT_GROWTH_RSS, tl->t, in->y, n);
+        } else {
+                for (size_t i = 0; i < in->nj; i++)
+                        in->y[i] = (double)in->jp[i]->rss;
+                set_series(g, LT_GROWTH_RSS, in->jt, in->y, in->nj);
+        }
+        for (size_t i = 0; i < n; i++)
+                in->y[i] = (double)tl->ticks[i].live_bytes;
+        set_series(g, LT_GROWTH_MALLOC, tl->t, in->y, n);
+        for (size_t i = 0; i < n; i++)
+                in->y[i] = (double)tl->ticks[i].mapped_bytes;
+        set_series(g, LT_GROWTH_MAPPINGS, tl->t, in->y, n);
+        /* OS timers at the trace's ticks, JS timers at the module's. */
+        for (size_t i = 0; i < n; i++)
+                in->x[i] = (double)tl->ticks[i].timers_live;
+        double *jv = in->y;
+        for (size_t i = 0; i < in->nj; i++)
+                jv[i] = (double)in->jp[i]->timers_live;
+        size_t m = add_steps(tl->t, in->x, n, in->jt, jv, in->nj, in->ut, in->uv);
+        set_series(g, LT_GROWTH_TIMERS, in->ut, in->uv, m);
+}
+
+/* The fit of the JS heap on JS site K's live count, over the JS points
+ * where that count is known. */
+static void js_fit(struct inputs *in, size_t k, struct lt_retain_fit *f)
+{
+        const size_t *site_of = in->tm->js_site_of;
+        size_t m = 0;
+        for (size_t i = 0; i < in->nj; i++) {
+                const struct lt_js_point *p = in->jp[i];
+                uint64_t live = 0;
+                size_t listed = 0;
+                for (unsigned j = 0; j < p->nlive; j++) {
+                        if (site_of[p->live[j].site] == k) {
+                                live += p->live[j].live; /* <= timers_live: jsstate.c checked */
+                                listed++;
+                        }
+                }
+                if (!in->complete[i] && listed < in->entries[k])
+                        continue; /* some of its entries may have had timers: unknown */
+                in->x[m] = (double)live;
+                in->y[m++] = (double)p->heap_used;
+        }
+        lt_retain_fit(in->x, in->y, m, f);
+}
+
+/* The fit of live malloc and mapped bytes on OS timer site S's live count,
+ * over the trace's points. */
+static void os_fit(struct inputs *in, const struct lt_timer_site *s, struct lt_retain_fit *f)
+{
+        const struct lt_timeline *tl = in->tl;
+        size_t c = 0;
+        for (size_t i = 0; i < tl->n; i++) {
+                while (c < (size_t)s->live && s->live_created_ns[c] <= tl->ticks[i].time_ns)
+                        c++;
+                in->x[i] = (double)c;
+                in->y[i] = (double)tl->ticks[i].live_bytes + (double)tl->ticks[i].mapped_bytes;
+        }
+        lt_retain_fit(in->x, in->y, tl->n, f);
+}
+
+static int by_retained(const void *pa, const void *pb)
+{
+        const struct lt_retention *a = pa, *b = pb;
+        double ra = a->fit.slope * (double)a->live, rb = b->fit.slope * (double)b->live;
+        if (ra != rb)
+                return ra > rb ? -1 : 1;
+        return 0;
+}
+
+static int retention(struct lt_growth *g, struct inputs *in)
+{
+        const struct lt_timers *tm = in->tm;
+        if (!tm || !tm->nsites)
+                return 0;
+        if (!(g->ret = calloc(tm->nsites, sizeof(*g->ret))))
+                return -ENOMEM;
+        for (size_t i = 0; i < tm->nsites; i++) {
+                const struct lt_timer_site *s = tm->sites[i];
+                struct lt_retention *r = &g->ret[g->nret];
+                if (s->live < LT_RETAIN_MIN_TIMERS)
+                        continue;
+                if (s->kind == LT_TIMER_JS) {
+                        js_fit(in, (size_t)(s - tm->js), &r->fit);
+                        r->against = "js_heap_used";
+                } else if (s->live_created_ns && in->tl->n) {
+                        os_fit(in, s, &r->fit);
+                        r->against = "malloc_and_mappings";
+                } else {
+                        continue;
+                }
+                if (!r->fit.retains)
+                        continue;
+                r->site = s;
+                r->live = s->live;
+                g->nret++;
+        }
+        /* Stable on ties: the timers' report order, which they were taken in. */
+        for (size_t i = 1; i < g->nret; i++) {
+                struct lt_retention r = g->ret[i];
+                size_t j = i;
+                for (; j > 0 && by_retained(&g->ret[j - 1], &r) > 0; j--)
+                        g->ret[j] = g->ret[j - 1];
+                g->ret[j] = r;
+        }
+        return 0;
+}
+
+/* The JS points in time order, their times, and what the fits need. */
+static int js_inputs(const struct lt_report *rep, struct inputs *in)
+{
+        const struct lt_timers *tm = in->tm;
+        if (!tm || !tm->has_js || !tm->state.npoints)
+                return 0;
+        const struct lt_js_state *js = &tm->state;
+        size_t n = js->npoints;
+        in->jp = malloc(n * sizeof(*in->jp));
+        in->jt = malloc(n * sizeof(*in->jt));
+        in->complete = malloc(n * sizeof(*in->complete));
+        in->entries = calloc(tm->njs + 1, sizeof(*in->entries));
+        if (!in->jp || !in->jt || !in->complete || !in->entries)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                in->jp[i] = &js->points[i];
+        qsort(in->jp, n, sizeof(*in->jp), jp_cmp);
+        double start_s = (double)rep->trace->hdr.start_ns / 1e9;
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_js_point *p = in->jp[i];
+                in->jt[i] = p->time_ms / 1e3 - start_s;
+                uint64_t listed = 0;
+                for (unsigned j = 0; j < p->nlive; j++)
+                        listed += p->live[j].live;
+                in->complete[i] = listed == p->timers_live;
+        }
+        for (size_t e = 0; e < js->nsites; e++)
+                in->entries[tm->js_site_of[e]]++;
+        in->nj = n;
+        return 0;
+}
+
+int lt_growth_build(struct lt_report *rep)
+{
+        static const struct lt_timeline none;
+        struct inputs in = {.tl = rep->history ? &rep->history->tl : &none, .tm = rep->timers};
+        int err = js_inputs(rep, &in);
+        size_t n = in.tl->n + in.nj;
+        if (err || !n)
+                goto out;
+        in.x = malloc(n * sizeof(double));
+        in.y = malloc(n * sizeof(double));
+        in.ut = malloc(n * sizeof(double));
+        in.uv = malloc(n * sizeof(double));
+        struct lt_growth *g = calloc(1, sizeof(*g));
+        if (!in.x || !in.y || !in.ut || !in.uv || !g) {
+                free(g);
+                err = -ENOMEM;
+                goto out;
+        }
+        rep->growth = g;
+        g->node = in.nj > 0;
+        double first = INFINITY, last = -INFINITY;
+        if (in.tl->n) {
+                first = in.tl->t[0];
+                last = in.tl->t[in.tl->n - 1];
+        }
+        if (in.nj) {
+                first = fmin(first, in.jt[0]);
+                last = fmax(last, in.jt[in.nj - 1]);
+        }
+        g->span_s = last - first;
+        js_series(g, &in);
+        trace_series(g, &in);
+        err = retention(g, &in);
+out:
+        free(in.jp);
+        free(in.jt);
+        free(in.complete);
+        free(in.entries);
+        free(in.x);
+        free(in.y);
+        free(in.ut);
+        free(in.uv);
+        return err;
+}
+
+void lt_growth_free(struct lt_report *rep)
+{
+        if (!rep->growth)
+                return;
+        free(rep->growth->ret);
+        free(rep->growth);
+        rep->growth = NULL;
+}

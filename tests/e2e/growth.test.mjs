@@ -1,0 +1,96 @@
+// Where the growth went: a node program (tests/fixtures/js/growth.js) run
+// under `leaktrace run` with a tick of 100 ms leaks, one by one over about
+// 3 s, N setIntervals from one line whose closures keep 1 MB of JS heap
+// each, while another line makes timers and clears them. The report's
+// growth summary must name that line, with exactly N live timers and about
+// 1 MB retained per timer, and nothing else; its text report must lead with
+// the summary. The same memory put into a cache, with timers that do not
+// grow, must blame no timer site.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  LEAKTRACE, assertStatus, cleanEnv, extractReport, frameAt, markers, run, tmpdir, traceFiles,
+} from './lib.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const GROWTH_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'growth.js');
+const NODE = process.execPath;
+const N = 30;
+const KEPT = 125000 * 8; /* the numbers each closure keeps, 8 bytes each */
+
+/** `leaktrace run --format json` of growth.js in MODE, ticking every 100 ms. */
+function runGrowth(t, mode) {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--format', 'json', '--', NODE, GROWTH_JS, mode, String(N)],
+    { env: cleanEnv({ LEAKTRACE_TICK_MS: '100' }), cwd: dir, timeout: 90000 });
+  assertStatus(r);
+  assert.equal(r.stdout, `served ${N}\n`, 'the program ran as without the tracer');
+  const rep = extractReport(r.stderr);
+  const pid = rep.process.pid;
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${pid}.lt`]);
+  assert.ok(fs.existsSync(path.join(dir, `leaktrace.${pid}.js.json`)), 'the JS state beside the trace');
+  return { rep, trace: path.join(dir, `leaktrace.${pid}.lt`) };
+}
+
+const series = (rep, name) => {
+  const s = rep.growth.series.find((x) => x.name === name);
+  assert.ok(s, `growth.series has ${name}: ${JSON.stringify(rep.growth.series)}`);
+  return s;
+};
+
+test('a setInterval per request keeping 1 MB each: the JS heap grows with its live timers', (t) => {
+  const { rep, trace } = runGrowth(t, 'leak');
+  const at = markers(GROWTH_JS).LEAK.interval;
+  const g = rep.growth;
+  assert.notEqual(g, null, 'a summary');
+  assert.deepEqual(g.series.map((s) => s.name),
+    ['rss', 'js_heap_used', 'js_heap_total', 'js_external', 'js_array_buffers', 'malloc', 'mappings', 'timers'],
+    'every series of a node process, in order');
+  assert.ok(g.span_s > 2.5 && g.span_s < 80, `span ${g.span_s} s`);
+
+  const heap = series(rep, 'js_heap_used');
+  assert.ok(heap.last - heap.first >= N * KEPT * 0.8, `the JS heap grew by N x 1 MB: ${JSON.stringify(heap)}`);
+  assert.ok(heap.per_minute > 0, `and grew over time: ${JSON.stringify(heap)}`);
+  const timers = series(rep, 'timers');
+  assert.ok(timers.last - timers.first >= N, `the live timers grew by N: ${JSON.stringify(timers)}`);
+
+  // Exactly the leaking line: the cleared one keeps nothing alive.
+  assert.equal(g.retention.length, 1, `one site retains:\n${JSON.stringify(g.retention, null, 1)}`);
+  const [r] = g.retention;
+  assert.equal(r.kind, 'js');
+  assert.ok(frameAt(r.frames[0], GROWTH_JS, at), `at growth.js:${at}: ${JSON.stringify(r.frames[0])}`);
+  assert.equal(r.frames[0].function, 'handleRequest');
+  assert.deepEqual(r.frames, rep.timers[0].frames, 'its frames are those of the timers section');
+  assert.equal(r.live, N, 'every timer it made is live');
+  assert.equal(r.against, 'js_heap_used');
+  assert.ok(r.bytes_per_timer > KEPT / 2 && r.bytes_per_timer < KEPT * 2,
+    `about 1 MB per live timer: ${r.bytes_per_timer}`);
+  assert.ok(r.r2 >= 0.8 && r.points >= 5, `a good fit: R2 ${r.r2} over ${r.points} points`);
+
+  // The text report of the same file leads with the summary.
+  const text = run(LEAKTRACE, ['report', trace]);
+  assertStatus(text);
+  const lines = text.stdout.split('\n');
+  assert.match(lines[0], /^pid \d+: .*growth\.js leak 30 \(exited, status 0\)$/, text.stdout);
+  assert.match(lines[1], /^Where the growth went \([\d.]+ s\):$/, text.stdout);
+  assert.deepEqual(lines.slice(2, 10).map((l) => l.slice(0, 19).trim()),
+    ['RSS', 'JS heap used', 'JS heap total', 'JS external', 'JS array buffers', 'native malloc', 'mappings',
+      'live timers'], text.stdout);
+  assert.match(lines[10], new RegExp(`^  The JS heap grows with the live timers of handleRequest ` +
+    `\\(${GROWTH_JS.replace(/[.]/g, '\\.')}:${at}:\\d+\\): about \\d+(\\.\\d)? (KiB|MiB) retained per live timer ` +
+    `\\(R² (0\\.[89]\\d|1\\.00) over \\d+ ticks\\)\\.$`), text.stdout);
+  assert.equal(lines[11], '', 'then a blank line, and the rest of the report');
+});
+
+test('the same memory in a cache, timers steady: no timer site is blamed', (t) => {
+  const { rep } = runGrowth(t, 'cache');
+  const heap = series(rep, 'js_heap_used');
+  assert.ok(heap.last - heap.first >= N * KEPT * 0.8, `the JS heap grew all the same: ${JSON.stringify(heap)}`);
+  assert.deepEqual(rep.growth.retention, [], 'no timer site retains it');
+  const steady = markers(GROWTH_JS).STEADY.pollers;
+  assert.ok(rep.timers.some((tm) => tm.live === 5 && frameAt(tm.frames[0], GROWTH_JS, steady)),
+    'the five pollers are live, and not blamed');
+});

@@ -41,8 +41,8 @@ static void print_option(FILE *out, const char *name, const char *type, const ch
 void lt_run_help(FILE *out)
 {
         fprintf(out,
-                "Usage: leaktrace run [-o DIR] [--paused] [--top N] [--format FORMAT]\n"
-                "                     [--no-report] [--] CMD [ARGS...]\n"
+                "Usage: leaktrace run [-o DIR] [--paused] [--no-js-frames] [--top N]\n"
+                "                     [--format FORMAT] [--no-report] [--] CMD [ARGS...]\n"
                 "\n"
                 "Runs CMD with libleaktrace.so preloaded. Every process it becomes or starts\n"
                 "writes a trace file, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
@@ -54,6 +54,8 @@ void lt_run_help(FILE *out)
                 "  --paused          record nothing until `leaktrace ctl PID start`\n"
                 "                    (sets LEAKTRACE_START=paused): start a server, warm it\n"
                 "                    up, then record only the load test\n"
+                "  --no-js-frames    node: do not ask for its perf map; JS frames stay\n"
+                "                    addresses (sets LEAKTRACE_JS_FRAMES=0)\n"
                 "  --top N           sites shown (default %d; 0: all)\n"
                 "  --format FORMAT   text (default), json, markdown, collapsed or svg\n"
                 "  --no-report       only say which trace files were written\n"
@@ -393,11 +395,11 @@ int lt_cmd_run(int argc, char **argv)
             {"output", required_argument, NULL, 'o'}, {"top", required_argument, NULL, 't'},
             {"format", required_argument, NULL, 'f'}, {"no-report", no_argument, NULL, 'n'},
             {"help", no_argument, NULL, 'h'},         {"paused", no_argument, NULL, 'p'},
-            {NULL, 0, NULL, 0},
+            {"no-js-frames", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0},
         };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
         const char *dir = ".";
-        int no_report = 0, paused = 0, c;
+        int no_report = 0, paused = 0, no_js_frames = 0, c;
         opterr = 0;
         /* "+": options stop at the command, whose own options are its own. */
         while ((c = getopt_long(argc, argv, "+:o:h", longopts, NULL)) != -1) {
@@ -415,6 +417,9 @@ int lt_cmd_run(int argc, char **argv)
                         break;
                 case 'p':
                         paused = 1;
+                        break;
+                case 'j':
+                        no_js_frames = 1;
                         break;
                 case 'h':
                         lt_run_help(stdout);
@@ -452,7 +457,8 @@ int lt_cmd_run(int argc, char **argv)
         }
         uint64_t session = new_session();
         if (set_environment(preload, absdir, session) < 0 ||
-            (paused && setenv("LEAKTRACE_START", "paused", 1) < 0)) {
+            (paused && setenv("LEAKTRACE_START", "paused", 1) < 0) ||
+            (no_js_frames && setenv("LEAKTRACE_JS_FRAMES", "0", 1) < 0)) {
                 fprintf(stderr, "leaktrace: cannot set the environment: %s\n", strerror(errno));
                 return 2;
         }

@@ -15,6 +15,7 @@
 #include "modules.h"
 #include "node.h"
 #include "options.h"
+#include "perfmap.h"
 #include "real.h"
 #include "sample.h"
 #include "stacks.h"
@@ -197,6 +198,7 @@ static void unfollow(void)
 static void atfork_prepare(void)
 {
         lt_in_tracer++;
+        lt_perfmap_lock();
         lt_ticker_lock();
         lt_mappings_lock();
         lt_timers_lock();
@@ -215,6 +217,7 @@ static void atfork_parent(void)
         lt_timers_unlock();
         lt_mappings_unlock();
         lt_ticker_unlock();
+        lt_perfmap_unlock();
         lt_in_tracer--;
 }
 
@@ -224,6 +227,7 @@ static void atfork_child(void)
         lt_live_reset_locks();
         lt_stacks_reset_lock();
         lt_ticker_fork_child();
+        lt_perfmap_fork_child();
         lt_mappings_reset_lock();
         if (lt_recording)
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
@@ -247,8 +251,10 @@ int lt_engine_forked_slow(void)
         }
         on = lt_recording == LT_ON;
         lt_unlock(&lt_tf.grow_lock);
-        if (started)
+        if (started) {
+                lt_perfmap_forked();
                 lt_ticker_start();
+        }
         lt_in_tracer--;
         return on;
 }
@@ -320,6 +326,7 @@ int lt_engine_exec_begin(void)
         lt_in_tracer++;
         flush_totals();
         lt_ticker_tick_now();
+        lt_perfmap_copy(1);
         h->end_ns = lt_now_ns();
         __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);
         lt_in_tracer--;
@@ -343,6 +350,7 @@ void lt_engine_finish(void)
         flush_totals();
         lt_modules_scan();
         lt_ticker_tick_now();
+        lt_perfmap_copy(1);
         lt_tf_finish();
         lt_in_tracer--;
 }

@@ -29,7 +29,11 @@
           "0: record every allocation; N: sample one allocation per N bytes on average "      \
           "(Poisson), figures weighted into unbiased estimates")                               \
         X(seed, "SEED", INT, 0, 0, 2147483647,                                                 \
-          "seed of the sampling; 0: a different one in every thread and run")
+          "seed of the sampling; 0: a different one in every thread and run")                  \
+        X(js_frames, "JS_FRAMES", BOOL, 1, 0, 1,                                               \
+          "1: node writes its perf map (--perf-basic-prof --interpreted-frames-native-stack), "  \
+          "copied beside the trace, so that reports name JS functions; 0: JS frames stay "       \
+          "addresses")
 
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
 

@@ -346,9 +346,25 @@ export function describeTimers(timers) {
       `${f.column ? `:${f.column}` : ''}`).join(' <- ')).join('\n') || '  (none)';
 }
 
+const TIERS = ['interpreted', 'baseline', 'maglev', 'optimized', null];
+
 function checkFrame(f) {
   const where = `frame ${JSON.stringify(f)}`;
-  keys(f, ['function', 'file', 'line', 'module', 'address'], ['inlined'], where);
+  if (f.js) {
+    // A JS frame, named by node's perf map: no module, a column and a tier.
+    keys(f, ['function', 'file', 'line', 'column', 'module', 'address', 'js', 'tier'], [], where);
+    assert.ok(typeof f.function === 'string' && f.function !== '', `${where}: function`);
+    assert.ok(f.column === null || (Number.isSafeInteger(f.column) && f.column > 0), `${where}: column`);
+    assert.ok(TIERS.includes(f.tier), `${where}: tier`);
+    assert.equal(f.module, null, `${where}: module`);
+  } else if (f.v8) {
+    // V8's own code (a builtin, a stub), named by the perf map.
+    keys(f, ['function', 'file', 'line', 'module', 'address', 'v8'], [], where);
+    assert.ok(typeof f.function === 'string' && f.function !== '', `${where}: function`);
+    assert.equal(f.module, null, `${where}: module`);
+  } else {
+    keys(f, ['function', 'file', 'line', 'module', 'address'], ['inlined'], where);
+  }
   assert.ok(f.function === null || (typeof f.function === 'string' && f.function !== ''), `${where}: function`);
   assert.ok(f.file === null || (typeof f.file === 'string' && f.file !== ''), `${where}: file`);
   // Our programs are built from absolute paths; system libraries' debug

@@ -19,7 +19,7 @@
 #include <uthash.h>
 
 #define NO_ENTRY UINT32_MAX
-#define READ_CHUNK (1u << 20)
+#define READ_CHUNK (64u << 10)
 
 struct entry {
         uint64_t start, end;

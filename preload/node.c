@@ -124,6 +124,38 @@ static size_t add_option(char *out, size_t size, size_t len, const char *old, co
         return len + n + 1 >= size ? size : len + n;
 }
 
+/* Appends the words of OLD to OUT[SIZE] (LEN used), but those that would
+ * have node write its perf map. A quoted word ("--require \"a b\"") is one.
+ * Returns the new length, SIZE when it does not fit. */
+static size_t add_without_maps(char *out, size_t size, size_t len, const char *old)
+{
+        static const char *const drop[] = {"--perf-basic-prof", "--perf-basic-prof-only-functions"};
+        for (const char *p = old; *p && len < size;) {
+                p += strspn(p, " ");
+                const char *w = p;
+                for (int quoted = 0; *p && (quoted || *p != ' '); p++) {
+                        if (*p == '\\' && p[1])
+                                p++;
+                        else if (*p == '"')
+                                quoted = !quoted;
+                }
+                size_t n = (size_t)(p - w);
+                int keep = n > 0;
+                for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]) && keep; i++)
+                        keep = !(strlen(drop[i]) == n && !memcmp(w, drop[i], n));
+                if (!keep)
+                        continue;
+                if (len + (len ? 1 : 0) + n >= size)
+                        return size;
+                if (len)
+                        out[len++] = ' ';
+                memcpy(out + len, w, n);
+                len += n;
+                out[len] = '\0';
+        }
+        return len;
+}
+
 /* The JS timer module, unless LEAKTRACE_JS=0: its state file's stem in
  * LEAKTRACE_JS_STATE, its path in MODULE. Returns 0, or -1 without it. */
 static int timer_module(char *module, size_t size)
@@ -149,7 +181,7 @@ void lt_node_setup(void)
         const char *old = getenv("NODE_OPTIONS");
         char module[LT_PATH_MAX];
         int timers = timer_module(module, sizeof(module)) == 0;
-        int frames = 0;
+        int frames = 0, blocked = 0;
         if (lt_opt.js_frames) {
                 int err = lt_perfmap_prepare();
                 if (err)
@@ -157,6 +189,9 @@ void lt_node_setup(void)
                                "would abort on it, so JS frames stay addresses",
                                (int)getpid(), strerrordesc_np(-err));
                 frames = !err;
+                /* Even when a traced parent (or the user) asked for it. */
+                blocked = err && old && (has_option(old, "--perf-basic-prof") ||
+                                          has_option(old, "--perf-basic-prof-only-functions"));
         }
 
         /* NODE_OPTIONS takes a quoted argument; a path is quoted always. A
@@ -173,15 +208,17 @@ void lt_node_setup(void)
                 len = add_option(opts, sizeof(opts), len, old, "--perf-basic-prof");
                 len = add_option(opts, sizeof(opts), len, old, "--interpreted-frames-native-stack");
         }
-        if (len && old && *old)
+        if (blocked)
+                len = add_without_maps(opts, sizeof(opts), len, old);
+        else if (len && old && *old)
                 len = add_option(opts, sizeof(opts), len, NULL, old);
         if (len >= sizeof(opts)) {
                 lt_log("NODE_OPTIONS is too long to add leaktrace's options: JS timers are not "
                        "traced, JS frames stay addresses");
                 return;
         }
-        if (len)
-                setenv("NODE_OPTIONS", opts, 1);
+        if (len || blocked)
+                setenv("NODE_OPTIONS", len ? opts : "", 1);
         if (frames) {
                 lt_perfmap_enable();
                 lt_node_v8_log = !log_wanted(old);

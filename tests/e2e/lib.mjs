@@ -116,10 +116,12 @@ export function header(file) {
     depth: u32('depth'),
     fork_parent: u32('fork_parent'),
     exec_count: u32('exec_count'),
+    perf_map_bytes: Number(buf.readBigUInt64LE(L.perf_map_bytes.offset)),
   };
   h.complete = !!(h.flags & L.LT_F_COMPLETE);
   h.exec = !!(h.flags & L.LT_F_EXEC);
   h.fork_child = !!(h.flags & L.LT_F_FORK_CHILD);
+  h.perf_map = !!(h.flags & L.LT_F_PERF_MAP);
   assert.equal(h.magic, L.LT_MAGIC, `${file}: magic`);
   return h;
 }

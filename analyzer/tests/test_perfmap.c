@@ -51,18 +51,18 @@ static const char *at(struct lt_perfmap *m, uint64_t pc)
 
 static void test_overlaps(void)
 {
-        static const char text[] = "1000 100 Builtin:A\n"  /* [1000, 1100) */
-                                   "1080 180 Builtin:B\n"  /* [1080, 1200): wins over A */
-                                   "1000 40 Builtin:C\n"   /* [1000, 1040): wins over A */
-                                   "2000 100 Builtin:D\n"  /* [2000, 2100) */
-                                   "2040 20 Builtin:E\n"   /* inside D: D on both sides */
-                                   "3010 10 Builtin:F\n"   /* inside G, which is later */
-                                   "3000 100 Builtin:G\n"  /* covers F whole */
-                                   "4000 10 Builtin:H\n"   /* the same range three times */
+        static const char text[] = "1000 100 Builtin:A\n" /* [1000, 1100) */
+                                   "1080 180 Builtin:B\n" /* [1080, 1200): wins over A */
+                                   "1000 40 Builtin:C\n"  /* [1000, 1040): wins over A */
+                                   "2000 100 Builtin:D\n" /* [2000, 2100) */
+                                   "2040 20 Builtin:E\n"  /* inside D: D on both sides */
+                                   "3010 10 Builtin:F\n"  /* inside G, which is later */
+                                   "3000 100 Builtin:G\n" /* covers F whole */
+                                   "4000 10 Builtin:H\n"  /* the same range three times */
                                    "4000 10 Builtin:I\n"
                                    "4000 10 Builtin:J\n"
-                                   "4010 10 Builtin:K\n"   /* adjacent to J */
-                                   "5000 0 Builtin:Z\n";   /* names nothing */
+                                   "4010 10 Builtin:K\n" /* adjacent to J */
+                                   "5000 0 Builtin:Z\n"; /* names nothing */
         struct lt_pm_stats st;
         struct lt_perfmap *m = read_map(text, sizeof(text) - 1, &st);
         if (!tap_ok(m != NULL, "overlapping ranges: read"))
@@ -85,8 +85,7 @@ static void test_overlaps(void)
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 const char *got = at(m, cases[i].pc);
                 if (strcmp(got, cases[i].want)) {
-                        tap_diag("at 0x%" PRIx64 ": %s, want %s", cases[i].pc, got,
-                                 cases[i].want);
+                        tap_diag("at 0x%" PRIx64 ": %s, want %s", cases[i].pc, got, cases[i].want);
                         bad++;
                 }
         }
@@ -115,7 +114,8 @@ static void test_random(void)
                 for (int i = 0; i < n; i++) {
                         lo[i] = (uint64_t)(rand() % SPACE);
                         hi[i] = lo[i] + 1 + (uint64_t)(rand() % (k % 2 ? 300 : 20));
-                        fprintf(w, "%" PRIx64 " %" PRIx64 " Builtin:f%d\n", lo[i], hi[i] - lo[i], i);
+                        fprintf(w, "%" PRIx64 " %" PRIx64 " Builtin:f%d\n", lo[i], hi[i] - lo[i],
+                                i);
                 }
                 fclose(w);
                 struct lt_pm_stats st;
@@ -140,7 +140,8 @@ static void test_random(void)
                 }
                 lt_perfmap_free(m);
         }
-        tap_ok(!bad, "random maps: the last line holding each point, at %" PRIu64 " points", points);
+        tap_ok(!bad, "random maps: the last line holding each point, at %" PRIu64 " points",
+               points);
 }
 
 static void test_malformed(void)
@@ -177,9 +178,10 @@ static void test_malformed(void)
                "malformed lines: 11 of 14 counted (got %" PRIu64 " of %" PRIu64 ")", st.malformed,
                st.lines);
         tap_ok(st.partial && !st.cut, "a last line without its newline: noted as partial");
-        int ok = !strcmp(at(m, 0x1005), "Builtin:good1") && !strcmp(at(m, 0x3000), "Builtin:good2") &&
-                 !strcmp(at(m, 0x2005), "-") && !strcmp(at(m, 0x4000), "-") &&
-                 !strcmp(at(m, 0x6000), "-") && !strcmp(at(m, 0xfffffffffffffffe), "Builtin:top") &&
+        int ok = !strcmp(at(m, 0x1005), "Builtin:good1") &&
+                 !strcmp(at(m, 0x3000), "Builtin:good2") && !strcmp(at(m, 0x2005), "-") &&
+                 !strcmp(at(m, 0x4000), "-") && !strcmp(at(m, 0x6000), "-") &&
+                 !strcmp(at(m, 0xfffffffffffffffe), "Builtin:top") &&
                  !strcmp(at(m, 0xffffffffffffffef), "-") && !strcmp(at(m, UINT64_MAX), "-");
         tap_ok(ok, "malformed lines: skipped, the good ones and the range up to 2^64 - 1 kept, the "
                    "partial last line ignored");
@@ -204,25 +206,34 @@ static void test_names(void)
                 const char *function, *script;
                 unsigned line, column;
         } cases[] = {
-            {"JS:~render /app/x.js:12:5", LT_CODE_JS, LT_TIER_INTERPRETED, "render", "/app/x.js", 12, 5},
-            {"JS:^render /app/x.js:12:5", LT_CODE_JS, LT_TIER_BASELINE, "render", "/app/x.js", 12, 5},
+            {"JS:~render /app/x.js:12:5", LT_CODE_JS, LT_TIER_INTERPRETED, "render", "/app/x.js",
+             12, 5},
+            {"JS:^render /app/x.js:12:5", LT_CODE_JS, LT_TIER_BASELINE, "render", "/app/x.js", 12,
+             5},
             {"JS:+render /app/x.js:12:5", LT_CODE_JS, LT_TIER_MAGLEV, "render", "/app/x.js", 12, 5},
-            {"JS:*render /app/x.js:12:5", LT_CODE_JS, LT_TIER_OPTIMIZED, "render", "/app/x.js", 12, 5},
+            {"JS:*render /app/x.js:12:5", LT_CODE_JS, LT_TIER_OPTIMIZED, "render", "/app/x.js", 12,
+             5},
             {"JS:render /app/x.js:12:5", LT_CODE_JS, LT_TIER_UNKNOWN, "render", "/app/x.js", 12, 5},
-            {"JS:~ /tmp/leak.js:1:1", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)", "/tmp/leak.js", 1, 1},
-            {"Eval:~ /tmp/leak.js:1:1", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)", "/tmp/leak.js", 1, 1},
+            {"JS:~ /tmp/leak.js:1:1", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)",
+             "/tmp/leak.js", 1, 1},
+            {"Eval:~ /tmp/leak.js:1:1", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)",
+             "/tmp/leak.js", 1, 1},
             {"JS:^get size node:internal/url:812:11", LT_CODE_JS, LT_TIER_BASELINE, "get size",
              "node:internal/url", 812, 11},
-            {"JS:*go /srv/my app/main.js:3:9", LT_CODE_JS, LT_TIER_OPTIMIZED, "go", "/srv/my app/main.js", 3, 9},
+            {"JS:*go /srv/my app/main.js:3:9", LT_CODE_JS, LT_TIER_OPTIMIZED, "go",
+             "/srv/my app/main.js", 3, 9},
             {"JS:~load file:///srv/app/main.mjs:4:1", LT_CODE_JS, LT_TIER_INTERPRETED, "load",
              "file:///srv/app/main.mjs", 4, 1},
             {"JS:~run evalmachine.<anonymous>:1:15", LT_CODE_JS, LT_TIER_INTERPRETED, "run",
              "evalmachine.<anonymous>", 1, 15},
             {"JS:~<instance_members_initializer> /a.js:3:1", LT_CODE_JS, LT_TIER_INTERPRETED,
              "<instance_members_initializer>", "/a.js", 3, 1},
-            {"LazyCompile:*leak /app/old.js:7", LT_CODE_JS, LT_TIER_OPTIMIZED, "leak", "/app/old.js", 7, 0},
-            {"Function:~leak /app/old.js:7:3", LT_CODE_JS, LT_TIER_INTERPRETED, "leak", "/app/old.js", 7, 3},
-            {"Script:~ /app/old.js:1:1", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)", "/app/old.js", 1, 1},
+            {"LazyCompile:*leak /app/old.js:7", LT_CODE_JS, LT_TIER_OPTIMIZED, "leak",
+             "/app/old.js", 7, 0},
+            {"Function:~leak /app/old.js:7:3", LT_CODE_JS, LT_TIER_INTERPRETED, "leak",
+             "/app/old.js", 7, 3},
+            {"Script:~ /app/old.js:1:1", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)",
+             "/app/old.js", 1, 1},
             {"JS:~noLocation", LT_CODE_JS, LT_TIER_INTERPRETED, "noLocation", NULL, 0, 0},
             {"JS:~", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)", NULL, 0, 0},
             {"Builtin:ArrayPrototypePush", LT_CODE_V8, 0, "Builtin:ArrayPrototypePush", NULL, 0, 0},
@@ -321,13 +332,16 @@ static int write_trace(const char *path, uint32_t flags)
 
 /* Live bytes and frames of every site, as the JSON report has them. */
 static const char *named[] = {
-    "4000 [" F_JS("leakBuffers", "/app/leak.js", 2, 21, "0x7f0000001010", "interpreted") "," F_MAIN "]",
-    "500 [" F_JS("reused", "/app/b.js", 5, 7, "0x7f0000005010", "baseline") ","
-    "{\"function\":\"Builtin:ArrayPrototypePush\",\"file\":null,\"line\":null,\"module\":null,"
-    "\"address\":\"0x7f0000004010\",\"v8\":true}," F_MAIN "]",
+    "4000 [" F_JS("leakBuffers", "/app/leak.js", 2, 21, "0x7f0000001010", "interpreted") "," F_MAIN
+                                                                                         "]",
+    "500 [" F_JS("reused", "/app/b.js", 5, 7, "0x7f0000005010",
+                 "baseline") ","
+                             "{\"function\":\"Builtin:ArrayPrototypePush\",\"file\":null,\"line\":"
+                             "null,\"module\":null,"
+                             "\"address\":\"0x7f0000004010\",\"v8\":true}," F_MAIN "]",
     "200 [" F_NONE("0x7f0000009000") "," F_MAIN "]",
-    "100 [" F_JS("leakBuffers", "/app/leak.js", 2, 21, "0x7f0000001100", "interpreted") ","
-    F_NONE("0x7f0000003000") "]",
+    "100 [" F_JS("leakBuffers", "/app/leak.js", 2, 21, "0x7f0000001100",
+                 "interpreted") "," F_NONE("0x7f0000003000") "]",
 };
 static const char *unnamed[] = {
     "3000 [" F_NONE("0x7f0000002050") "," F_NONE("0x7f0000003010") "]",
@@ -339,8 +353,8 @@ static const char *unnamed[] = {
 
 static char *run(const char *bin, const char *format, const char *path, struct proc_result *r)
 {
-        char *argv[] = {(char *)bin, "report", "--top", "0", "--format", (char *)format,
-                        (char *)path, NULL};
+        char *argv[] = {(char *)bin, "report",       "--top",      "0",
+                        "--format",  (char *)format, (char *)path, NULL};
         proc_run(r, argv, NULL, NULL);
         return r->out;
 }
@@ -354,8 +368,8 @@ static int sites_of(const char *json, char ***out)
         char **v = calloc(n + 1, sizeof(*v));
         for (size_t i = 0; i < n; i++) {
                 json_t *s = json_array_get(sites, i);
-                char *frames = json_dumps(json_object_get(s, "frames"),
-                                          JSON_COMPACT | JSON_PRESERVE_ORDER);
+                char *frames =
+                    json_dumps(json_object_get(s, "frames"), JSON_COMPACT | JSON_PRESERVE_ORDER);
                 if (asprintf(&v[i], "%" JSON_INTEGER_FORMAT " %s",
                              json_integer_value(json_object_get(s, "live_bytes")),
                              frames ? frames : "?") < 0)
@@ -455,7 +469,8 @@ static void test_reports(void)
 
         /* The copy gone: /tmp/perf-<pid>.map, if the process wrote it. */
         unlink(copy);
-        check("the copy gone, nothing else", trace, unnamed, 5, 1, "missing: JS frames shown as addresses");
+        check("the copy gone, nothing else", trace, unnamed, 5, 1,
+              "missing: JS frames shown as addresses");
         synth_write_file(tmp, map_text, sizeof(map_text) - 1);
         set_mtime(tmp, start + 500000000ull);
         check("the copy gone, /tmp's map written while the process ran", trace, named, 4, 0, NULL);
@@ -483,8 +498,10 @@ static void test_reports(void)
         static const char *garbage[] = {
             "3000 [" F_NONE("0x7f0000002050") "," F_NONE("0x7f0000003010") "]",
             "1000 [" F_NONE("0x7f0000001010") "," F_NONE("0x7f0000003010") "]",
-            "500 [" F_NONE("0x7f0000005010") "," F_NONE("0x7f0000004010") "," F_NONE("0x7f0000003010") "]",
-            "200 [" F_JS("x", "/x.js", 1, 1, "0x7f0000009000", "interpreted") "," F_NONE("0x7f0000003010") "]",
+            "500 [" F_NONE("0x7f0000005010") "," F_NONE("0x7f0000004010") "," F_NONE(
+                "0x7f0000003010") "]",
+            "200 [" F_JS("x", "/x.js", 1, 1, "0x7f0000009000",
+                         "interpreted") "," F_NONE("0x7f0000003010") "]",
             "100 [" F_NONE("0x7f0000001100") "," F_NONE("0x7f0000003000") "]",
         };
         check("a copy mostly not a perf map", trace, garbage, 5, 1,

@@ -24,8 +24,22 @@ export const src = (name) => path.join(PROGRAMS_SRC, name);
 /** A fresh directory for one test, removed when the test ends. */
 export function tmpdir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-e2e-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => {
+    removePerfMaps(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
+}
+
+/**
+ * Node run traced writes /tmp/perf-<pid>.map (the tracer asks for it) and
+ * leaves it: those of the traces in dir that copied one are removed.
+ */
+function removePerfMaps(dir) {
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.perf.map'))) {
+    const trace = path.join(dir, f.replace(/\.perf\.map$/, '.lt'));
+    if (fs.existsSync(trace)) fs.rmSync(`/tmp/perf-${header(trace).pid}.map`, { force: true });
+  }
 }
 
 /** The environment without anything that would steer the preload. */

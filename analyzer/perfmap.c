@@ -306,22 +306,20 @@ static int read_lines(struct reader *r, int fd)
         return err;
 }
 
-static struct lt_perfmap *reader_map;
-
-/* Ranges by start, then by line: qsort's comparator. */
-static int by_start(const void *pa, const void *pb)
+/* Ranges by start, then by line: qsort_r's comparator over the ranges ARG. */
+static int by_start(const void *pa, const void *pb, void *arg)
 {
         uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-        const struct entry *e = reader_map->ents;
+        const struct entry *e = arg;
         if (e[a].start != e[b].start)
                 return e[a].start < e[b].start ? -1 : 1;
         return a < b ? -1 : a > b;
 }
 
-static int by_end(const void *pa, const void *pb)
+static int by_end(const void *pa, const void *pb, void *arg)
 {
         uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-        const struct entry *e = reader_map->ents;
+        const struct entry *e = arg;
         if (e[a].end != e[b].end)
                 return e[a].end < e[b].end ? -1 : 1;
         return a < b ? -1 : a > b;
@@ -372,10 +370,8 @@ static int flatten(struct lt_perfmap *m)
         if (!err) {
                 for (uint32_t i = 0; i < n; i++)
                         order[i] = ends[i] = i;
-                reader_map = m;
-                qsort(order, n, sizeof(*order), by_start);
-                qsort(ends, n, sizeof(*ends), by_end);
-                reader_map = NULL;
+                qsort_r(order, n, sizeof(*order), by_start, m->ents);
+                qsort_r(ends, n, sizeof(*ends), by_end, m->ents);
                 uint32_t i = 0, j = 0, nheap = 0;
                 const struct entry *e = m->ents;
                 while (j < n) {

@@ -199,6 +199,20 @@ int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_modindex *ix, uint64_t addr,
         return 0;
 }
 
+int lt_addrinfo_fill_code(const struct lt_pm_code *code, struct lt_addr_info *info)
+{
+        struct lt_frame_info *f = add_frame(info);
+        if (!f || !(f->function = strdup(code->name.function)))
+                return -ENOMEM;
+        if (code->name.script && !(f->file = strdup(code->name.script)))
+                return -ENOMEM;
+        f->line = code->name.line;
+        f->column = code->name.column;
+        f->code = (unsigned char)code->name.kind;
+        f->tier = (unsigned char)code->name.tier;
+        return 0;
+}
+
 void lt_addrinfo_clear(struct lt_addr_info *info)
 {
         for (unsigned i = 0; i < info->nframes; i++) {

@@ -97,7 +97,7 @@ static int add_mapping_sites(struct lt_report *rep, struct lt_history *h,
                              struct lt_site **map_site_of)
 {
         const struct lt_trace *t = rep->trace;
-        uint64_t *key = malloc(2 * (LT_MAX_DEPTH + 1) * sizeof(uint64_t));
+        uint64_t *key = malloc(LT_KEY_WORDS(LT_MAX_DEPTH + 1) * sizeof(uint64_t));
         if (!key)
                 return -ENOMEM;
         int err = 0;
@@ -113,17 +113,18 @@ static int add_mapping_sites(struct lt_report *rep, struct lt_history *h,
                                 break;
                         }
                 }
-                size_t key_len = 2 * (size_t)n * sizeof(uint64_t);
+                size_t key_len = LT_KEY_BYTES(n);
                 struct lt_site *site;
                 HASH_FIND(hh, h->maps, key, key_len, site);
                 if (!site) {
                         site = calloc(1, sizeof(*site));
-                        if (!site || !(site->key = malloc(key_len + sizeof(uint64_t)))) {
+                        if (!site ||
+                            !(site->key = malloc((LT_KEY_WORDS(n) + 1) * sizeof(uint64_t)))) {
                                 free(site);
                                 err = -ENOMEM;
                                 break;
                         }
-                        memcpy(site->key, key, key_len);
+                        memcpy(site->key, key, LT_KEY_WORDS(n) * sizeof(uint64_t));
                         site->nframes = (unsigned)n;
                         site->first_skip = first_skip;
                         site->kind = LT_SITE_MAPPING;

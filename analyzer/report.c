@@ -117,16 +117,16 @@ static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64
         if (shown < 0)
                 return shown;
         unsigned n = (unsigned)shown;
-        size_t key_len = 2 * n * sizeof(uint64_t);
+        size_t key_len = LT_KEY_BYTES(n);
         struct lt_site *site;
         HASH_FIND(hh, rep->all, key, key_len, site);
         if (!site) {
                 site = calloc(1, sizeof(*site));
-                if (!site || !(site->key = malloc(key_len + sizeof(uint64_t)))) {
+                if (!site || !(site->key = malloc((LT_KEY_WORDS(n) + 1) * sizeof(uint64_t)))) {
                         free(site);
                         return -ENOMEM;
                 }
-                memcpy(site->key, key, key_len);
+                memcpy(site->key, key, LT_KEY_WORDS(n) * sizeof(uint64_t));
                 site->nframes = n;
                 HASH_ADD_KEYPTR(hh, rep->all, site->key, key_len, site);
         }
@@ -150,14 +150,22 @@ int lt_report_shown_frames(struct lt_report *rep, const struct lt_stack_rec *r, 
                 return skip;
         unsigned n = r->depth - (unsigned)skip;
         const uint64_t *frames = r->depth ? rep->trace->frames + r->frames + skip : NULL;
+        int first_mod = -1;
         for (unsigned i = 0; i < n; i++) {
-                key[2 * i] = frames[i];
-                key[2 * i + 1] = (uint64_t)(int64_t)lt_sym_module(rep->sym, frames[i], r->mod_gen);
+                int mod = lt_sym_module(rep->sym, frames[i], r->mod_gen);
+                uint32_t js = 0;
+                if (mod < 0 && lt_sym_js_function(rep->sym, frames[i], &js) < 0)
+                        return -ENOMEM;
+                key[2 * i] = js ? js : frames[i];
+                key[2 * i + 1] = js ? LT_KEY_JS : (uint64_t)(int64_t)mod;
+                key[2 * (size_t)n + i] = frames[i];
+                if (!i)
+                        first_mod = mod;
         }
         *first_skip = 0;
         if (n) {
                 const struct lt_addr_info *info =
-                    lt_sym_lookup(rep->sym, (int)(int64_t)key[1], frames[0], false);
+                    lt_sym_lookup(rep->sym, first_mod, frames[0], false);
                 if (!info)
                         return -ENOMEM;
                 *first_skip = inline_wrappers(info);
@@ -187,7 +195,7 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
         /* The preload adds to the process's totals in batches of up to 64 KiB
          * a thread: its peak can trail the exact sum of the sites. */
         rep->peak_live_bytes = t->hdr.totals.peak_live_bytes;
-        uint64_t *key = malloc(2 * (LT_MAX_DEPTH + 1) * sizeof(uint64_t));
+        uint64_t *key = malloc(LT_KEY_WORDS(LT_MAX_DEPTH + 1) * sizeof(uint64_t));
         rep->sym = lt_sym_open(t);
         rep->site_of = calloc(t->nstacks + 1, sizeof(*rep->site_of));
         int err = key && rep->sym && rep->site_of ? 0 : -ENOMEM;

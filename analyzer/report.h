@@ -12,7 +12,10 @@
 #include "symbolize.h"
 #include "trace.h"
 
-/* Stacks whose shown frames are the same: same addresses, same modules. */
+/* Stacks whose shown frames are the same: same addresses in the same
+ * modules, and for JS frames (which no module explains, named by node's
+ * perf map) the same JS function: its code moves as V8 compiles it again,
+ * a function once interpreted and later optimized is one site. */
 struct lt_site {
         int64_t live_bytes;
         int64_t live_blocks;
@@ -22,7 +25,7 @@ struct lt_site {
         unsigned nframes;    /* shown */
         unsigned first_skip; /* inlined wrapper frames of the first address, not shown */
         unsigned nstacks;    /* stack records grouped here */
-        uint64_t *key;       /* per shown frame, innermost first: address, module index */
+        uint64_t *key;       /* see LT_KEY_WORDS */
         unsigned kind;       /* history.h: LT_SITE_ALLOC (0) or LT_SITE_MAPPING */
         struct lt_site_history *hist; /* history.h: series and verdict; NULL if not shown */
         UT_hash_handle hh;
@@ -55,23 +58,33 @@ int lt_report_build(struct lt_report *r, const struct lt_trace *t);
 /* Releases what lt_report_build() took. */
 void lt_report_free(struct lt_report *r);
 
+/* A site's key of N shown frames, innermost first: per frame two words,
+ * compared and hashed (LT_KEY_BYTES), then after all the pairs one word per
+ * frame that is only shown, the return address of the first stack grouped.
+ * A pair is return address and module index (-1: none), or for a JS frame
+ * its function's number (lt_sym_js_function) and LT_KEY_JS. */
+#define LT_KEY_WORDS(n) (3 * (size_t)(n))
+#define LT_KEY_BYTES(n) (2 * (size_t)(n) * sizeof(uint64_t))
+#define LT_KEY_JS ((uint64_t)-2)
+
 /* The frames of stack R that a report shows, tracer and wrapper frames
- * hidden as for an allocation site: per frame, address and module index in
- * KEY (room for LT_MAX_DEPTH pairs), and in *FIRST_SKIP the inlined wrapper
+ * hidden as for an allocation site: the site key in KEY (room for
+ * LT_KEY_WORDS(LT_MAX_DEPTH) words), and in *FIRST_SKIP the inlined wrapper
  * frames of the first to leave out. Returns how many, or -ENOMEM. */
 int lt_report_shown_frames(struct lt_report *r, const struct lt_stack_rec *st, uint64_t *key,
                            unsigned *first_skip);
 
 /* Shown frame i of a site: its return address, and the module record that
- * explains it (-1 for none). */
+ * explains it (-1 for none, JS frames among them). */
 static inline uint64_t lt_site_addr(const struct lt_site *s, unsigned i)
 {
-        return s->key[2 * i];
+        return s->key[2 * (size_t)s->nframes + i];
 }
 
 static inline int lt_site_module(const struct lt_site *s, unsigned i)
 {
-        return (int)(int64_t)s->key[2 * i + 1];
+        uint64_t m = s->key[2 * i + 1];
+        return m == LT_KEY_JS ? -1 : (int)(int64_t)m;
 }
 
 #endif

@@ -41,8 +41,8 @@ static void print_option(FILE *out, const char *name, const char *type, const ch
 void lt_run_help(FILE *out)
 {
         fprintf(out,
-                "Usage: leaktrace run [-o DIR] [--paused] [--follow node|all|none] [--top N]\n"
-                "                     [--format FORMAT] [--no-report] [--] CMD [ARGS...]\n"
+                "Usage: leaktrace run [-o DIR] [--paused] [--follow node|all|none] [--no-js-frames]\n"
+                "                     [--top N] [--format FORMAT] [--no-report] [--] CMD [ARGS...]\n"
                 "\n"
                 "Runs CMD with libleaktrace.so preloaded. CMD and every node process it starts\n"
                 "write a trace file each, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
@@ -59,6 +59,8 @@ void lt_run_help(FILE *out)
                 "                    node (default): CMD, unless a shell or a package manager,\n"
                 "                    and every node process but npm, npx, yarn and pnpm;\n"
                 "                    all: every process; none: CMD only\n"
+                "  --no-js-frames    node: do not ask for its perf map; JS frames stay\n"
+                "                    addresses (sets LEAKTRACE_JS_FRAMES=0)\n"
                 "  --top N           sites shown (default %d; 0: all)\n"
                 "  --format FORMAT   text (default), json, markdown, collapsed or svg\n"
                 "  --no-report       only say which trace files were written\n"
@@ -422,13 +424,13 @@ int lt_cmd_run(int argc, char **argv)
             {"output", required_argument, NULL, 'o'}, {"top", required_argument, NULL, 't'},
             {"format", required_argument, NULL, 'f'}, {"no-report", no_argument, NULL, 'n'},
             {"help", no_argument, NULL, 'h'},         {"paused", no_argument, NULL, 'p'},
-            {"follow", required_argument, NULL, 'F'},
+            {"follow", required_argument, NULL, 'F'}, {"no-js-frames", no_argument, NULL, 'j'},
             {NULL, 0, NULL, 0},
         };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
         const char *dir = ".";
         const char *follow = NULL;
-        int no_report = 0, paused = 0, c;
+        int no_report = 0, paused = 0, no_js_frames = 0, c;
         opterr = 0;
         /* "+": options stop at the command, whose own options are its own. */
         while ((c = getopt_long(argc, argv, "+:o:h", longopts, NULL)) != -1) {
@@ -454,6 +456,9 @@ int lt_cmd_run(int argc, char **argv)
                                 return 2;
                         }
                         follow = optarg;
+                        break;
+                case 'j':
+                        no_js_frames = 1;
                         break;
                 case 'h':
                         lt_run_help(stdout);
@@ -492,7 +497,8 @@ int lt_cmd_run(int argc, char **argv)
         uint64_t session = new_session();
         if (set_environment(preload, absdir, session) < 0 ||
             (paused && setenv("LEAKTRACE_START", "paused", 1) < 0) ||
-            (follow && setenv("LEAKTRACE_FOLLOW", follow, 1) < 0)) {
+            (follow && setenv("LEAKTRACE_FOLLOW", follow, 1) < 0) ||
+            (no_js_frames && setenv("LEAKTRACE_JS_FRAMES", "0", 1) < 0)) {
                 fprintf(stderr, "leaktrace: cannot set the environment: %s\n", strerror(errno));
                 return 2;
         }

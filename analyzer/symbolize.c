@@ -21,6 +21,7 @@
 #include "addrinfo.h"
 #include "modindex.h"
 #include "modmap.h"
+#include "perfmap.h"
 
 enum mod_state { MOD_UNTRIED, MOD_READY, MOD_FAILED };
 
@@ -51,6 +52,8 @@ struct lt_symbolizer {
         Dwfl **sessions;
         unsigned nsessions;
         struct cache_entry *cache;
+        struct lt_perfmap *perfmap; /* read when a frame first needs it */
+        bool perfmap_read;
 };
 
 static const Dwfl_Callbacks offline_callbacks = {
@@ -96,6 +99,7 @@ void lt_sym_close(struct lt_symbolizer *s)
         }
         free(s->mods);
         lt_modmap_free(s->map);
+        lt_perfmap_free(s->perfmap);
         free(s);
 }
 
@@ -254,10 +258,38 @@ static Dwfl_Module *module_ready(struct lt_symbolizer *s, int idx)
         return dm;
 }
 
+/* What node's perf map says of return address ADDR, which no module
+ * explains. Returns 0 with *CODE, -ENOENT, or -ENOMEM. */
+static int perf_code(struct lt_symbolizer *s, uint64_t addr, const struct lt_pm_code **code)
+{
+        if (!s->perfmap_read) {
+                s->perfmap_read = true;
+                s->perfmap = lt_perfmap_of_trace(s->t);
+        }
+        /* A return address, as for native frames: the call is before it. */
+        return addr ? lt_perfmap_find(s->perfmap, addr - 1, code) : -ENOENT;
+}
+
 static int resolve(struct lt_symbolizer *s, int mod, uint64_t addr, struct lt_addr_info *info)
 {
+        if (mod < 0) {
+                const struct lt_pm_code *code;
+                int err = perf_code(s, addr, &code);
+                if (!err)
+                        return lt_addrinfo_fill_code(code, info);
+                if (err != -ENOENT)
+                        return err;
+        }
         Dwfl_Module *dm = mod >= 0 ? module_ready(s, mod) : NULL;
         return lt_addrinfo_fill(dm, dm ? s->mods[mod].ix : NULL, addr, info);
+}
+
+int lt_sym_js_function(struct lt_symbolizer *s, uint64_t addr, uint32_t *id)
+{
+        const struct lt_pm_code *code;
+        int err = perf_code(s, addr, &code);
+        *id = err ? 0 : code->js_id;
+        return err == -ENOMEM ? err : 0;
 }
 
 const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint64_t addr,

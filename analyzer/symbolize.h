@@ -1,5 +1,7 @@
 /* Addresses to functions, files and lines, with elfutils' libdw, offline:
- * from the module records of a trace, never from a live process. */
+ * from the module records of a trace, never from a live process; and the
+ * addresses no module explains by node's perf map (perfmap.h), when the
+ * trace has one: JS functions and V8's code. */
 #ifndef LT_SYMBOLIZE_H
 #define LT_SYMBOLIZE_H
 
@@ -29,5 +31,10 @@ int lt_sym_module(const struct lt_symbolizer *s, uint64_t addr, uint32_t gen);
  * is said on stderr, once. Returns NULL only on -ENOMEM. */
 const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint64_t addr,
                                          bool shown);
+
+/* The JS function that return address ADDR, which no module explains, is
+ * in, by node's perf map: its number (perfmap.h: the same at every tier
+ * of its code) in *ID, or 0 when it is not JS code. Returns 0 or -ENOMEM. */
+int lt_sym_js_function(struct lt_symbolizer *s, uint64_t addr, uint32_t *id);
 
 #endif

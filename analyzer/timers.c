@@ -64,16 +64,17 @@ static struct lt_timer_site *native_site(struct lt_report *rep, struct lt_timers
                 if (n < 0)
                         return NULL;
         }
-        size_t key_len = (1 + 2 * (size_t)n) * sizeof(uint64_t);
+        size_t key_len = sizeof(uint64_t) + LT_KEY_BYTES(n);
         struct lt_timer_site *s;
         HASH_FIND(hh, t->native, buf, key_len, s);
         if (s)
                 return s;
-        if (!(s = calloc(1, sizeof(*s))) || !(s->hash_key = malloc(key_len))) {
+        size_t words = 1 + LT_KEY_WORDS(n);
+        if (!(s = calloc(1, sizeof(*s))) || !(s->hash_key = malloc(words * sizeof(uint64_t)))) {
                 free(s);
                 return NULL;
         }
-        memcpy(s->hash_key, buf, key_len);
+        memcpy(s->hash_key, buf, words * sizeof(uint64_t));
         s->kind = sr->kind;
         s->inherited = !sr->stack;
         s->oldest_ns = UINT64_MAX;
@@ -97,7 +98,7 @@ static int build_native(struct lt_report *rep, struct lt_timers *t)
         if (!tr->ntimer_sites)
                 return 0;
         struct lt_timer_site **of = calloc(tr->ntimer_sites, sizeof(*of));
-        uint64_t *buf = malloc((1 + 2 * (LT_MAX_DEPTH + 1)) * sizeof(uint64_t));
+        uint64_t *buf = malloc((1 + LT_KEY_WORDS(LT_MAX_DEPTH + 1)) * sizeof(uint64_t));
         int err = of && buf ? 0 : -ENOMEM;
         for (uint64_t i = 0; i < tr->ntimer_sites && !err; i++) {
                 const struct lt_timer_site_rec *sr = &tr->timer_sites[i];

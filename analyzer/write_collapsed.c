@@ -2,7 +2,8 @@
  * site, its frames outermost first joined by ';', a space, its live bytes.
  * Callers are named by function, so that a flame graph merges what passes
  * through one function; the innermost frame, the line that allocated, also
- * by its file and line. */
+ * by its file and line. JS frames, whose names say little alone ("value",
+ * "(anonymous)"), by function, script and line, marked [JS]. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -65,7 +66,12 @@ int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***out, uns
                         }
                         char *name;
                         int len;
-                        if (f->function && !n && f->file && f->line)
+                        if (f->code == LT_CODE_JS && f->file && f->line)
+                                len = asprintf(&name, "%s (%s:%u) [JS]", f->function,
+                                               base_name(f->file), f->line);
+                        else if (f->code == LT_CODE_JS)
+                                len = asprintf(&name, "%s [JS]", f->function);
+                        else if (f->function && !n && f->file && f->line)
                                 len = asprintf(&name, "%s (%s:%u)", f->function, base_name(f->file),
                                                f->line);
                         else if (f->function)

@@ -69,11 +69,21 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
                                 fprintf(out, ",\"line\":%u", f->line);
                         else
                                 fputs(",\"line\":null", out);
+                        if (f->code == LT_CODE_JS && f->column)
+                                fprintf(out, ",\"column\":%u", f->column);
+                        else if (f->code == LT_CODE_JS)
+                                fputs(",\"column\":null", out);
                         fputs(",\"module\":", out);
                         lt_json_string(out, mod >= 0 ? r->trace->mods[mod].path : NULL);
                         fprintf(out, ",\"address\":\"0x%" PRIx64 "\"", addr);
                         if (f->inlined)
                                 fputs(",\"inlined\":true", out);
+                        if (f->code == LT_CODE_JS) {
+                                fputs(",\"js\":true,\"tier\":", out);
+                                lt_json_string(out, lt_js_tier_name(f->tier));
+                        } else if (f->code == LT_CODE_V8) {
+                                fputs(",\"v8\":true", out);
+                        }
                         putc('}', out);
                         sep = ",";
                 }

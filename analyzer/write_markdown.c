@@ -6,10 +6,13 @@
  * as code, a '*' as emphasis. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "history.h"
 #include "json_escape.h"
@@ -95,7 +98,13 @@ static int source_line(const char *file, unsigned line, char *buf, size_t len)
 {
         if (!file || !line || file[0] != '/')
                 return -1;
-        FILE *f = fopen(file, "r");
+        /* Only a regular file: a FIFO named by a damaged trace or perf map
+         * must not hold the report. */
+        int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        FILE *f = NULL;
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(f = fdopen(fd, "r"))))
+                close(fd);
         if (!f)
                 return -1;
         char *text = NULL;
@@ -159,6 +168,12 @@ static int stack_text(struct lt_report *r, const struct lt_site *s, char **text)
                         }
                         if (f->file && f->line)
                                 fprintf(m, ":%u", f->line);
+                        if (f->file && f->line && f->column)
+                                fprintf(m, ":%u", f->column);
+                        if (f->code == LT_CODE_JS)
+                                fputs(" [JS]", m);
+                        else if (f->code == LT_CODE_V8)
+                                fputs(" [V8]", m);
                         fputs(f->inlined ? " (inlined)\n" : "\n", m);
                         char src[SOURCE_MAX + 8];
                         if (source_line(f->file, f->line, src, sizeof(src)) == 0 && src[0]) {

@@ -161,12 +161,18 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
                                 fputs(f->function, out);
                         else
                                 fprintf(out, "0x%" PRIx64, addr);
-                        if (f->file && f->line)
+                        if (f->file && f->line && f->column)
+                                fprintf(out, " (%s:%u:%u)", f->file, f->line, f->column);
+                        else if (f->file && f->line)
                                 fprintf(out, " (%s:%u)", f->file, f->line);
                         else if (f->file)
                                 fprintf(out, " (%s)", f->file);
                         if (mname)
                                 fprintf(out, " %s%s%s", open, mname, close);
+                        else if (f->code == LT_CODE_JS)
+                                fputs(" [JS]", out);
+                        else if (f->code == LT_CODE_V8)
+                                fputs(" [V8]", out);
                         fputs(f->inlined ? " (inlined)\n" : "\n", out);
                 }
         }

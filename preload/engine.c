@@ -16,6 +16,7 @@
 #include "modules.h"
 #include "node.h"
 #include "options.h"
+#include "perfmap.h"
 #include "real.h"
 #include "sample.h"
 #include "stacks.h"
@@ -170,6 +171,7 @@ void lt_record_restore(const struct lt_live_entry *e)
 static void atfork_prepare(void)
 {
         lt_in_tracer++;
+        lt_perfmap_lock();
         lt_ticker_lock();
         lt_mappings_lock();
         lt_timers_lock();
@@ -190,6 +192,7 @@ static void atfork_parent(void)
         lt_timers_unlock();
         lt_mappings_unlock();
         lt_ticker_unlock();
+        lt_perfmap_unlock();
         lt_in_tracer--;
 }
 
@@ -200,6 +203,7 @@ static void atfork_child(void)
         lt_stacks_reset_lock();
         lt_unwind_reset_lock();
         lt_ticker_fork_child();
+        lt_perfmap_fork_child();
         lt_mappings_reset_lock();
         if (lt_recording)
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
@@ -223,8 +227,10 @@ int lt_engine_forked_slow(void)
         }
         on = lt_recording == LT_ON;
         lt_unlock(&lt_tf.grow_lock);
-        if (started)
+        if (started) {
+                lt_perfmap_forked();
                 lt_ticker_start();
+        }
         lt_in_tracer--;
         return on;
 }
@@ -301,6 +307,7 @@ int lt_engine_exec_begin(void)
         lt_in_tracer++;
         flush_totals();
         lt_ticker_tick_now();
+        lt_perfmap_copy(1);
         h->end_ns = lt_now_ns();
         __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);
         lt_in_tracer--;
@@ -324,6 +331,7 @@ void lt_engine_finish(void)
         flush_totals();
         lt_modules_scan();
         lt_ticker_tick_now();
+        lt_perfmap_copy(1);
         lt_tf_finish();
         lt_in_tracer--;
 }

@@ -26,6 +26,12 @@ static inline void lt_lock(struct lt_lock *l)
         }
 }
 
+/* Returns 1 with the lock taken, or 0 at once when it is held. */
+static inline int lt_trylock(struct lt_lock *l)
+{
+        return !atomic_exchange_explicit(&l->held, 1, memory_order_acquire);
+}
+
 static inline void lt_unlock(struct lt_lock *l)
 {
         atomic_store_explicit(&l->held, 0, memory_order_release);

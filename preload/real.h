@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
@@ -48,7 +49,9 @@
         X(mmap, void *, (void *, size_t, int, int, int, off_t))                                \
         X(munmap, int, (void *, size_t))                                                       \
         X(mprotect, int, (void *, size_t, int))                                                \
-        X(mremap, void *, (void *, size_t, size_t, int, ...))
+        X(mremap, void *, (void *, size_t, size_t, int, ...))                                  \
+        X(fopen, FILE *, (const char *, const char *))                                         \
+        X(fopen64, FILE *, (const char *, const char *))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

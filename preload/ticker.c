@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mappings.h"
 #include "options.h"
+#include "perfmap.h"
 #include "stacks.h"
 #include "tracefile.h"
 
@@ -294,6 +295,7 @@ static void *run(void *arg)
                                 lt_lock(&tick_lock);
                                 tick(0, NULL);
                                 lt_unlock(&tick_lock);
+                                lt_perfmap_copy(0);
                         }
                         next_tick.tv_nsec += tick_ns % 1000000000L;
                         next_tick.tv_sec += tick_ns / 1000000000L + next_tick.tv_nsec / 1000000000L;

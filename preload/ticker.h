@@ -1,6 +1,7 @@
 /* The background thread, one per process: at every tick it adds a column
- * to the timeline and to the history of every site that holds memory, and
- * every LT_CONTROL_POLL_MS it answers the commands `leaktrace ctl` leaves
+ * to the timeline and to the history of every site that holds memory and
+ * copies what node added to its perf map (perfmap.h), and every
+ * LT_CONTROL_POLL_MS it answers the commands `leaktrace ctl` leaves
  * in the trace file. It never allocates and blocks every signal. */
 #ifndef LT_TICKER_H
 #define LT_TICKER_H

@@ -47,6 +47,18 @@ uint64_t lt_now_ns(void)
         return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+size_t lt_tf_sibling(char *out, size_t size, const char *suffix)
+{
+        size_t n = strlen(lt_tf.path), m = strlen(suffix);
+        if (n > 3 && !strcmp(lt_tf.path + n - 3, ".lt"))
+                n -= 3;
+        if (n + m >= size)
+                return 0;
+        memcpy(out, lt_tf.path, n);
+        memcpy(out + n, suffix, m + 1);
+        return n + m;
+}
+
 static size_t page_align(size_t n)
 {
         size_t pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -497,5 +509,6 @@ int lt_tf_materialize(void)
         h->start_ns = h->update_ns = lt_now_ns();
         h->end_ns = 0;
         h->flags = (h->flags & LT_F_DROPPED) | LT_F_FORK_CHILD;
+        h->perf_map_bytes = 0; /* perfmap.h links the parent's copy */
         return 0;
 }

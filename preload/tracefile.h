@@ -4,6 +4,7 @@
 #ifndef LT_TRACEFILE_H
 #define LT_TRACEFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "leaktrace/format.h"
@@ -61,5 +62,10 @@ int lt_tf_fork_child(void);
 int lt_tf_materialize(void);
 
 uint64_t lt_now_ns(void);
+
+/* The path of a file beside the trace: its path with ".lt" replaced by
+ * SUFFIX ("" gives the stem). Returns the length, or 0 when it does not fit
+ * in SIZE bytes. */
+size_t lt_tf_sibling(char *out, size_t size, const char *suffix);
 
 #endif

@@ -41,6 +41,19 @@
 #define LT_F_FORK_CHILD 0x4u /* started as a copy of the parent's state at fork */
 #define LT_F_DROPPED 0x8u    /* something was not recorded: see drops */
 #define LT_F_STATUS 0x10u    /* exit_status holds what was passed to exit() or _exit() */
+#define LT_F_PERF_MAP 0x20u  /* a copy of node's perf map is beside the file: see below */
+
+/* JS frames. node run with --perf-basic-prof writes /tmp/perf-<pid>.map, one
+ * line per piece of code it makes: "START SIZE name", START and SIZE in hex
+ * without 0x, a later line winning where a range is reused. The process's
+ * background thread copies it, appending only what is new, beside the trace
+ * file: the copy of `DIR/NAME.lt` is `DIR/NAME.perf.map` (made 0600, with
+ * O_EXCL|O_NOFOLLOW like the trace file), and the header's perf_map_bytes
+ * says how much of it was copied. A copy stops at LT_PERF_MAP_MAX bytes
+ * (counted as PERF_MAP_FULL); its last line may be partial, and a reader
+ * ignores a line without its newline. A forked child (without exec) copies
+ * /tmp/perf-<its pid>.map, never its parent's. */
+#define LT_PERF_MAP_MAX (256ull << 20)
 
 /* Section kinds: kind, name, record type. One list, so that the writer's
  * defaults, the reader's validation and its messages always agree. */
@@ -74,7 +87,8 @@ enum lt_section_kind {
         X(TIMERS_FULL, "timer table full")                                     \
         X(HISTORY_FULL, "sites without history (LEAKTRACE_HISTORY_SITES)")      \
         X(SNAPSHOTS_FULL, "snapshots not taken (at most 64)")                  \
-        X(MAPPINGS_FULL, "anonymous mappings not tracked (table full)")
+        X(MAPPINGS_FULL, "anonymous mappings not tracked (table full)")          \
+        X(PERF_MAP_FULL, "perf map copy cut at 256 MiB (JS code made later not named)")
 
 enum lt_drop_kind {
 #define LT_X_ENUM(K, text) LT_DROP_##K,
@@ -197,7 +211,8 @@ struct lt_header {
                                * with pid, names one process across its execs */
         uint64_t sample_bytes; /* mean bytes between samples; 0: every allocation
                                 * recorded. Sampled figures are estimates */
-        uint64_t reserved0[2];
+        uint64_t perf_map_bytes; /* bytes of the perf map copied, when LT_F_PERF_MAP */
+        uint64_t reserved0[1];
         struct lt_totals totals;
         uint64_t drops[LT_MAX_DROPS]; /* enum lt_drop_kind */
         char cmdline[LT_CMDLINE_MAX];
@@ -207,6 +222,7 @@ struct lt_header {
         struct lt_history_state history;
 };
 _Static_assert(offsetof(struct lt_header, totals) % 64 == 0, "totals on their own line");
+_Static_assert(offsetof(struct lt_header, perf_map_bytes) == 112, "perf_map_bytes where reserved0 was");
 _Static_assert(sizeof(struct lt_header) <= LT_HEADER_SIZE, "lt_header fits");
 
 /* A distinct call stack, and the allocation counters of the site it names.

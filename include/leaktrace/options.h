@@ -34,7 +34,11 @@
           "seed of the sampling; 0: a different one in every thread and run")                  \
         X(unwind, "UNWIND", STR, "fast", 0, 0,                                                 \
           "fast: each frame by a rule read once from .eh_frame, libunwind where none "         \
-          "applies; libunwind: libunwind for every stack")
+          "applies; libunwind: libunwind for every stack")                                     \
+        X(js_frames, "JS_FRAMES", BOOL, 1, 0, 1,                                               \
+          "1: node writes its perf map (--perf-basic-prof --interpreted-frames-native-stack), "  \
+          "copied beside the trace, so that reports name JS functions; 0: JS frames stay "       \
+          "addresses")
 
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
 /* The pid of the command itself: set by the first process that loads the

@@ -24,8 +24,22 @@ export const src = (name) => path.join(PROGRAMS_SRC, name);
 /** A fresh directory for one test, removed when the test ends. */
 export function tmpdir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-e2e-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => {
+    removePerfMaps(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
+}
+
+/**
+ * Node run traced writes /tmp/perf-<pid>.map (the tracer asks for it) and
+ * leaves it: those of the traces in dir that copied one are removed.
+ */
+function removePerfMaps(dir) {
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.perf.map'))) {
+    const trace = path.join(dir, f.replace(/\.perf\.map$/, '.lt'));
+    if (fs.existsSync(trace)) fs.rmSync(`/tmp/perf-${header(trace).pid}.map`, { force: true });
+  }
 }
 
 /** The environment without anything that would steer the preload. */
@@ -116,10 +130,12 @@ export function header(file) {
     depth: u32('depth'),
     fork_parent: u32('fork_parent'),
     exec_count: u32('exec_count'),
+    perf_map_bytes: Number(buf.readBigUInt64LE(L.perf_map_bytes.offset)),
   };
   h.complete = !!(h.flags & L.LT_F_COMPLETE);
   h.exec = !!(h.flags & L.LT_F_EXEC);
   h.fork_child = !!(h.flags & L.LT_F_FORK_CHILD);
+  h.perf_map = !!(h.flags & L.LT_F_PERF_MAP);
   assert.equal(h.magic, L.LT_MAGIC, `${file}: magic`);
   return h;
 }
@@ -442,9 +458,25 @@ export function describeTimers(timers) {
       `${f.column ? `:${f.column}` : ''}`).join(' <- ')).join('\n') || '  (none)';
 }
 
+const TIERS = ['interpreted', 'baseline', 'maglev', 'optimized', null];
+
 function checkFrame(f) {
   const where = `frame ${JSON.stringify(f)}`;
-  keys(f, ['function', 'file', 'line', 'module', 'address'], ['inlined'], where);
+  if (f.js) {
+    // A JS frame, named by node's perf map: no module, a column and a tier.
+    keys(f, ['function', 'file', 'line', 'column', 'module', 'address', 'js', 'tier'], [], where);
+    assert.ok(typeof f.function === 'string' && f.function !== '', `${where}: function`);
+    assert.ok(f.column === null || (Number.isSafeInteger(f.column) && f.column > 0), `${where}: column`);
+    assert.ok(TIERS.includes(f.tier), `${where}: tier`);
+    assert.equal(f.module, null, `${where}: module`);
+  } else if (f.v8) {
+    // V8's own code (a builtin, a stub), named by the perf map.
+    keys(f, ['function', 'file', 'line', 'module', 'address', 'v8'], [], where);
+    assert.ok(typeof f.function === 'string' && f.function !== '', `${where}: function`);
+    assert.equal(f.module, null, `${where}: module`);
+  } else {
+    keys(f, ['function', 'file', 'line', 'module', 'address'], ['inlined'], where);
+  }
   assert.ok(f.function === null || (typeof f.function === 'string' && f.function !== ''), `${where}: function`);
   assert.ok(f.file === null || (typeof f.file === 'string' && f.file !== ''), `${where}: file`);
   // Our programs are built from absolute paths; system libraries' debug

@@ -59,7 +59,7 @@ void lt_run_help(FILE *out)
                 "                    and every node process but npm, npx, yarn and pnpm;\n"
                 "                    all: every process; none: CMD only\n"
                 "  --top N           sites shown (default %d; 0: all)\n"
-                "  --format FORMAT   text (default), json, markdown, collapsed or svg\n"
+                "  --format FORMAT   text (default), json, markdown, collapsed, svg or html\n"
                 "  --no-report       only say which trace files were written\n"
                 "  -h, --help        this help\n"
                 "\n"

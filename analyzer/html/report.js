@@ -577,7 +577,7 @@ function summarySection(p, pi) {
     if (leaks.length > 8) leakCard.append(h('p', { class: 'note' }, `and ${leaks.length - 8} more in the table of sites`));
   }
   if (v.points !== undefined) {
-    const counts = ['leak', 'cache', 'transient', 'unclear'].map((k) => plural(v[k] || 0, k === 'cache' ? 'cache' : k, k === 'cache' ? 'caches' : k));
+    const counts = [plural(v.leak || 0, 'leak'), plural(v.cache || 0, 'cache'), `${v.transient || 0} transient`, `${v.unclear || 0} unclear`];
     leakCard.append(h('p', { class: 'note' }, `Verdicts: ${counts.join(', ')}; history of ${plural(v.points, 'point')} over ${seconds(v.span_s)}, a tick every ${v.tick_ms} ms${v.estimated ? '; sampled: figures are estimates' : ''}.`));
     if (v.note && leaks.length) leakCard.append(h('p', { class: 'note' }, v.note));
   }

@@ -44,7 +44,7 @@ function append(el, children) {
 
 const basename = (p) => (typeof p === 'string' ? p.replace(/\/+$/, '').split('/').pop() || p : '');
 const num = (n) => (typeof n === 'number' && Number.isFinite(n) ? n : null);
-const plural = (n, one, many = one + 's') => `${n} ${n === 1 ? one : many}`;
+const plural = (n, one, many = one + 's') => `${typeof n === 'number' ? group(n) : n} ${n === 1 ? one : many}`;
 const group = (n) => Math.round(n).toLocaleString('en-US');
 
 /** 1.5 KiB, 512 bytes: as the text report says it, without the exact figure. */

@@ -81,7 +81,6 @@ int lt_fuzz_one(const uint8_t *data, size_t size, char *why_out, size_t why_len)
                 lt_write_markdown(sink, &one, 1, 0);
                 lt_write_collapsed(sink, &one, 1);
                 lt_write_flame_svg(sink, &one, 1);
-                lt_write_html(sink, &one, 1, 0);
                 fflush(sink);
                 lt_report_free(&r);
         }

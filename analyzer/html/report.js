@@ -666,7 +666,6 @@ function timelineSection(p, pi) {
   sec.append(legend, chart.el,
     h('p', { class: 'note no-print' }, 'Hover for the values; drag across the chart (or focus it and use Shift with the arrow keys) to select a time window: the table of sites then shows what grew inside it. Dashed lines are snapshots.'),
     h('div', { id: 'window-note' }));
-  sec.chart = chart;
   procState[pi].chart = chart;
   queueMicrotask(() => refreshWindow(p, pi));
   return sec;

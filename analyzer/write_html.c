@@ -42,12 +42,18 @@ struct src_file {
         UT_hash_handle hh;
 };
 
-static void src_free(struct src_file **files)
+/* The files, in the order frames first name them. */
+struct src_set {
+        struct src_file *files;
+        int declined; /* a file was left out: SRC_MAX_FILES reached */
+};
+
+static void src_free(struct src_set *set)
 {
         struct src_file *f, *tmp;
-        HASH_ITER(hh, *files, f, tmp)
+        HASH_ITER(hh, set->files, f, tmp)
         {
-                HASH_DEL(*files, f);
+                HASH_DEL(set->files, f);
                 free(f->name);
                 free(f->lines);
                 free(f);
@@ -55,18 +61,20 @@ static void src_free(struct src_file **files)
 }
 
 /* Notes that a frame is at NAME:LINE. Returns 0 or -ENOMEM. */
-static int src_add(struct src_file **files, const char *name, unsigned line)
+static int src_add(struct src_set *set, const char *name, unsigned line)
 {
         struct src_file *f;
-        HASH_FIND_STR(*files, name, f);
+        HASH_FIND_STR(set->files, name, f);
         if (!f) {
-                if (HASH_COUNT(*files) >= SRC_MAX_FILES)
+                if (HASH_COUNT(set->files) >= SRC_MAX_FILES) {
+                        set->declined = 1;
                         return 0;
+                }
                 if (!(f = calloc(1, sizeof(*f))) || !(f->name = strdup(name))) {
                         free(f);
                         return -ENOMEM;
                 }
-                HASH_ADD_KEYPTR(hh, *files, f->name, strlen(f->name), f);
+                HASH_ADD_KEYPTR(hh, set->files, f->name, strlen(f->name), f);
         }
         if (f->n == f->cap) {
                 size_t cap = f->cap ? 2 * f->cap : 8;
@@ -83,14 +91,14 @@ static int src_add(struct src_file **files, const char *name, unsigned line)
 /* Every frame in the report V: whatever object has a "frames" array (a
  * site, a timer, whatever later versions add), whatever its shape around
  * it. Returns 0 or -ENOMEM. */
-static int src_collect(json_t *v, struct src_file **files)
+static int src_collect(json_t *v, struct src_set *set)
 {
         if (json_is_array(v)) {
                 size_t i;
                 json_t *e;
                 json_array_foreach(v, i, e)
                 {
-                        int err = src_collect(e, files);
+                        int err = src_collect(e, set);
                         if (err)
                                 return err;
                 }
@@ -107,7 +115,7 @@ static int src_collect(json_t *v, struct src_file **files)
                 json_t *line = json_object_get(f, "line");
                 if (json_is_string(file) && json_is_integer(line) && json_integer_value(line) > 0 &&
                     json_integer_value(line) < 100000000) {
-                        int err = src_add(files, json_string_value(file),
+                        int err = src_add(set, json_string_value(file),
                                           (unsigned)json_integer_value(line));
                         if (err)
                                 return err;
@@ -119,7 +127,7 @@ static int src_collect(json_t *v, struct src_file **files)
         {
                 if (!strcmp(key, "frames"))
                         continue;
-                int err = src_collect(member, files);
+                int err = src_collect(member, set);
                 if (err)
                         return err;
         }
@@ -223,23 +231,26 @@ static int write_extra(FILE *out, struct lt_report *const *reports, size_t n, un
                         (unsigned)reports[i]->trace->hdr.pid, reports[i]->nsites,
                         reports[i]->timers ? reports[i]->timers->nsites : 0);
         fputs("],\"sources\":{", out);
-        struct src_file *files = NULL;
+        struct src_set set = {0};
         int err = 0, cut = 0;
         /* Our own JSON read back: every frame, whatever shape the report
          * has (one process, several, what later versions add). */
         json_t *root = json_loadb(json, json_len, 0, NULL);
-        if (root && !(err = src_collect(root, &files))) {
+        if (root && !(err = src_collect(root, &set))) {
                 size_t budget = SRC_BUDGET;
                 const char *sep = "";
                 struct src_file *f, *tmp;
-                HASH_ITER(hh, files, f, tmp)
+                cut = set.declined;
+                HASH_ITER(hh, set.files, f, tmp)
                 {
-                        if ((cut = src_write_file(out, f, &budget, &sep)))
+                        if (src_write_file(out, f, &budget, &sep)) {
+                                cut = 1;
                                 break;
+                        }
                 }
         }
         json_decref(root);
-        src_free(&files);
+        src_free(&set);
         fprintf(out, "},\"sources_cut\":%s}", cut ? "true" : "false");
         return err;
 }

@@ -18,7 +18,7 @@
 void lt_report_help(FILE *out)
 {
         fprintf(out,
-                "Usage: leaktrace report [--top N] [--format FORMAT] FILE|DIR...\n"
+                "Usage: leaktrace report [--top N] [--format FORMAT] [-o FILE] FILE|DIR...\n"
                 "\n"
                 "Reports what each trace file shows still allocated: the call sites\n"
                 "holding live memory, with a verdict from each one's history (leak,\n"
@@ -33,16 +33,20 @@ void lt_report_help(FILE *out)
                 "several processes, merged (cluster workers, forked children); then each\n"
                 "process's own report.\n"
                 "\n"
-                "  --top N          sites shown per process (default %d; 0: all)\n"
-                "  --format FORMAT  text (default), for people; json, for programs;\n"
-                "                   markdown, for a code review; collapsed, folded stacks\n"
-                "                   of live bytes for flamegraph.pl or speedscope; svg, a\n"
-                "                   flame graph of live bytes (collapsed and svg: all sites)\n"
-                "  -h, --help       this help\n"
+                "  --top N            sites shown per process (default %d, html %d; 0: all)\n"
+                "  --format FORMAT    text (default), for people; json, for programs;\n"
+                "                     markdown, for a code review; collapsed, folded stacks\n"
+                "                     of live bytes for flamegraph.pl or speedscope; svg, a\n"
+                "                     flame graph of live bytes (collapsed and svg: all\n"
+                "                     sites); html, one self-contained page to explore in a\n"
+                "                     browser: timeline, sites, stacks with their source,\n"
+                "                     flame graph, timers\n"
+                "  -o, --output FILE  where to write the report (default: stdout)\n"
+                "  -h, --help         this help\n"
                 "\n"
                 "Exit status: 0, or 2 when a file cannot be read or is not a valid\n"
                 "trace (one line on stderr says why).\n",
-                LT_DEFAULT_TOP);
+                LT_DEFAULT_TOP, LT_HTML_DEFAULT_TOP);
 }
 
 void lt_usage_error(const char *cmd, const char *fmt, ...)
@@ -66,6 +70,7 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
                         return -EINVAL;
                 }
                 o->top = (unsigned)n;
+                o->top_given = 1;
                 return 0;
         }
         static const char *const names[] = {
@@ -79,7 +84,8 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
                         return 0;
                 }
         }
-        lt_usage_error(cmd, "--format is text, json, markdown, collapsed or svg, not '%s'", val);
+        lt_usage_error(cmd, "--format is text, json, markdown, collapsed, svg or html, not '%s'",
+                       val);
         return -EINVAL;
 }
 
@@ -90,6 +96,7 @@ int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_rep
         struct lt_report **good = calloc(n, sizeof(*good));
         size_t ngood = 0;
         int status = 0;
+        FILE *dst = out;
         if (!traces || !reports || !good) {
                 fprintf(stderr, "leaktrace: out of memory\n");
                 status = 2;
@@ -107,24 +114,42 @@ int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_rep
                 }
                 good[ngood++] = &reports[i];
         }
+        if (ngood && o->output && strcmp(o->output, "-")) {
+                /* Opened only now: no empty report is left behind for files
+                 * that could not be read. */
+                if (!(dst = fopen(o->output, "w"))) {
+                        fprintf(stderr, "leaktrace: %s: %s\n", o->output, strerror(errno));
+                        status = 2;
+                        goto out;
+                }
+        }
         if (ngood) {
                 int err;
+                unsigned top = o->top;
+                if (!o->top_given)
+                        top = o->format == LT_FORMAT_HTML ? LT_HTML_DEFAULT_TOP : LT_DEFAULT_TOP;
                 switch (o->format) {
                 case LT_FORMAT_JSON:
-                        err = lt_write_json(out, good, ngood, o->top);
+                        err = lt_write_json(dst, good, ngood, top);
                         break;
                 case LT_FORMAT_MARKDOWN:
-                        err = lt_write_markdown(out, good, ngood, o->top);
+                        err = lt_write_markdown(dst, good, ngood, top);
                         break;
                 case LT_FORMAT_COLLAPSED: /* every site: a flame graph wants them all */
-                        err = lt_write_collapsed(out, good, ngood);
+                        err = lt_write_collapsed(dst, good, ngood);
                         break;
                 case LT_FORMAT_SVG:
-                        err = lt_write_flame_svg(out, good, ngood);
+                        err = lt_write_flame_svg(dst, good, ngood);
+                        break;
+                case LT_FORMAT_HTML:
+                        err = lt_write_html(dst, good, ngood, top);
                         break;
                 default:
-                        err = lt_write_text(out, good, ngood, o->top);
+                        err = lt_write_text(dst, good, ngood, top);
                 }
+                if (dst != out && fclose(dst) && !err)
+                        err = -EIO;
+                dst = out;
                 if (err) {
                         fprintf(stderr, "leaktrace: cannot write the report: %s\n", strerror(-err));
                         status = 2;
@@ -269,14 +294,18 @@ int lt_cmd_report(int argc, char **argv)
         static const struct option longopts[] = {
             {"top", required_argument, NULL, 't'},
             {"format", required_argument, NULL, 'f'},
+            {"output", required_argument, NULL, 'o'},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
                 switch (c) {
+                case 'o':
+                        o.output = optarg;
+                        break;
                 case 't':
                 case 'f':
                         if (lt_report_opt(&o, "report", c == 't' ? "top" : "format", optarg) < 0)

@@ -7,6 +7,9 @@
 #include <stdio.h>
 
 #define LT_DEFAULT_TOP 20
+/* The HTML report carries far more sites than a page of text, since it
+ * sorts and filters them; but not all of a huge trace's. */
+#define LT_HTML_DEFAULT_TOP 500
 
 /* Report formats: --format NAME. */
 #define LT_FORMATS(X)                                                                              \
@@ -14,7 +17,8 @@
         X(JSON, "json")                                                                            \
         X(MARKDOWN, "markdown")                                                                    \
         X(COLLAPSED, "collapsed")                                                                  \
-        X(SVG, "svg")
+        X(SVG, "svg")                                                                              \
+        X(HTML, "html")
 
 enum lt_format {
 #define LT_X_ENUM(K, name) LT_FORMAT_##K,
@@ -24,8 +28,10 @@ enum lt_format {
 };
 
 struct lt_report_opts {
-        unsigned top; /* sites shown per process; 0: all */
+        unsigned top;  /* sites shown per process; 0: all */
+        int top_given; /* --top was given: else each format's default */
         enum lt_format format;
+        const char *output; /* where the report goes; NULL or "-": the FILE given */
 };
 
 /* `leaktrace report ARGS`: argv[0] is "report". Returns the exit status. */

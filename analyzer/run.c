@@ -62,7 +62,7 @@ void lt_run_help(FILE *out)
                 "  --no-js-frames    node: do not ask for its perf map; JS frames stay\n"
                 "                    addresses (sets LEAKTRACE_JS_FRAMES=0)\n"
                 "  --top N           sites shown (default %d; 0: all)\n"
-                "  --format FORMAT   text (default), json, markdown, collapsed or svg\n"
+                "  --format FORMAT   text (default), json, markdown, collapsed, svg or html\n"
                 "  --no-report       only say which trace files were written\n"
                 "  -h, --help        this help\n"
                 "\n"

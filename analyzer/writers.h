@@ -33,6 +33,12 @@ int lt_write_collapsed(FILE *out, struct lt_report *const *reports, size_t n);
  * as above. */
 int lt_write_flame_svg(FILE *out, struct lt_report *const *reports, size_t n);
 
+/* Writes N reports as one self-contained HTML page to explore in a browser:
+ * the JSON report of the TOP sites of each (as lt_write_json writes it) as
+ * the page's data, with the source lines around the frames it shows where
+ * their files are readable. Returns as above. */
+int lt_write_html(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
+
 /* The frames of site S, outermost first, as names fit for a folded stack
  * (no ';', no control character): callers by function, the innermost by
  * function, file and line, unknown ones as module+offset; a mapping site

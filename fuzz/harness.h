@@ -1,6 +1,7 @@
 /* What the fuzz target and the real-file test share: one trace file, given
  * as bytes, through the analyzer as `leaktrace report` takes it (read and
- * validated by lt_trace_load(), then every report format written). */
+ * validated by lt_trace_load(), then every report format written but html,
+ * which wraps the JSON writer's output). */
 #ifndef LT_FUZZ_HARNESS_H
 #define LT_FUZZ_HARNESS_H
 

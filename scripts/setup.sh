@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
+# chromium: the HTML report's test opens it in Debian's browser, driven
+# headless by playwright-core (tests/browser/), which never downloads one.
 for pkg in gcc g++ make cmake pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev libjansson-dev \
-    clang libclang-rt-14-dev; do
+    clang libclang-rt-14-dev chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 command -v node >/dev/null 2>&1 || need+=(nodejs)
@@ -24,9 +26,12 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
-# The pinned npm packages the node tests use (jsdom), installed once here so
-# that tests running side by side never race on `npm ci`.
-if [ -f node/test/fixtures/package-lock.json ] && [ ! -d node/test/fixtures/node_modules ]; then
-  echo "setup: npm ci in node/test/fixtures" >&2
-  (cd node/test/fixtures && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# The pinned npm packages the tests use (jsdom for the node tests,
+# playwright-core for the browser test), installed once here so that tests
+# running side by side never race on `npm ci`.
+for dir in node/test/fixtures tests/browser; do
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+    echo "setup: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done

@@ -6,64 +6,19 @@
 // must show the leak's growth exactly, and the formats for people (markdown,
 // folded stacks, flame graph, timeline) must hold what the JSON holds.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { test } from 'node:test';
 import {
-  LEAKTRACE, assertStatus, describeSites, extractReport, markers, prog, report, run, siteAt, src, tmpdir,
-  tracedEnv,
+  LEAKTRACE, assertStatus, describeSites, extractReport, markers, prog, report, run, runThreeSites, siteAt, src,
+  tmpdir, tracedEnv,
 } from './lib.mjs';
 
 const THREE = prog('three_sites');
 const THREE_C = src('three_sites.c');
 const M = markers(THREE_C);
 const STEPS = 40; // per phase, as three_sites.c says
-
-/**
- * Runs three_sites paused, sequencing it through its stdin: ctl start after
- * "ready", a snapshot after each of the first two phases. Resolves with
- * the pid, the lines it printed and its trace file.
- */
-function runSequenced(dir, args = []) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(THREE, args, {
-      env: tracedEnv(dir, { LEAKTRACE_START: 'paused', LEAKTRACE_TICK_MS: '50' }),
-      cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const lines = [];
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`three_sites did not finish in 25 s; saw ${JSON.stringify(lines)}; ${stderr}`));
-    }, 25000);
-    const ctl = (...a) => {
-      const r = run(LEAKTRACE, ['ctl', String(child.pid), ...a]);
-      assertStatus(r);
-      return r.stdout;
-    };
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    readline.createInterface({ input: child.stdout }).on('line', (text) => {
-      lines.push(text);
-      try {
-        if (text === 'ready') ctl('start');
-        else if (text.startsWith('phase 1 ')) ctl('snapshot', 'first');
-        else if (text.startsWith('phase 2 ')) ctl('snapshot', 'second');
-        else return;
-        child.stdin.write('\n');
-      } catch (e) {
-        child.kill('SIGKILL');
-        reject(e);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ pid: child.pid, code, signal, lines, stderr, file: path.join(dir, `leaktrace.${child.pid}.lt`) });
-    });
-  });
-}
 
 // ---- well-formed XML, without a library ----
 const NAME = /^[A-Za-z_:][-A-Za-z0-9_:.]*/;
@@ -139,7 +94,7 @@ const attr = (tag, name) => {
 
 test('three sites recorded from the middle: leak, cache, transient; diff, check and the formats', async (t) => {
   const dir = tmpdir(t);
-  const r = await runSequenced(dir);
+  const r = await runThreeSites(dir);
   assert.equal(r.code, 0, `three_sites: ${JSON.stringify(r)}`);
   assert.deepEqual(r.lines.slice(1), [
     'phase 1 leaked=40 cache=10 churn=3',
@@ -273,7 +228,7 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
 
 test('without the leak: check passes; live timers have their own bound', async (t) => {
   const dir = tmpdir(t);
-  const r = await runSequenced(dir, ['--no-leak']);
+  const r = await runThreeSites(dir, ['--no-leak']);
   assert.equal(r.code, 0, JSON.stringify(r));
   const rep = report([r.file]);
   assert.equal(rep.sites.filter((s) => s.frames[0].line === M.LEAK.leak).length, 0);

@@ -2,10 +2,11 @@
 // the preload, reading trace-file headers, parsing and checking the JSON
 // report, and finding the marked lines in the test programs' sources.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const BUILD = process.env.LEAKTRACE_BUILD;
@@ -564,4 +565,49 @@ export function assertLive(proc, want) {
   const got = { live_bytes: proc.summary.live_bytes, live_blocks: proc.summary.live_blocks };
   assert.deepEqual(got, sum, `summary live figures equal the sum of the sites:\n${describeSites(proc.sites)}`);
   assert.deepEqual(got, want, `summary live figures:\n${describeSites(proc.sites)}`);
+}
+
+/**
+ * Runs the three_sites program (a leak, a cache, a churn) traced into dir,
+ * started paused with a 50 ms tick and sequenced through its stdin: ctl
+ * start after "ready", snapshots "first" and "second" after its first two
+ * phases. Resolves with the pid, the lines it printed and its trace file.
+ */
+export function runThreeSites(dir, args = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(prog('three_sites'), args, {
+      env: tracedEnv(dir, { LEAKTRACE_START: 'paused', LEAKTRACE_TICK_MS: '50' }),
+      cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const lines = [];
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`three_sites did not finish in 25 s; saw ${JSON.stringify(lines)}; ${stderr}`));
+    }, 25000);
+    const ctl = (...a) => {
+      const r = run(LEAKTRACE, ['ctl', String(child.pid), ...a]);
+      assertStatus(r);
+      return r.stdout;
+    };
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    readline.createInterface({ input: child.stdout }).on('line', (text) => {
+      lines.push(text);
+      try {
+        if (text === 'ready') ctl('start');
+        else if (text.startsWith('phase 1 ')) ctl('snapshot', 'first');
+        else if (text.startsWith('phase 2 ')) ctl('snapshot', 'second');
+        else return;
+        child.stdin.write('\n');
+      } catch (e) {
+        child.kill('SIGKILL');
+        reject(e);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ pid: child.pid, code, signal, lines, stderr, file: path.join(dir, `leaktrace.${child.pid}.lt`) });
+    });
+  });
 }

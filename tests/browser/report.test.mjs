@@ -1,0 +1,398 @@
+// The HTML report in a real browser: Debian's chromium, driven headless by
+// playwright-core (pinned in package.json beside this file; it never
+// downloads a browser). three_sites (a leak, a cache, a churn, a mapping,
+// a timerfd, two snapshots) is traced with a command line that tries to
+// close the page's script, and its report opened as a file:// URL: the top
+// row must be the leak with its exact bytes, its stack must show the right
+// file and line and the source line itself, filtering, sorting, zooming
+// the flame graph and selecting a window on the timeline must give exactly
+// what the JSON report says; with no console error, no dialog, and no
+// request but file: and data:. A node process beside it makes a report of
+// two processes (tabs) with JS timers. Screenshots at 1280x800 and 390x844
+// go to the build directory (browser-shots/).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  BUILD, LEAKTRACE, assertStatus, cleanEnv, markers, prog, report, run, runThreeSites, src, traceFiles,
+} from '../e2e/lib.mjs';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const REQUESTS_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'requests.js');
+const THREE_C = src('three_sites.c');
+const M = markers(THREE_C);
+const EVIL = '</script><script>alert(1)</script>';
+const SHOTS = path.join(BUILD, 'browser-shots');
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  throw new Error(`playwright-core is not installed in ${HERE}: scripts/setup.sh runs npm ci there (${e.message})`);
+}
+if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
+
+let browser, dir, three, threeHtml, node, nodeRep, bothHtml;
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-browser-'));
+  const r = await runThreeSites(dir, [EVIL]);
+  assert.equal(r.code, 0, `three_sites: ${r.stderr}`);
+  three = { file: r.file, rep: report([r.file]) };
+  threeHtml = path.join(dir, 'three.html');
+  const w = run(LEAKTRACE, ['report', '--format', 'html', '-o', threeHtml, r.file]);
+  assertStatus(w);
+  assert.equal(w.stdout, '', '-o: nothing on stdout');
+
+  const nodeDir = path.join(dir, 'node');
+  fs.mkdirSync(nodeDir);
+  const n = run(LEAKTRACE, ['run', '-o', nodeDir, '--no-report', '--', process.execPath, REQUESTS_JS, '25'],
+    { env: cleanEnv(), cwd: nodeDir });
+  assertStatus(n);
+  node = path.join(nodeDir, traceFiles(nodeDir)[0]);
+  nodeRep = report([node]);
+  bothHtml = path.join(dir, 'both.html');
+  assertStatus(run(LEAKTRACE, ['report', '--format', 'html', '-o', bothHtml, r.file, node]));
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  fs.mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A page on FILE at a viewport size, watched: console errors, page errors,
+ * dialogs and every request but file: and data: are collected, and the
+ * test fails on any of them when it ends.
+ */
+async function open(t, file, width = 1280, height = 800) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const bad = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') bad.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => bad.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => {
+    bad.push(`dialog: ${d.message()}`);
+    d.dismiss();
+  });
+  page.on('request', (q) => {
+    if (!/^(file|data):/.test(q.url())) bad.push(`network request: ${q.url()}`);
+  });
+  t.after(async () => {
+    await page.close();
+    assert.deepEqual(bad, [], 'no console error, no dialog, no request but file: and data:');
+  });
+  await page.goto(pathToFileURL(file).href);
+  await page.waitForSelector('#site-table tbody tr');
+  return page;
+}
+
+/** Polls FN (async) until it returns a value deepEqual to WANT, or fails. */
+async function until(fn, want, what) {
+  let got;
+  for (let i = 0; i < 50; i++) {
+    got = await fn();
+    try {
+      assert.deepEqual(got, want);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  assert.deepEqual(got, want, what);
+}
+
+const ranks = (page) => page.locator('#site-table tbody tr.row').evaluateAll((rows) => rows.map((r) => +r.dataset.rank));
+const sourceLine = (file, line) => fs.readFileSync(file, 'utf8').split('\n')[line - 1];
+const real = (p) => fs.realpathSync(p);
+
+/** The JSON embedded in the page, as the page reads it. */
+function embedded(html, id) {
+  const m = new RegExp(`<script type="application/json" id="${id}">([^<]*)</script>`).exec(fs.readFileSync(html, 'utf8'));
+  assert.ok(m, `${id} in ${html}`);
+  return JSON.parse(m[1]);
+}
+
+test('the page holds the JSON report exactly, and the command line cannot close its script', () => {
+  const text = fs.readFileSync(threeHtml, 'utf8');
+  assert.deepEqual(embedded(threeHtml, 'lt-report'), three.rep, 'the JSON report, as --format json writes it');
+  assert.equal((text.match(/<script/gi) || []).length, 3, 'three script elements: the report, the page data, the code');
+  assert.equal((text.match(/<\/script/gi) || []).length, 3, 'each closed once');
+  assert.ok(!text.includes(EVIL), 'the command line is not in the page as markup');
+  assert.deepEqual(three.rep.process.command, [prog('three_sites'), EVIL]);
+  const extra = embedded(threeHtml, 'lt-extra');
+  assert.equal(extra.sources[three.rep.sites[0].frames[0].file][String(M.LEAK.leak)], sourceLine(THREE_C, M.LEAK.leak),
+    'the source line of the leak, as the file has it');
+  assert.deepEqual(extra.processes, [{ pid: three.rep.process.pid, sites: 4, timers: 1 }]);
+  assert.ok(fs.statSync(threeHtml).size < 512 << 10, `a small report stays small: ${fs.statSync(threeHtml).size} bytes`);
+});
+
+test('the top row is the leak, with its exact bytes; its stack shows the file, the line and the source', async (t) => {
+  const rep = three.rep;
+  const leak = rep.sites[0];
+  assert.deepEqual([leak.verdict, leak.live_bytes, leak.live_blocks], ['leak', 12000, 120], 'the JSON report agrees');
+  const page = await open(t, threeHtml);
+  assert.equal(await page.locator('#command').textContent(), `${prog('three_sites')} '${EVIL}'`, 'the command, as text');
+  assert.equal(await page.title(), `leaktrace: ${prog('three_sites')} '${EVIL}' (pid ${rep.process.pid})`);
+
+  const top = page.locator('#site-table tbody tr.row').first();
+  assert.equal(await top.getAttribute('data-rank'), '1');
+  assert.equal(await top.locator('.badge').first().textContent(), 'leak');
+  assert.equal(await top.locator('td.live').textContent(), '11.7 KiB');
+  assert.equal(await top.locator('td.live').getAttribute('title'), '12,000 bytes');
+  assert.equal(await top.locator('td.where .fn').textContent(), 'leak_one');
+  assert.equal(await top.locator('td.where .loc').textContent(), `three_sites.c:${M.LEAK.leak}`);
+  assert.deepEqual(await ranks(page), [1, 2, 3, 4], 'every site, in the report\'s order');
+  assert.equal(await page.locator('#leak-card .leaks li').count(), 1, 'one leak in the summary');
+  await page.screenshot({ path: path.join(SHOTS, 'report-1280x800.png') });
+
+  await top.click();
+  const detail = page.locator('#detail-0-0');
+  await detail.waitFor();
+  assert.equal(await top.getAttribute('aria-expanded'), 'true');
+  const f0 = detail.locator('ol.stack > li[data-frame="0"]');
+  assert.equal(await f0.locator('.fn').textContent(), 'leak_one');
+  const loc = await f0.locator('.loc').textContent();
+  const [file, line] = [loc.slice(0, loc.lastIndexOf(':')), +loc.slice(loc.lastIndexOf(':') + 1)];
+  assert.equal(real(file), real(THREE_C), 'the file of the allocating frame');
+  assert.equal(line, M.LEAK.leak, 'its line');
+  const hl = f0.locator('pre.src span.hl');
+  assert.equal(await hl.getAttribute('data-line'), String(M.LEAK.leak));
+  assert.equal(await hl.textContent(), sourceLine(THREE_C, M.LEAK.leak), 'the source line itself');
+  assert.equal(await f0.locator('pre.src span').count(), 7, 'three lines either side');
+  assert.equal(await detail.locator('ol.stack > li[data-frame="1"] .fn').textContent(), 'phase');
+  assert.match(await detail.textContent(), /12,000 bytes in 120 blocks/);
+  assert.equal(await detail.locator('.site-history svg path.series').count(), 1, 'its own history chart');
+  await page.screenshot({ path: path.join(SHOTS, 'site-1280x800.png') });
+
+  // The keyboard: Enter on the focused row closes it and opens it again.
+  await top.focus();
+  await page.keyboard.press('Enter');
+  await until(() => top.getAttribute('aria-expanded'), 'false', 'Enter closes the row');
+  assert.equal(await page.locator('#detail-0-0').count(), 0);
+  await page.keyboard.press('Enter');
+  await until(() => top.getAttribute('aria-expanded'), 'true', 'Enter opens it');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'site-0-0', 'the focus stays on the row');
+});
+
+test('filtering and sorting the sites', async (t) => {
+  const rep = three.rep;
+  const page = await open(t, threeHtml);
+  const where = () => page.locator('#site-table tbody tr.row td.where .fn').allTextContents();
+  await page.fill('#site-filter', 'cache_fill');
+  await until(where, ['cache_fill'], 'filter by function');
+  await page.fill('#site-filter', 'three_sites.c:58');
+  await until(where, ['churn_to'], 'filter by file and line');
+  await page.fill('#site-filter', 'libc.so');
+  await until(() => ranks(page), [1, 2, 3, 4], 'filter by module: every stack goes through libc');
+  await page.fill('#site-filter', 'no_such_function');
+  await until(() => ranks(page), [], 'nothing matches');
+  assert.equal(await page.locator('#site-count').textContent(), '0 of 4 sites');
+  await page.fill('#site-filter', '');
+  await until(() => ranks(page), [1, 2, 3, 4], 'the filter cleared');
+  await page.selectOption('#verdict-filter', 'cache');
+  const caches = rep.sites.map((x, i) => [x, i + 1]).filter(([x]) => x.verdict === 'cache').map(([, r]) => r);
+  await until(() => ranks(page), caches, 'the caches alone');
+  await page.selectOption('#verdict-filter', '');
+
+  const order = (key, dir) => rep.sites.map((x, i) => [key(x), i + 1]).sort((a, b) => (a[0] - b[0]) * dir || a[1] - b[1]).map(([, r]) => r);
+  await page.click('#site-table th button[data-sort="live"]');
+  await until(() => ranks(page), order((x) => x.live_bytes, -1), 'by live bytes, biggest first');
+  assert.equal(await page.locator('#site-table th[aria-sort]').getAttribute('aria-sort'), 'descending');
+  await page.click('#site-table th button[data-sort="live"]');
+  await until(() => ranks(page), order((x) => x.live_bytes, 1), 'and smallest first');
+  await page.click('#site-table th button[data-sort="blocks"]');
+  await until(() => ranks(page), order((x) => x.live_blocks, -1), 'by blocks');
+  await page.click('#site-table th button[data-sort="growth"]');
+  await until(() => ranks(page), order((x) => x.growth_bytes, -1), 'by growth');
+  await page.click('#site-table th button[data-sort="verdict"]');
+  const v = { leak: 0, unclear: 1, cache: 2, transient: 3 };
+  await until(() => ranks(page), order((x) => v[x.verdict], 1), 'by verdict, leaks first');
+  await page.click('#site-table th button[data-sort="rank"]');
+  await until(() => ranks(page), [1, 2, 3, 4], 'back in the report\'s order');
+});
+
+test('the flame graph zooms on a click and highlights what the search finds', async (t) => {
+  const page = await open(t, threeHtml);
+  const leafName = `leak_one (three_sites.c:${M.LEAK.leak})`;
+  const node = (name) => page.locator(`#flame g.node:not(.dim)[data-name="${name}"]`);
+  assert.equal(await node(`cache_fill (three_sites.c:${M.CACHE.cache})`).count(), 1, 'every site is in it');
+  const total = three.rep.sites.reduce((a, x) => a + x.live_bytes, 0);
+  assert.equal(await page.locator('#flame-crumbs').textContent(), `All: ${(total / 1024).toFixed(1)} KiB live`);
+
+  await node(leafName).click();
+  await until(() => page.locator('#flame-crumbs').textContent(),
+    `Zoomed on _start \u203a __libc_start_main \u203a __libc_start_call_main \u203a main \u203a phase \u203a ${leafName}: 11.7 KiB live`,
+    'zoomed on the leak');
+  const svgWidth = await page.locator('#flame svg').evaluate((el) => el.viewBox.baseVal.width);
+  const w = +(await node(leafName).locator('rect').getAttribute('width'));
+  assert.ok(Math.abs(w - svgWidth) <= 1, `the zoomed frame takes the whole width: ${w} of ${svgWidth}`);
+  assert.equal(await node(`cache_fill (three_sites.c:${M.CACHE.cache})`).count(), 0, 'what is beside it is gone');
+  assert.equal(await page.locator('#flame g.node.dim').count(), 6, 'all and its callers above it, dimmed');
+  await page.click('#flame-reset');
+  await until(() => node(`cache_fill (three_sites.c:${M.CACHE.cache})`).count(), 1, 'the reset brings all back');
+
+  // By the keyboard: Enter on a frame zooms too.
+  await node('phase').focus();
+  await page.keyboard.press('Enter');
+  await until(() => page.locator('#flame-crumbs').textContent(),
+    'Zoomed on _start \u203a __libc_start_main \u203a __libc_start_call_main \u203a main \u203a phase: 13.9 KiB live',
+    'zoomed by Enter on the callers of the three sites');
+  await page.click('#flame-reset');
+
+  await page.fill('#flame-search', 'churn_to');
+  await until(() => page.locator('#flame g.node.hit').evaluateAll((els) => els.map((e) => e.dataset.name)),
+    [`churn_to (three_sites.c:${M.CHURN.churn})`], 'the search highlights the frame');
+  assert.match(await page.locator('#flame-crumbs').textContent(), /"churn_to" matches 192 bytes \(0\.1%\)$/);
+});
+
+test('a window selected on the timeline filters the sites to what grew inside it', async (t) => {
+  const rep = three.rep;
+  const page = await open(t, threeHtml);
+  assert.deepEqual(await page.locator('#timeline svg text.label:not(.title)').allTextContents(), ['first', 'second'],
+    'the snapshots are marked');
+  const chart = page.locator('#timeline svg');
+
+  // Hovering shows the values of a point.
+  await chart.scrollIntoViewIfNeeded();
+  let box = await chart.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const tip = page.locator('#timeline .tip');
+  await tip.waitFor({ state: 'visible' });
+  assert.match(await tip.textContent(), /RSS: .*live malloc: .*live OS timers: \d+/);
+
+  // From the point nearest snapshot "first" to the one nearest "second",
+  // by the keyboard: the sites whose history grew between the two points,
+  // biggest growth first, the leak among them.
+  const tl = rep.timeline;
+  const near = (name) => {
+    const at = rep.snapshots.find((x) => x.name === name).t;
+    return tl.reduce((best, p, i) => (Math.abs(p.t - at) < Math.abs(tl[best].t - at) ? i : best), 0);
+  };
+  const [i0, i1] = [near('first'), near('second')];
+  assert.ok(i0 > 0 && i1 > i0 + 2, `points between the snapshots: ${i0}, ${i1}`);
+  const grew = rep.sites.map((x, i) => [x.history[i1].bytes - x.history[i0].bytes, i + 1]).filter(([g]) => g > 0)
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const leakGrowth = rep.sites[0].history[i1].bytes - rep.sites[0].history[i0].bytes;
+  assert.ok(leakGrowth >= 100 * 20, `the leak grew between the snapshots: ${leakGrowth} bytes`);
+  await chart.focus();
+  await page.keyboard.press('Home');
+  for (let i = 0; i < i0; i++) await page.keyboard.press('ArrowRight');
+  for (let i = i0; i < i1; i++) await page.keyboard.press('Shift+ArrowRight');
+  await until(() => ranks(page), grew.map(([, r]) => r), 'the sites that grew in the window, biggest growth first');
+  const cells = await page.locator('#site-table tbody tr.row td.growth span').evaluateAll((els) => els.map((e) => e.title));
+  assert.deepEqual(cells, grew.map(([g]) => `${g.toLocaleString('en-US')} bytes`), 'each one\'s growth in the window');
+  assert.equal(await page.locator('#site-table th button[data-sort="growth"]').textContent(), 'growth in window');
+  assert.match(await page.locator('#window-note').textContent(),
+    new RegExp(`^Window .* to .*: ${grew.length} sites? grew inside it\\. `));
+  await page.click('#clear-window');
+  await until(() => ranks(page), [1, 2, 3, 4], 'the window cleared');
+
+  // By the mouse: a drag across most of the chart, then Escape.
+  await chart.scrollIntoViewIfNeeded();
+  box = await chart.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.move(box.x + box.width * 0.95, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const note = await page.locator('#window-note').textContent();
+  const m = /Window (.*) to (.*): (\d+) sites? grew inside it/.exec(note);
+  assert.ok(m, `a window is selected: ${note}`);
+  assert.equal((await ranks(page)).length, +m[3], 'the table holds the sites that grew');
+  assert.ok((await ranks(page)).includes(1), 'among them the leak');
+  await chart.focus();
+  await page.keyboard.press('Escape');
+  await until(() => ranks(page), [1, 2, 3, 4], 'Escape clears the window');
+});
+
+test('on a phone-sized screen the page fits its width, and it prints without its controls', async (t) => {
+  const page = await open(t, threeHtml, 390, 844);
+  await page.locator('#site-table tbody tr.row').first().click();
+  await page.locator('#detail-0-0').waitFor();
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390, 'no sideways scrolling');
+  await page.screenshot({ path: path.join(SHOTS, 'report-390x844.png') });
+  await page.locator('#sites').screenshot({ path: path.join(SHOTS, 'sites-390x844.png') });
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('nav.toc').isVisible(), false, 'no navigation on paper');
+  assert.equal(await page.locator('#site-filter').isVisible(), false, 'no filter box on paper');
+  assert.equal(await page.locator('#site-table').isVisible(), true, 'the table is printed');
+});
+
+test('two processes: tabs, each with its own sites; JS timers with their source', async (t) => {
+  const rep = report([three.file, node]);
+  assert.equal(rep.processes.length, 2);
+  const page = await open(t, bothHtml);
+  const tabs = page.locator('.tabs [role="tab"]');
+  assert.equal(await tabs.count(), 2);
+  assert.equal(await tabs.nth(0).getAttribute('aria-selected'), 'true');
+  assert.equal(await page.locator('#site-table tbody tr.row').first().locator('td.where .fn').textContent(), 'leak_one');
+  await tabs.nth(1).click();
+  await until(() => page.locator('.meta').textContent().then((s) => s.split(' \u00b7 ')[0]), `pid ${nodeRep.process.pid}`,
+    'the second process shown');
+  assert.equal(await page.locator('#command').textContent(), `${process.execPath} ${REQUESTS_JS} 25`);
+  const leakLine = markers(REQUESTS_JS).LEAK.interval;
+  const js = nodeRep.timers[0];
+  assert.deepEqual([js.kind, js.live, js.frames[0].function, js.frames[0].line], ['js', 25, 'handleRequest', leakLine]);
+  const row = page.locator('#timer-table tbody tr.row').first();
+  assert.equal(await row.locator('td').nth(1).textContent(), 'JS');
+  assert.equal(await row.locator('td').nth(2).textContent(), '25');
+  assert.equal(await row.locator('td.where .fn').textContent(), 'handleRequest');
+  assert.equal(await row.locator('td.where .tag.js').textContent(), 'JS');
+  assert.equal(await row.locator('td.where .loc').textContent(), `requests.js:${leakLine}:${js.frames[0].column}`);
+  await row.click();
+  const hl = page.locator('#timer-table tr.detail li[data-frame="0"] pre.src span.hl');
+  await hl.waitFor();
+  assert.equal(await hl.textContent(), sourceLine(REQUESTS_JS, leakLine), 'the JS source line');
+  await tabs.nth(1).focus();
+  await page.keyboard.press('ArrowLeft');
+  await until(() => tabs.nth(0).getAttribute('aria-selected'), 'true', 'arrow keys move between tabs');
+});
+
+test('a report that carries a growth summary and JS frames shows them', async (t) => {
+  // What other writers add to the JSON (the growth summary, JS frames from
+  // perf maps), put into the page by hand, as the page must read it.
+  const rep = structuredClone(three.rep);
+  rep.growth = {
+    span_s: 2.5,
+    series: [
+      { name: 'rss', unit: 'bytes', first: 2 << 20, last: 3 << 20, per_minute: 24 << 20 },
+      { name: 'js_heap_used', unit: 'bytes', first: 4 << 20, last: 54 << 20, per_minute: 1200 << 20 },
+      { name: 'timers', unit: 'count', first: 0, last: 50, per_minute: 1200 },
+    ],
+    retention: [{
+      kind: 'js', live: 50, bytes_per_timer: 1 << 20, r2: 0.99, points: 20, against: 'js_heap_used',
+      frames: [{ function: 'UNSAFE_componentWillMount', file: '/app/src/App.js', line: 12, column: 5 }],
+    }],
+  };
+  rep.sites[0].frames.splice(1, 0, { function: 'render', file: '/app/x.js', line: 7, column: 3, js: true, tier: 'optimized' });
+  rep.timers.unshift({ kind: 'js', live: 50, created: 50, repeating: true, interval_ns: 1e9, oldest_age_s: 2,
+    frames: rep.growth.retention[0].frames });
+  const file = path.join(dir, 'growth.html');
+  const text = fs.readFileSync(threeHtml, 'utf8');
+  const json = JSON.stringify(rep).replace(/</g, '\\u003c');
+  fs.writeFileSync(file, text.replace(/(<script type="application\/json" id="lt-report">)[^<]*/, (_, a) => a + json));
+  const page = await open(t, file);
+  assert.deepEqual(await page.locator('#growth-card tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.series)),
+    ['rss', 'js_heap_used', 'timers'], 'the series, in the report\'s order');
+  assert.equal(await page.locator('#growth-card tr[data-series="js_heap_used"] td').first().textContent(), 'JS heap used');
+  assert.equal(await page.locator('#growth-card tr[data-series="js_heap_used"] td').nth(3).textContent(), '+50.0 MiB');
+  assert.match(await page.locator('#growth-card .retention').textContent(),
+    /^The JS heap grows with the live JS timers of UNSAFE_componentWillMount App\.js:12:5: about 1\.0 MiB retained per live timer \(50 live, R² 0\.99 over 20 points\)\.$/);
+  const row = page.locator('#timer-table tbody tr.row').first();
+  assert.equal(await row.locator('td').nth(6).textContent(), '\u2248 1.0 MiB', 'the retained bytes of its timers');
+  await page.locator('#site-table tbody tr.row').first().click();
+  const f1 = page.locator('#detail-0-0 ol.stack > li[data-frame="1"]');
+  await f1.waitFor();
+  assert.equal(await f1.locator('.tag.js').textContent(), 'JS optimized');
+  assert.equal(await f1.locator('.loc').textContent(), '/app/x.js:7:3');
+});

@@ -4,8 +4,8 @@
 # the server and never clears it): sets up and builds what is missing,
 # starts the server under `leaktrace run`, loads it with autocannon on
 # 127.0.0.1 at a fixed rate, lets it idle, stops it with SIGTERM, then prints
-# the report and writes it, the JSON and markdown reports and the timeline
-# into the output directory. The small C example is scripts/example-c.sh.
+# the report (top 5 sites) and writes it, the JSON and markdown reports and
+# the timeline into the output directory. The C example: scripts/example-c.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -104,7 +104,7 @@ trap - EXIT
 [ "$status" = 0 ] || fail "the traced server exited with status $status"
 
 trace="$out/leaktrace.$pid.lt"
-build/leaktrace report "$trace" | tee "$out/report.txt"
+build/leaktrace report --top 5 "$trace" | tee "$out/report.txt"
 build/leaktrace report --format json "$trace" >"$out/report.json"
 build/leaktrace report --format markdown "$trace" >"$out/report.md"
 build/leaktrace timeline -o "$out/timeline.svg" "$trace"
@@ -122,7 +122,7 @@ if (mine.length === 0) {
 }
 ' "$out/report.json"
 cat >&2 <<EOF
-example: report    $out/report.txt (and report.json, report.md)
+example: report    $out/report.txt (top 5 sites; report.json and report.md: top 20)
 example: timeline  $out/timeline.svg
 example: trace     $trace (JS state: leaktrace.$pid.js.json)
 EOF

@@ -19,8 +19,10 @@ int main(void)
         FIELD(depth);
         FIELD(fork_parent);
         FIELD(exec_count);
+        FIELD(exit_status);
         printf("\"LT_MAGIC\": \"%s\",\n", LT_MAGIC);
-        printf("\"LT_F_COMPLETE\": %u,\n\"LT_F_EXEC\": %u,\n\"LT_F_FORK_CHILD\": %u\n}\n",
-               LT_F_COMPLETE, LT_F_EXEC, LT_F_FORK_CHILD);
+        printf("\"LT_F_COMPLETE\": %u,\n\"LT_F_EXEC\": %u,\n\"LT_F_FORK_CHILD\": %u,\n"
+               "\"LT_F_STATUS\": %u\n}\n",
+               LT_F_COMPLETE, LT_F_EXEC, LT_F_FORK_CHILD, LT_F_STATUS);
         return 0;
 }

@@ -61,8 +61,12 @@ function log(message) {
 function writeReady(file, state) {
   if (!file) return;
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(state)}\n`);
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, `${JSON.stringify(state)}\n`);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fail(`cannot write the ready file: ${err.message}`);
+  }
 }
 
 // One process serving pages: alone, or a cluster worker.

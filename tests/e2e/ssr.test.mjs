@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { LEAKTRACE, assertStatus, checkSchema, describeTimers, frameAt, header, run, traceFiles } from './lib.mjs';
+import { describeTimers, frameAt, header, report, traceFiles } from './lib.mjs';
 import { MAP_PANEL, MiB, assertPackages, intervalLine, jsState, load, ready, startServer, stop } from './ssrlib.mjs';
 
 const REQUESTS = 60;
@@ -27,7 +27,7 @@ after(async () => {
 /**
  * The example (args: [] or ['--fixed']) under `leaktrace run`: REQUESTS at
  * RATE, one second idle, SIGTERM. Resolves to the run, the load's result,
- * the trace's header, JSON report (growth aside) and the JS state.
+ * the trace's header, JSON report and the JS state.
  */
 async function runExample(args) {
   assertPackages();
@@ -51,11 +51,8 @@ async function runExample(args) {
   assert.equal(served.ok, REQUESTS, 'every request answered 200');
   assert.deepEqual(traceFiles(dir), [`leaktrace.${state.pid}.lt`], 'one trace file, the server\'s');
   const trace = path.join(dir, `leaktrace.${state.pid}.lt`);
-  const r = run(LEAKTRACE, ['report', '--format', 'json', trace]);
-  assertStatus(r);
-  const { growth, ...rep } = JSON.parse(r.stdout);
-  checkSchema(rep);
-  return { dir, pid: state.pid, served, loadStart, header: header(trace), rep, growth, js: jsState(dir, state.pid) };
+  const rep = report([trace]);
+  return { dir, pid: state.pid, served, loadStart, header: header(trace), rep, js: jsState(dir, state.pid) };
 }
 
 let leakyRun, fixedRun;
@@ -118,7 +115,7 @@ const GROWTH_TODO = fs.existsSync(path.join(ROOT, 'analyzer', 'growth.c')) ? fal
 
 test('growth: leaky: the JS heap grows, about a store retained per live timer of that line', { todo: GROWTH_TODO }, async () => {
   const x = await leaky();
-  const g = x.growth;
+  const g = x.rep.growth;
   assert.ok(g && Array.isArray(g.series) && Array.isArray(g.retention), `a growth summary: ${JSON.stringify(g)}`);
   assert.ok(g.span_s >= 3 && g.span_s < 120, `span_s ${g.span_s}`);
   const heap = g.series.find((s) => s.name === 'js_heap_used');
@@ -140,6 +137,7 @@ test('growth: leaky: the JS heap grows, about a store retained per live timer of
 
 test('growth: fixed: nothing retained per timer', { todo: GROWTH_TODO }, async () => {
   const x = await fixed();
-  assert.ok(x.growth && Array.isArray(x.growth.retention), `a growth summary: ${JSON.stringify(x.growth)}`);
-  assert.deepEqual(x.growth.retention, [], 'no timer site retains memory');
+  const g = x.rep.growth;
+  assert.ok(g && Array.isArray(g.retention), `a growth summary: ${JSON.stringify(g)}`);
+  assert.deepEqual(g.retention, [], 'no timer site retains memory');
 });

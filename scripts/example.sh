@@ -68,6 +68,8 @@ LEAKTRACE_TICK_MS="${LEAKTRACE_TICK_MS:-500}" \
 run_pid=$!
 pid=""
 stop_server() {
+  # Not ready yet: the server is the child of leaktrace run.
+  [ -n "$pid" ] || pid=$(ps -o pid= --ppid "$run_pid" 2>/dev/null | tr -d ' ' | head -n 1) || true
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
   fi

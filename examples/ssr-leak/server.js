@@ -98,7 +98,14 @@ function serve(opts) {
       res.end(JSON.stringify({ ok: true, pid: process.pid, served, fixed: opts.fixed }));
     } else if (path === '/') {
       const store = createStore(served + 1);
-      const body = ReactDOMServer.renderToString(React.createElement(DetailPage, { store, fixed: opts.fixed }));
+      let body;
+      try {
+        body = ReactDOMServer.renderToString(React.createElement(DetailPage, { store, fixed: opts.fixed }));
+      } catch (err) {
+        log(`pid ${process.pid}: render failed: ${err.message}`);
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('render failed\n');
+        return;
+      }
       served++;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'x-served-by': String(process.pid) });
       res.end(`<!DOCTYPE html><html><head><title>Route ${store.route.from} to ${store.route.to}</title></head>` +

@@ -11,6 +11,9 @@
 int main(void)
 {
         printf("{\n");
+        /* What the process passed to exit() or _exit(), when LT_F_STATUS. */
+        FIELD(exit_status);
+        printf("\"LT_F_STATUS\": %u,\n", LT_F_STATUS);
         FIELD(magic);
         FIELD(version);
         FIELD(flags);
@@ -19,10 +22,8 @@ int main(void)
         FIELD(depth);
         FIELD(fork_parent);
         FIELD(exec_count);
-        FIELD(exit_status);
         printf("\"LT_MAGIC\": \"%s\",\n", LT_MAGIC);
-        printf("\"LT_F_COMPLETE\": %u,\n\"LT_F_EXEC\": %u,\n\"LT_F_FORK_CHILD\": %u,\n"
-               "\"LT_F_STATUS\": %u\n}\n",
-               LT_F_COMPLETE, LT_F_EXEC, LT_F_FORK_CHILD, LT_F_STATUS);
+        printf("\"LT_F_COMPLETE\": %u,\n\"LT_F_EXEC\": %u,\n\"LT_F_FORK_CHILD\": %u\n}\n",
+               LT_F_COMPLETE, LT_F_EXEC, LT_F_FORK_CHILD);
         return 0;
 }

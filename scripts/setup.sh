@@ -21,18 +21,21 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The example's pinned npm packages (React, jsdom, autocannon), installed from
+# its lock file, and again whenever the lock is newer than what was installed.
+ex=examples/ssr-leak
+if [ ! -f "$ex/node_modules/.package-lock.json" ] ||
+  [ "$ex/package-lock.json" -nt "$ex/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in $ex" >&2
+  (cd "$ex" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
-# The pinned npm packages of the node tests (jsdom) and of the example
-# (React, jsdom, autocannon), installed here from their lock files, once and
-# again whenever a lock is newer than what was installed, so that tests
-# running side by side never race on `npm ci`.
-for dir in node/test/fixtures examples/ssr-leak; do
-  [ -f "$dir/package-lock.json" ] || continue
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-    [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "setup: npm ci in $dir" >&2
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
-done
+# The pinned npm packages the node tests use (jsdom), installed once here so
+# that tests running side by side never race on `npm ci`.
+if [ -f node/test/fixtures/package-lock.json ] && [ ! -d node/test/fixtures/node_modules ]; then
+  echo "setup: npm ci in node/test/fixtures" >&2
+  (cd node/test/fixtures && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -23,6 +23,15 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The example's pinned npm packages (React, jsdom, autocannon), installed from
+# its lock file, and again whenever the lock is newer than what was installed.
+ex=examples/ssr-leak
+if [ ! -f "$ex/node_modules/.package-lock.json" ] ||
+  [ "$ex/package-lock.json" -nt "$ex/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in $ex" >&2
+  (cd "$ex" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 

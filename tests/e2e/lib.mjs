@@ -133,6 +133,8 @@ export function header(file) {
     exec_count: u32('exec_count'),
     perf_map_bytes: Number(buf.readBigUInt64LE(L.perf_map_bytes.offset)),
   };
+  // What the process passed to exit() or _exit(), null when it did not.
+  h.exit_status = h.flags & L.LT_F_STATUS ? u32('exit_status') : null;
   h.complete = !!(h.flags & L.LT_F_COMPLETE);
   h.exec = !!(h.flags & L.LT_F_EXEC);
   h.fork_child = !!(h.flags & L.LT_F_FORK_CHILD);

@@ -11,6 +11,9 @@
 int main(void)
 {
         printf("{\n");
+        /* What the process passed to exit() or _exit(), when LT_F_STATUS. */
+        FIELD(exit_status);
+        printf("\"LT_F_STATUS\": %u,\n", LT_F_STATUS);
         FIELD(magic);
         FIELD(version);
         FIELD(flags);

@@ -107,13 +107,7 @@ test('fixed: no live timer from that line, the JS heap does not grow', async () 
     `heap grew by ${(grew / MiB).toFixed(1)} MiB for ${REQUESTS} pages that keep nothing`);
 });
 
-// The growth summary ("growth" in the JSON report) is made by
-// analyzer/growth.c, which another branch adds; until it is in the tree,
-// these two cases are to do, not failed.
-const GROWTH_TODO = fs.existsSync(path.join(ROOT, 'analyzer', 'growth.c')) ? false :
-  'analyzer/growth.c is not in this tree yet: no growth summary to check';
-
-test('growth: leaky: the JS heap grows, about a store retained per live timer of that line', { todo: GROWTH_TODO }, async () => {
+test('growth: leaky: the JS heap grows, about a store retained per live timer of that line', async () => {
   const x = await leaky();
   const g = x.rep.growth;
   assert.ok(g && Array.isArray(g.series) && Array.isArray(g.retention), `a growth summary: ${JSON.stringify(g)}`);
@@ -135,7 +129,7 @@ test('growth: leaky: the JS heap grows, about a store retained per live timer of
   assert.ok(first.r2 >= 0 && first.r2 <= 1 && first.points >= 5, `fit: R² ${first.r2} over ${first.points} points`);
 });
 
-test('growth: fixed: nothing retained per timer', { todo: GROWTH_TODO }, async () => {
+test('growth: fixed: nothing retained per timer', async () => {
   const x = await fixed();
   const g = x.rep.growth;
   assert.ok(g && Array.isArray(g.retention), `a growth summary: ${JSON.stringify(g)}`);

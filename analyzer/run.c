@@ -187,17 +187,39 @@ static int set_environment(const char *preload, const char *dir, uint64_t sessio
 }
 
 /* Runs argv as a child, waiting as a shell does: the terminal's SIGINT and
- * SIGQUIT are for the child. Returns its wait status, or -errno when it
+ * SIGQUIT are for the child; SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to
+ * run are passed to it. Returns its wait status, or -errno when it
  * could not be started (said on stderr). *pid gets the child's pid. */
+/* Signals sent to `leaktrace run` alone (a service manager's SIGTERM, a
+ * script's kill) are the program's: passed on, so that it can end cleanly
+ * and its trace is complete. SIGINT and SIGQUIT from a terminal reach the
+ * program by its process group already, and are not sent twice. */
+static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+#define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+static volatile pid_t forward_to;
+
+static void forward(int sig)
+{
+        int saved = errno;
+        if (forward_to > 0)
+                kill(forward_to, sig);
+        errno = saved;
+}
+
 static int spawn(char **argv, pid_t *pid)
 {
         int pfd[2];
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
         struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+        struct sigaction fwd = {.sa_handler = forward, .sa_flags = SA_RESTART},
+                         old_fwd[NFORWARDED];
         sigemptyset(&ign.sa_mask);
+        sigemptyset(&fwd.sa_mask);
         sigaction(SIGINT, &ign, &old_int);
         sigaction(SIGQUIT, &ign, &old_quit);
+        for (size_t i = 0; i < NFORWARDED; i++)
+                sigaction(forwarded[i], NULL, &old_fwd[i]);
         fflush(NULL);
         pid_t child = fork();
         if (child == 0) {
@@ -211,6 +233,10 @@ static int spawn(char **argv, pid_t *pid)
                 _exit(127);
         }
         int err = child < 0 ? -errno : 0, status = 0;
+        forward_to = child;
+        for (size_t i = 0; i < NFORWARDED && child > 0; i++)
+                if (old_fwd[i].sa_handler != SIG_IGN) /* nohup's SIGHUP stays ignored */
+                        sigaction(forwarded[i], &fwd, NULL);
         close(pfd[1]);
         if (!err) {
                 int e;
@@ -223,6 +249,9 @@ static int spawn(char **argv, pid_t *pid)
                         err = -e;
         }
         close(pfd[0]);
+        for (size_t i = 0; i < NFORWARDED; i++)
+                sigaction(forwarded[i], &old_fwd[i], NULL);
+        forward_to = 0;
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
         if (err) {

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LEAKTRACE, assertStatus, cleanEnv, prog, report, run, tmpdir, traceFiles } from './lib.mjs';
 
 const NODE = process.execPath;
@@ -81,4 +83,24 @@ test('launchers as the command (env, timeout) pass it on: the native program the
   const { cmds, r } = traced(t, [], ['/usr/bin/env', 'timeout', '60', EXECS, 'first', 'execve']);
   assert.deepEqual(cmds, ['execs first', 'execs second'], r.stderr);
   assert.match(r.stderr, /timeout only starts other programs: not traced, the programs it starts are/);
+});
+
+test('SIGTERM sent to leaktrace run reaches the program, which ends cleanly: its trace is complete', async (t) => {
+  const dir = tmpdir(t);
+  const script = "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); });" +
+    "setInterval(() => {}, 1000); console.log('ready');";
+  const child = spawn(LEAKTRACE, ['run', '-o', dir, '--format', 'json', '--', NODE, '-e', script],
+    { env: cleanEnv(), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  const deadline = Date.now() + 60000;
+  while (!out.includes('ready') && Date.now() < deadline) await sleep(50);
+  assert.ok(out.includes('ready'), `the program started: ${err}`);
+  child.kill('SIGTERM');
+  const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(s ?? c)));
+  assert.equal(code, 0, err);
+  assert.equal(out, 'ready\ngot SIGTERM\n');
+  const [file] = traceFiles(dir);
+  assert.equal(report([path.join(dir, file)]).process.complete, true, 'the trace is complete');
 });

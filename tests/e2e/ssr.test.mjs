@@ -11,13 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { describeTimers, frameAt, header, report, traceFiles } from './lib.mjs';
 import { MAP_PANEL, MiB, assertPackages, intervalLine, jsState, load, ready, startServer, stop } from './ssrlib.mjs';
 
 const REQUESTS = 60;
 const RATE = 20; /* requests a second: 3 s of load */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const cleanups = [];
 after(async () => {

@@ -22,9 +22,10 @@ static FILE *v8_log(FILE *(*real)(const char *, const char *), const char *path,
         return f ? f : real(path, mode);
 }
 
-LT_EXPORT FILE *fopen(const char *path, const char *mode)
+/* Both names: the log when it is V8's, else the real call. */
+static FILE *open_stream(FILE *(*real)(const char *, const char *), const char *path,
+                         const char *mode)
 {
-        FILE *(*real)(const char *, const char *) = REAL(fopen);
         if (!real) {
                 errno = ENOSYS;
                 return NULL;
@@ -34,14 +35,12 @@ LT_EXPORT FILE *fopen(const char *path, const char *mode)
         return real(path, mode);
 }
 
+LT_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+        return open_stream(REAL(fopen), path, mode);
+}
+
 LT_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-        FILE *(*real)(const char *, const char *) = REAL(fopen64);
-        if (!real) {
-                errno = ENOSYS;
-                return NULL;
-        }
-        if (lt_unlikely(lt_node_v8_log) && lt_node_is_v8_log(path, mode))
-                return v8_log(real, path, mode);
-        return real(path, mode);
+        return open_stream(REAL(fopen64), path, mode);
 }

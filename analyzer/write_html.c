@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,20 +220,68 @@ static int src_write_file(FILE *out, struct src_file *f, size_t *budget, const c
         return cut;
 }
 
+static int by_time(const void *pa, const void *pb)
+{
+        const struct lt_js_point *a = *(const struct lt_js_point *const *)pa;
+        const struct lt_js_point *b = *(const struct lt_js_point *const *)pb;
+        if (a->time_ms != b->time_ms)
+                return a->time_ms < b->time_ms ? -1 : 1;
+        return a < b ? -1 : a > b; /* the order taken */
+}
+
+/* The JS state's timeline of REP, which the JSON report does not carry,
+ * for the page's chart: [{"t","heap_used","heap_total","timers_live"}],
+ * t on the JSON timeline's axis (seconds since the trace's start: both
+ * clocks are real-time, as growth.c places them), sorted by time as a
+ * clock set back may leave the file's points out of order. Returns 0 or
+ * -ENOMEM. */
+static int write_js_timeline(FILE *out, const struct lt_report *rep)
+{
+        const struct lt_timers *tm = rep->timers;
+        fputs("[", out);
+        if (!tm || !tm->has_js || !tm->state.npoints) {
+                fputs("]", out);
+                return 0;
+        }
+        size_t n = tm->state.npoints;
+        const struct lt_js_point **p = malloc(n * sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                p[i] = &tm->state.points[i];
+        qsort(p, n, sizeof(*p), by_time);
+        double start_s = (double)rep->trace->hdr.start_ns / 1e9;
+        for (size_t i = 0; i < n; i++)
+                fprintf(out,
+                        "%s{\"t\":%.3f,\"heap_used\":%" PRIu64 ",\"heap_total\":%" PRIu64
+                        ",\"timers_live\":%" PRIu64 "}",
+                        i ? "," : "", p[i]->time_ms / 1e3 - start_s, p[i]->heap_used,
+                        p[i]->heap_total, p[i]->timers_live);
+        fputs("]", out);
+        free(p);
+        return 0;
+}
+
 /* The page's own data: {"leaktrace":VERSION,"top":N,"processes":[{"pid":..,
- * "sites":..,"timers":..}],"sources":{FILE:{LINE:TEXT}},"sources_cut":B}. */
+ * "sites":..,"timers":..,"js_timeline":[..]}],"sources":{FILE:{LINE:TEXT}},
+ * "sources_cut":B}. */
 static int write_extra(FILE *out, struct lt_report *const *reports, size_t n, unsigned top,
                        const char *json, size_t json_len)
 {
         fprintf(out, "{\"leaktrace\":\"%s\",\"top\":%u,\"processes\":[", LEAKTRACE_VERSION_STRING,
                 top);
-        for (size_t i = 0; i < n; i++)
-                fprintf(out, "%s{\"pid\":%u,\"sites\":%zu,\"timers\":%zu}", i ? "," : "",
-                        (unsigned)reports[i]->trace->hdr.pid, reports[i]->nsites,
+        int err = 0, cut = 0;
+        for (size_t i = 0; i < n && !err; i++) {
+                fprintf(out, "%s{\"pid\":%u,\"sites\":%zu,\"timers\":%zu,\"js_timeline\":",
+                        i ? "," : "", (unsigned)reports[i]->trace->hdr.pid, reports[i]->nsites,
                         reports[i]->timers ? reports[i]->timers->nsites : 0);
+                err = write_js_timeline(out, reports[i]);
+                putc('}', out);
+        }
+        if (err)
+                return err;
         fputs("],\"sources\":{", out);
         struct src_set set = {0};
-        int err = 0, cut = 0;
         /* Our own JSON read back: every frame, whatever shape the report
          * has (one process, several, what later versions add). */
         json_t *root = json_loadb(json, json_len, 0, NULL);

@@ -154,6 +154,30 @@ function whereOf(frames) {
   return loc ? `${frameName(f)} ${loc}` : frameName(f);
 }
 
+/** The frame a site is named by: in node the innermost frames are V8's and
+ * node's own (v8::base::OS::SetPermissions, Buffer's internals), and what
+ * tells the user something is the first JS frame of a script that is not
+ * node's (node:...). Its index, or 0 (the first frame) when there is none. */
+function siteFrameIndex(frames) {
+  const i = (frames || []).findIndex((f) => f.js === true && typeof f.file === 'string' && f.file && !f.file.startsWith('node:'));
+  return i > 0 ? i : 0;
+}
+
+/** One line for where a site was made: its application's JS frame when it
+ * has one, else its first frame. */
+const siteWhereOf = (frames) => whereOf((frames || []).slice(siteFrameIndex(frames)));
+
+/** The second line of a site named by a JS frame deeper in its stack: its
+ * first (native) frame, which did the allocating; null for the others. */
+function siteNative(frames) {
+  const k = siteFrameIndex(frames);
+  if (!k) return null;
+  const f = frames[0];
+  const loc = frameLoc(f);
+  return h('span', { class: 'sub mono native', title: `#0, where it allocated: ${frameName(f)}${loc ? ' ' + frameLoc(f, true) : ''}${f.module ? ' in ' + f.module : ''}` },
+    `#0 ${frameName(f)}${f.module ? ` \u00b7 ${basename(f.module)}` : ''}`);
+}
+
 function frameTags(f, kind) {
   const tags = [];
   if (isJs(f, kind)) tags.push(h('span', { class: 'tag js', title: 'a JavaScript frame' }, f.tier ? `JS ${f.tier}` : 'JS'));
@@ -223,7 +247,9 @@ function niceTicks(lo, hi, want, kind) {
 /**
  * A chart over time of one or more panels stacked on one time axis, each
  * with its own vertical axis. opts: t (seconds); panels [{title, unit:
- * 'bytes'|'count', height, series: [{key, name, color, values}]}]; marks
+ * 'bytes'|'count', height, series: [{key, name, color, values, t, dash, off}]}],
+ * a series on times of its own when it has t (node's JS timeline is taken
+ * at other moments than the trace's), hidden at first when off; marks
  * [{t, name}] (snapshots); interactive (hover, drag or Shift+arrows to
  * select a window, Escape to clear); selection [t0, t1]; onSelect(range or
  * null); snapshotAt(i); label, for screen readers. Returns {el, redraw,
@@ -233,15 +259,25 @@ function lineChart(opts) {
   const wrap = h('div', { class: 'chart' });
   const tip = h('div', { class: 'tip', hidden: true });
   const t = opts.t;
+  const timesOf = (ser) => ser.t || t;
+  // The cursor moves over every moment some series has a point at.
+  const times = [...new Set([t, ...opts.panels.flatMap((pn) => pn.series.map((x) => x.t || []))].flat())].sort((a, b) => a - b);
+  /** The point of SER shown at time TV: its last at or before it, -1 if none. */
+  const pointAt = (ser, tv) => {
+    const st = timesOf(ser);
+    let i = -1;
+    for (let k = 0; k < st.length && st[k] <= tv + 1e-9; k++) i = k;
+    return i;
+  };
   let svgEl = null, geom = null, cursor = -1, anchor = -1, drag = null;
   let selection = opts.selection || null;
-  const hidden = new Set();
+  const hidden = new Set(opts.panels.flatMap((pn) => pn.series.filter((x) => x.off).map((x) => x.key)));
   const shown = (panel) => panel.series.filter((x) => !hidden.has(x.key));
   const all = () => opts.panels.flatMap(shown);
 
   function layout(width) {
     const m = { l: 64, r: 14, b: 22, gap: 8 };
-    const t0 = t[0], t1 = t.length > 1 && t[t.length - 1] > t0 ? t[t.length - 1] : t0 + 1;
+    const t0 = times[0], t1 = times.length > 1 && times[times.length - 1] > t0 ? times[times.length - 1] : t0 + 1;
     let top = 4;
     const panels = opts.panels.map((panel) => {
       const title = panel.title ? 16 : 4;
@@ -296,23 +332,26 @@ function lineChart(opts) {
     }
     for (const pn of g.panels)
       for (const ser of shown(pn.panel)) {
-        const d = ser.values.map((v, i) => `${i ? 'L' : 'M'}${g.x(t[i]).toFixed(1)},${pn.y(v).toFixed(1)}`).join('');
-        out.append(s('path', { class: 'series', d, style: `stroke:${ser.color}`, 'data-series': ser.key }));
-        if (t.length === 1) out.append(s('circle', { cx: g.x(t[0]), cy: pn.y(ser.values[0]), r: 3, style: `fill:${ser.color}` }));
+        const st = timesOf(ser);
+        const d = ser.values.map((v, i) => `${i ? 'L' : 'M'}${g.x(st[i]).toFixed(1)},${pn.y(v).toFixed(1)}`).join('');
+        out.append(s('path', { class: `series${ser.dash ? ' dashed' : ''}`, d, style: `stroke:${ser.color}`, 'data-series': ser.key }));
+        if (st.length === 1) out.append(s('circle', { cx: g.x(st[0]), cy: pn.y(ser.values[0]), r: 3, style: `fill:${ser.color}` }));
       }
     if (cursor >= 0) {
-      const px = g.x(t[cursor]);
+      const px = g.x(times[cursor]);
       out.append(s('line', { class: 'cursor', x1: px, x2: px, y1: g.plotTop, y2: g.plotBottom }));
       for (const pn of g.panels)
-        for (const ser of shown(pn.panel))
-          out.append(s('circle', { cx: px, cy: pn.y(ser.values[cursor]), r: 3.5, style: `fill:${ser.color}` }));
+        for (const ser of shown(pn.panel)) {
+          const i = pointAt(ser, times[cursor]);
+          if (i >= 0) out.append(s('circle', { cx: g.x(timesOf(ser)[i]), cy: pn.y(ser.values[i]), r: 3.5, style: `fill:${ser.color}` }));
+        }
     }
     svgEl.replaceChildren(out);
   }
 
   function nearest(tv) {
     let best = 0;
-    for (let i = 1; i < t.length; i++) if (Math.abs(t[i] - tv) < Math.abs(t[best] - tv)) best = i;
+    for (let i = 1; i < times.length; i++) if (Math.abs(times[i] - tv) < Math.abs(times[best] - tv)) best = i;
     return best;
   }
 
@@ -321,15 +360,20 @@ function lineChart(opts) {
       tip.hidden = true;
       return;
     }
-    const snap = opts.snapshotAt ? opts.snapshotAt(cursor) : null;
-    tip.replaceChildren(h('div', null, h('strong', null, seconds(t[cursor])), snap ? ` \u00b7 snapshot ${snap}` : ''));
+    const tc = times[cursor];
+    const main = t.indexOf(tc);
+    const snap = opts.snapshotAt && main >= 0 ? opts.snapshotAt(main) : null;
+    tip.replaceChildren(h('div', null, h('strong', null, seconds(tc)), snap ? ` \u00b7 snapshot ${snap}` : ''));
     for (const pn of opts.panels)
-      for (const ser of shown(pn))
+      for (const ser of shown(pn)) {
+        // A series with no point yet at this moment says so.
+        const i = pointAt(ser, tc), v = i >= 0 ? ser.values[i] : null;
         tip.append(h('div', { 'data-series': ser.key }, h('span', { class: 'sw', style: `background:${ser.color}` }), `${ser.name}: `,
-          h('strong', null, pn.unit === 'count' ? group(ser.values[cursor]) : bytes(ser.values[cursor]))));
+          h('strong', null, v === null ? '\u2014' : pn.unit === 'count' ? group(v) : bytes(v))));
+      }
     tip.hidden = false;
     // Beside the cursor, on the side with room. The chart is drawn 1:1.
-    const px = geom.x(t[cursor]);
+    const px = geom.x(tc);
     const w = tip.offsetWidth;
     const left = px + 12 + w <= wrap.clientWidth ? px + 12 : px - 12 - w;
     tip.style.left = `${Math.max(0, left)}px`;
@@ -382,7 +426,7 @@ function lineChart(opts) {
     // The keyboard: arrows move the cursor, with Shift they stretch a
     // window from where it started, Escape clears it.
     el.addEventListener('keydown', (ev) => {
-      const n = t.length;
+      const n = times.length;
       if (['ArrowRight', 'ArrowLeft', 'Home', 'End'].includes(ev.key)) {
         ev.preventDefault();
         const prev = cursor < 0 ? 0 : cursor;
@@ -390,7 +434,7 @@ function lineChart(opts) {
         cursor = ev.key === 'Home' ? 0 : ev.key === 'End' ? n - 1 : Math.max(0, Math.min(n - 1, prev + (cursor < 0 ? 0 : step)));
         if (ev.shiftKey && opts.onSelect) {
           if (anchor < 0) anchor = prev;
-          if (cursor !== anchor) setSelection([t[Math.min(anchor, cursor)], t[Math.max(anchor, cursor)]]);
+          if (cursor !== anchor) setSelection([times[Math.min(anchor, cursor)], times[Math.max(anchor, cursor)]]);
         } else {
           anchor = -1;
         }
@@ -570,9 +614,10 @@ function summarySection(p, pi) {
   } else {
     leakCard.append(h('ul', { class: 'leaks' }, leaks.slice(0, 8).map((x) => {
       const rank = sites.indexOf(x);
-      return h('li', null, h('span', { class: 'badge leak' }, 'leak'), ' ', h('span', { class: 'mono' }, whereOf(x.frames)), ' ',
+      return h('li', null, h('span', { class: 'badge leak' }, 'leak'), ' ', h('span', { class: 'mono where' }, siteWhereOf(x.frames)), ' ',
         h('span', { class: 'up' }, `${signedBytes((x.growth_bytes_per_s ?? NaN) * 60)}/min`), `, ${bytes(x.live_bytes)} live`,
-        h('button', { onclick: () => openSite(pi, rank), 'aria-label': `show leak site ${rank + 1}` }, 'show'));
+        h('button', { onclick: () => openSite(pi, rank), 'aria-label': `show leak site ${rank + 1}` }, 'show'),
+        siteNative(x.frames));
     })));
     if (leaks.length > 8) leakCard.append(h('p', { class: 'note' }, `and ${leaks.length - 8} more in the table of sites`));
   }
@@ -639,19 +684,27 @@ function timelineSection(p, pi) {
   const ps = procState[pi];
   const t = tl.map((x) => x.t);
   const small = window.innerWidth < 700;
+  // node's JS timeline (the page's data: the JSON report has none), on the
+  // same axis as the trace's, as `leaktrace timeline` draws it.
+  const jtl = (extraOf(p, pi)?.js_timeline || []).filter((x) => num(x.t) !== null);
+  const jt = jtl.map((x) => x.t);
+  const js = (key, name, color, get, more) => (jtl.length ? [{ key, name, color, t: jt, values: jtl.map(get), ...more }] : []);
   const panels = [
-    { title: 'RSS and mapped bytes', unit: 'bytes', height: small ? 110 : 140, series: [
+    { title: jtl.length ? 'RSS, mapped bytes and JS heap' : 'RSS and mapped bytes', unit: 'bytes', height: small ? 110 : 150, series: [
       { key: 'rss', name: 'RSS', color: 'var(--rss)', values: tl.map((x) => x.rss) },
-      { key: 'mapped', name: 'mapped', color: 'var(--mapped)', values: tl.map((x) => x.mapped_bytes) }] },
+      { key: 'mapped', name: 'mapped', color: 'var(--mapped)', values: tl.map((x) => x.mapped_bytes) },
+      ...js('js_heap_used', 'JS heap used', 'var(--heap)', (x) => x.heap_used),
+      ...js('js_heap_total', 'JS heap total', 'var(--heap)', (x) => x.heap_total, { dash: true, off: true })] },
     { title: 'live bytes of malloc', unit: 'bytes', height: small ? 100 : 130, series: [
       { key: 'malloc', name: 'live malloc', color: 'var(--malloc)', values: tl.map((x) => x.live_bytes) }] },
-    { title: 'live OS timers', unit: 'count', height: small ? 60 : 70, series: [
-      { key: 'timers', name: 'live OS timers', color: 'var(--timers)', values: tl.map((x) => x.timers_live) }] },
+    { title: jtl.length ? 'live timers' : 'live OS timers', unit: 'count', height: small ? 60 : jtl.length ? 90 : 70, series: [
+      { key: 'timers', name: 'live OS timers', color: 'var(--timers)', values: tl.map((x) => x.timers_live) },
+      ...js('js_timers', 'live JS timers', 'var(--js-timers)', (x) => x.timers_live)] },
   ];
   const marks = (p.snapshots || []).map((x) => ({ t: x.t, name: x.name }));
   const chart = lineChart({
     t, panels, marks, interactive: true, selection: ps.window,
-    label: 'RSS and mapped bytes, live bytes of malloc and live OS timers over time; drag, or Shift and the arrow keys, to select a window',
+    label: `RSS and mapped bytes${jtl.length ? ', the JS heap' : ''}, live bytes of malloc and live ${jtl.length ? 'OS and JS' : 'OS'} timers over time; drag, or Shift and the arrow keys, to select a window`,
     snapshotAt: (i) => tl[i].snapshot,
     onSelect: (range) => {
       ps.window = range;
@@ -660,9 +713,9 @@ function timelineSection(p, pi) {
     },
   });
   charts.add(chart);
-  const legend = h('div', { class: 'legend' }, panels.flatMap((pn) => pn.series).map((ser) => h('label', null,
-    h('input', { type: 'checkbox', checked: true, onchange: (ev) => chart.toggle(ser.key, !ev.target.checked) }), ' ',
-    h('span', { class: 'sw', style: `background:${ser.color}` }), ser.name)));
+  const legend = h('div', { class: 'legend' }, panels.flatMap((pn) => pn.series).map((ser) => h('label', { 'data-series': ser.key },
+    h('input', { type: 'checkbox', checked: !ser.off, onchange: (ev) => chart.toggle(ser.key, !ev.target.checked) }), ' ',
+    h('span', { class: `sw${ser.dash ? ' dashed' : ''}`, style: `background:${ser.color}` }), ser.name)));
   sec.append(legend, chart.el,
     h('p', { class: 'note no-print' }, 'Hover for the values; drag across the chart (or focus it and use Shift with the arrow keys) to select a time window: the table of sites then shows what grew inside it. Dashed lines are snapshots.'),
     h('div', { id: 'window-note' }));
@@ -828,7 +881,7 @@ function refreshSites(p, pi) {
     h('td', { class: 'num live', title: exactBytes(x.live_bytes) }, bytes(x.live_bytes)),
     h('td', { class: 'num wide' }, group(x.live_blocks)),
     h('td', { class: 'num wide' }, group(x.allocations)),
-    whereCell(x.frames, x.kind === 'mapping' ? 'anonymous mapping' : null));
+    whereCell(x.frames, x.kind === 'mapping' ? 'anonymous mapping' : null, null, true));
     body.append(tr);
     if (open) body.append(siteDetail(p, pi, i));
   }
@@ -840,14 +893,16 @@ function refreshSites(p, pi) {
     body.append(h('tr', null, h('td', { colspan: SITE_COLUMNS.length, class: 'note' }, sites.length ? 'No site matches.' : 'No live site.')));
 }
 
-/** Where a site or a timer was made: the function of its first frame, and
- * under it the file and line, and the module. */
-function whereCell(frames, what, kind) {
-  const f = frames?.[0];
+/** Where a site or a timer was made: the function of its first frame (a
+ * site's: of its application's JS frame, siteFrameIndex()), and under it
+ * the file and line, and the module; under a site's JS frame, its first. */
+function whereCell(frames, what, kind, site) {
+  const f = frames?.[site ? siteFrameIndex(frames) : 0];
   if (!f) return h('td', { class: 'where' }, what || '(no frames recorded)');
   return h('td', { class: 'where', title: frameLoc(f, true) || null }, h('span', { class: 'mono fn' }, frameName(f)), frameTags(f, kind),
     f.file ? h('span', { class: 'sub mono loc' }, frameLoc(f)) : null,
-    f.module ? h('span', { class: 'sub mono mod' }, basename(f.module)) : null);
+    f.module ? h('span', { class: 'sub mono mod' }, basename(f.module)) : null,
+    site ? siteNative(frames) : null);
 }
 
 function verdictBadge(x) {
@@ -1164,7 +1219,8 @@ function acrossSection() {
     const row = (x) => h('tr', null,
       h('td', { class: 'num', title: isTimer ? null : exactBytes(x.live_bytes) }, isTimer ? group(x.live) : bytes(x.live_bytes)),
       h('td', null, Array.isArray(x.pids) ? x.pids.join(', ') : x.processes ?? ''),
-      h('td', { class: 'where' }, x.verdict ? [verdictBadge(x), ' '] : null, h('span', { class: 'mono' }, whereOf(x.frames))));
+      h('td', { class: 'where' }, x.verdict ? [verdictBadge(x), ' '] : null, h('span', { class: 'mono' }, isTimer ? whereOf(x.frames) : siteWhereOf(x.frames)),
+        isTimer ? null : siteNative(x.frames)));
     const head = h('tr', null, h('th', { class: 'num' }, 'live'), h('th', null, 'processes'), h('th', null, 'where'));
     return [h('h3', null, title),
       h('div', { class: 'scroll' }, h('table', { class: 'data' }, h('thead', null, head), h('tbody', null, list.map(row))))];

@@ -159,6 +159,9 @@ static void check_page(const char *bin, const char *trace, const struct caps *k)
                    json_integer_value(json_object_get(p0, "timers")) == 0 &&
                    json_integer_value(json_object_get(j, "top")) == 500,
                "html: the process's pid, its sites and timers in all, the default --top 500");
+        json_t *jst = json_object_get(p0, "js_timeline");
+        tap_ok(json_is_array(jst) && json_array_size(jst) == 0,
+               "html: no JS state beside the trace, an empty JS timeline");
         json_t *src = json_object_get(json_object_get(j, "sources"), lt_test_captures_file);
         int lines_ok = src != NULL;
         for (int i = 0; i < 3 && src; i++) {

@@ -24,6 +24,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..');
 const REQUESTS_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'requests.js');
+const STORE_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'store.js');
+const STORE_ROUNDS = 12;
 const THREE_C = src('three_sites.c');
 const M = markers(THREE_C);
 const EVIL = '</script><script>alert(1)</script>';
@@ -37,7 +39,7 @@ try {
 }
 if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
 
-let browser, dir, three, threeHtml, node, nodeRep, bothHtml;
+let browser, dir, three, threeHtml, node, nodeRep, store, storeRep, bothHtml;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-browser-'));
@@ -56,8 +58,14 @@ before(async () => {
   assertStatus(n);
   node = path.join(nodeDir, traceFiles(nodeDir)[0]);
   nodeRep = report([node]);
+  const storeDir = path.join(dir, 'store');
+  fs.mkdirSync(storeDir);
+  assertStatus(run(LEAKTRACE, ['run', '-o', storeDir, '--no-report', '--', process.execPath, STORE_JS, String(STORE_ROUNDS)],
+    { env: cleanEnv({ LEAKTRACE_TICK_MS: '100' }), cwd: storeDir, timeout: 90000 }));
+  store = path.join(storeDir, traceFiles(storeDir)[0]);
+  storeRep = report([store]);
   bothHtml = path.join(dir, 'both.html');
-  assertStatus(run(LEAKTRACE, ['report', '--format', 'html', '-o', bothHtml, r.file, node]));
+  assertStatus(run(LEAKTRACE, ['report', '--format', 'html', '-o', bothHtml, r.file, node, store]));
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -132,7 +140,7 @@ test('the page holds the JSON report exactly, and the command line cannot close 
   const extra = embedded(threeHtml, 'lt-extra');
   assert.equal(extra.sources[three.rep.sites[0].frames[0].file][String(M.LEAK.leak)], sourceLine(THREE_C, M.LEAK.leak),
     'the source line of the leak, as the file has it');
-  assert.deepEqual(extra.processes, [{ pid: three.rep.process.pid, sites: 4, timers: 1 }]);
+  assert.deepEqual(extra.processes, [{ pid: three.rep.process.pid, sites: 4, timers: 1, js_timeline: [] }]);
   assert.ok(fs.statSync(threeHtml).size < 512 << 10, `a small report stays small: ${fs.statSync(threeHtml).size} bytes`);
 });
 
@@ -328,12 +336,12 @@ test('on a phone-sized screen the page fits its width, and it prints without its
   assert.equal(await page.locator('#site-table').isVisible(), true, 'the table is printed');
 });
 
-test('two processes: tabs, each with its own sites; JS timers with their source', async (t) => {
-  const rep = report([three.file, node]);
-  assert.equal(rep.processes.length, 2);
+test('three processes: tabs, each with its own sites; JS timers with their source', async (t) => {
+  const rep = report([three.file, node, store]);
+  assert.equal(rep.processes.length, 3);
   const page = await open(t, bothHtml);
   const tabs = page.locator('.tabs [role="tab"]');
-  assert.equal(await tabs.count(), 2);
+  assert.equal(await tabs.count(), 3);
   assert.equal(await tabs.nth(0).getAttribute('aria-selected'), 'true');
   assert.equal(await page.locator('#site-table tbody tr.row').first().locator('td.where .fn').textContent(), 'leak_one');
   await tabs.nth(1).click();
@@ -395,4 +403,86 @@ test('a report that carries a growth summary and JS frames shows them', async (t
   await f1.waitFor();
   assert.equal(await f1.locator('.tag.js').textContent(), 'JS optimized');
   assert.equal(await f1.locator('.loc').textContent(), '/app/x.js:7:3');
+});
+
+/** bytes() of the page, for the figures this test reads back. */
+function pageBytes(n) {
+  let v = n, u = -1;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    u++;
+  }
+  return u < 0 ? `${v} bytes` : `${v.toFixed(1)} ${['KiB', 'MiB', 'GiB', 'TiB', 'PiB'][u]}`;
+}
+
+test('node: the JS heap and JS timers on the timeline, sites named by their JS frame', async (t) => {
+  // The JS timeline as node/leaktrace.js wrote it, read here on its own,
+  // and as the page's data carries it: same points in time order.
+  const state = JSON.parse(fs.readFileSync(store.replace(/\.lt$/, '.js.json'), 'utf8'));
+  const pts = [...state.timeline].sort((a, b) => a.time_ms - b.time_ms);
+  assert.ok(pts.length >= 3, `a JS timeline of several points: ${pts.length}`);
+  const last = pts[pts.length - 1];
+  assert.equal(last.timers_live, STORE_ROUNDS, 'one live poller per round at the end');
+  const ex = embedded(bothHtml, 'lt-extra').processes;
+  assert.deepEqual(ex.map((x) => x.pid), [three.rep.process.pid, nodeRep.process.pid, storeRep.process.pid]);
+  assert.deepEqual(ex[0].js_timeline, [], 'no JS timeline for a native process');
+  const jtl = ex[2].js_timeline;
+  assert.deepEqual(jtl.map((x) => [x.heap_used, x.heap_total, x.timers_live]),
+    pts.map((x) => [x.heap_used, x.heap_total, x.timers_live]), 'every JS point, in time order');
+  // On the trace's axis: the last JS point (written at exit) lies near the
+  // trace's last tick (taken at exit too), not at epoch seconds.
+  const tlLast = storeRep.timeline[storeRep.timeline.length - 1].t;
+  assert.ok(Math.abs(jtl[jtl.length - 1].t - tlLast) < 2, `JS ${jtl[jtl.length - 1].t} s beside the trace's ${tlLast} s`);
+  assert.ok(jtl.every((x, i) => i === 0 || x.t >= jtl[i - 1].t), 'times ascending');
+
+  const page = await open(t, bothHtml);
+  await page.locator('.tabs [role="tab"]').nth(2).click();
+  await until(() => page.locator('.meta').textContent().then((x) => x.split(' \u00b7 ')[0]), `pid ${storeRep.process.pid}`,
+    'the node process shown');
+  const legend = page.locator('#timeline .legend label');
+  assert.deepEqual(await legend.evaluateAll((ls) => ls.map((l) => [l.dataset.series, l.querySelector('input').checked])),
+    [['rss', true], ['mapped', true], ['js_heap_used', true], ['js_heap_total', false], ['malloc', true], ['timers', true], ['js_timers', true]]);
+  const chart = page.locator('#timeline .chart svg');
+  const pathPoints = (key) => chart.locator(`path[data-series="${key}"]`).getAttribute('d').then((d) => (d.match(/[ML]/g) || []).length);
+  assert.equal(await pathPoints('js_heap_used'), jtl.length, 'the JS heap line, a point per JS point');
+  assert.equal(await pathPoints('js_timers'), jtl.length, 'the JS timers line');
+  assert.equal(await chart.locator('path[data-series="js_heap_total"]').count(), 0, 'the heap total, off at first');
+  // The last values, in the tooltip at the end of the chart.
+  await chart.focus();
+  await page.keyboard.press('End');
+  const tipValue = (key) => page.locator(`#timeline .tip div[data-series="${key}"] strong`).textContent();
+  assert.equal(await tipValue('js_timers'), String(STORE_ROUNDS));
+  assert.equal(await tipValue('js_heap_used'), pageBytes(last.heap_used));
+  const tl = storeRep.timeline[storeRep.timeline.length - 1];
+  assert.equal(await tipValue('rss'), pageBytes(tl.rss), 'the trace\'s own series, at its last point');
+  // A window selected with the keyboard still filters the sites.
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+End');
+  await page.locator('#window-note .window').waitFor();
+  await page.keyboard.press('Escape');
+  await until(() => page.locator('#window-note .window').count(), 0, 'Escape clears the window');
+  await legend.nth(6).locator('input').uncheck();
+  await until(() => chart.locator('path[data-series="js_timers"]').count(), 0, 'its checkbox hides the JS timers line');
+
+  // The biggest site of createStore: its first frame is node's allocator,
+  // its name the first JS frame of a script that is not node's own.
+  const si = storeRep.sites.findIndex((x) => x.frames.some((f) => f.function === 'createStore'));
+  assert.ok(si >= 0, 'a site allocated from createStore');
+  const site = storeRep.sites[si];
+  const k = site.frames.findIndex((f) => f.js === true && f.file && !f.file.startsWith('node:'));
+  assert.ok(k > 0 && !site.frames[0].js, `native frames first: ${JSON.stringify(site.frames.slice(0, k + 1).map((f) => f.function))}`);
+  assert.equal(site.frames[k].function, 'createStore');
+  const row = page.locator(`#site-${2}-${si}`);
+  assert.equal(await row.locator('td.where .fn').textContent(), 'createStore');
+  assert.equal(await row.locator('td.where .loc').textContent(), `store.js:${markers(STORE_JS).FUNCTION.createStore}:${site.frames[k].column}`);
+  assert.equal(await row.locator('td.where .native').textContent(), `#0 ${site.frames[0].function} \u00b7 ${path.basename(site.frames[0].module)}`);
+  // A site of no JS frame keeps its first frame, with no second line.
+  const ni = storeRep.sites.findIndex((x) => !x.frames.some((f) => f.js));
+  assert.ok(ni >= 0, 'a site with no JS frame');
+  assert.equal(await page.locator(`#site-2-${ni} td.where .fn`).textContent(), storeRep.sites[ni].frames[0].function);
+  assert.equal(await page.locator(`#site-2-${ni} td.where .native`).count(), 0);
+  // The stack stays whole.
+  await row.click();
+  assert.equal(await page.locator(`#detail-2-${si} ol.stack > li`).count(), site.frames.length);
+  await page.screenshot({ path: path.join(SHOTS, 'node-1280x800.png'), fullPage: true });
 });

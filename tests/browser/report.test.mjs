@@ -484,5 +484,5 @@ test('node: the JS heap and JS timers on the timeline, sites named by their JS f
   // The stack stays whole.
   await row.click();
   assert.equal(await page.locator(`#detail-2-${si} ol.stack > li`).count(), site.frames.length);
-  await page.screenshot({ path: path.join(SHOTS, 'node-1280x800.png'), fullPage: true });
+  await page.locator('#timeline').screenshot({ path: path.join(SHOTS, 'node-timeline-1280x800.png') });
 });

@@ -110,8 +110,35 @@ static int hidden_frames(struct lt_report *rep, const struct lt_stack_rec *r)
         return skip;
 }
 
+/* Is stack r the work of leaktrace's own node module (node/leaktrace.js)?
+ * It runs in the traced process, from async_hooks and its own timer, and
+ * never wraps the application's code: a stack through it is the tracer's
+ * bookkeeping, not the program's. Returns 1, 0 or -ENOMEM. */
+static int in_js_module(struct lt_report *rep, const struct lt_stack_rec *r)
+{
+        const uint64_t *frames = r->depth ? rep->trace->frames + r->frames : NULL;
+        for (unsigned i = 0; i < r->depth; i++) {
+                if (lt_sym_module(rep->sym, frames[i], r->mod_gen) >= 0)
+                        continue;
+                int in = lt_sym_in_js_module(rep->sym, frames[i]);
+                if (in)
+                        return in;
+        }
+        return 0;
+}
+
 static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64_t *key)
 {
+        if (r->live_blocks || r->live_bytes) {
+                int tracer = in_js_module(rep, r);
+                if (tracer < 0)
+                        return tracer;
+                if (tracer) {
+                        rep->js_module_bytes = add_i64(rep->js_module_bytes, r->live_bytes);
+                        rep->js_module_blocks = add_i64(rep->js_module_blocks, r->live_blocks);
+                        return 0;
+                }
+        }
         unsigned first_skip;
         int shown = lt_report_shown_frames(rep, r, key, &first_skip);
         if (shown < 0)

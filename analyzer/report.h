@@ -42,6 +42,8 @@ struct lt_report {
         uint64_t allocations;
         int64_t frees;
         int64_t peak_live_bytes; /* the header's */
+        int64_t js_module_bytes;  /* live in stacks through leaktrace's node module: not */
+        int64_t js_module_blocks; /* in any site (the tracer's own), counted here */
         struct lt_site *all;     /* every site, by key */
         struct lt_site **sites;  /* the live ones, biggest first */
         size_t nsites;

@@ -37,4 +37,8 @@ const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint6
  * of its code) in *ID, or 0 when it is not JS code. Returns 0 or -ENOMEM. */
 int lt_sym_js_function(struct lt_symbolizer *s, uint64_t addr, uint32_t *id);
 
+/* Is return address ADDR in JS code of leaktrace's own node module (a
+ * script whose path ends in node/leaktrace.js)? Returns 1, 0, or -ENOMEM. */
+int lt_sym_in_js_module(struct lt_symbolizer *s, uint64_t addr);
+
 #endif

@@ -124,6 +124,10 @@ static void write_summary(FILE *out, const struct lt_report *r)
         if (h->history.tracer_bytes)
                 fprintf(out, "tracer: %s of memory held by leaktrace itself in the process\n",
                         short_bytes(a, sizeof(a), h->history.tracer_bytes));
+        if (r->js_module_blocks > 0)
+                fprintf(out, "tracer: %s in %" PRId64 " blocks allocated by leaktrace's node module "
+                        "(its own bookkeeping), left out of the sites\n",
+                        short_bytes(a, sizeof(a), (uint64_t)r->js_module_bytes), r->js_module_blocks);
         fprintf(out,
                 "live: %s in %" PRId64 " block%s; %" PRIu64 " allocation%s, %" PRId64
                 " free%s; peak %s\n",

@@ -57,6 +57,10 @@ test('native allocations from a JS function: the JS frame named, at its script a
   const sum = (k) => sites.reduce((a, s) => a + s[k], 0);
   assert.equal(sum('live_blocks'), BUFFERS, 'every Buffer under leakBuffers');
   assert.equal(sum('live_bytes'), BUFFER_BYTES, 'every byte of them');
+  // leaktrace's own node module is the tracer's: none of its allocations is a site.
+  const ours = rep.sites.filter((s) => s.kind === 'allocation' &&
+    s.frames.some((f) => f.js && /\/node\/leaktrace\.js$/.test(f.file ?? '')));
+  assert.deepEqual(ours, [], 'no allocation site through node/leaktrace.js');
 
   // The biggest allocation site of the process is theirs, and names it.
   const top = rep.sites.filter((s) => s.kind === 'allocation')

@@ -9,12 +9,13 @@
 # PART: malloc, node-start, servers, analyzer, size (the default: all five,
 # about 10 minutes on 2 cores), and size-long (a 10-minute server run, only
 # when named). RUNS: runs of each case (default 3; node-start does 4 times
-# as many, each run being short). See bench/README.md for each case.
+# as many and servers twice as many, their runs being short). See
+# bench/README.md for each case.
 #
 # Environment: BENCH_BUILD (default build: scripts/setup.sh installs what is
 # missing and builds there; another directory is only configured and
 # built), BENCH_SECONDS and BENCH_WARMUP (each load of the servers part,
-# default 6 and 3 s), BENCH_STEADY_RATE (requests/s of the 60 s and 10 min
+# default 3 s), BENCH_STEADY_RATE (requests/s of the 60 s and 10 min
 # runs, default 100), BENCH_STEADY_SECONDS and BENCH_LONG_SECONDS (their
 # lengths, default 60 and 600), BENCH_SSR_DIR (the SSR example, default
 # examples/ssr-leak).
@@ -135,7 +136,7 @@ table() {
     c=${c%%|*}
     w1=$(echo "${wall[$c]}" | median)
     c1=$(echo "${cpu[$c]}" | median)
-    say "$(printf "%-10s %-20s %8.3f %6sx %8.3f %6sx   raw: %s| %s" "$label" "$c" "$w1" "$(ratio "$w1" "$w0")" \
+    say "$(printf "%-10s %-21s %8.3f %6sx %8.3f %6sx   raw: %s| %s" "$label" "$c" "$w1" "$(ratio "$w1" "$w0")" \
       "$c1" "$(ratio "$c1" "$c0")" "${wall[$c]}" "${cpu[$c]% }")"
   done
 }
@@ -144,7 +145,7 @@ if want malloc; then
   say ""
   say "## malloc: bench/malloc_bench.c, a sliding window of 1024 blocks of 16 B to 4 KB, call depth 2 to 40, 1M steps a thread"
   say "# wall and CPU (user + system) seconds, median of $runs; ratios to untraced with as many threads"
-  say "$(printf "%-10s %-20s %8s %7s %8s %7s" threads case seconds ratio "CPU s" ratio)"
+  say "$(printf "%-10s %-21s %8s %7s %8s %7s" threads case seconds ratio "CPU s" ratio)"
   for threads in 1 2; do
     table "$threads" "$runs" 0 "untraced|" "full|$lt_env" "sampled 524288|$lt_env LEAKTRACE_SAMPLE=524288" \
       "paused|$lt_env LEAKTRACE_START=paused" "heaptrack --raw|heaptrack" \
@@ -156,9 +157,10 @@ if want node-start; then
   say ""
   say "## node-start: node -e 0, median of $((4 * runs)) after one round not counted"
   say "# full and sampled load the JS timer module (as users get them); 'no JS module': LEAKTRACE_JS=0"
-  say "$(printf "%-10s %-20s %8s %7s %8s %7s" "" case seconds ratio "CPU s" ratio)"
+  say "$(printf "%-10s %-21s %8s %7s %8s %7s" "" case seconds ratio "CPU s" ratio)"
   table "node -e 0" $((4 * runs)) 1 "untraced|" "full|$lt_env" "full, no JS module|$lt_env LEAKTRACE_JS=0" \
-    "sampled 524288|$lt_env LEAKTRACE_SAMPLE=524288" "heaptrack --raw|heaptrack" -- node -e 0
+    "sampled 524288|$lt_env LEAKTRACE_SAMPLE=524288" "sampled, no JS module|$lt_env LEAKTRACE_SAMPLE=524288 LEAKTRACE_JS=0" \
+    "heaptrack --raw|heaptrack" -- node -e 0
 fi
 
 if want servers; then
@@ -171,7 +173,7 @@ if want servers; then
   say "## servers: requests/s and p99 latency, as fast as it goes (max) and at a fixed rate"
   [ -f "$ssr/server.js" ] || say "# ssr: skipped, $ssr/server.js is not there"
   BENCH_SSR_DIR=$(cd "$ssr" 2>/dev/null && pwd || echo "$ssr") \
-    node bench/servers.js table "$preload" "$runs" "${servers[@]}" | tee -a "$out"
+    node bench/servers.js table "$preload" $((2 * runs)) "${servers[@]}" | tee -a "$out"
 fi
 
 # steady SECONDS: the native server traced (every stack, JS module on)

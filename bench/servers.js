@@ -7,15 +7,17 @@
 //   node servers.js steady PRELOAD DIR SECONDS RATE
 //
 // table: SERVERS are `native` (bench/native_server.js) and `ssr`
-// (examples/ssr-leak/server.js --fixed, or BENCH_SSR_DIR/server.js). Each
-// run of a case: a warm-up, then as fast as 10 connections go, then a fixed
-// rate (half of what the untraced server did in a calibration run at the
-// start), each load bounded in time and in count.
+// (examples/ssr-leak/server.js --fixed, or BENCH_SSR_DIR/server.js). A
+// server is started under every case, all at once; each gets a warm-up,
+// then RUNS rounds go through them all, each giving every server a slice as
+// fast as 10 connections go, then one at a fixed rate (half of what the
+// untraced server did in a calibration slice), each load bounded in time
+// and in count.
 // steady: the native server traced (every stack, JS module on) under RATE
 // requests/s for SECONDS; leaves its trace in DIR and prints its path, the
 // requests/s it served and the p99 latency in ms.
 //
-// BENCH_SECONDS (default 6) is the length of each measured load,
+// BENCH_SECONDS (default 3) is the length of each measured slice,
 // BENCH_WARMUP (default 3) that of the warm-up.
 'use strict';
 
@@ -32,7 +34,7 @@ try {
   fail(`autocannon is not installed: run npm ci in ${__dirname} (${err.code || err.message})`);
 }
 
-const SECONDS = positive('BENCH_SECONDS', 6);
+const SECONDS = positive('BENCH_SECONDS', 3);
 const WARMUP = positive('BENCH_WARMUP', 3);
 const CONNECTIONS = 10;
 const MAX_RPS = 100000; /* the count bound of an as-fast-as-possible load: far above these servers */
@@ -41,8 +43,13 @@ const STOP_TIMEOUT_MS = 30000;
 const SAMPLE = '524288';
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
+const started = new Set(); /* servers running, killed if this process fails */
+let workDir = null; /* removed if this process fails */
+
 function fail(message) {
   process.stderr.write(`bench: ${message}\n`);
+  for (const child of started) child.kill('SIGKILL');
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   process.exit(1);
 }
 
@@ -67,6 +74,7 @@ const CASES = [
   { name: 'full', env: {} },
   { name: 'full, no JS module', env: { LEAKTRACE_JS: '0' } },
   { name: `sampled ${SAMPLE}`, env: { LEAKTRACE_SAMPLE: SAMPLE } },
+  { name: 'sampled, no JS module', env: { LEAKTRACE_SAMPLE: SAMPLE, LEAKTRACE_JS: '0' } },
   { name: 'heaptrack --raw', env: null, heaptrack: true },
 ];
 
@@ -94,8 +102,12 @@ async function start(server, c, preload, dir) {
   const out = fs.openSync(log, 'w');
   const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', out, out], cwd: dir });
   fs.closeSync(out);
+  started.add(child);
   let exited = null;
-  child.once('exit', (code, signal) => { exited = signal || `exit status ${code}`; });
+  child.once('exit', (code, signal) => {
+    exited = signal || `exit status ${code}`;
+    started.delete(child);
+  });
   const t0 = Date.now();
   while (!fs.existsSync(ready)) {
     if (exited) fail(`${path.basename(server.script)} (${c.name}) ended (${exited}) before serving:\n${tail(log)}`);
@@ -163,22 +175,6 @@ function load(s, seconds, rate) {
   });
 }
 
-async function measure(name, server, c, preload, dir, rate) {
-  const what = `${name} (${c.name})`;
-  const s = await start(server, c, preload, dir);
-  try {
-    await load(s, WARMUP, 0);
-    const max = await load(s, SECONDS, 0);
-    const fixed = rate ? await load(s, SECONDS, rate) : null;
-    return { max, fixed };
-  } catch (err) {
-    fail(`${what}: ${err.message}`);
-  } finally {
-    await stop(s, what);
-    for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
-  }
-}
-
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 
 const median = (xs) => {
@@ -192,39 +188,59 @@ const round2 = (x) => {
   return Math.max(1, Math.round(x / p) * p);
 };
 
+// Every server under every case runs at once, idle but for the one being
+// loaded, and the loads go round them in short slices: whatever else the
+// machine does in the meantime falls on all the cases alike.
 async function table(preload, runs, names) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-bench-'));
+  const dir = workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-bench-'));
   const servers = names.map((n) => {
     if (!SERVERS[n]) fail(`unknown server ${n} (native, ssr)`);
     if (!fs.existsSync(SERVERS[n].script)) fail(`${SERVERS[n].script}: not there`);
     return [n, SERVERS[n]];
   });
   if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+  const all = []; /* {n, c, s}: a server under a case */
+  const slice = async (x, seconds, rate) => {
+    try {
+      return await load(x.s, seconds, rate);
+    } catch (err) {
+      const gone = x.s.exited() ? `; the server ended (${x.s.exited()}):\n${tail(x.s.log)}` : '';
+      return fail(`${x.n} (${x.c.name}): ${err.message}${gone}`);
+    }
+  };
   try {
-    const rates = {};
     for (const [n, server] of servers) {
-      const cal = await measure(n, server, CASES[0], preload, dir, 0);
-      rates[n] = round2(cal.max.rps / 2);
-      process.stderr.write(`bench: ${n}: untraced did ${cal.max.rps.toFixed(0)} requests/s; fixed rate ${rates[n]}/s\n`);
+      for (const [i, c] of CASES.entries()) {
+        const d = path.join(dir, `${n}-${i}`);
+        fs.mkdirSync(d);
+        all.push({ n, c, s: await start(server, c, preload, d) });
+      }
+    }
+    for (const x of all) await slice(x, WARMUP, 0);
+    const rates = {};
+    for (const x of all.filter((y) => y.c === CASES[0])) {
+      const cal = await slice(x, SECONDS, 0);
+      rates[x.n] = round2(cal.rps / 2);
+      process.stderr.write(`bench: ${x.n}: untraced did ${cal.rps.toFixed(0)} requests/s; fixed rate ${rates[x.n]}/s\n`);
     }
     const got = {}; /* server -> case -> [{max, fixed}] */
     for (let r = 0; r < runs; r++) {
-      for (const [n, server] of servers) {
-        got[n] = got[n] || {};
-        for (const c of CASES) {
-          const m = await measure(n, server, c, preload, dir, rates[n]);
-          (got[n][c.name] = got[n][c.name] || []).push(m);
-          process.stderr.write(`bench: run ${r + 1}/${runs} ${n} ${c.name}: ${m.max.rps.toFixed(0)} req/s, ` +
-            `p99 ${m.max.p99} ms, ${fmt(m.max.cpu)} CPU ms/request; at ${rates[n]}/s p99 ${m.fixed.p99} ms\n`);
-        }
+      for (const x of all) {
+        const m = { max: await slice(x, SECONDS, 0), fixed: await slice(x, SECONDS, rates[x.n]) };
+        got[x.n] = got[x.n] || {};
+        (got[x.n][x.c.name] = got[x.n][x.c.name] || []).push(m);
+        process.stderr.write(`bench: round ${r + 1}/${runs} ${x.n} ${x.c.name}: ${m.max.rps.toFixed(0)} req/s, ` +
+          `p99 ${m.max.p99} ms, ${fmt(m.max.cpu)} CPU ms/request; at ${rates[x.n]}/s p99 ${m.fixed.p99} ms\n`);
       }
     }
+    for (const x of all) await stop(x.s, `${x.n} (${x.c.name})`);
     console.log(`# node servers: ${CONNECTIONS} connections from autocannon ${require(path.join(__dirname, 'node_modules', 'autocannon', 'package.json')).version}` +
-      ` on 127.0.0.1${PIN ? ', server on CPU 0, load generator on CPU 1' : ''}; warm-up ${WARMUP} s, then ${SECONDS} s as fast as it goes (max)` +
-      ` and ${SECONDS} s at a fixed rate (half the untraced calibration run); ${runs} runs each, alternating; medians`);
+      ` on 127.0.0.1${PIN ? ', servers on CPU 0, load generator on CPU 1' : ''}; all cases running at once, loaded in turn:` +
+      ` warm-up ${WARMUP} s each, then ${runs} rounds of ${SECONDS} s as fast as it goes (max) and ${SECONDS} s at a fixed rate` +
+      ' (half the untraced calibration run); medians');
     console.log('# full and sampled load the JS timer module, as users get them; heaptrack records raw (compressed, not interpreted)');
     console.log('# CPU: the server process\'s user and system time per request (under heaptrack, its compressor\'s not counted)');
-    console.log(`${'server'.padEnd(7)} ${'load'.padEnd(8)} ${'case'.padEnd(20)} ${'req/s'.padStart(7)} ${'ratio'.padStart(5)} ` +
+    console.log(`${'server'.padEnd(7)} ${'load'.padEnd(8)} ${'case'.padEnd(21)} ${'req/s'.padStart(7)} ${'ratio'.padStart(5)} ` +
       `${'p99 ms'.padStart(7)} ${'ratio'.padStart(6)} ${'CPU ms'.padStart(7)} ${'ratio'.padStart(6)}   raw: req/s | p99 ms | CPU ms`);
     for (const [n] of servers) {
       for (const kind of ['max', 'fixed']) {
@@ -233,7 +249,7 @@ async function table(preload, runs, names) {
           const xs = got[n][c.name].map((m) => m[kind]);
           const col = (key, width) => `${fmt(med(c, key)).padStart(width)} ${(med(c, key) / med(CASES[0], key)).toFixed(2).padStart(5)}`;
           const loadName = kind === 'max' ? 'max' : `${rates[n]}/s`;
-          console.log(`${n.padEnd(7)} ${loadName.padEnd(8)} ${c.name.padEnd(20)} ${col('rps', 7)} ${col('p99', 7)}x ${col('cpu', 7)}x` +
+          console.log(`${n.padEnd(7)} ${loadName.padEnd(8)} ${c.name.padEnd(21)} ${col('rps', 7)} ${col('p99', 7)}x ${col('cpu', 7)}x` +
             `   raw: ${xs.map((x) => x.rps.toFixed(0)).join(' ')} | ${xs.map((x) => x.p99).join(' ')} | ${xs.map((x) => fmt(x.cpu)).join(' ')}`);
         }
       }

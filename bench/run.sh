@@ -7,7 +7,7 @@
 #   ./bench/run.sh [-n RUNS] [PART...]
 #
 # PART: malloc, node-start, servers, analyzer, size (the default: all five,
-# about 10 minutes on 2 cores), and size-long (a 10-minute server run, only
+# about 12 minutes on 2 cores), and size-long (a 10-minute server run, only
 # when named). RUNS: runs of each case (default 3; node-start does 4 times
 # as many and servers twice as many, their runs being short). See
 # bench/README.md for each case.
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
         runs=$2; shift 2 ;;
     [0-9]*) runs=$1; shift ;;
     malloc|node-start|servers|analyzer|size|size-long) parts+=("$1"); shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "bench: unknown part $1 (malloc node-start servers analyzer size size-long)" >&2; exit 2 ;;
   esac
 done

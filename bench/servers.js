@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The node-server part of bench/run.sh: starts a server under each case in
-// turn (A B C ... A B C ...), loads it from this process with autocannon on
-// 127.0.0.1, and prints medians and ratios to untraced, with the raw figures.
+// The node-server part of bench/run.sh: starts a server under every case,
+// loads them in turn (A B C ... A B C ...) from this process with autocannon
+// on 127.0.0.1, and prints medians and ratios to untraced, with the raw
+// figures.
 //
 //   node servers.js table  PRELOAD RUNS SERVERS...
 //   node servers.js steady PRELOAD DIR SECONDS RATE
@@ -27,12 +28,6 @@ const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
-let autocannon;
-try {
-  autocannon = require(path.join(__dirname, 'node_modules', 'autocannon'));
-} catch (err) {
-  fail(`autocannon is not installed: run npm ci in ${__dirname} (${err.code || err.message})`);
-}
 
 const SECONDS = positive('BENCH_SECONDS', 3);
 const WARMUP = positive('BENCH_WARMUP', 3);
@@ -43,14 +38,32 @@ const STOP_TIMEOUT_MS = 30000;
 const SAMPLE = '524288';
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
-const started = new Set(); /* servers running, killed if this process fails */
+const started = new Map(); /* command running -> its server's pid, killed if this process fails */
 let workDir = null; /* removed if this process fails */
+
+// Kills the command and the server in it (under heaptrack, a child of the command).
+function kill(child) {
+  const pid = started.get(child);
+  child.kill('SIGKILL');
+  if (pid) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch { /* gone already */ }
+  }
+}
 
 function fail(message) {
   process.stderr.write(`bench: ${message}\n`);
-  for (const child of started) child.kill('SIGKILL');
+  for (const child of started.keys()) kill(child);
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   process.exit(1);
+}
+
+let autocannon;
+try {
+  autocannon = require(path.join(__dirname, 'node_modules', 'autocannon'));
+} catch (err) {
+  fail(`autocannon is not installed: run npm ci in ${__dirname} (${err.code || err.message})`);
 }
 
 function positive(name, dflt) {
@@ -102,7 +115,7 @@ async function start(server, c, preload, dir) {
   const out = fs.openSync(log, 'w');
   const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', out, out], cwd: dir });
   fs.closeSync(out);
-  started.add(child);
+  started.set(child, 0);
   let exited = null;
   child.once('exit', (code, signal) => {
     exited = signal || `exit status ${code}`;
@@ -112,12 +125,12 @@ async function start(server, c, preload, dir) {
   while (!fs.existsSync(ready)) {
     if (exited) fail(`${path.basename(server.script)} (${c.name}) ended (${exited}) before serving:\n${tail(log)}`);
     if (Date.now() - t0 > READY_TIMEOUT_MS) {
-      child.kill('SIGKILL');
       fail(`${path.basename(server.script)} (${c.name}) did not serve within ${READY_TIMEOUT_MS / 1000} s:\n${tail(log)}`);
     }
     await sleep(50);
   }
   const { pid, port } = JSON.parse(fs.readFileSync(ready, 'utf8'));
+  if (!exited) started.set(child, pid);
   return { child, pid, port, log, exited: () => exited };
 }
 
@@ -137,7 +150,7 @@ async function stop(s, what) {
     try {
       process.kill(s.pid, 'SIGTERM');
     } catch { /* already gone: the wait below says how */ }
-    const timer = setTimeout(() => s.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const timer = setTimeout(() => kill(s.child), STOP_TIMEOUT_MS);
     await done;
     clearTimeout(timer);
   }

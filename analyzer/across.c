@@ -170,13 +170,9 @@ static int timer_cmp(const void *pa, const void *pb)
 {
         const struct lt_across_timer *a = *(struct lt_across_timer *const *)pa;
         const struct lt_across_timer *b = *(struct lt_across_timer *const *)pb;
-        if (a->repeating != b->repeating)
-                return a->repeating ? -1 : 1;
-        if (a->live != b->live)
-                return a->live > b->live ? -1 : 1;
-        if (a->created != b->created)
-                return a->created > b->created ? -1 : 1;
-        return strcmp(a->key, b->key);
+        int c = lt_timer_rank_cmp(a->repeating, a->live, a->created, b->repeating, b->live,
+                                  b->created);
+        return c ? c : strcmp(a->key, b->key);
 }
 
 static int sort_tables(struct lt_across *a)

@@ -283,19 +283,28 @@ static int load_js(struct lt_report *rep, struct lt_timers *t)
         return t->has_js ? merge_js(t) : 0;
 }
 
-/* The report's order: sites that keep repeating timers alive first (the
- * setInterval that nobody clears), then by live timers, then by timers
- * made; the rest only so that the order never depends on hashing. */
+int lt_timer_rank_cmp(bool repeating_a, int64_t live_a, uint64_t created_a, bool repeating_b,
+                      int64_t live_b, uint64_t created_b)
+{
+        if (repeating_a != repeating_b)
+                return repeating_a ? -1 : 1;
+        if (live_a != live_b)
+                return live_a > live_b ? -1 : 1;
+        if (created_a != created_b)
+                return created_a > created_b ? -1 : 1;
+        return 0;
+}
+
+/* The report's order (lt_timer_rank_cmp); the rest only so that the order
+ * never depends on hashing. */
 static int site_cmp(const void *pa, const void *pb)
 {
         const struct lt_timer_site *a = *(struct lt_timer_site *const *)pa;
         const struct lt_timer_site *b = *(struct lt_timer_site *const *)pb;
-        if (a->repeating != b->repeating)
-                return a->repeating ? -1 : 1;
-        if (a->live != b->live)
-                return a->live > b->live ? -1 : 1;
-        if (a->created != b->created)
-                return a->created > b->created ? -1 : 1;
+        int c = lt_timer_rank_cmp(a->repeating, a->live, a->created, b->repeating, b->live,
+                                  b->created);
+        if (c)
+                return c;
         if (a->kind != b->kind)
                 return a->kind < b->kind ? -1 : 1;
         if (a->kind == LT_TIMER_JS)

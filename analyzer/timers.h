@@ -56,6 +56,12 @@ struct lt_timers {
  * out. Returns 0, or -ENOMEM. */
 int lt_timers_build(struct lt_report *rep);
 
+/* The report's order of timer sites, A before B when < 0: sites that keep
+ * repeating timers alive first (the setInterval that nobody clears), then
+ * by live timers, then by timers made. 0 when these tie. */
+int lt_timer_rank_cmp(bool repeating_a, int64_t live_a, uint64_t created_a, bool repeating_b,
+                      int64_t live_b, uint64_t created_b);
+
 /* Releases what lt_timers_build() took; T may be NULL. */
 void lt_timers_free(struct lt_timers *t);
 

@@ -146,6 +146,17 @@ static const char *short_bytes(char *buf, size_t len, uint64_t bytes)
         return buf;
 }
 
+/* " (file:line:column)", as much of it as is known. */
+static void write_where(FILE *out, const char *file, unsigned line, unsigned column)
+{
+        if (file && line && column)
+                fprintf(out, " (%s:%u:%u)", file, line, column);
+        else if (file && line)
+                fprintf(out, " (%s:%u)", file, line);
+        else if (file)
+                fprintf(out, " (%s)", file);
+}
+
 static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
 {
         unsigned shown = 0;
@@ -165,12 +176,7 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
                                 fputs(f->function, out);
                         else
                                 fprintf(out, "0x%" PRIx64, addr);
-                        if (f->file && f->line && f->column)
-                                fprintf(out, " (%s:%u:%u)", f->file, f->line, f->column);
-                        else if (f->file && f->line)
-                                fprintf(out, " (%s:%u)", f->file, f->line);
-                        else if (f->file)
-                                fprintf(out, " (%s)", f->file);
+                        write_where(out, f->file, f->line, f->column);
                         if (mname)
                                 fprintf(out, " %s%s%s", open, mname, close);
                         else if (f->code == LT_CODE_JS)
@@ -197,12 +203,7 @@ void lt_write_text_js_frames(FILE *out, const struct lt_timer_site *s)
         for (unsigned j = 0; j < s->njs_frames; j++) {
                 const struct lt_js_frame *f = s->js_frames[j];
                 fprintf(out, "  #%u %s", j, f->function ? f->function : "??");
-                if (f->file && f->line && f->column)
-                        fprintf(out, " (%s:%u:%u)", f->file, f->line, f->column);
-                else if (f->file && f->line)
-                        fprintf(out, " (%s:%u)", f->file, f->line);
-                else if (f->file)
-                        fprintf(out, " (%s)", f->file);
+                write_where(out, f->file, f->line, f->column);
                 putc('\n', out);
         }
 }

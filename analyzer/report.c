@@ -79,6 +79,13 @@ static int64_t add_i64(int64_t a, int64_t b)
         return c;
 }
 
+static int64_t sub_i64(int64_t a, int64_t b)
+{
+        int64_t c;
+        __builtin_sub_overflow(a, b, &c);
+        return c;
+}
+
 static uint64_t add_u64(uint64_t a, uint64_t b)
 {
         return a + b;
@@ -133,9 +140,12 @@ static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64
                 int tracer = in_js_module(rep, r);
                 if (tracer < 0)
                         return tracer;
-                if (tracer) {
+                if (tracer) { /* not the program's: out of its totals too */
                         rep->js_module_bytes = add_i64(rep->js_module_bytes, r->live_bytes);
                         rep->js_module_blocks = add_i64(rep->js_module_blocks, r->live_blocks);
+                        rep->live_bytes = sub_i64(rep->live_bytes, r->live_bytes);
+                        rep->live_blocks = sub_i64(rep->live_blocks, r->live_blocks);
+                        rep->allocations -= r->allocs;
                         return 0;
                 }
         }

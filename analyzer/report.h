@@ -43,7 +43,7 @@ struct lt_report {
         int64_t frees;
         int64_t peak_live_bytes; /* the header's */
         int64_t js_module_bytes;  /* live in stacks through leaktrace's node module: not */
-        int64_t js_module_blocks; /* in any site (the tracer's own), counted here */
+        int64_t js_module_blocks; /* in any site nor in the totals above (the tracer's own) */
         struct lt_site *all;     /* every site, by key */
         struct lt_site **sites;  /* the live ones, biggest first */
         size_t nsites;

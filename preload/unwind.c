@@ -12,7 +12,8 @@
  * register, code without CFI that is not JIT code) sends the whole stack to
  * libunwind, as before.
  *
- * Code that no loaded object contains is JIT code (V8's): it keeps the
+ * Code that no loaded object contains is JIT code (V8's), and code that an
+ * object holds but its CFI does not describe (V8's builtins): both keep the
  * frame pointer chain, which is what libunwind follows there too.
  *
  * Every load is checked against the thread's stack: a wrong rule can give a
@@ -185,8 +186,13 @@ static uint64_t read_rule(uintptr_t pc, unsigned epoch)
                 return rule_pack(RULE_RBP, epoch, -16, 16);
         struct object *ob = object_of(&o);
         Dwarf_Frame *f;
-        if (!ob || !ob->cfi || dwarf_cfi_addrframe(ob->cfi, pc - ob->bias, &f) != 0)
+        if (!ob)
                 return rule_pack(RULE_SLOW, epoch, 0, 0);
+        /* Code of an object with no CFI for it (V8's builtins in node's
+         * text, hand-written assembly): the frame pointer chain, as
+         * libunwind falls back to. */
+        if (!ob->cfi || dwarf_cfi_addrframe(ob->cfi, pc - ob->bias, &f) != 0)
+                return rule_pack(RULE_RBP, epoch, -16, 16);
         uint64_t rule = rule_pack(RULE_SLOW, epoch, 0, 0);
         Dwarf_Op *ops;
         size_t n;

@@ -88,7 +88,7 @@ void lt_record_alloc(void *p, size_t size)
                 lt_sample_weigh(size, &wbytes, &wblocks);
         void *buf[LT_STACK_BUF];
         int truncated;
-        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated);
+        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 0);
         uint32_t id = lt_stack_intern(buf, n, truncated);
         if (lt_unlikely(!id))
                 goto out;

@@ -55,12 +55,12 @@ int lt_stacks_init(uint64_t max)
         return 0;
 }
 
-int lt_stack_capture(void **buf, int depth, int *truncated)
+int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe)
 {
         /* A few more than asked: the tracer's own frames come first, and one
          * beyond the depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
-        int n = lt_unwind(buf, want);
+        int n = lt_unwind(buf, want, !signal_safe);
         if (n < 0)
                 n = unw_backtrace(buf, want);
         int skip = 0;

@@ -16,8 +16,12 @@ int lt_stacks_init(uint64_t max);
 
 /* Fills buf with the return addresses of the current call stack, innermost
  * first, without the tracer's own frames, at most depth of them. Sets
- * *truncated when the stack was deeper. Returns the number of frames. */
-int lt_stack_capture(void **buf, int depth, int *truncated);
+ * *truncated when the stack was deeper. Returns the number of frames.
+ * From a hook of a function that signal handlers may call (the timer calls,
+ * mmap), signal_safe: the unwinder then reads no new rule (that allocates,
+ * and the handler may have interrupted malloc) and leaves such stacks to
+ * libunwind. */
+int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe);
 
 /* The id (1-based) of the stack in buf, entered into the table if new;
  * 0 when it is new and the table is full (counted as a drop). */

@@ -254,7 +254,7 @@ static uint64_t slow_lookup(uintptr_t pc, unsigned epoch)
         return rule ? rule : rule_pack(RULE_SLOW, epoch, 0, 0);
 }
 
-static inline uint64_t lookup(uintptr_t pc, unsigned epoch)
+static inline uint64_t lookup(uintptr_t pc, unsigned epoch, int may_read)
 {
         uint64_t h = slot_of(pc);
         for (;;) {
@@ -269,7 +269,7 @@ static inline uint64_t lookup(uintptr_t pc, unsigned epoch)
                         break;
                 h = (h + 1) & (TABLE_SIZE - 1);
         }
-        return slow_lookup(pc, epoch);
+        return may_read ? slow_lookup(pc, epoch) : rule_pack(RULE_SLOW, epoch, 0, 0);
 }
 
 /* Where the unwind starts: this function's own registers, at the label. */
@@ -277,9 +277,11 @@ struct regs {
         uintptr_t ip, sp, bp;
 };
 
-__attribute__((noinline)) int lt_unwind(void **buf, int want)
+__attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read)
 {
-        if (!enabled || (stack_known <= 0 && (stack_known < 0 || find_stack() < 0)))
+        /* Finding the stack allocates too (the main thread's reads
+         * /proc/self/maps). */
+        if (!enabled || (stack_known <= 0 && (stack_known < 0 || !may_read || find_stack() < 0)))
                 return -1;
         struct regs r;
         __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
@@ -294,7 +296,7 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want)
                 buf[n++] = (void *)r.ip;
                 if (lt_unlikely(n == want))
                         return n;
-                uint64_t rule = lookup(pc, epoch);
+                uint64_t rule = lookup(pc, epoch, may_read);
                 unsigned base = RULE_BASE(rule);
                 if (lt_unlikely(base > RULE_RBP)) /* RULE_END or RULE_SLOW */
                         return base == RULE_END ? n : -1;

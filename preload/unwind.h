@@ -8,8 +8,10 @@ int lt_unwind_init(int on);
 
 /* Fills buf with up to want code addresses of the current stack, innermost
  * first, starting in this function, as unw_backtrace() would. Returns how
- * many, or -1 when a frame needs libunwind. */
-int lt_unwind(void **buf, int want);
+ * many, or -1 when a frame needs libunwind. Reads rules it has not seen
+ * yet only when may_read: reading allocates and takes a lock, which a
+ * signal handler must not, in case it interrupted malloc or the reader. */
+int lt_unwind(void **buf, int want, int may_read);
 
 /* fork(): the lock around reading rules, taken before, released or reset
  * after. */

@@ -25,6 +25,7 @@ struct outcome {
         int agree;  /* the two lists are equal */
 };
 static struct outcome last;
+static int may_read = 1; /* what compare() lets the fast unwinder do */
 
 /* Both unwinders from here; compared from the return address into this
  * function's caller outward, the first frame both see alike. */
@@ -32,7 +33,7 @@ static NOINLINE void compare(void)
 {
         void *fast[MAX], *slow[MAX];
         void *from = __builtin_return_address(0);
-        int nf = lt_unwind(fast, MAX);
+        int nf = lt_unwind(fast, MAX, may_read);
         int ns = unw_backtrace(slow, MAX);
         int i = 0, j = 0;
         while (i < nf && fast[i] != from)
@@ -75,6 +76,15 @@ static int by_value(const void *a, const void *b)
         return *(const int *)a - *(const int *)b;
 }
 
+/* Called only once, with rules not to be read: its frames are unknown. */
+static NOINLINE int never_seen(int x)
+{
+        may_read = 0;
+        compare();
+        may_read = 1;
+        return x + 1;
+}
+
 static void *in_thread(void *arg)
 {
         (void)arg;
@@ -86,7 +96,9 @@ static volatile sig_atomic_t in_handler;
 static void on_signal(int sig)
 {
         (void)sig;
+        may_read = 0; /* as the timer hooks: no rule read in a handler */
         compare();
+        may_read = 1;
         in_handler = 1;
 }
 
@@ -134,6 +146,21 @@ int main(void)
         ((void (*)(void (*)(void)))code)(compare);
         CHECK(last.agree, "through code without CFI that keeps rbp (JIT): %d frames alike, "
               "libunwind %d", last.fast, last.slow);
+
+        /* Without reading rules: the known stack alike, an unknown one left
+         * to libunwind. */
+        /* One call site, the same return addresses: a loop the compiler
+         * cannot unroll into two. */
+        volatile int rounds = 2;
+        for (int i = 0; i < rounds; i++) {
+                may_read = i == 0;
+                recurse(12);
+        }
+        may_read = 1;
+        CHECK(last.agree, "without reading rules, a stack seen before: %d frames alike", last.fast);
+        never_seen(1);
+        CHECK(last.fast == -1, "without reading rules, a frame never seen: left to libunwind (%d)",
+              last.fast);
 
         /* The rules are cached: the second time is the same. */
         recurse(10);

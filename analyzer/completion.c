@@ -107,6 +107,8 @@ static void command(FILE *out, const struct lt_cli_cmd *c)
                                 words(out, o->words);
                         else if (reply_of(o->kind))
                                 fprintf(out, "_leaktrace_reply %s \"$cur\"", reply_of(o->kind));
+                        else
+                                fputs(":", out); /* a number, a name: nothing to offer */
                         fputs("; return ;;\n", out);
                 }
                 fputs("                        esac\n", out);

@@ -197,8 +197,13 @@ static int ctl_main(int argc, char **argv)
         }
 
         int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == EISDIR) {
+                fprintf(stderr, "leaktrace: %s: is a directory; give a pid or a trace file\n",
+                        path);
+                return 2;
+        }
         if (fd < 0) {
-                fprintf(stderr, "leaktrace: %s: %s%s\n", path, strerror(errno),
+                fprintf(stderr, "leaktrace: %s: cannot open: %s%s\n", path, strerror(errno),
                         errno == EACCES ? " (only the process's owner can control it)" : "");
                 return 2;
         }

@@ -22,6 +22,7 @@
 #include "commands.h"
 #include "leaktrace/format.h"
 #include "leaktrace/options.h"
+#include "progress.h"
 #include "trace.h"
 #include "writers.h"
 
@@ -366,6 +367,20 @@ static int replaced(const struct found *f, ssize_t n, ssize_t i)
         return 0;
 }
 
+/* For people at a terminal, after the run: the command that reports its
+ * files again, and the page to explore them in. */
+static void say_how_to_report(const char *dir, char **paths, size_t n)
+{
+        fputs("leaktrace: to report again: leaktrace report", stderr);
+        if (n <= 3) {
+                for (size_t i = 0; i < n; i++)
+                        fprintf(stderr, " %s", paths[i]);
+        } else {
+                fprintf(stderr, " %s (every trace in it)", dir);
+        }
+        fputs("; a page to explore them: add --format html -o report.html\n", stderr);
+}
+
 static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t child,
                       const struct lt_report_opts *o, int no_report)
 {
@@ -417,6 +432,8 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
                 fprintf(stderr, "leaktrace: out of memory\n");
         else if (!no_report)
                 report_to_stderr(paths, np, o);
+        if (paths && lt_progress_wanted())
+                say_how_to_report(dir, paths, np);
         free(paths);
         for (ssize_t i = 0; i < n; i++)
                 free(f[i].path);
@@ -487,6 +504,8 @@ static int run_main(int argc, char **argv)
         }
         char **cmd = argv + 1;
         argv[1 + a.noperands] = NULL;
+        if (lt_progress_wanted())
+                fprintf(stderr, "leaktrace: tracing %s; trace files go to %s\n", cmd[0], absdir);
         pid_t child = 0;
         int status = spawn(cmd, &child);
         if (status < 0)

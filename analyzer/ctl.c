@@ -132,8 +132,9 @@ static int ctl_main(int argc, char **argv)
         struct lt_args a;
         int opt = LT_ARGS_END;
         lt_args_init(&a, &lt_ctl_cmd, argc, argv);
-        /* No option but --help: a snapshot's name may start with a dash. */
-        if (argc == 2)
+        /* No option but --help, first: a snapshot's name may start with a
+         * dash. */
+        if (argc >= 2 && argv[1][0] == '-')
                 opt = lt_args_next(&a);
         if (opt != LT_ARGS_END)
                 return lt_args_status(opt);

@@ -163,7 +163,8 @@ static int unknown_option(const struct lt_args *a, const char *arg, size_t len)
         int single = given[1] != '-' && given[2];
         if (words && ((single && lt_cli_nearest(twice, words, near, sizeof(near))) ||
                       lt_cli_nearest(given, words, near, sizeof(near))))
-                lt_usage_error(a->cmd->name, "unknown option '%s'; did you mean '%s'?", given, near);
+                lt_usage_error(a->cmd->name, "unknown option '%s'; did you mean '%s'?", given,
+                               near);
         else
                 lt_usage_error(a->cmd->name, "unknown option '%s'", given);
         free(words);
@@ -340,8 +341,8 @@ static void option_list(FILE *out, const struct lt_cli_opt *opts, int with_help)
                         n = snprintf(label, sizeof(label), "  -%c, --%s%s%s", o->short_name,
                                      o->name, o->arg ? " " : "", o->arg ? o->arg : "");
                 else
-                        n = snprintf(label, sizeof(label), "  --%s%s%s", o->name,
-                                     o->arg ? " " : "", o->arg ? o->arg : "");
+                        n = snprintf(label, sizeof(label), "  --%s%s%s", o->name, o->arg ? " " : "",
+                                     o->arg ? o->arg : "");
                 fputs(label, out);
                 if (n + 2 > OPT_COLUMN) {
                         fprintf(out, "\n%*s", OPT_COLUMN, "");
@@ -359,8 +360,9 @@ static void option_list(FILE *out, const struct lt_cli_opt *opts, int with_help)
 /* The usage line: "leaktrace NAME [OPTIONS] OPERANDS". */
 static void usage_line(const struct lt_cli_cmd *cmd, FILE *out)
 {
-        fprintf(out, "leaktrace %s%s%s%s", cmd->name, cmd->opts && cmd->opts[0].key ? " [OPTIONS]" : "",
-                cmd->operands ? " " : "", cmd->operands ? cmd->operands : "");
+        fprintf(out, "leaktrace %s%s%s%s", cmd->name,
+                cmd->opts && cmd->opts[0].key ? " [OPTIONS]" : "", cmd->operands ? " " : "",
+                cmd->operands ? cmd->operands : "");
 }
 
 void lt_cli_help(const struct lt_cli_cmd *cmd, FILE *out)

@@ -26,13 +26,13 @@ enum lt_cli_kind {
 };
 
 struct lt_cli_opt {
-        int key;             /* what lt_args_next() returns for it; 0 ends a table */
-        char short_name;     /* 0: none */
-        const char *name;    /* the long name, without "--" */
-        const char *arg;     /* the value's name ("N"); NULL: it takes none */
+        int key;          /* what lt_args_next() returns for it; 0 ends a table */
+        char short_name;  /* 0: none */
+        const char *name; /* the long name, without "--" */
+        const char *arg;  /* the value's name ("N"); NULL: it takes none */
         enum lt_cli_kind kind;
-        const char *words;   /* LT_KIND_WORDS: the values, each followed by a space */
-        const char *help;    /* one paragraph; "{}" stands for the list of the words */
+        const char *words; /* LT_KIND_WORDS: the values, each followed by a space */
+        const char *help;  /* one paragraph; "{}" stands for the list of the words */
 };
 
 /* Commands whose operands end the options: `run CMD --its-own-option`. */
@@ -47,17 +47,17 @@ struct lt_cli_cmd {
         const char *description;
         const struct lt_cli_opt *opts; /* -h, --help is every command's, not listed */
         enum lt_cli_kind operand_kind;
-        const char *operand_words; /* LT_KIND_CTL: the second operand's words */
-        const char *exit_status;   /* one paragraph, or NULL */
+        const char *operand_words;          /* LT_KIND_CTL: the second operand's words */
+        const char *exit_status;            /* one paragraph, or NULL */
         int (*main)(int argc, char **argv); /* argv[0] is the command's name */
-        void (*more_help)(FILE *out);        /* after the options in --help, or NULL */
+        void (*more_help)(FILE *out);       /* after the options in --help, or NULL */
         unsigned flags;
 };
 
 extern const struct lt_cli_cmd *const lt_cli_commands[];
 extern const size_t lt_cli_ncommands;
 extern const struct lt_cli_opt lt_cli_global_opts[]; /* leaktrace --help, --version */
-extern const char lt_cli_intro[];                     /* what leaktrace is, for help and man */
+extern const char lt_cli_intro[];                    /* what leaktrace is, for help and man */
 
 /* The command named NAME, or NULL. */
 const struct lt_cli_cmd *lt_cli_find(const char *name);

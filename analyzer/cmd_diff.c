@@ -385,7 +385,8 @@ out:
 }
 
 static const struct lt_cli_opt diff_opts[] = {
-    {'t', 0, "top", "N", LT_KIND_ANY, NULL, "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},
+    {'t', 0, "top", "N", LT_KIND_ANY, NULL,
+     "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},
     {'f', 0, "format", "FORMAT", LT_KIND_WORDS, "text json ", "{} (text by default)"},
     {0},
 };

@@ -61,8 +61,8 @@ static int help_main(int argc, char **argv)
                         char words[256];
                         lt_cli_command_words(words, sizeof(words));
                         if (lt_cli_nearest(argv[1], words, near, sizeof(near)))
-                                lt_usage_error(NULL, "no command '%s'; did you mean '%s'?",
-                                               argv[1], near);
+                                lt_usage_error(NULL, "no command '%s'; did you mean '%s'?", argv[1],
+                                               near);
                         else
                                 lt_usage_error(NULL, "no command '%s'", argv[1]);
                         status = 2;

@@ -6,12 +6,12 @@
  * file, the site's file:line and its figures. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "history.h"
 #include "report.h"
@@ -19,31 +19,6 @@
 #include "trace.h"
 #include "write_history.h"
 #include "writers.h"
-
-void lt_check_help(FILE *out)
-{
-        fputs("Usage: leaktrace check [--max-growth BYTES] [--max-live-timers N]\n"
-              "                       [--max-live BYTES] FILE...\n"
-              "\n"
-              "For CI: fails when a trace shows a leak. Each site is judged from its history\n"
-              "as `leaktrace report` does (leak, cache, transient or unclear); a site\n"
-              "judged a leak fails the check unless it grew by at most --max-growth bytes\n"
-              "over the history. Each failure is one line on stdout: the file, the site's\n"
-              "file:line and function, its growth and what is live; a file that passes\n"
-              "gets one line saying so.\n"
-              "\n"
-              "  --max-growth BYTES    growth of a leak site that is tolerated (default 0)\n"
-              "  --max-live-timers N   fail when more than N timers are live at the end\n"
-              "                        (OS timers, and node's JS timers; default: no bound)\n"
-              "  --max-live BYTES      fail when more than BYTES are live at the end\n"
-              "                        (default: no bound)\n"
-              "  -h, --help            this help\n"
-              "BYTES may end in K, M or G (KiB, MiB, GiB).\n"
-              "\n"
-              "Exit status: 0 when no file fails, 1 when one does, 2 when a file cannot\n"
-              "be read or the command line is wrong.\n",
-              out);
-}
 
 /* A count of bytes or timers: digits, then for bytes an optional K, M or
  * G (KiB, MiB, GiB) suffix. Returns 0, or -EINVAL. */
@@ -160,56 +135,32 @@ static int check_one(FILE *out, struct lt_report *r, const struct bounds *b)
         return failed;
 }
 
-int lt_cmd_check(int argc, char **argv)
+static int check_main(int argc, char **argv)
 {
-        static const struct option longopts[] = {
-            {"max-growth", required_argument, NULL, 'g'},
-            {"max-live-timers", required_argument, NULL, 't'},
-            {"max-live", required_argument, NULL, 'l'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
         struct bounds b = {.max_growth = 0, .max_timers = -1, .max_live = -1};
+        struct lt_args a;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-                switch (c) {
-                case 'g':
-                case 'l':
-                case 't':
-                        if (parse_count(optarg, c != 't',
-                                        c == 'g'   ? &b.max_growth
-                                        : c == 'l' ? &b.max_live
-                                                   : &b.max_timers) < 0) {
-                                lt_usage_error("check", "%s wants a %s, not '%s'",
-                                               argv[optind - 1][1] == '-' ? argv[optind - 1]
-                                                                          : "an option",
-                                               c == 't' ? "number of timers"
-                                                        : "number of bytes (K, M, G allowed)",
-                                               optarg);
-                                return 2;
-                        }
-                        break;
-                case 'h':
-                        lt_check_help(stdout);
-                        return 0;
-                case ':':
-                        lt_usage_error("check", "%s wants a value", argv[optind - 1]);
-                        return 2;
-                default:
-                        if (optopt)
-                                lt_usage_error("check", "unknown option '-%c'", optopt);
-                        else
-                                lt_usage_error("check", "unknown option '%s'", argv[optind - 1]);
+        lt_args_init(&a, &lt_check_cmd, argc, argv);
+        while ((c = lt_args_next(&a)) > 0) {
+                if (parse_count(a.val, c != 't',
+                                c == 'g'   ? &b.max_growth
+                                : c == 'l' ? &b.max_live
+                                           : &b.max_timers) < 0) {
+                        lt_usage_error("check", "%s wants a %s, not '%s'", a.name,
+                                       c == 't' ? "number of timers"
+                                                : "number of bytes (K, M, G allowed)",
+                                       a.val);
                         return 2;
                 }
         }
-        if (optind >= argc) {
+        if (c != LT_ARGS_END)
+                return lt_args_status(c);
+        if (!a.noperands) {
                 lt_usage_error("check", "no trace file given");
                 return 2;
         }
         int bad = 0, failed = 0;
-        for (int i = optind; i < argc; i++) {
+        for (int i = 1; i <= a.noperands; i++) {
                 struct lt_trace t;
                 struct lt_report r;
                 char why[512];
@@ -231,3 +182,32 @@ int lt_cmd_check(int argc, char **argv)
         fflush(stdout);
         return bad ? 2 : failed ? 1 : 0;
 }
+
+static const struct lt_cli_opt check_opts[] = {
+    {'g', 0, "max-growth", "BYTES", LT_KIND_ANY, NULL,
+     "growth of a leak site that is tolerated (default 0)"},
+    {'t', 0, "max-live-timers", "N", LT_KIND_ANY, NULL,
+     "fail when more than N timers are live at the end (OS timers, and node's JS timers; "
+     "default: no bound)"},
+    {'l', 0, "max-live", "BYTES", LT_KIND_ANY, NULL,
+     "fail when more than BYTES are live at the end (default: no bound)"},
+    {0},
+};
+
+const struct lt_cli_cmd lt_check_cmd = {
+    .name = "check",
+    .operands = "FILE...",
+    .summary = "for CI: exit 1 when a trace shows a leak beyond the bounds",
+    .description =
+        "For CI: fails when a trace shows a leak. Each site is judged from its history as "
+        "`leaktrace report` does (leak, cache, transient or unclear); a site judged a leak "
+        "fails the check unless it grew by at most --max-growth bytes over the history. Each "
+        "failure is one line on stdout: the file, the site's file:line and function, its "
+        "growth and what is live; a file that passes gets one line saying so.\n\n"
+        "BYTES may end in K, M or G (KiB, MiB, GiB).",
+    .opts = check_opts,
+    .operand_kind = LT_KIND_TRACE,
+    .exit_status = "Exit status: 0 when no file fails, 1 when one does, 2 when a file cannot "
+                   "be read or the command line is wrong.",
+    .main = check_main,
+};

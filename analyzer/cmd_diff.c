@@ -5,7 +5,6 @@
  * two runs of one program compare whatever their load addresses. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,37 +12,13 @@
 #include <uthash.h>
 
 #include "across.h"
+#include "cli.h"
 #include "commands.h"
 #include "history.h"
 #include "json_escape.h"
 #include "report.h"
 #include "trace.h"
 #include "writers.h"
-
-void lt_diff_help(FILE *out)
-{
-        fprintf(
-            out,
-            "Usage: leaktrace diff [--top N] [--format text|json] A B\n"
-            "\n"
-            "Compares two states site by site: the sites that grew, appeared, shrank\n"
-            "or disappeared from A to B, with live bytes and blocks before, after and\n"
-            "their change, biggest growth first. A state is\n"
-            "  FILE       a trace file as it ended (or as it is now, for a live process)\n"
-            "  FILE@NAME  the snapshot of that name, taken by `leaktrace ctl PID snapshot NAME`\n"
-            "  FILE@N     the Nth snapshot of the file, counting from 1\n"
-            "A and B may be two files (two runs of one program: sites are matched by\n"
-            "function, file and line), two snapshots of one file, or a file and one of\n"
-            "its snapshots. Snapshots hold allocation sites only: anonymous mappings are\n"
-            "compared when both states are whole files.\n"
-            "\n"
-            "  --top N          sites shown (default %d; 0: all)\n"
-            "  --format FORMAT  text (default) or json\n"
-            "  -h, --help       this help\n"
-            "\n"
-            "Exit status: 0, or 2 when a state cannot be read (one line on stderr).\n",
-            LT_DEFAULT_TOP);
-}
 
 /* One side of the comparison. */
 struct state {
@@ -327,44 +302,19 @@ static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n
         return fflush(out) || ferror(out) ? -EIO : 0;
 }
 
-int lt_cmd_diff(int argc, char **argv)
+static int diff_main(int argc, char **argv)
 {
-        static const struct option longopts[] = {
-            {"top", required_argument, NULL, 't'},
-            {"format", required_argument, NULL, 'f'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
+        struct lt_args a;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-                switch (c) {
-                case 't':
-                case 'f':
-                        if (lt_report_opt(&o, "diff", c == 't' ? "top" : "format", optarg) < 0)
-                                return 2;
-                        if (o.format != LT_FORMAT_TEXT && o.format != LT_FORMAT_JSON) {
-                                lt_usage_error("diff", "--format is text or json, not '%s'",
-                                               optarg);
-                                return 2;
-                        }
-                        break;
-                case 'h':
-                        lt_diff_help(stdout);
-                        return 0;
-                case ':':
-                        lt_usage_error("diff", "%s wants a value", argv[optind - 1]);
+        lt_args_init(&a, &lt_diff_cmd, argc, argv);
+        while ((c = lt_args_next(&a)) > 0) {
+                if (lt_report_opt(&o, "diff", c == 't' ? "top" : "format", a.val) < 0)
                         return 2;
-                default:
-                        if (optopt)
-                                lt_usage_error("diff", "unknown option '-%c'", optopt);
-                        else
-                                lt_usage_error("diff", "unknown option '%s'", argv[optind - 1]);
-                        return 2;
-                }
         }
-        if (argc - optind != 2) {
+        if (c != LT_ARGS_END)
+                return lt_args_status(c);
+        if (a.noperands != 2) {
                 lt_usage_error("diff", "wants two states, A and B (FILE, FILE@NAME or FILE@N)");
                 return 2;
         }
@@ -372,7 +322,7 @@ int lt_cmd_diff(int argc, char **argv)
         struct entry *all = NULL, **list = NULL, *e, *tmp;
         int status = 2, err = 0;
         for (int i = 0; i < 2 && !err; i++)
-                err = parse_state(&st[i], argv[optind + i]);
+                err = parse_state(&st[i], argv[1 + i]);
         if (err) {
                 fprintf(stderr, "leaktrace: out of memory\n");
                 goto out;
@@ -433,3 +383,32 @@ out:
         }
         return status;
 }
+
+static const struct lt_cli_opt diff_opts[] = {
+    {'t', 0, "top", "N", LT_KIND_ANY, NULL,
+     "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},
+    {'f', 0, "format", "FORMAT", LT_KIND_WORDS, "text json ", "{} (text by default)"},
+    {0},
+};
+
+const struct lt_cli_cmd lt_diff_cmd = {
+    .name = "diff",
+    .operands = "A B",
+    .summary = "the sites that grew, appeared, shrank or disappeared between two files or "
+               "snapshots (FILE, FILE@NAME, FILE@N)",
+    .description =
+        "Compares two states site by site: the sites that grew, appeared, shrank or "
+        "disappeared from A to B, with live bytes and blocks before, after and their change, "
+        "biggest growth first. A state is\n\n"
+        "FILE\ta trace file as it ended (or as it is now, for a live process)\n\n"
+        "FILE@NAME\tthe snapshot of that name, taken by `leaktrace ctl PID snapshot NAME`\n\n"
+        "FILE@N\tthe Nth snapshot of the file, counting from 1\n\n"
+        "A and B may be two files (two runs of one program: sites are matched by function, "
+        "file and line), two snapshots of one file, or a file and one of its snapshots. "
+        "Snapshots hold allocation sites only: anonymous mappings are compared when both "
+        "states are whole files.",
+    .opts = diff_opts,
+    .operand_kind = LT_KIND_TRACE,
+    .exit_status = "Exit status: 0, or 2 when a state cannot be read (one line on stderr).",
+    .main = diff_main,
+};

@@ -4,60 +4,15 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "report.h"
 #include "trace.h"
 #include "writers.h"
-
-void lt_report_help(FILE *out)
-{
-        fprintf(out,
-                "Usage: leaktrace report [--top N] [--format FORMAT] [-o FILE] FILE|DIR...\n"
-                "\n"
-                "Reports what each trace file shows still allocated: the call sites\n"
-                "holding live memory, with a verdict from each one's history (leak,\n"
-                "cache, transient or unclear, with its growth per minute and per 1000\n"
-                "allocations and the fit of its trend): leaks first, then the others,\n"
-                "biggest first. Anonymous memory mapped with mmap is reported as sites\n"
-                "of their own (kind mapping).\n"
-                "\n"
-                "A directory stands for every *.lt file in it (not in its subdirectories),\n"
-                "oldest process first. With several processes, the report starts with one\n"
-                "line per process and the sites and live timers that are the same in\n"
-                "several processes, merged (cluster workers, forked children); then each\n"
-                "process's own report.\n"
-                "\n"
-                "  --top N            sites shown per process (default %d, html %d; 0: all)\n"
-                "  --format FORMAT    text (default), for people; json, for programs;\n"
-                "                     markdown, for a code review; collapsed, folded stacks\n"
-                "                     of live bytes for flamegraph.pl or speedscope; svg, a\n"
-                "                     flame graph of live bytes (collapsed and svg: all\n"
-                "                     sites); html, one self-contained page to explore in a\n"
-                "                     browser: timeline, sites, stacks with their source,\n"
-                "                     flame graph, timers\n"
-                "  -o, --output FILE  where to write the report (default: stdout)\n"
-                "  -h, --help         this help\n"
-                "\n"
-                "Exit status: 0, or 2 when a file cannot be read or is not a valid\n"
-                "trace (one line on stderr says why).\n",
-                LT_DEFAULT_TOP, LT_HTML_DEFAULT_TOP);
-}
-
-void lt_usage_error(const char *cmd, const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fprintf(stderr, "leaktrace%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-        vfprintf(stderr, fmt, ap);
-        fprintf(stderr, " (see leaktrace %s%s--help)\n", cmd ? cmd : "", cmd ? " " : "");
-        va_end(ap);
-}
 
 int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, const char *val)
 {
@@ -84,8 +39,7 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
                         return 0;
                 }
         }
-        lt_usage_error(cmd, "--format is text, json, markdown, collapsed, svg or html, not '%s'",
-                       val);
+        lt_usage_error(cmd, "no format '%s'", val);
         return -EINVAL;
 }
 
@@ -289,49 +243,33 @@ static int expand_args(char *const *args, size_t nargs, char ***paths, size_t *n
         return status;
 }
 
-int lt_cmd_report(int argc, char **argv)
+static int report_main(int argc, char **argv)
 {
-        static const struct option longopts[] = {
-            {"top", required_argument, NULL, 't'},
-            {"format", required_argument, NULL, 'f'},
-            {"output", required_argument, NULL, 'o'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
+        struct lt_args a;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+        lt_args_init(&a, &lt_report_cmd, argc, argv);
+        while ((c = lt_args_next(&a)) > 0) {
                 switch (c) {
                 case 'o':
-                        o.output = optarg;
+                        o.output = a.val;
                         break;
                 case 't':
                 case 'f':
-                        if (lt_report_opt(&o, "report", c == 't' ? "top" : "format", optarg) < 0)
+                        if (lt_report_opt(&o, "report", c == 't' ? "top" : "format", a.val) < 0)
                                 return 2;
                         break;
-                case 'h':
-                        lt_report_help(stdout);
-                        return 0;
-                case ':':
-                        lt_usage_error("report", "%s wants a value", argv[optind - 1]);
-                        return 2;
-                default:
-                        if (optopt)
-                                lt_usage_error("report", "unknown option '-%c'", optopt);
-                        else
-                                lt_usage_error("report", "unknown option '%s'", argv[optind - 1]);
-                        return 2;
                 }
         }
-        if (optind >= argc) {
+        if (c != LT_ARGS_END)
+                return lt_args_status(c);
+        if (!a.noperands) {
                 lt_usage_error("report", "no trace file given");
                 return 2;
         }
         char **paths;
         size_t n;
-        int status = expand_args(argv + optind, (size_t)(argc - optind), &paths, &n);
+        int status = expand_args(argv + 1, (size_t)a.noperands, &paths, &n);
         if (n) {
                 int s = lt_report_files(stdout, paths, n, &o);
                 status = s > status ? s : status;
@@ -341,3 +279,47 @@ int lt_cmd_report(int argc, char **argv)
         free(paths);
         return status;
 }
+
+static const struct lt_cli_opt report_opts[] = {
+    {'t', 0, "top", "N", LT_KIND_ANY, NULL,
+     "sites shown per process (default " LT_STR(LT_DEFAULT_TOP) ", html " LT_STR(
+         LT_HTML_DEFAULT_TOP) "; 0: all)"},
+    {'f', 0, "format", "FORMAT", LT_KIND_WORDS, LT_FORMAT_WORDS,
+     "the form of the report: {} (text by default; see below)"},
+    {'o', 'o', "output", "FILE", LT_KIND_FILE, NULL, "where to write the report (default: stdout)"},
+    {0},
+};
+
+const struct lt_cli_cmd lt_report_cmd = {
+    .name = "report",
+    .operands = "FILE|DIR...",
+    .summary = "report on trace files: the sites holding live memory, each with its verdict "
+               "(leak, cache, transient, unclear) from its history, and the live timers",
+    .description =
+        "Reports what each trace file shows still allocated: the call sites holding live "
+        "memory, with a verdict from each one's history (leak, cache, transient or unclear, "
+        "with its growth per minute and per 1000 allocations and the fit of its trend): leaks "
+        "first, then the others, biggest first. Anonymous memory mapped with mmap is reported "
+        "as sites of their own (kind mapping); the timers still live, by creation site, after "
+        "them.\n\n"
+        "A directory stands for every *.lt file in it (not in its subdirectories), oldest "
+        "process first. With several processes, the report starts with one line per process "
+        "and the sites and live timers that are the same in several processes, merged "
+        "(cluster workers, forked children); then each process's own report.\n\n"
+        "On a terminal, the stacks of a large trace are counted on stderr as they are "
+        "symbolized.\n\n"
+        "Formats:\n\n"
+        "text\tfor people (the default)\n\n"
+        "json\tfor programs: a schema that later versions only add to\n\n"
+        "markdown\tfor a code review: a table of the top sites, their stacks with source "
+        "lines\n\n"
+        "collapsed\tfolded stacks of live bytes, for flamegraph.pl or speedscope (all sites)\n\n"
+        "svg\ta flame graph of live bytes (all sites)\n\n"
+        "html\tone self-contained page to explore in a browser: timeline, sites, stacks with "
+        "their source, flame graph, timers",
+    .opts = report_opts,
+    .operand_kind = LT_KIND_TRACE,
+    .exit_status = "Exit status: 0, or 2 when a file cannot be read or is not a valid trace "
+                   "(one line on stderr says why).",
+    .main = report_main,
+};

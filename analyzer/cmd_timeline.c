@@ -3,36 +3,16 @@
  * several in turn (a worker and those that replaced it). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "history.h"
 #include "jsstate.h"
 #include "trace.h"
 #include "write_timeline_svg.h"
-
-void lt_timeline_help(FILE *out)
-{
-        fputs("Usage: leaktrace timeline [-o FILE] TRACE...\n"
-              "\n"
-              "Draws, as one self-contained SVG, the RSS, the live bytes of malloc, the\n"
-              "anonymous mapped bytes and the live timers of each traced process over\n"
-              "time, from the timeline its trace keeps (one point per LEAKTRACE_TICK_MS,\n"
-              "thinned over long runs), with the snapshots taken by `leaktrace ctl`\n"
-              "marked. Several traces (a server's worker and the workers that replaced\n"
-              "it) share one time axis, each start marked. For a node process whose JS\n"
-              "module left its state beside the trace, JS timers and the V8 heap too.\n"
-              "\n"
-              "  -o, --output FILE  where to write the SVG (default: stdout)\n"
-              "  -h, --help         this help\n"
-              "\n"
-              "Exit status: 0, or 2 when a trace cannot be read or has no timeline (one\n"
-              "line on stderr each; the others are drawn).\n",
-              out);
-}
 
 struct js_series {
         size_t n;
@@ -98,40 +78,21 @@ static int by_start(const void *pa, const void *pb)
         return a->trace.hdr.pid < b->trace.hdr.pid ? -1 : a->trace.hdr.pid > b->trace.hdr.pid;
 }
 
-int lt_cmd_timeline(int argc, char **argv)
+static int timeline_main(int argc, char **argv)
 {
-        static const struct option longopts[] = {
-            {"output", required_argument, NULL, 'o'},
-            {"help", no_argument, NULL, 'h'},
-            {NULL, 0, NULL, 0},
-        };
         const char *output = NULL;
+        struct lt_args a;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-                switch (c) {
-                case 'o':
-                        output = optarg;
-                        break;
-                case 'h':
-                        lt_timeline_help(stdout);
-                        return 0;
-                case ':':
-                        lt_usage_error("timeline", "%s wants a value", argv[optind - 1]);
-                        return 2;
-                default:
-                        if (optopt)
-                                lt_usage_error("timeline", "unknown option '-%c'", optopt);
-                        else
-                                lt_usage_error("timeline", "unknown option '%s'", argv[optind - 1]);
-                        return 2;
-                }
-        }
-        if (optind >= argc) {
+        lt_args_init(&a, &lt_timeline_cmd, argc, argv);
+        while ((c = lt_args_next(&a)) > 0)
+                output = a.val;
+        if (c != LT_ARGS_END)
+                return lt_args_status(c);
+        if (!a.noperands) {
                 lt_usage_error("timeline", "no trace file given");
                 return 2;
         }
-        size_t n = (size_t)(argc - optind), good = 0;
+        size_t n = (size_t)a.noperands, good = 0;
         struct loaded *l = calloc(n, sizeof(*l));
         struct lt_chart_proc *procs = calloc(n, sizeof(*procs));
         int status = 0;
@@ -141,7 +102,7 @@ int lt_cmd_timeline(int argc, char **argv)
                 goto out;
         }
         for (size_t i = 0; i < n; i++) {
-                const char *path = argv[optind + i];
+                const char *path = argv[1 + i];
                 struct loaded *x = &l[good];
                 char why[512];
                 if (lt_trace_load(path, &x->trace, why, sizeof(why)) < 0) {
@@ -205,3 +166,26 @@ out:
         free(procs);
         return status;
 }
+
+static const struct lt_cli_opt timeline_opts[] = {
+    {'o', 'o', "output", "FILE", LT_KIND_FILE, NULL, "where to write the SVG (default: stdout)"},
+    {0},
+};
+
+const struct lt_cli_cmd lt_timeline_cmd = {
+    .name = "timeline",
+    .operands = "FILE...",
+    .summary = "chart of RSS, live and mapped bytes and live timers over time, as SVG",
+    .description =
+        "Draws, as one self-contained SVG, the RSS, the live bytes of malloc, the anonymous "
+        "mapped bytes and the live timers of each traced process over time, from the timeline "
+        "its trace keeps (one point per LEAKTRACE_TICK_MS, thinned over long runs), with the "
+        "snapshots taken by `leaktrace ctl` marked. Several traces (a server's worker and the "
+        "workers that replaced it) share one time axis, each start marked. For a node process "
+        "whose JS module left its state beside the trace, JS timers and the V8 heap too.",
+    .opts = timeline_opts,
+    .operand_kind = LT_KIND_TRACE,
+    .exit_status = "Exit status: 0, or 2 when a trace cannot be read or has no timeline (one "
+                   "line on stderr each; the others are drawn).",
+    .main = timeline_main,
+};

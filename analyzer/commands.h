@@ -20,6 +20,11 @@
         X(SVG, "svg")                                                                              \
         X(HTML, "html")
 
+/* The names as one string literal, each followed by a space: the words of
+ * --format in the command line's tables (cli.h). */
+#define LT_X_WORD(K, name) name " "
+#define LT_FORMAT_WORDS LT_FORMATS(LT_X_WORD)
+
 enum lt_format {
 #define LT_X_ENUM(K, name) LT_FORMAT_##K,
         LT_FORMATS(LT_X_ENUM)
@@ -34,29 +39,13 @@ struct lt_report_opts {
         const char *output; /* where the report goes; NULL or "-": the FILE given */
 };
 
-/* `leaktrace report ARGS`: argv[0] is "report". Returns the exit status. */
-int lt_cmd_report(int argc, char **argv);
-
-/* `leaktrace run ARGS`: argv[0] is "run". Returns the exit status. */
-int lt_cmd_run(int argc, char **argv);
-
-/* `leaktrace ctl PID|FILE COMMAND [NAME]`: argv[0] is "ctl". Returns the
- * exit status: 0, or 2 when the process cannot be controlled. */
-int lt_cmd_ctl(int argc, char **argv);
-
-/* `leaktrace diff A B`, `leaktrace check FILE...`, `leaktrace timeline
- * FILE...`: argv[0] is the command's name. Each returns its exit status. */
-int lt_cmd_diff(int argc, char **argv);
-int lt_cmd_check(int argc, char **argv);
-int lt_cmd_timeline(int argc, char **argv);
-
-/* The help of each subcommand, written to OUT. */
-void lt_report_help(FILE *out);
-void lt_run_help(FILE *out);
-void lt_ctl_help(FILE *out);
-void lt_diff_help(FILE *out);
-void lt_check_help(FILE *out);
-void lt_timeline_help(FILE *out);
+/* The commands, each a row of the command line's tables (cli.h) with its
+ * options, help and main function: `leaktrace report ARGS` calls
+ * lt_report_cmd.main with argv[0] "report", and so on; each returns the
+ * exit status. */
+struct lt_cli_cmd;
+extern const struct lt_cli_cmd lt_report_cmd, lt_run_cmd, lt_ctl_cmd, lt_diff_cmd, lt_check_cmd,
+    lt_timeline_cmd;
 
 /* Takes the value of --top or --format into O. Returns 0, or -EINVAL after
  * saying on stderr what is wrong with it (CMD names the subcommand). */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "leaktrace/format.h"
 
@@ -39,26 +40,6 @@ static const char *const drop_names[] = {
         LT_DROPS(LT_X_NAME)
 #undef LT_X_NAME
 };
-
-void lt_ctl_help(FILE *out)
-{
-        fprintf(out,
-                "Usage: leaktrace ctl PID|FILE COMMAND [NAME]\n"
-                "\n"
-                "Controls a running traced process, named by its pid or its trace file.\n"
-                "\n"
-                "Commands:\n"
-                "  start            start recording (a process started with LEAKTRACE_START=paused\n"
-                "                   or `leaktrace run --paused`, or one stopped before)\n"
-                "  stop             stop recording new blocks; frees of recorded ones still count\n"
-                "  snapshot [NAME]  mark the timeline now and keep every site's figures, for\n"
-                "                   `leaktrace diff FILE@NAME1 FILE@NAME2`\n"
-                "  status           recording or not, live bytes, sites, drops, the file\n"
-                "\n"
-                "Only the owner of the process (or root) can control it: the trace file is\n"
-                "mode 0600. The process answers within %d ms or the command fails.\n",
-                ANSWER_WITHIN_MS);
-}
 
 /* The trace file a running process has mapped: its path, from /proc/PID/maps. */
 static int file_of_pid(pid_t pid, char *path, size_t size)
@@ -146,14 +127,19 @@ static void print_status(const char *path, const struct lt_header *h)
                        (unsigned long long)h->sample_bytes);
 }
 
-int lt_cmd_ctl(int argc, char **argv)
+static int ctl_main(int argc, char **argv)
 {
-        if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-                lt_ctl_help(stdout);
-                return 0;
-        }
+        struct lt_args a;
+        int opt = LT_ARGS_END;
+        lt_args_init(&a, &lt_ctl_cmd, argc, argv);
+        /* No option but --help, first: a snapshot's name may start with a
+         * dash. */
+        if (argc >= 2 && argv[1][0] == '-')
+                opt = lt_args_next(&a);
+        if (opt != LT_ARGS_END)
+                return lt_args_status(opt);
         if (argc < 3 || argc > 4) {
-                lt_usage_error("ctl", "expects PID|FILE COMMAND [NAME] (see leaktrace help ctl)");
+                lt_usage_error("ctl", "expects PID|FILE COMMAND [NAME]");
                 return 2;
         }
         const char *target = argv[1], *verb = argv[2], *name = argc > 3 ? argv[3] : "";
@@ -162,7 +148,14 @@ int lt_cmd_ctl(int argc, char **argv)
                 if (!strcmp(verb, command_names[k]))
                         cmd = k;
         if (!cmd) {
-                lt_usage_error("ctl", "unknown command '%s': start, stop, snapshot or status", verb);
+                char near[32];
+                if (lt_cli_nearest(verb, lt_ctl_cmd.operand_words, near, sizeof(near)))
+                        lt_usage_error("ctl", "unknown command '%s'; did you mean '%s'?", verb,
+                                       near);
+                else
+                        lt_usage_error("ctl", "unknown command '%s': start, stop, snapshot or "
+                                              "status",
+                                       verb);
                 return 2;
         }
         if (argc > 3 && cmd != LT_CMD_SNAPSHOT) {
@@ -205,8 +198,13 @@ int lt_cmd_ctl(int argc, char **argv)
         }
 
         int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == EISDIR) {
+                fprintf(stderr, "leaktrace: %s: is a directory; give a pid or a trace file\n",
+                        path);
+                return 2;
+        }
         if (fd < 0) {
-                fprintf(stderr, "leaktrace: %s: %s%s\n", path, strerror(errno),
+                fprintf(stderr, "leaktrace: %s: cannot open: %s%s\n", path, strerror(errno),
                         errno == EACCES ? " (only the process's owner can control it)" : "");
                 return 2;
         }
@@ -278,3 +276,25 @@ out:
         munmap(h, LT_HEADER_SIZE);
         return rc;
 }
+
+const struct lt_cli_cmd lt_ctl_cmd = {
+    .name = "ctl",
+    .operands = "PID|FILE COMMAND [NAME]",
+    .summary = "control a running traced process: start, stop, snapshot [NAME], status",
+    .description =
+        "Controls a running traced process, named by its pid or its trace file.\n\n"
+        "Commands:\n\n"
+        "start\tstart recording (a process started with LEAKTRACE_START=paused or `leaktrace "
+        "run --paused`, or one stopped before)\n\n"
+        "stop\tstop recording new blocks; frees of recorded ones still count\n\n"
+        "snapshot [NAME]\tmark the timeline now and keep every site's figures, for `leaktrace "
+        "diff FILE@NAME1 FILE@NAME2`\n\n"
+        "status\trecording or not, live bytes, sites, drops, the file\n\n"
+        "Only the owner of the process (or root) can control it: the trace file is mode 0600. "
+        "The process answers within " LT_STR(ANSWER_WITHIN_MS) " ms or the command fails.",
+    .operand_kind = LT_KIND_CTL,
+    .operand_words = LT_COMMANDS(LT_X_WORD),
+    .exit_status = "Exit status: 0, or 2 when the process cannot be controlled (one line on "
+                   "stderr says why).",
+    .main = ctl_main,
+};

@@ -11,6 +11,7 @@
 
 #include "growth.h"
 #include "history.h"
+#include "progress.h"
 #include "timers.h"
 
 /* Functions that only pass an allocation on: a frame in one of them, at
@@ -236,13 +237,23 @@ int lt_report_build(struct lt_report *rep, const struct lt_trace *t)
         rep->sym = lt_sym_open(t);
         rep->site_of = calloc(t->nstacks + 1, sizeof(*rep->site_of));
         int err = key && rep->sym && rep->site_of ? 0 : -ENOMEM;
+        /* Where a large trace's time goes: each stack's first frames are
+         * looked up, and each library loaded at its first frame. */
+        struct lt_progress progress = {0};
+        char *what = NULL;
+        if (t->nstacks >= LT_PROGRESS_MIN_STACKS &&
+            asprintf(&what, "leaktrace: %s: symbolizing stack", t->path) >= 0)
+                lt_progress_start(&progress, what, t->nstacks);
         for (uint64_t i = 0; i < t->nstacks && !err; i++) {
                 const struct lt_stack_rec *r = &t->stacks[i];
                 rep->live_bytes = add_i64(rep->live_bytes, r->live_bytes);
                 rep->live_blocks = add_i64(rep->live_blocks, r->live_blocks);
                 rep->allocations = add_u64(rep->allocations, r->allocs);
                 err = add_stack(rep, r, key);
+                lt_progress_update(&progress, i + 1);
         }
+        lt_progress_end(&progress);
+        free(what);
         free(key);
         if (rep->live_bytes > rep->peak_live_bytes)
                 rep->peak_live_bytes = rep->live_bytes;

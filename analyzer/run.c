@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
@@ -19,9 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "leaktrace/format.h"
 #include "leaktrace/options.h"
+#include "progress.h"
 #include "trace.h"
 #include "writers.h"
 
@@ -38,36 +39,11 @@ static void print_option(FILE *out, const char *name, const char *type, const ch
         fprintf(out, "  LEAKTRACE_%s (%sdefault %s)\n      %s\n", name, range, def, help);
 }
 
-void lt_run_help(FILE *out)
+/* After the options: the variables, from options.h as the preload reads
+ * them. */
+static void run_more_help(FILE *out)
 {
-        fprintf(out,
-                "Usage: leaktrace run [-o DIR] [--paused] [--follow node|all|none] [--no-js-frames]\n"
-                "                     [--top N] [--format FORMAT] [--no-report] [--] CMD [ARGS...]\n"
-                "\n"
-                "Runs CMD with libleaktrace.so preloaded. CMD and every node process it starts\n"
-                "write a trace file each, DIR/leaktrace.<pid>.lt; when CMD is done, the report of\n"
-                "its processes goes to stderr, so that CMD's stdout stays its own (several\n"
-                "processes: the sites they share first, then each one's). The exit status\n"
-                "is CMD's (128+N when signal N killed it).\n"
-                "\n"
-                "  -o, --output DIR  where trace files go (default: the current directory;\n"
-                "                    created if missing)\n"
-                "  --paused          record nothing until `leaktrace ctl PID start`\n"
-                "                    (sets LEAKTRACE_START=paused): start a server, warm it\n"
-                "                    up, then record only the load test\n"
-                "  --follow MODE     which processes are traced (sets LEAKTRACE_FOLLOW):\n"
-                "                    node (default): CMD, unless a shell or a package manager,\n"
-                "                    and every node process but npm, npx, yarn and pnpm;\n"
-                "                    all: every process; none: CMD only\n"
-                "  --no-js-frames    node: do not ask for its perf map; JS frames stay\n"
-                "                    addresses (sets LEAKTRACE_JS_FRAMES=0)\n"
-                "  --top N           sites shown (default %d; 0: all)\n"
-                "  --format FORMAT   text (default), json, markdown, collapsed, svg or html\n"
-                "  --no-report       only say which trace files were written\n"
-                "  -h, --help        this help\n"
-                "\n"
-                "The traced program reads these (run sets LEAKTRACE_DIR from -o):\n",
-                LT_DEFAULT_TOP);
+        fputs("\nThe traced program reads these (run sets LEAKTRACE_DIR from -o):\n", out);
 #define LT_X_HELP(field, NAME, type, def, min, max, help)                                          \
         print_option(out, NAME, #type, #def, #min, #max, help);
         LT_OPTIONS(LT_X_HELP)
@@ -75,7 +51,8 @@ void lt_run_help(FILE *out)
         fputs("\nAnd leaktrace itself reads:\n"
               "  LEAKTRACE_PRELOAD\n"
               "      the preload to use, instead of the " PRELOAD_NAME
-              " installed with leaktrace\n",
+              " installed with leaktrace\n"
+              "(all of them: man leaktrace-env)\n",
               out);
 }
 
@@ -390,6 +367,20 @@ static int replaced(const struct found *f, ssize_t n, ssize_t i)
         return 0;
 }
 
+/* For people at a terminal, after the run: the command that reports its
+ * files again, and the page to explore them in. */
+static void say_how_to_report(const char *dir, char **paths, size_t n)
+{
+        fputs("leaktrace: to report again: leaktrace report", stderr);
+        if (n <= 3) {
+                for (size_t i = 0; i < n; i++)
+                        fprintf(stderr, " %s", paths[i]);
+        } else {
+                fprintf(stderr, " %s (every trace in it)", dir);
+        }
+        fputs("; a page to explore them: add --format html -o report.html\n", stderr);
+}
+
 static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t child,
                       const struct lt_report_opts *o, int no_report)
 {
@@ -441,35 +432,30 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
                 fprintf(stderr, "leaktrace: out of memory\n");
         else if (!no_report)
                 report_to_stderr(paths, np, o);
+        if (paths && lt_progress_wanted())
+                say_how_to_report(dir, paths, np);
         free(paths);
         for (ssize_t i = 0; i < n; i++)
                 free(f[i].path);
         free(f);
 }
 
-int lt_cmd_run(int argc, char **argv)
+static int run_main(int argc, char **argv)
 {
-        static const struct option longopts[] = {
-            {"output", required_argument, NULL, 'o'}, {"top", required_argument, NULL, 't'},
-            {"format", required_argument, NULL, 'f'}, {"no-report", no_argument, NULL, 'n'},
-            {"help", no_argument, NULL, 'h'},         {"paused", no_argument, NULL, 'p'},
-            {"follow", required_argument, NULL, 'F'}, {"no-js-frames", no_argument, NULL, 'j'},
-            {NULL, 0, NULL, 0},
-        };
         struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
         const char *dir = ".";
         const char *follow = NULL;
         int no_report = 0, paused = 0, no_js_frames = 0, c;
-        opterr = 0;
-        /* "+": options stop at the command, whose own options are its own. */
-        while ((c = getopt_long(argc, argv, "+:o:h", longopts, NULL)) != -1) {
+        struct lt_args a;
+        lt_args_init(&a, &lt_run_cmd, argc, argv);
+        while ((c = lt_args_next(&a)) > 0) {
                 switch (c) {
                 case 'o':
-                        dir = optarg;
+                        dir = a.val;
                         break;
                 case 't':
                 case 'f':
-                        if (lt_report_opt(&o, "run", c == 't' ? "top" : "format", optarg) < 0)
+                        if (lt_report_opt(&o, "run", c == 't' ? "top" : "format", a.val) < 0)
                                 return 2;
                         break;
                 case 'n':
@@ -479,31 +465,16 @@ int lt_cmd_run(int argc, char **argv)
                         paused = 1;
                         break;
                 case 'F':
-                        if (strcmp(optarg, "node") && strcmp(optarg, "all") && strcmp(optarg, "none")) {
-                                lt_usage_error("run", "--follow wants node, all or none, not '%s'",
-                                               optarg);
-                                return 2;
-                        }
-                        follow = optarg;
+                        follow = a.val;
                         break;
                 case 'j':
                         no_js_frames = 1;
                         break;
-                case 'h':
-                        lt_run_help(stdout);
-                        return 0;
-                case ':':
-                        lt_usage_error("run", "%s wants a value", argv[optind - 1]);
-                        return 2;
-                default:
-                        if (optopt)
-                                lt_usage_error("run", "unknown option '-%c'", optopt);
-                        else
-                                lt_usage_error("run", "unknown option '%s'", argv[optind - 1]);
-                        return 2;
                 }
         }
-        if (optind >= argc) {
+        if (c != LT_ARGS_END)
+                return lt_args_status(c);
+        if (!a.noperands) {
                 lt_usage_error("run", "no command given");
                 return 2;
         }
@@ -531,7 +502,10 @@ int lt_cmd_run(int argc, char **argv)
                 fprintf(stderr, "leaktrace: cannot set the environment: %s\n", strerror(errno));
                 return 2;
         }
-        char **cmd = argv + optind;
+        char **cmd = argv + 1;
+        argv[1 + a.noperands] = NULL;
+        if (lt_progress_wanted())
+                fprintf(stderr, "leaktrace: tracing %s; trace files go to %s\n", cmd[0], absdir);
         pid_t child = 0;
         int status = spawn(cmd, &child);
         if (status < 0)
@@ -549,3 +523,44 @@ int lt_cmd_run(int argc, char **argv)
         after_run(absdir, cmd[0], session, child, &o, no_report);
         return code;
 }
+
+static const struct lt_cli_opt run_opts[] = {
+    {'o', 'o', "output", "DIR", LT_KIND_DIR, NULL,
+     "where trace files go (default: the current directory; created if missing)"},
+    {'p', 0, "paused", NULL, LT_KIND_ANY, NULL,
+     "record nothing until `leaktrace ctl PID start` (sets LEAKTRACE_START=paused): start a "
+     "server, warm it up, then record only the load test"},
+    {'F', 0, "follow", "MODE", LT_KIND_WORDS, "node all none ",
+     "which processes are traced (sets LEAKTRACE_FOLLOW): node (default): CMD, unless a shell "
+     "or a package manager, and every node process but npm, npx, yarn and pnpm; all: every "
+     "process; none: CMD only"},
+    {'j', 0, "no-js-frames", NULL, LT_KIND_ANY, NULL,
+     "node: do not ask for its perf map; JS frames stay addresses (sets "
+     "LEAKTRACE_JS_FRAMES=0)"},
+    {'t', 0, "top", "N", LT_KIND_ANY, NULL,
+     "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},
+    {'f', 0, "format", "FORMAT", LT_KIND_WORDS, LT_FORMAT_WORDS,
+     "the form of the report: {} (text by default; see leaktrace help report)"},
+    {'n', 0, "no-report", NULL, LT_KIND_ANY, NULL, "only say which trace files were written"},
+    {0},
+};
+
+const struct lt_cli_cmd lt_run_cmd = {
+    .name = "run",
+    .operands = "[--] CMD [ARGS...]",
+    .summary = "run CMD traced, then report on stderr",
+    .description =
+        "Runs CMD with " PRELOAD_NAME " preloaded. CMD and every node process it starts "
+        "write a trace file each, DIR/leaktrace.<pid>.lt; when CMD is done, the report of its "
+        "processes goes to stderr, so that CMD's stdout stays its own (several processes: the "
+        "sites they share first, then each one's).\n\n"
+        "On a terminal, run first says where the traces go, and last how to report them "
+        "again.",
+    .opts = run_opts,
+    .operand_kind = LT_KIND_PROGRAM,
+    .exit_status = "Exit status: CMD's (128+N when signal N killed it); 2 for a bad command "
+                   "line, 126 or 127 when CMD cannot be started.",
+    .main = run_main,
+    .more_help = run_more_help,
+    .flags = LT_CLI_OPTIONS_FIRST,
+};

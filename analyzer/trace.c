@@ -67,7 +67,7 @@ static int read_all(const char *path, unsigned char **out, size_t *out_size, cha
                 if (err)
                         snprintf(why, why_len, "cannot read: %s", strerror(-err));
                 else if (S_ISDIR(st.st_mode))
-                        snprintf(why, why_len, "is a directory, not a trace file");
+                        snprintf(why, why_len, "is a directory, not a trace file (name its *.lt files)");
                 else
                         snprintf(why, why_len, "not a regular file");
                 close(fd);

@@ -40,6 +40,26 @@
           "copied beside the trace, so that reports name JS functions; 0: JS frames stay "       \
           "addresses")
 
+/* The other variables, read by name where they are used: X(NAME, default,
+ * who, help), the variable LEAKTRACE_<NAME>; who is PRELOAD, NODE (the JS
+ * module, node/leaktrace.js), COMMAND (leaktrace) or INTERNAL (set by
+ * leaktrace or the preload for the processes they start, not by users).
+ * They and LT_OPTIONS make the man page leaktrace-env(7). */
+#define LT_ENV_OTHERS(X)                                                                       \
+        X("JS", "1", PRELOAD, "0: do not load the JS timer module into node processes")        \
+        X("JS_MODULE", "beside the preload", PRELOAD,                                          \
+          "path of leaktrace.js, the JS timer module")                                         \
+        X("JS_STATE", "set by the preload", NODE,                                              \
+          "stem of this process's trace file; unset or naming another pid: the module does "   \
+          "nothing")                                                                           \
+        X("JS_GC", "0", NODE, "1: a full garbage collection before the exit write")            \
+        X("PRELOAD", "the one installed with leaktrace", COMMAND,                              \
+          "the preload that `leaktrace run` uses")                                             \
+        X("SESSION", "none", INTERNAL,                                                         \
+          "set by `leaktrace run`: the trace files of its run carry it")                       \
+        X("ROOT_PID", "none", INTERNAL,                                                        \
+          "the pid of the traced command, set by its preload for its descendants")
+
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
 /* The pid of the command itself: set by the first process that loads the
  * preload, for its descendants; `leaktrace run` clears it for its command. */

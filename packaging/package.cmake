@@ -25,7 +25,6 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS nodejs)
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Debug information stays in the build tree: reports need the traced
 # program's symbols, not leaktrace's.
 set(CPACK_STRIP_FILES ON)
@@ -42,5 +41,9 @@ foreach(licence LICENSE COPYING)
     break()
   endif()
 endforeach()
+
+# `cmake --build build --target package_source`: the sources alone.
+set(CPACK_SOURCE_GENERATOR TGZ)
+set(CPACK_SOURCE_IGNORE_FILES "/\\.git$" "/\\.git/" "/build[^/]*/" "/node_modules/")
 
 include(CPack)

@@ -38,6 +38,9 @@ function skip(why) {
   process.exit(77);
 }
 
+for (const tool of ['dpkg', 'dpkg-deb', 'dpkg-query'])
+  if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error)
+    skip(`no ${tool}: not a Debian system`);
 const sudo = process.getuid() === 0 ? [] : ['sudo', '-n'];
 if (sudo.length && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status !== 0)
   skip('dpkg -i needs root, or sudo without a password');

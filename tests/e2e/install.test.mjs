@@ -5,19 +5,19 @@
 // still finds its own preload, which finds its own node module, and both
 // leaks are reported at their lines. LEAKTRACE_CMAKE is the cmake of the
 // build, LEAKTRACE_INSTALL_LAYOUT the layout it was configured with
-// (bindir:preload dir:node module dir, relative to the prefix).
+// (bindir:preload dir:node module dir:man dir, relative to the prefix).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { BUILD, assertStatus, run, cleanEnv } from './lib.mjs';
-import { assertFindsPreload, assertJsTimers, assertNativeLeaks, filesUnder, splitManPages } from './installed.mjs';
+import { assertFindsPreload, assertJsTimers, assertNativeLeaks, filesUnder, manPages } from './installed.mjs';
 
 const CMAKE = process.env.LEAKTRACE_CMAKE;
 const LAYOUT = process.env.LEAKTRACE_INSTALL_LAYOUT?.split(':');
-assert.ok(CMAKE && LAYOUT?.length === 3, 'LEAKTRACE_CMAKE and LEAKTRACE_INSTALL_LAYOUT must be set (ctest sets them)');
-const [BINDIR, PRELOADDIR, MODULEDIR] = LAYOUT;
+assert.ok(CMAKE && LAYOUT?.length === 4, 'LEAKTRACE_CMAKE and LEAKTRACE_INSTALL_LAYOUT must be set (ctest sets them)');
+const [BINDIR, PRELOADDIR, MODULEDIR, MANDIR] = LAYOUT;
 
 test('an install tree copied elsewhere finds its own preload and node module', (t) => {
   // realpath: leaktrace names its preload by its real path.
@@ -27,9 +27,9 @@ test('an install tree copied elsewhere finds its own preload and node module', (
 
   const r = run(CMAKE, ['--install', BUILD, '--prefix', first], { env: cleanEnv(), timeout: 120000 });
   assertStatus(r);
-  const { other } = splitManPages(filesUnder(first), { gzipped: false });
-  assert.deepEqual(other, [
+  assert.deepEqual(filesUnder(first), [
     `${BINDIR}/leaktrace`, `${PRELOADDIR}/libleaktrace.so`, `${MODULEDIR}/leaktrace.js`,
+    ...manPages().map((m) => `${MANDIR}/${m}`),
   ].sort(), 'the files installed');
 
   fs.mkdirSync(path.dirname(moved));

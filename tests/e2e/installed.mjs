@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  assertLeak, assertStatus, cleanEnv, describeTimers, extractReport, frameAt, inModule, markers, prog, run,
+  BUILD, assertLeak, assertStatus, cleanEnv, describeTimers, extractReport, frameAt, inModule, markers, prog, run,
   siteAt, src, tmpdir, traceFiles,
 } from './lib.mjs';
 
@@ -25,17 +25,11 @@ export function filesUnder(dir) {
 }
 
 /**
- * Splits an installed file list into man pages (share/man/manN/NAME.N, or
- * .N.gz when gzipped) and the rest, and checks every man page is named for
- * its section: the help text's man pages are another part's to list.
+ * The man pages the build installs (LT_MAN_PAGES in the top-level
+ * CMakeLists.txt), as manN/NAME.N under the man directory.
  */
-export function splitManPages(files, { gzipped }) {
-  const man = files.filter((f) => f.includes('share/man/'));
-  for (const f of man) {
-    const re = gzipped ? /share\/man\/man([1-9])\/[^/]+\.\1\.gz$/ : /share\/man\/man([1-9])\/[^/]+\.\1$/;
-    assert.match(f, re, `man page ${f}: in the directory of its section${gzipped ? ', gzipped' : ''}`);
-  }
-  return { man, other: files.filter((f) => !man.includes(f)) };
+export function manPages() {
+  return fs.readFileSync(path.join(BUILD, 'tests', 'man_pages.txt'), 'utf8').split('\n').filter(Boolean);
 }
 
 /**

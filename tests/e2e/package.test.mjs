@@ -13,7 +13,7 @@
 //
 // LEAKTRACE_CPACK is the build's cpack, LEAKTRACE_VERSION the project's
 // version, LEAKTRACE_INSTALL_LAYOUT the layout (bindir:preload dir:node
-// module dir, relative to the prefix, /usr in the package).
+// module dir:man dir, relative to the prefix, /usr in the package).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,14 +22,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { BUILD, assertStatus, cleanEnv, run } from './lib.mjs';
-import { assertFindsPreload, assertJsTimers, assertNativeLeaks, splitManPages } from './installed.mjs';
+import { assertFindsPreload, assertJsTimers, assertNativeLeaks, manPages } from './installed.mjs';
 
 const CPACK = process.env.LEAKTRACE_CPACK;
 const VERSION = process.env.LEAKTRACE_VERSION;
 const LAYOUT = process.env.LEAKTRACE_INSTALL_LAYOUT?.split(':');
-assert.ok(CPACK && VERSION && LAYOUT?.length === 3,
+assert.ok(CPACK && VERSION && LAYOUT?.length === 4,
   'LEAKTRACE_CPACK, LEAKTRACE_VERSION and LEAKTRACE_INSTALL_LAYOUT must be set (ctest sets them)');
-const [BINDIR, PRELOADDIR, MODULEDIR] = LAYOUT.map((d) => path.join('/usr', d));
+const [BINDIR, PRELOADDIR, MODULEDIR, MANDIR] = LAYOUT.map((d) => path.join('/usr', d));
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'leaktrace';
 
@@ -112,12 +112,12 @@ test('the Debian package: built, installed, used, removed', (t) => {
   const listed = run('dpkg', ['-L', NAME]);
   assertStatus(listed);
   const files = listed.stdout.split('\n').filter((f) => f && fs.lstatSync(f).isFile()).sort();
-  const { other } = splitManPages(files, { gzipped: true });
+  // Man pages gzipped, as Debian wants them.
   const want = [path.join(BINDIR, 'leaktrace'), path.join(PRELOADDIR, 'libleaktrace.so'),
-    path.join(MODULEDIR, 'leaktrace.js')];
+    path.join(MODULEDIR, 'leaktrace.js'), ...manPages().map((m) => path.join(MANDIR, `${m}.gz`))];
   if (['LICENSE', 'COPYING'].some((f) => fs.existsSync(path.join(ROOT, f))))
     want.push(`/usr/share/doc/${NAME}/copyright`);
-  assert.deepEqual(other, want.sort(), 'dpkg -L: the files of the package');
+  assert.deepEqual(files, want.sort(), 'dpkg -L: the files of the package');
 
   const leaktrace = path.join(BINDIR, 'leaktrace');
   const version = run(leaktrace, ['--version']);

@@ -56,10 +56,16 @@ static void run_more_help(FILE *out)
               out);
 }
 
+/* Where an install puts the preload, relative to this program's directory:
+ * the build defines it from the install layout. */
+#ifndef LEAKTRACE_PRELOAD_RELDIR
+#define LEAKTRACE_PRELOAD_RELDIR "../lib/leaktrace"
+#endif
+
 /* The preload: $LEAKTRACE_PRELOAD, else the one beside this program in a
- * build tree, else where an install puts it relative to the binary. Writes
- * its absolute path into out[PATH_MAX]. Returns 0, or -errno after saying
- * why on stderr. */
+ * build tree, else where an install puts it relative to this program, so
+ * that an install tree moved elsewhere still works. Writes its absolute
+ * path into out[PATH_MAX]. Returns 0, or -errno after saying why on stderr. */
 static int find_preload(char *out)
 {
         const char *env = getenv("LEAKTRACE_PRELOAD");
@@ -84,13 +90,7 @@ static int find_preload(char *out)
         }
         self[n] = '\0';
         const char *dir = dirname(self);
-        static const char *const rel[] = {
-            "",
-#ifdef LEAKTRACE_PRELOAD_RELDIR
-            LEAKTRACE_PRELOAD_RELDIR "/",
-#endif
-            "../lib/leaktrace/",
-        };
+        static const char *const rel[] = {"", LEAKTRACE_PRELOAD_RELDIR "/"};
         for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
                 char cand[PATH_MAX];
                 if (snprintf(cand, sizeof(cand), "%s/%s" PRELOAD_NAME, dir, rel[i]) <
@@ -100,7 +100,7 @@ static int find_preload(char *out)
         }
         fprintf(stderr,
                 "leaktrace: cannot find " PRELOAD_NAME " beside %s/leaktrace, nor in "
-                "%s/../lib/leaktrace; set LEAKTRACE_PRELOAD to its path\n",
+                "%s/" LEAKTRACE_PRELOAD_RELDIR "; set LEAKTRACE_PRELOAD to its path\n",
                 dir, dir);
         return -ENOENT;
 }

@@ -12,8 +12,15 @@
 #include "perfmap.h"
 #include "tracefile.h"
 
-/* The module, found from where this library is: beside it in the build
- * tree, under share/ in an install tree. */
+/* Where an install puts the module, relative to this library's directory:
+ * the build defines it from the install layout. */
+#ifndef LT_JS_MODULE_RELPATH
+#define LT_JS_MODULE_RELPATH "../../share/leaktrace/node/leaktrace.js"
+#endif
+
+/* The module, found from where this library is, so that a build tree and
+ * an install tree work wherever they are: beside it (node/) in the build
+ * tree, at LT_JS_MODULE_RELPATH in an install tree. */
 static int find_module(char *out, size_t size)
 {
         const char *env = getenv("LEAKTRACE_JS_MODULE");
@@ -32,8 +39,7 @@ static int find_module(char *out, size_t size)
         *slash = '\0';
         static const char *const where[] = {
                 "%s/node/leaktrace.js",
-                "%s/../../share/leaktrace/node/leaktrace.js",
-                "%s/../share/leaktrace/node/leaktrace.js",
+                "%s/" LT_JS_MODULE_RELPATH,
         };
         for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
                 lt_fmt(out, size, where[i], dir);

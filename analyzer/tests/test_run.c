@@ -434,7 +434,7 @@ static void run_all(void)
         test_several_files();
         test_no_trace_and_errors();
         check_layout("beside the binary (build tree)", "bin/libleaktrace.so");
-        check_layout("install tree", "lib/leaktrace/libleaktrace.so");
+        check_layout("install tree", "bin/" LEAKTRACE_PRELOAD_RELDIR "/libleaktrace.so");
         check_layout("nowhere", NULL);
         test_usage();
 }

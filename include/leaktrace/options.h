@@ -47,7 +47,7 @@
  * They and LT_OPTIONS make the man page leaktrace-env(7). */
 #define LT_ENV_OTHERS(X)                                                                       \
         X("JS", "1", PRELOAD, "0: do not load the JS timer module into node processes")        \
-        X("JS_MODULE", "beside the preload", PRELOAD,                                          \
+        X("JS_MODULE", "found from the preload", PRELOAD,                                      \
           "path of leaktrace.js, the JS timer module")                                         \
         X("JS_STATE", "set by the preload", NODE,                                              \
           "stem of this process's trace file; unset or naming another pid: the module does "   \

@@ -5,7 +5,8 @@
 // still finds its own preload, which finds its own node module, and both
 // leaks are reported at their lines. LEAKTRACE_CMAKE is the cmake of the
 // build, LEAKTRACE_INSTALL_LAYOUT the layout it was configured with
-// (bindir:preload dir:node module dir:man dir, relative to the prefix).
+// (bindir:preload dir:node module dir:man dir:bash completion dir, relative
+// to the prefix).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,8 +17,8 @@ import { assertFindsPreload, assertJsTimers, assertNativeLeaks, filesUnder, manP
 
 const CMAKE = process.env.LEAKTRACE_CMAKE;
 const LAYOUT = process.env.LEAKTRACE_INSTALL_LAYOUT?.split(':');
-assert.ok(CMAKE && LAYOUT?.length === 4, 'LEAKTRACE_CMAKE and LEAKTRACE_INSTALL_LAYOUT must be set (ctest sets them)');
-const [BINDIR, PRELOADDIR, MODULEDIR, MANDIR] = LAYOUT;
+assert.ok(CMAKE && LAYOUT?.length === 5, 'LEAKTRACE_CMAKE and LEAKTRACE_INSTALL_LAYOUT must be set (ctest sets them)');
+const [BINDIR, PRELOADDIR, MODULEDIR, MANDIR, COMPLETIONDIR] = LAYOUT;
 
 test('an install tree copied elsewhere finds its own preload and node module', (t) => {
   // realpath: leaktrace names its preload by its real path.
@@ -29,6 +30,7 @@ test('an install tree copied elsewhere finds its own preload and node module', (
   assertStatus(r);
   assert.deepEqual(filesUnder(first), [
     `${BINDIR}/leaktrace`, `${PRELOADDIR}/libleaktrace.so`, `${MODULEDIR}/leaktrace.js`,
+    `${COMPLETIONDIR}/leaktrace`,
     ...manPages().map((m) => `${MANDIR}/${m}`),
   ].sort(), 'the files installed');
 

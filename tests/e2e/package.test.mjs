@@ -13,7 +13,8 @@
 //
 // LEAKTRACE_CPACK is the build's cpack, LEAKTRACE_VERSION the project's
 // version, LEAKTRACE_INSTALL_LAYOUT the layout (bindir:preload dir:node
-// module dir:man dir, relative to the prefix, /usr in the package).
+// module dir:man dir:bash completion dir, relative to the prefix, /usr in
+// the package).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,9 +28,9 @@ import { assertFindsPreload, assertJsTimers, assertNativeLeaks, manPages } from 
 const CPACK = process.env.LEAKTRACE_CPACK;
 const VERSION = process.env.LEAKTRACE_VERSION;
 const LAYOUT = process.env.LEAKTRACE_INSTALL_LAYOUT?.split(':');
-assert.ok(CPACK && VERSION && LAYOUT?.length === 4,
+assert.ok(CPACK && VERSION && LAYOUT?.length === 5,
   'LEAKTRACE_CPACK, LEAKTRACE_VERSION and LEAKTRACE_INSTALL_LAYOUT must be set (ctest sets them)');
-const [BINDIR, PRELOADDIR, MODULEDIR, MANDIR] = LAYOUT.map((d) => path.join('/usr', d));
+const [BINDIR, PRELOADDIR, MODULEDIR, MANDIR, COMPLETIONDIR] = LAYOUT.map((d) => path.join('/usr', d));
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'leaktrace';
 
@@ -114,7 +115,7 @@ test('the Debian package: built, installed, used, removed', (t) => {
   const files = listed.stdout.split('\n').filter((f) => f && fs.lstatSync(f).isFile()).sort();
   // Man pages gzipped, as Debian wants them.
   const want = [path.join(BINDIR, 'leaktrace'), path.join(PRELOADDIR, 'libleaktrace.so'),
-    path.join(MODULEDIR, 'leaktrace.js'), ...manPages().map((m) => path.join(MANDIR, `${m}.gz`))];
+    path.join(MODULEDIR, 'leaktrace.js'), path.join(COMPLETIONDIR, 'leaktrace'), ...manPages().map((m) => path.join(MANDIR, `${m}.gz`))];
   if (['LICENSE', 'COPYING'].some((f) => fs.existsSync(path.join(ROOT, f))))
     want.push(`/usr/share/doc/${NAME}/copyright`);
   assert.deepEqual(files, want.sort(), 'dpkg -L: the files of the package');

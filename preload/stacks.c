@@ -61,8 +61,11 @@ int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe)
          * beyond the depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
         int n = lt_unwind(buf, want, !signal_safe);
-        if (n < 0)
+        if (n < 0) {
                 n = unw_backtrace(buf, want);
+                if (signal_safe && n > 0)
+                        lt_unwind_want(buf, n);
+        }
         int skip = 0;
         while (skip < n && (uintptr_t)buf[skip] >= lt_self_lo && (uintptr_t)buf[skip] < lt_self_hi)
                 skip++;

@@ -254,22 +254,83 @@ static uint64_t slow_lookup(uintptr_t pc, unsigned epoch)
         return rule ? rule : rule_pack(RULE_SLOW, epoch, 0, 0);
 }
 
-static inline uint64_t lookup(uintptr_t pc, unsigned epoch, int may_read)
+/* The rule at pc read in this epoch, or 0 when there is none yet. */
+static inline uint64_t known(uintptr_t pc, unsigned epoch)
 {
         uint64_t h = slot_of(pc);
         for (;;) {
                 uint64_t k = atomic_load_explicit(&keys[h], memory_order_acquire);
                 if (lt_likely(k == pc)) {
                         uint64_t r = atomic_load_explicit(&rules[h], memory_order_relaxed);
-                        if (lt_likely(RULE_EPOCH(r) == epoch))
-                                return r;
-                        break;
+                        return lt_likely(RULE_EPOCH(r) == epoch) ? r : 0;
                 }
                 if (!k)
-                        break;
+                        return 0;
                 h = (h + 1) & (TABLE_SIZE - 1);
         }
+}
+
+static inline uint64_t lookup(uintptr_t pc, unsigned epoch, int may_read)
+{
+        uint64_t r = known(pc, epoch);
+        if (lt_likely(r))
+                return r;
         return may_read ? slow_lookup(pc, epoch) : rule_pack(RULE_SLOW, epoch, 0, 0);
+}
+
+/* Code addresses that a capture which could not read rules met, for the
+ * next one that can: without them, node's mprotect calls (V8 flips its code
+ * pages at every compile) went to libunwind every time, since no malloc
+ * ever came from those paths to read their rules. A full list drops the
+ * address: it comes again. */
+#define WANTED 64
+static _Atomic uintptr_t wanted[WANTED];
+static _Atomic int nwanted;
+
+void lt_unwind_want(void *const *frames, int n)
+{
+        if (!enabled)
+                return;
+        const unsigned epoch = epoch_now();
+        /* frames[0] is exact, the others are return addresses: the rule is
+         * that of the call, one byte before. */
+        for (int i = 0; i < n; i++) {
+                uintptr_t pc = (uintptr_t)frames[i] - (i > 0);
+                if (known(pc, epoch))
+                        continue;
+                int free_at = -1;
+                for (int s = 0; s < WANTED; s++) {
+                        uintptr_t w = atomic_load_explicit(&wanted[s], memory_order_relaxed);
+                        if (w == pc)
+                                goto next;
+                        if (!w && free_at < 0)
+                                free_at = s;
+                }
+                uintptr_t none = 0;
+                if (free_at >= 0 && atomic_compare_exchange_strong(&wanted[free_at], &none, pc))
+                        atomic_fetch_add_explicit(&nwanted, 1, memory_order_release);
+next:;
+        }
+}
+
+static LT_NOINLINE LT_COLD void read_wanted(unsigned epoch)
+{
+        if (!enabled)
+                return;
+        for (int s = 0; s < WANTED; s++) {
+                uintptr_t pc = atomic_exchange_explicit(&wanted[s], 0, memory_order_acquire);
+                if (!pc)
+                        continue;
+                atomic_fetch_sub_explicit(&nwanted, 1, memory_order_relaxed);
+                if (!known(pc, epoch))
+                        slow_lookup(pc, epoch);
+        }
+}
+
+void lt_unwind_read_wanted(void)
+{
+        if (atomic_load_explicit(&nwanted, memory_order_relaxed) > 0)
+                read_wanted(epoch_now());
 }
 
 /* Where the unwind starts: this function's own registers, at the label. */
@@ -290,6 +351,8 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read)
         if (r.sp < stack_lo || r.sp >= hi)
                 return -1; /* an alternate signal stack, a coroutine's: not ours to walk */
         const unsigned epoch = epoch_now();
+        if (may_read && lt_unlikely(atomic_load_explicit(&nwanted, memory_order_relaxed) > 0))
+                read_wanted(epoch);
         int bp_known = 1, n = 0;
         uintptr_t pc = r.ip; /* the first is an exact address, the others return addresses */
         for (;;) {

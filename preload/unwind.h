@@ -13,6 +13,15 @@ int lt_unwind_init(int on);
  * signal handler must not, in case it interrupted malloc or the reader. */
 int lt_unwind(void **buf, int want, int may_read);
 
+/* A stack that went to libunwind because rules could not be read (frames
+ * as lt_unwind gives them): its addresses are read by the next lt_unwind()
+ * that may read. Signal-safe: no lock, no allocation. */
+void lt_unwind_want(void *const *frames, int n);
+
+/* Reads the rules wanted so far. For a thread that may read (the ticker:
+ * when sampling, captures that may read are rare). */
+void lt_unwind_read_wanted(void);
+
 /* fork(): the lock around reading rules, taken before, released or reset
  * after. */
 void lt_unwind_lock(void);

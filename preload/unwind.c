@@ -278,8 +278,9 @@ static inline uint64_t lookup(uintptr_t pc, unsigned epoch, int may_read)
         return may_read ? slow_lookup(pc, epoch) : rule_pack(RULE_SLOW, epoch, 0, 0);
 }
 
-/* Code addresses that a capture which could not read rules met, for the
- * next one that can: without them, node's mprotect calls (V8 flips its code
+/* Code addresses that a capture which could not read rules met, read by
+ * the ticker thread at its next poll (a check in every capture cost more
+ * than the rest of the change saved): without them, node's mprotect calls (V8 flips its code
  * pages at every compile) went to libunwind every time, since no malloc
  * ever came from those paths to read their rules. A full list drops the
  * address: it comes again. */
@@ -351,8 +352,6 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read)
         if (r.sp < stack_lo || r.sp >= hi)
                 return -1; /* an alternate signal stack, a coroutine's: not ours to walk */
         const unsigned epoch = epoch_now();
-        if (may_read && lt_unlikely(atomic_load_explicit(&nwanted, memory_order_relaxed) > 0))
-                read_wanted(epoch);
         int bp_known = 1, n = 0;
         uintptr_t pc = r.ip; /* the first is an exact address, the others return addresses */
         for (;;) {

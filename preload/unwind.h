@@ -14,12 +14,11 @@ int lt_unwind_init(int on);
 int lt_unwind(void **buf, int want, int may_read);
 
 /* A stack that went to libunwind because rules could not be read (frames
- * as lt_unwind gives them): its addresses are read by the next lt_unwind()
- * that may read. Signal-safe: no lock, no allocation. */
+ * as lt_unwind gives them): its addresses are kept for
+ * lt_unwind_read_wanted(). Signal-safe: no lock, no allocation. */
 void lt_unwind_want(void *const *frames, int n);
 
-/* Reads the rules wanted so far. For a thread that may read (the ticker:
- * when sampling, captures that may read are rare). */
+/* Reads the rules wanted so far: from the ticker thread, which may. */
 void lt_unwind_read_wanted(void);
 
 /* fork(): the lock around reading rules, taken before, released or reset

@@ -269,6 +269,8 @@ class Tracer {
     this.overflow = new Entry(null, null);
     this.timersCreated = 0;
     this.asyncIdSymbol = null;
+    this.refedSymbol = null;
+    this.unrefKinds = new Map(); /* callback name of node's unref'd timers -> Known, or DEEP */
     this.timeline = [];
     this.timelineStep = 1;
     this.ticks = 0;
@@ -384,6 +386,26 @@ class Tracer {
     }
 
     /*
+     * A timer node arms for itself unref'd (setUnrefTimeout: socket
+     * timeouts, the http server's keep-alive after every response; a
+     * user's timers are made ref'd, unref() comes later): one whose kind
+     * (its callback's name) had no frame of the program the last time is
+     * taken at its word without a stack, and checked again once in
+     * VERIFY_EVERY, as the probes below are. The stack was most of what
+     * the module cost a server.
+     */
+    const unrefKind = link === undefined && this.isUnrefd(res) ? `${fn && fn.name}` : null;
+    if (unrefKind !== null) {
+      const k = this.unrefKinds.get(unrefKind);
+      if (k !== undefined && k !== DEEP && ++k.seen % VERIFY_EVERY !== 0) {
+        k.entry.created++;
+        k.entry.lastDelay = res._idleTimeout;
+        this.live.set(asyncId, new Timer(res, k.entry, now, k.first, null, false, false));
+        return;
+      }
+    }
+
+    /*
      * Walking the stack is what a timer costs: V8 rebuilds the inlined
      * frames of every optimized frame it passes from deoptimization data,
      * ten microseconds and more for the caller's frame in a hot server. So a
@@ -431,8 +453,23 @@ class Tracer {
     entry.created++;
     entry.lastDelay = res._idleTimeout;
     if (repeating) entry.lastRepeat = res._repeat != null ? res._repeat : res._idleTimeout;
+    if (unrefKind !== null) this.knownUnref(unrefKind, first < 0 && !repeating && entry !== this.overflow ? entry : null, firstKey);
     const steady = sameFn && chain !== null && entry !== this.overflow;
     this.live.set(asyncId, new Timer(res, entry, now, firstKey, chain, repeating, steady));
+  }
+
+  /* Whether node made the Timeout unref'd (setUnrefTimeout), as it was when created. */
+  isUnrefd(res) {
+    if (this.refedSymbol === null)
+      this.refedSymbol = Object.getOwnPropertySymbols(res).find((s) => s.description === 'refed') || undefined;
+    return this.refedSymbol !== undefined && res[this.refedSymbol] === false;
+  }
+
+  /* What the stack of an unref'd timer of this kind showed: its entry when no frame was the program's, else DEEP for good. */
+  knownUnref(kind, entry, first) {
+    const k = this.unrefKinds.get(kind);
+    if (entry === null) this.unrefKinds.set(kind, DEEP);
+    else if (k === undefined && this.unrefKinds.size < MAX_SITES) this.unrefKinds.set(kind, { entry, first, seen: 0 });
   }
 
   /* A promise, tick, immediate or microtask made while a chain runs continues it. */

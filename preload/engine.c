@@ -178,6 +178,7 @@ static void atfork_prepare(void)
         lt_stacks_lock();
         lt_unwind_lock();
         lt_live_lock_all();
+        lt_sample_lock();
         lt_lock(&lt_tf.grow_lock);
         lt_tf_fork_prepare();
 }
@@ -186,6 +187,7 @@ static void atfork_parent(void)
 {
         lt_tf_fork_parent();
         lt_unlock(&lt_tf.grow_lock);
+        lt_sample_unlock();
         lt_live_unlock_all();
         lt_unwind_unlock();
         lt_stacks_unlock();
@@ -200,6 +202,7 @@ static void atfork_child(void)
 {
         lt_lock_reset(&lt_tf.grow_lock);
         lt_live_reset_locks();
+        lt_sample_reset_lock();
         lt_stacks_reset_lock();
         lt_unwind_reset_lock();
         lt_ticker_fork_child();

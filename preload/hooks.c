@@ -59,29 +59,50 @@ static LT_NOINLINE void *malloc_not_on(size_t size)
         return lt_real.malloc(size);
 }
 
-static LT_NOINLINE void *malloc_on(size_t size)
+/* An allocation that the sampler took (every one when not sampling). */
+static LT_NOINLINE void *malloc_taken(size_t size)
 {
-        return record(lt_real.malloc(size), size);
+        void *p = lt_real.malloc(size);
+        if (lt_likely(p != NULL) && lt_enter()) {
+                lt_record_alloc(p, size);
+                lt_leave();
+        }
+        return p;
 }
 
-/* Two tail calls: the register saves of recording are paid only when
- * recording. */
+/* Tail calls only: the register saves of recording are paid only for what
+ * is recorded, and the sampler decides before the real call (a failed
+ * allocation that it took only moves the sample to the next one). */
 LT_EXPORT void *malloc(size_t size)
 {
         if (lt_unlikely(lt_recording != LT_ON))
                 return malloc_not_on(size);
-        return malloc_on(size);
+        if (!lt_sample_take(size))
+                return lt_real.malloc(size);
+        return malloc_taken(size);
 }
 
-static LT_NOINLINE void free_ending(void *p)
+/* A free that may end a recorded block: recorded before the real free. */
+static inline void free_recorded(void *p)
 {
-        if (lt_sample_maybe((uintptr_t)p) && lt_enter_end()) {
+        if (lt_enter_end()) {
                 lt_record_free(p);
                 lt_leave();
         }
         lt_real.free(p);
 }
 
+/* Stopped, or a forked child before its first event: recorded blocks
+ * still end. */
+static LT_NOINLINE void free_ending(void *p)
+{
+        if (!lt_sample_maybe((uintptr_t)p))
+                return lt_real.free(p);
+        free_recorded(p);
+}
+
+/* Out of line, and a tail call to the real free when there is nothing to
+ * record, so that a paused tracer costs a load and a branch or two. */
 static LT_NOINLINE void free_not_on(void *p)
 {
         if (lt_unlikely(lt_boot_owns(p)))
@@ -92,17 +113,30 @@ static LT_NOINLINE void free_not_on(void *p)
                 lt_real.free(p);
 }
 
+/* A free that the sampling filter could not rule out: every one when not
+ * sampling. */
+static LT_NOINLINE void free_maybe(void *p)
+{
+        if (!p)
+                return;
+        /* A signal handler interrupted the tracer in this thread: the free
+         * waits until the tracer is left, so that it is recorded first. */
+        if (lt_unlikely(lt_in_tracer) && lt_defer_free(p))
+                return;
+        free_recorded(p);
+}
+
+/* As malloc: when the filter says the block was not sampled, a tail call
+ * to the real free. */
 LT_EXPORT void free(void *p)
 {
         if (lt_unlikely(lt_recording != LT_ON))
                 return free_not_on(p);
-        if (!p || lt_unlikely(lt_boot_owns(p)))
+        if (lt_unlikely(lt_boot_owns(p)))
                 return;
-        /* A signal handler interrupted the tracer in this thread: the free
-         * waits until the tracer is left, so that it is recorded first. */
-        if (lt_unlikely(lt_in_tracer) && lt_sample_maybe((uintptr_t)p) && lt_defer_free(p))
-                return;
-        return free_ending(p);
+        if (!lt_sample_maybe((uintptr_t)p))
+                return lt_real.free(p);
+        return free_maybe(p);
 }
 
 LT_EXPORT void *calloc(size_t n, size_t size)

@@ -8,7 +8,7 @@
 
 /* In a node process: unless LEAKTRACE_JS=0, puts `--require <module>` into
  * NODE_OPTIONS and this process's trace stem into LEAKTRACE_JS_STATE;
- * unless LEAKTRACE_JS_FRAMES=0, adds --perf-basic-prof and
+ * unless LEAKTRACE_JS_FRAMES=0, adds --perf-basic-prof-only-functions and
  * --interpreted-frames-native-stack and has the map copied. Nothing that
  * NODE_OPTIONS already has. Called from the constructor, before node reads
  * its environment. */

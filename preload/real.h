@@ -5,6 +5,7 @@
 #define LT_REAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/time.h>
@@ -74,8 +75,7 @@ size_t lt_boot_size(const void *p);
 
 static inline int lt_boot_owns(const void *p)
 {
-        return (const unsigned char *)p >= lt_boot_pool &&
-               (const unsigned char *)p < lt_boot_pool + LT_BOOT_POOL_SIZE;
+        return (uintptr_t)p - (uintptr_t)lt_boot_pool < LT_BOOT_POOL_SIZE; /* one compare */
 }
 
 #endif

@@ -6,11 +6,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FILTER_SLOTS (1u << 20) /* lt_sample_slot takes the top 20 bits */
+#include "lock.h"
+
+#define COUNTS (1u << LT_SAMPLE_COUNT_BITS)
+#define PER_BIT (1u << (LT_SAMPLE_COUNT_BITS - LT_SAMPLE_MAP_BITS))
 
 uint64_t lt_sample_bytes;
 LT_TLS int64_t lt_sample_left;
-uint8_t *lt_sample_filter;
+uint64_t *lt_sample_map;
+static uint8_t *counts;
+static struct lt_lock lock;
 static uint64_t base_seed;
 static LT_TLS uint64_t rng;
 
@@ -44,11 +49,12 @@ int lt_sample_init(uint64_t bytes, uint64_t seed)
 {
         if (!bytes)
                 return 0;
-        void *p = mmap(NULL, FILTER_SLOTS, PROT_READ | PROT_WRITE,
+        void *p = mmap(NULL, COUNTS + (1u << LT_SAMPLE_MAP_BITS) / 8, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)
                 return -ENOMEM;
-        lt_sample_filter = p;
+        counts = p;
+        lt_sample_map = (uint64_t *)((uint8_t *)p + COUNTS);
         if (!seed) {
                 struct timespec ts;
                 clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -77,19 +83,43 @@ void lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks)
 
 void lt_sample_mark(uintptr_t p)
 {
-        uint8_t *c = lt_sample_slot(p);
-        uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
-        /* Saturated counters stay so: a false "maybe" costs a lookup only. */
-        while (v != 255 && !__atomic_compare_exchange_n(c, &v, (uint8_t)(v + 1), 1,
-                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                ;
+        uint32_t h = lt_sample_hash(p), b = h / PER_BIT;
+        lt_lock(&lock);
+        /* Saturated counts stay so: a false "maybe" costs a lookup only. */
+        if (counts[h] != 255)
+                counts[h]++;
+        __atomic_store_n(&lt_sample_map[b / 64], lt_sample_map[b / 64] | 1ull << (b % 64),
+                         __ATOMIC_RELAXED);
+        lt_unlock(&lock);
 }
 
 void lt_sample_unmark(uintptr_t p)
 {
-        uint8_t *c = lt_sample_slot(p);
-        uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
-        while (v != 255 && v != 0 && !__atomic_compare_exchange_n(c, &v, (uint8_t)(v - 1), 1,
-                                                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                ;
+        uint32_t h = lt_sample_hash(p), b = h / PER_BIT;
+        lt_lock(&lock);
+        if (counts[h] != 255 && counts[h] != 0 && --counts[h] == 0) {
+                int any = 0;
+                for (uint32_t i = b * PER_BIT; i < (b + 1) * PER_BIT && !any; i++)
+                        any = counts[i] != 0;
+                if (!any)
+                        __atomic_store_n(&lt_sample_map[b / 64],
+                                         lt_sample_map[b / 64] & ~(1ull << (b % 64)),
+                                         __ATOMIC_RELAXED);
+        }
+        lt_unlock(&lock);
+}
+
+void lt_sample_lock(void)
+{
+        lt_lock(&lock);
+}
+
+void lt_sample_unlock(void)
+{
+        lt_unlock(&lock);
+}
+
+void lt_sample_reset_lock(void)
+{
+        lt_lock_reset(&lock);
 }

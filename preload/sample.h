@@ -5,9 +5,8 @@
  * A sampled block counts for n/p bytes and 1/p blocks (Horvitz-Thompson),
  * which makes the per-site figures unbiased estimates.
  *
- * Frees must find out cheaply whether a block was sampled: a counting
- * filter over addresses answers "certainly not" with one load for almost
- * all of them. */
+ * Frees must find out cheaply whether a block was sampled: a filter over
+ * addresses answers "certainly not" with one load for almost all of them. */
 #ifndef LT_SAMPLE_H
 #define LT_SAMPLE_H
 
@@ -35,23 +34,40 @@ static inline int lt_sample_take(size_t size)
  * gives the weights the block counts for. */
 void lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks);
 
-/* The filter of sampled addresses. */
-extern uint8_t *lt_sample_filter;
+/* The filter of sampled addresses, in two levels. A free reads one bit of
+ * an 8 KiB map, which stays in the first-level cache: the 1 MiB array of
+ * counts that it used to read cost a cache miss on nearly every free (the
+ * sampled malloc benchmark spent more time there than in the tracer's
+ * instructions). Bit b stands for the 16 counts from 16b; it is set while
+ * any of them is not zero. Counts and bits change only under a lock, and
+ * only for sampled blocks, which are rare. */
+#define LT_SAMPLE_COUNT_BITS 20
+#define LT_SAMPLE_MAP_BITS 16
+extern uint64_t *lt_sample_map;
 
-static inline uint8_t *lt_sample_slot(uintptr_t p)
+static inline uint32_t lt_sample_hash(uintptr_t p)
 {
         /* Fibonacci hashing: blocks are 16-byte aligned, the top bits of
          * the product mix all the others. */
-        return &lt_sample_filter[((uint64_t)p * 0x9e3779b97f4a7c15ull) >> 44];
+        return (uint32_t)(((uint64_t)p * 0x9e3779b97f4a7c15ull) >> (64 - LT_SAMPLE_COUNT_BITS));
 }
 
 /* Whether p may be a sampled block (never a false "no"). */
 static inline int lt_sample_maybe(uintptr_t p)
 {
-        return !lt_sample_bytes || __atomic_load_n(lt_sample_slot(p), __ATOMIC_RELAXED) != 0;
+        if (lt_likely(!lt_sample_bytes))
+                return 1;
+        uint32_t b = lt_sample_hash(p) >> (LT_SAMPLE_COUNT_BITS - LT_SAMPLE_MAP_BITS);
+        return (__atomic_load_n(&lt_sample_map[b / 64], __ATOMIC_RELAXED) >> (b % 64)) & 1;
 }
 
+/* A sampled block is live at p, or no longer is. Inside the tracer. */
 void lt_sample_mark(uintptr_t p);
 void lt_sample_unmark(uintptr_t p);
+
+/* fork(): the lock of the filter, taken before, released or reset after. */
+void lt_sample_lock(void);
+void lt_sample_unlock(void);
+void lt_sample_reset_lock(void);
 
 #endif

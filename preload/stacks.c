@@ -14,18 +14,28 @@
 #include "tracefile.h"
 #include "unwind.h"
 
-/* The index from hash to stack id lives in anonymous memory, sized once for
- * the most stacks allowed: slots are only ever written from 0 to a value, so
- * lookups need no lock. Pages that are never touched cost nothing.
+/* The index from hash to stack id: open addressing in anonymous memory,
+ * slots only ever written from 0 to a value, so that lookups need no lock.
+ * It starts small and doubles (under insert_lock) when half full: a new
+ * index is filled from the stack records and published, and the old one
+ * is kept, so that a lookup still in it finds what it held (a stack added
+ * since goes to insert(), which looks again in the new one). Sized at once
+ * for the most stacks allowed, it was touched at random pages: node's
+ * start-up took 4096 page faults there, the largest part of its cost.
  *
  * A slot holds the top 16 bits of the hash, the depth and the id, and
  * frames_at[id - 1] where its frames are: a lookup reads neither the stack
  * record, whose counters other threads keep writing, nor any other line
  * that changes. */
-static _Atomic uint64_t *slots;
+struct index {
+        uint64_t mask;
+        _Atomic uint64_t slots[];
+};
+static struct index *_Atomic cur;
+static uint64_t old_bytes; /* of the indexes outgrown, kept */
 static uint64_t *frames_at;
-static uint64_t slot_mask;
 
+#define INDEX_MIN 4096
 #define SLOT(h, n, id) (((h) >> 48) << 48 | (uint64_t)(n) << 32 | (id))
 #define SLOT_ID(s) ((uint32_t)(s))
 #define SLOT_MATCH(s, h, n) (((s) >> 32) == (((h) >> 48) << 16 | (uint64_t)(n)))
@@ -33,26 +43,57 @@ static uint64_t max_stacks;
 static uint64_t frames_used; /* under insert_lock */
 static struct lt_lock insert_lock;
 
+static uint64_t index_bytes(uint64_t nslots)
+{
+        return sizeof(struct index) + nslots * sizeof(uint64_t);
+}
+
+static struct index *index_new(uint64_t nslots)
+{
+        struct index *x = mmap(NULL, index_bytes(nslots), PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (x == MAP_FAILED)
+                return NULL;
+        x->mask = nslots - 1;
+        return x;
+}
+
 int lt_stacks_init(uint64_t max)
 {
-        uint64_t n = 1024;
-        while (n < max * 2)
-                n <<= 1;
-        void *p = mmap(NULL, n * sizeof(uint64_t), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED)
+        struct index *x = index_new(INDEX_MIN);
+        if (!x)
                 return -ENOMEM;
         void *f = mmap(NULL, max * sizeof(uint64_t), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (f == MAP_FAILED) {
-                munmap(p, n * sizeof(uint64_t));
+                munmap(x, index_bytes(INDEX_MIN));
                 return -ENOMEM;
         }
-        slots = p;
+        atomic_store_explicit(&cur, x, memory_order_release);
         frames_at = f;
-        slot_mask = n - 1;
         max_stacks = max;
         return 0;
+}
+
+/* With insert_lock held: a new index twice the size, holding the n stacks
+ * there are, published. Returns it, or NULL (out of memory: the old one
+ * stays, fuller). */
+static LT_NOINLINE LT_COLD struct index *grow(struct index *x, uint64_t n)
+{
+        struct index *y = index_new((x->mask + 1) * 2);
+        if (!y)
+                return NULL;
+        for (uint64_t id = 1; id <= n; id++) {
+                const struct lt_stack_rec *r = lt_tf_rec(LT_SEC_STACKS, id - 1);
+                uint64_t i = r->hash & y->mask;
+                while (atomic_load_explicit(&y->slots[i], memory_order_relaxed))
+                        i = (i + 1) & y->mask;
+                atomic_store_explicit(&y->slots[i], SLOT(r->hash, r->depth, id),
+                                      memory_order_relaxed);
+        }
+        atomic_store_explicit(&cur, y, memory_order_release);
+        old_bytes += index_bytes(x->mask + 1);
+        return y;
 }
 
 int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe)
@@ -61,8 +102,11 @@ int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe)
          * beyond the depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
         int n = lt_unwind(buf, want, !signal_safe);
-        if (n < 0)
+        if (n < 0) {
                 n = unw_backtrace(buf, want);
+                if (signal_safe && n > 0)
+                        lt_unwind_want(buf, n);
+        }
         int skip = 0;
         while (skip < n && (uintptr_t)buf[skip] >= lt_self_lo && (uintptr_t)buf[skip] < lt_self_hi)
                 skip++;
@@ -117,21 +161,27 @@ static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, int trun
 
         uint32_t id = 0;
         lt_lock(&insert_lock);
-        uint64_t i = h & slot_mask;
+        struct index *x = atomic_load_explicit(&cur, memory_order_relaxed);
+        struct lt_section *sec = &lt_tf.hdr->sections[LT_SEC_STACKS];
+        uint64_t idx = sec->count;
+        if ((idx + 1) * 2 > x->mask + 1 && idx < max_stacks) {
+                struct index *y = grow(x, idx);
+                if (y)
+                        x = y;
+        }
+        uint64_t i = h & x->mask;
         for (;;) {
-                uint64_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
+                uint64_t s = atomic_load_explicit(&x->slots[i], memory_order_acquire);
                 if (!s)
                         break;
                 if (same_stack(s, h, buf, n)) {
                         id = SLOT_ID(s);
                         goto out;
                 }
-                i = (i + 1) & slot_mask;
+                i = (i + 1) & x->mask;
         }
-        struct lt_section *sec = &lt_tf.hdr->sections[LT_SEC_STACKS];
-        uint64_t idx = sec->count;
         uint64_t at = 0;
-        if (idx >= max_stacks) {
+        if (idx >= max_stacks || idx + 1 > x->mask) {
                 lt_tf_drop(LT_DROP_STACKS_FULL, 1);
                 lt_log_once(stacks_full, "more than LEAKTRACE_MAX_STACKS=%lu distinct stacks; "
                             "allocations from new ones are counted as dropped",
@@ -153,7 +203,7 @@ static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, int trun
         __atomic_store_n(&sec->count, idx + 1, __ATOMIC_RELEASE);
         id = (uint32_t)(idx + 1);
         frames_at[idx] = at;
-        atomic_store_explicit(&slots[i], SLOT(h, n, id), memory_order_release);
+        atomic_store_explicit(&x->slots[i], SLOT(h, n, id), memory_order_release);
         if (truncated)
                 lt_tf_drop(LT_DROP_TRUNCATED_STACKS, 1);
 out:
@@ -164,25 +214,24 @@ out:
 uint32_t lt_stack_intern(void *const *buf, int n, int truncated)
 {
         uint64_t h = hash_frames(buf, n);
-        uint64_t i = h & slot_mask;
+        const struct index *x = atomic_load_explicit(&cur, memory_order_acquire);
+        uint64_t i = h & x->mask;
         for (;;) {
-                uint64_t s = atomic_load_explicit(&slots[i], memory_order_acquire);
+                uint64_t s = atomic_load_explicit(&x->slots[i], memory_order_acquire);
                 if (!s)
                         return insert(h, buf, n, truncated);
                 if (lt_likely(same_stack(s, h, buf, n)))
                         return SLOT_ID(s);
-                i = (i + 1) & slot_mask;
+                i = (i + 1) & x->mask;
         }
 }
 
 uint64_t lt_stacks_footprint(void)
 {
         uint64_t n = __atomic_load_n(&lt_tf.hdr->sections[LT_SEC_STACKS].count, __ATOMIC_RELAXED);
-        /* Slots are hashed over the whole index: count the pages that n
-         * random slots touch, at most all of them; frames_at is dense. */
-        uint64_t slot_bytes = (slot_mask + 1) * sizeof(uint64_t);
-        uint64_t touched = n * 4096;
-        return (touched < slot_bytes ? touched : slot_bytes) + n * sizeof(uint64_t);
+        const struct index *x = atomic_load_explicit(&cur, memory_order_relaxed);
+        return index_bytes(x->mask + 1) + __atomic_load_n(&old_bytes, __ATOMIC_RELAXED) +
+               n * sizeof(uint64_t);
 }
 
 void lt_stacks_lock(void)

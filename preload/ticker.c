@@ -19,6 +19,7 @@
 #include "perfmap.h"
 #include "stacks.h"
 #include "tracefile.h"
+#include "unwind.h"
 
 static struct lt_lock tick_lock;
 static uint32_t *hist_of; /* stack id -> history record + 1 */
@@ -308,6 +309,7 @@ static void *run(void *arg)
                 nanosleep(&ts, NULL);
                 if (lt_tf.hdr)
                         control();
+                lt_unwind_read_wanted();
         }
         return NULL;
 }

@@ -65,12 +65,22 @@ static inline uint64_t rule_pack(unsigned base, unsigned epoch, int rbp, int32_t
 
 /* The table: code address -> rule, open addressing, never shrinking.
  * Written under resolve_lock, read without a lock: a key is published after
- * its rule. A full table sends new addresses to libunwind. */
-#define TABLE_BITS 18
-#define TABLE_SIZE (1u << TABLE_BITS)
-static _Atomic uint64_t *keys;
-static _Atomic uint64_t *rules;
-static uint32_t table_used;
+ * its rule. It starts small and doubles when three quarters full, up to
+ * TABLE_MAX entries, the old table kept for the lookups still in it (what
+ * they miss, slow_lookup finds in the new one): a table of the largest size
+ * from the start was touched at random pages, 1600 page faults of node's
+ * start-up. A full table sends new addresses to libunwind. */
+#define TABLE_MIN (1u << 12)
+#define TABLE_MAX (1u << 20)
+struct rtable {
+        uint64_t mask;
+        unsigned shift; /* 64 - log2(size): the top bits of the hash */
+        uint64_t used;
+        struct {
+                _Atomic uint64_t key, rule;
+        } e[];
+};
+static struct rtable *_Atomic table;
 
 /* Objects whose CFI was read, by link map. */
 #define MAX_OBJECTS 512
@@ -90,17 +100,30 @@ static int enabled;
 static LT_TLS uintptr_t stack_lo, stack_hi;
 static LT_TLS int stack_known;
 
+static uint64_t rtable_bytes(uint64_t n)
+{
+        return sizeof(struct rtable) + n * sizeof(((struct rtable *)0)->e[0]);
+}
+
+static struct rtable *rtable_new(uint64_t n)
+{
+        struct rtable *t = mmap(NULL, rtable_bytes(n), PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (t == MAP_FAILED)
+                return NULL;
+        t->mask = n - 1;
+        t->shift = (unsigned)__builtin_clzll(n) + 1;
+        return t;
+}
+
 int lt_unwind_init(int on)
 {
         if (!on)
                 return 0;
-        size_t bytes = (size_t)TABLE_SIZE * sizeof(uint64_t);
-        void *k = mmap(NULL, 2 * bytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (k == MAP_FAILED)
+        struct rtable *t = rtable_new(TABLE_MIN);
+        if (!t)
                 return -1;
-        keys = k;
-        rules = (_Atomic uint64_t *)((char *)k + bytes);
+        atomic_store_explicit(&table, t, memory_order_release);
         elf_version(EV_CURRENT);
         enabled = 1;
         return 0;
@@ -220,32 +243,61 @@ out:
 
 /* Fibonacci hashing: code addresses are dense, the top bits of the product
  * spread them. */
-static inline uint64_t slot_of(uintptr_t pc)
+static inline uint64_t slot_of(const struct rtable *t, uintptr_t pc)
 {
-        return (pc * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS);
+        return (pc * 0x9e3779b97f4a7c15ull) >> t->shift; /* as in lookup() */
+}
+
+/* Under resolve_lock: t's entries in a table twice its size, published.
+ * Returns the new table, or t when it cannot grow. */
+static LT_NOINLINE LT_COLD struct rtable *rtable_grow(struct rtable *t)
+{
+        if (t->mask + 1 >= TABLE_MAX)
+                return t;
+        struct rtable *u = rtable_new((t->mask + 1) * 2);
+        if (!u)
+                return t;
+        for (uint64_t i = 0; i <= t->mask; i++) {
+                uint64_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
+                if (!k)
+                        continue;
+                uint64_t h = slot_of(u, k);
+                while (atomic_load_explicit(&u->e[h].key, memory_order_relaxed))
+                        h = (h + 1) & u->mask;
+                atomic_store_explicit(&u->e[h].rule,
+                                      atomic_load_explicit(&t->e[i].rule, memory_order_relaxed),
+                                      memory_order_relaxed);
+                atomic_store_explicit(&u->e[h].key, k, memory_order_relaxed);
+        }
+        u->used = t->used;
+        atomic_store_explicit(&table, u, memory_order_release);
+        return u;
 }
 
 static uint64_t slow_lookup(uintptr_t pc, unsigned epoch)
 {
         pthread_mutex_lock(&resolve_lock);
-        uint64_t h = slot_of(pc);
+        struct rtable *t = atomic_load_explicit(&table, memory_order_relaxed);
+        if (t->used >= (t->mask + 1) / 4 * 3)
+                t = rtable_grow(t);
+        uint64_t h = slot_of(t, pc);
         uint64_t rule = 0;
-        for (uint32_t probes = 0; probes < TABLE_SIZE; probes++, h = (h + 1) & (TABLE_SIZE - 1)) {
-                uint64_t k = atomic_load_explicit(&keys[h], memory_order_relaxed);
+        for (uint64_t probes = 0; probes <= t->mask; probes++, h = (h + 1) & t->mask) {
+                uint64_t k = atomic_load_explicit(&t->e[h].key, memory_order_relaxed);
                 if (k == pc) {
-                        rule = atomic_load_explicit(&rules[h], memory_order_relaxed);
+                        rule = atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
                         if (RULE_EPOCH(rule) != epoch) {
                                 rule = read_rule(pc, epoch);
-                                atomic_store_explicit(&rules[h], rule, memory_order_release);
+                                atomic_store_explicit(&t->e[h].rule, rule, memory_order_release);
                         }
                         break;
                 }
                 if (k == 0) {
                         rule = read_rule(pc, epoch);
-                        if (table_used < TABLE_SIZE / 4 * 3) {
-                                table_used++;
-                                atomic_store_explicit(&rules[h], rule, memory_order_relaxed);
-                                atomic_store_explicit(&keys[h], pc, memory_order_release);
+                        if (t->used < (t->mask + 1) / 4 * 3) {
+                                t->used++;
+                                atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);
+                                atomic_store_explicit(&t->e[h].key, pc, memory_order_release);
                         }
                         break;
                 }
@@ -254,22 +306,98 @@ static uint64_t slow_lookup(uintptr_t pc, unsigned epoch)
         return rule ? rule : rule_pack(RULE_SLOW, epoch, 0, 0);
 }
 
-static inline uint64_t lookup(uintptr_t pc, unsigned epoch, int may_read)
+/* The rule at pc read in this epoch, or 0 when there is none yet. */
+static inline uint64_t known(const struct rtable *t, uintptr_t pc, unsigned epoch)
 {
-        uint64_t h = slot_of(pc);
+        uint64_t h = slot_of(t, pc);
         for (;;) {
-                uint64_t k = atomic_load_explicit(&keys[h], memory_order_acquire);
+                uint64_t k = atomic_load_explicit(&t->e[h].key, memory_order_acquire);
                 if (lt_likely(k == pc)) {
-                        uint64_t r = atomic_load_explicit(&rules[h], memory_order_relaxed);
+                        uint64_t r = atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
+                        return lt_likely(RULE_EPOCH(r) == epoch) ? r : 0;
+                }
+                if (!k)
+                        return 0;
+                h = (h + 1) & t->mask;
+        }
+}
+
+/* As known(), with the shift and mask in registers: the acquire loads of
+ * the probe would have them read again from the table at every frame. */
+static inline uint64_t lookup(const struct rtable *t, unsigned shift, uint64_t mask, uintptr_t pc,
+                              unsigned epoch, int may_read)
+{
+        uint64_t h = (pc * 0x9e3779b97f4a7c15ull) >> shift;
+        for (;;) {
+                uint64_t k = atomic_load_explicit(&t->e[h].key, memory_order_acquire);
+                if (lt_likely(k == pc)) {
+                        uint64_t r = atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
                         if (lt_likely(RULE_EPOCH(r) == epoch))
                                 return r;
                         break;
                 }
                 if (!k)
                         break;
-                h = (h + 1) & (TABLE_SIZE - 1);
+                h = (h + 1) & mask;
         }
         return may_read ? slow_lookup(pc, epoch) : rule_pack(RULE_SLOW, epoch, 0, 0);
+}
+
+/* Code addresses that a capture which could not read rules met, read by
+ * the ticker thread at its next poll (a check in every capture cost more
+ * than the rest of the change saved): without them, node's mprotect calls (V8 flips its code
+ * pages at every compile) went to libunwind every time, since no malloc
+ * ever came from those paths to read their rules. A full list drops the
+ * address: it comes again. */
+#define WANTED 64
+static _Atomic uintptr_t wanted[WANTED];
+static _Atomic int nwanted;
+
+void lt_unwind_want(void *const *frames, int n)
+{
+        if (!enabled)
+                return;
+        const unsigned epoch = epoch_now();
+        const struct rtable *t = atomic_load_explicit(&table, memory_order_acquire);
+        /* frames[0] is exact, the others are return addresses: the rule is
+         * that of the call, one byte before. */
+        for (int i = 0; i < n; i++) {
+                uintptr_t pc = (uintptr_t)frames[i] - (i > 0);
+                if (known(t, pc, epoch))
+                        continue;
+                int free_at = -1;
+                for (int s = 0; s < WANTED; s++) {
+                        uintptr_t w = atomic_load_explicit(&wanted[s], memory_order_relaxed);
+                        if (w == pc)
+                                goto next;
+                        if (!w && free_at < 0)
+                                free_at = s;
+                }
+                uintptr_t none = 0;
+                if (free_at >= 0 && atomic_compare_exchange_strong(&wanted[free_at], &none, pc))
+                        atomic_fetch_add_explicit(&nwanted, 1, memory_order_release);
+next:;
+        }
+}
+
+static LT_NOINLINE LT_COLD void read_wanted(unsigned epoch)
+{
+        if (!enabled)
+                return;
+        for (int s = 0; s < WANTED; s++) {
+                uintptr_t pc = atomic_exchange_explicit(&wanted[s], 0, memory_order_acquire);
+                if (!pc)
+                        continue;
+                atomic_fetch_sub_explicit(&nwanted, 1, memory_order_relaxed);
+                if (!known(atomic_load_explicit(&table, memory_order_acquire), pc, epoch))
+                        slow_lookup(pc, epoch);
+        }
+}
+
+void lt_unwind_read_wanted(void)
+{
+        if (atomic_load_explicit(&nwanted, memory_order_relaxed) > 0)
+                read_wanted(epoch_now());
 }
 
 /* Where the unwind starts: this function's own registers, at the label. */
@@ -290,13 +418,16 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read)
         if (r.sp < stack_lo || r.sp >= hi)
                 return -1; /* an alternate signal stack, a coroutine's: not ours to walk */
         const unsigned epoch = epoch_now();
+        const struct rtable *t = atomic_load_explicit(&table, memory_order_acquire);
+        const uint64_t mask = t->mask;
+        const unsigned shift = t->shift;
         int bp_known = 1, n = 0;
         uintptr_t pc = r.ip; /* the first is an exact address, the others return addresses */
         for (;;) {
                 buf[n++] = (void *)r.ip;
                 if (lt_unlikely(n == want))
                         return n;
-                uint64_t rule = lookup(pc, epoch, may_read);
+                uint64_t rule = lookup(t, shift, mask, pc, epoch, may_read);
                 unsigned base = RULE_BASE(rule);
                 if (lt_unlikely(base > RULE_RBP)) /* RULE_END or RULE_SLOW */
                         return base == RULE_END ? n : -1;

@@ -13,6 +13,14 @@ int lt_unwind_init(int on);
  * signal handler must not, in case it interrupted malloc or the reader. */
 int lt_unwind(void **buf, int want, int may_read);
 
+/* A stack that went to libunwind because rules could not be read (frames
+ * as lt_unwind gives them): its addresses are kept for
+ * lt_unwind_read_wanted(). Signal-safe: no lock, no allocation. */
+void lt_unwind_want(void *const *frames, int n);
+
+/* Reads the rules wanted so far: from the ticker thread, which may. */
+void lt_unwind_read_wanted(void);
+
 /* fork(): the lock around reading rules, taken before, released or reset
  * after. */
 void lt_unwind_lock(void);

@@ -139,7 +139,7 @@ test('a node child of a traced node: the options once, a map and a copy of its o
     { env: cleanEnv({ NODE_OPTIONS: '--max-old-space-size=512' }), cwd: dir, timeout: 60000 });
   assertStatus(r);
   const opts = r.stdout.trim().split(/\s+/);
-  for (const o of ['--perf-basic-prof', '--interpreted-frames-native-stack', '--max-old-space-size=512'])
+  for (const o of ['--perf-basic-prof-only-functions', '--interpreted-frames-native-stack', '--max-old-space-size=512'])
     assert.equal(opts.filter((x) => x === o).length, 1, `${o} once in the child's NODE_OPTIONS: ${r.stdout}`);
   const traces = traceFiles(dir);
   assert.equal(traces.length, 2, `two trace files: ${traces}`);

@@ -3,7 +3,9 @@
 #define LT_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/mman.h>
 
 #define lt_likely(x) __builtin_expect(!!(x), 1)
 #define lt_unlikely(x) __builtin_expect(!!(x), 0)
@@ -24,6 +26,15 @@ static inline uint64_t lt_mix64(uint64_t x)
         x *= 0xc4ceb9fe1a85ec53ull;
         x ^= x >> 33;
         return x;
+}
+
+/* Zeroed memory of the tracer's own, outside the heap: pages cost nothing
+ * until touched. NULL when there is none. */
+static inline void *lt_anon_map(size_t bytes)
+{
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
 }
 
 static inline void lt_cpu_relax(void)

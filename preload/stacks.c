@@ -50,11 +50,9 @@ static uint64_t index_bytes(uint64_t nslots)
 
 static struct index *index_new(uint64_t nslots)
 {
-        struct index *x = mmap(NULL, index_bytes(nslots), PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (x == MAP_FAILED)
-                return NULL;
-        x->mask = nslots - 1;
+        struct index *x = lt_anon_map(index_bytes(nslots));
+        if (x)
+                x->mask = nslots - 1;
         return x;
 }
 

@@ -107,12 +107,11 @@ static uint64_t rtable_bytes(uint64_t n)
 
 static struct rtable *rtable_new(uint64_t n)
 {
-        struct rtable *t = mmap(NULL, rtable_bytes(n), PROT_READ | PROT_WRITE,
-                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (t == MAP_FAILED)
-                return NULL;
-        t->mask = n - 1;
-        t->shift = (unsigned)__builtin_clzll(n) + 1;
+        struct rtable *t = lt_anon_map(rtable_bytes(n));
+        if (t) {
+                t->mask = n - 1;
+                t->shift = (unsigned)__builtin_clzll(n) + 1;
+        }
         return t;
 }
 

@@ -40,7 +40,11 @@ void lt_report_help(FILE *out)
                 "                     flame graph of live bytes (collapsed and svg: all\n"
                 "                     sites); html, one self-contained page to explore in a\n"
                 "                     browser: timeline, sites, stacks with their source,\n"
-                "                     flame graph, timers\n"
+                "                     flame graph, timers; speedscope, live bytes and\n"
+                "                     blocks per stack for speedscope's viewer (all sites);\n"
+                "                     sarif, SARIF 2.1.0 for code review and code scanning:\n"
+                "                     a result per leak and per timer site left running\n"
+                "                     (all unless --top)\n"
                 "  -o, --output FILE  where to write the report (default: stdout)\n"
                 "  -h, --help         this help\n"
                 "\n"
@@ -84,7 +88,9 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
                         return 0;
                 }
         }
-        lt_usage_error(cmd, "--format is text, json, markdown, collapsed, svg or html, not '%s'",
+        lt_usage_error(cmd,
+                       "--format is text, json, markdown, collapsed, svg, html, speedscope or "
+                       "sarif, not '%s'",
                        val);
         return -EINVAL;
 }
@@ -143,6 +149,12 @@ int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_rep
                         break;
                 case LT_FORMAT_HTML:
                         err = lt_write_html(dst, good, ngood, top);
+                        break;
+                case LT_FORMAT_SPEEDSCOPE: /* every site, as collapsed */
+                        err = lt_write_speedscope(dst, good, ngood);
+                        break;
+                case LT_FORMAT_SARIF: /* every leak unless --top says otherwise */
+                        err = lt_write_sarif(dst, good, ngood, o->top_given ? o->top : 0);
                         break;
                 default:
                         err = lt_write_text(dst, good, ngood, top);

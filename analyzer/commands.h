@@ -18,7 +18,9 @@
         X(MARKDOWN, "markdown")                                                                    \
         X(COLLAPSED, "collapsed")                                                                  \
         X(SVG, "svg")                                                                              \
-        X(HTML, "html")
+        X(HTML, "html")                                                                            \
+        X(SPEEDSCOPE, "speedscope")                                                                \
+        X(SARIF, "sarif")
 
 enum lt_format {
 #define LT_X_ENUM(K, name) LT_FORMAT_##K,

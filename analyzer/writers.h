@@ -39,6 +39,17 @@ int lt_write_flame_svg(FILE *out, struct lt_report *const *reports, size_t n);
  * their files are readable. Returns as above. */
 int lt_write_html(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
 
+/* Writes every live site of N reports in speedscope's file format: per
+ * process a sampled profile of live bytes and one of live blocks, the
+ * frames in one shared table. Returns as above. */
+int lt_write_speedscope(FILE *out, struct lt_report *const *reports, size_t n);
+
+/* Writes N reports as one SARIF 2.1.0 log: a result per site judged a
+ * leak (per live site when a process's history is too short to judge)
+ * and per timer site with live repeating timers or several live ones,
+ * among the TOP first of each (0: all). Returns as above. */
+int lt_write_sarif(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
+
 /* The frames of site S, outermost first, as names fit for a folded stack
  * (no ';', no control character): callers by function, the innermost by
  * function, file and line, unknown ones as module+offset; a mapping site

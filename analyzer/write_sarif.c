@@ -34,7 +34,7 @@
           "holding memory at the end is reported.")                                                \
         X(TIMER, "timer-leak", "TimerLeak", "warning",                                             \
           "Timers still live: repeating ones never cleared, or many left pending.",                \
-          "Timers made at this line were still live at the end: one of them repeats (an "         \
+          "Timers made at this line were still live at the end: one of them repeats (an "          \
           "interval nobody cleared), or more than one was live. A live timer keeps its callback "  \
           "and everything it reaches.")
 
@@ -107,8 +107,8 @@ static bool user_frame(const struct frame *f)
         if (f->code == LT_CODE_JS)
                 return !starts(f->file, "node:") && !strstr(f->file, "/node_modules/");
         static const char *const system[] = {"/usr/include/", "/usr/src/", "/usr/lib"};
-        static const char *const system_mod[] = {"/lib/", "/lib64/", "/usr/lib", "/bin/",
-                                                 "/usr/bin/", "/sbin/", "/usr/sbin/"};
+        static const char *const system_mod[] = {"/lib/",     "/lib64/", "/usr/lib",  "/bin/",
+                                                 "/usr/bin/", "/sbin/",  "/usr/sbin/"};
         for (size_t i = 0; i < sizeof(system) / sizeof(*system); i++)
                 if (starts(f->file, system[i]))
                         return false;
@@ -148,29 +148,28 @@ static int push(struct stack *st, const struct frame *f)
 /* The frames of site S as the other reports show them, innermost first. */
 static int site_stack(struct lt_report *r, const struct lt_site *s, struct stack *st)
 {
-        for (unsigned i = 0; i < s->nframes; i++) {
-                uint64_t addr = lt_site_addr(s, i);
-                int mod = lt_site_module(s, i);
-                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
-                if (!info)
-                        return -ENOMEM;
-                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
-                        const struct lt_frame_info *fi = &info->frames[j];
-                        struct frame f = {
-                            .function = fi->function,
-                            .file = fi->file,
-                            .line = fi->file ? fi->line : 0,
-                            .column = fi->code == LT_CODE_JS ? fi->column : 0,
-                            .module = mod >= 0 ? r->trace->mods[mod].path : NULL,
-                            .offset = mod >= 0 ? addr - r->trace->mods[mod].bias : addr,
-                            .code = fi->code,
-                            .inlined = fi->inlined,
-                        };
-                        if (push(st, &f))
-                                return -ENOMEM;
-                }
+        struct lt_shown_frame *fr;
+        unsigned n;
+        int err = lt_site_frames(r, s, &fr, &n);
+        if (err)
+                return err;
+        for (unsigned i = 0; i < n && !err; i++) {
+                const struct lt_frame_info *fi = fr[i].info;
+                const struct lt_module_rec *m = fr[i].mod >= 0 ? &r->trace->mods[fr[i].mod] : NULL;
+                struct frame f = {
+                    .function = fi->function,
+                    .file = fi->file,
+                    .line = fi->file ? fi->line : 0,
+                    .column = fi->code == LT_CODE_JS ? fi->column : 0,
+                    .module = m ? m->path : NULL,
+                    .offset = m ? fr[i].addr - m->bias : fr[i].addr,
+                    .code = fi->code,
+                    .inlined = fi->inlined,
+                };
+                err = push(st, &f);
         }
-        return 0;
+        free(fr);
+        return err;
 }
 
 /* A JS timer site's stack as the module recorded it, innermost first; the
@@ -301,9 +300,9 @@ static int write_flow(struct sarif *c, const struct stack *st, int at)
                 write_location(c, f, text);
                 free(text);
                 fprintf(out, ",\"nestingLevel\":%u,\"importance\":\"%s\"}", k,
-                        (int)i == at        ? "essential"
+                        (int)i == at    ? "essential"
                         : user_frame(f) ? "important"
-                                            : "unimportant");
+                                        : "unimportant");
         }
         fputs("]}]}]", out);
         return 0;
@@ -322,21 +321,15 @@ static void write_at(FILE *m, const struct stack *st, int at)
         fprintf(m, " (%s:%u)", base && base[1] ? base + 1 : f->file, f->line);
 }
 
-/* "pid 4242 (./prog arg)" */
-static void write_process(FILE *m, const struct lt_report *r)
-{
-        fprintf(m, "pid %" PRIu32 " (", r->trace->hdr.pid);
-        lt_write_command(m, r->trace);
-        putc(')', m);
-}
-
-/* One result: RULE, MESSAGE, located in ST, and the PROPS members. */
-static int write_result(struct sarif *c, enum rule rule, const char *message,
-                        const struct stack *st, const char *props)
+/* A result of RULE with MESSAGE, located in ST, up to its properties'
+ * members, which the caller writes and closes with "}}". */
+static int begin_result(struct sarif *c, enum rule rule, const char *message,
+                        const struct stack *st)
 {
         FILE *out = c->out;
         int at = located_at(st);
-        fprintf(out, "%s{\"ruleId\":\"%s\",\"ruleIndex\":%d,\"level\":\"%s\",\"message\":{\"text\":",
+        fprintf(out,
+                "%s{\"ruleId\":\"%s\",\"ruleIndex\":%d,\"level\":\"%s\",\"message\":{\"text\":",
                 c->nresults++ ? "," : "", rule_id[rule], (int)rule, rule_level[rule]);
         lt_json_string(out, message);
         putc('}', out);
@@ -350,114 +343,99 @@ static int write_result(struct sarif *c, enum rule rule, const char *message,
                 free(text);
         }
         int err = st->n ? write_flow(c, st, at) : 0;
-        fprintf(out, ",\"properties\":{%s}}", props);
+        fputs(",\"properties\":{", out);
         return err;
 }
 
-/* Runs the memstream M was opened on to its end: 0, or -ENOMEM. */
-static int closed(FILE *m, char **text)
+/* The message of a result for site S or timer site T of R (the other is
+ * NULL): its figures, where it is, why, and the process. Malloc'd; NULL on
+ * -ENOMEM. */
+static char *message(struct lt_report *r, const struct stack *st, const struct lt_site *s,
+                     const struct lt_timer_site *t, enum rule rule)
 {
-        if (fclose(m)) {
-                free(*text);
-                *text = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int site_result(struct sarif *c, struct lt_report *r, const struct lt_site *s, enum rule rule)
-{
-        struct stack st = {0};
-        char *msg = NULL, *props = NULL, a[64];
-        size_t len;
-        int err = site_stack(r, s, &st);
-        if (err)
-                goto out;
-        FILE *m = open_memstream(&msg, &len);
-        if (!m) {
-                err = -ENOMEM;
-                goto out;
-        }
-        bool map = s->kind == LT_SITE_MAPPING;
-        fprintf(m, "%s %s in %" PRId64 " %s%s from %" PRIu64 " %s%s",
-                lt_human_bytes(a, sizeof(a), s->live_bytes), map ? "mapped" : "live",
-                s->live_blocks, map ? "region" : "block", s->live_blocks == 1 ? "" : "s",
-                s->allocs, map ? "mmap/mprotect call" : "allocation", s->allocs == 1 ? "" : "s");
-        write_at(m, &st, located_at(&st));
+        char *text = NULL, a[64];
+        size_t len = 0;
+        FILE *m = open_memstream(&text, &len);
+        if (!m)
+                return NULL;
+        bool map = s && s->kind == LT_SITE_MAPPING;
+        if (s)
+                fprintf(m, "%s %s in %" PRId64 " %s%s from %" PRIu64 " %s%s",
+                        lt_human_bytes(a, sizeof(a), s->live_bytes), map ? "mapped" : "live",
+                        s->live_blocks, map ? "region" : "block", s->live_blocks == 1 ? "" : "s",
+                        s->allocs, map ? "mmap/mprotect call" : "allocation",
+                        s->allocs == 1 ? "" : "s");
+        else
+                fprintf(m, "%" PRId64 " %s timer%s live of %" PRIu64 " made%s", t->live,
+                        lt_timer_kind_name(t->kind), t->live == 1 ? "" : "s", t->created,
+                        t->inherited ? " (inherited across exec)" : "");
+        write_at(m, st, located_at(st));
         if (rule == RULE_LEAK)
                 fprintf(m, ", judged a leak: %s", s->hist->verdict.reason);
-        else
+        else if (rule == RULE_UNRELEASED)
                 fprintf(m, ", still %s %s (too short a history to judge its growth)",
                         map ? "mapped" : "allocated",
                         lt_trace_complete(r->trace) ? "when the process ended"
                                                     : "at the trace's last update");
-        fputs(". ", m);
-        write_process(m, r);
-        putc('.', m);
-        if ((err = closed(m, &msg)))
-                goto out;
-        if (!(m = open_memstream(&props, &len))) {
-                err = -ENOMEM;
-                goto out;
+        if (t && t->repeating && t->interval_ns % 1000000 == 0)
+                fprintf(m, ", repeating every %" PRIu64 " ms", t->interval_ns / 1000000);
+        else if (t && t->repeating)
+                fprintf(m, ", repeating every %.3f ms", (double)t->interval_ns / 1e6);
+        if (t && t->oldest_age_s >= 0)
+                fprintf(m, ", the oldest %.1f s old", t->oldest_age_s);
+        fprintf(m, ". pid %" PRIu32 " (", r->trace->hdr.pid);
+        lt_write_command(m, r->trace);
+        fputs(").", m);
+        if (fclose(m)) {
+                free(text);
+                return NULL;
         }
-        fprintf(m,
-                "\"pid\":%" PRIu32 ",\"kind\":\"%s\",\"live_bytes\":%" PRId64
-                ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"verdict\":",
-                r->trace->hdr.pid, lt_site_kind_name(s), s->live_bytes, s->live_blocks, s->allocs);
-        if (s->hist && lt_history_judged(r))
-                fprintf(m, "\"%s\"", lt_verdict_name(s->hist->verdict.kind));
-        else
-                fputs("null", m);
-        if (!(err = closed(m, &props)))
-                err = write_result(c, rule, msg, &st, props);
-out:
+        return text;
+}
+
+static int site_result(struct sarif *c, struct lt_report *r, const struct lt_site *s,
+                       enum rule rule)
+{
+        struct stack st = {0};
+        char *msg = NULL;
+        int err = site_stack(r, s, &st);
+        if (!err && !(msg = message(r, &st, s, NULL, rule)))
+                err = -ENOMEM;
+        if (!err)
+                err = begin_result(c, rule, msg, &st);
+        if (!err) {
+                fprintf(c->out,
+                        "\"pid\":%" PRIu32 ",\"kind\":\"%s\",\"live_bytes\":%" PRId64
+                        ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"verdict\":",
+                        r->trace->hdr.pid, lt_site_kind_name(s), s->live_bytes, s->live_blocks,
+                        s->allocs);
+                if (s->hist && lt_history_judged(r))
+                        fprintf(c->out, "\"%s\"}}", lt_verdict_name(s->hist->verdict.kind));
+                else
+                        fputs("null}}", c->out);
+        }
         free(msg);
-        free(props);
         free(st.f);
         return err;
 }
 
-static int timer_result(struct sarif *c, struct lt_report *r, const struct lt_timer_site *s)
+static int timer_result(struct sarif *c, struct lt_report *r, const struct lt_timer_site *t)
 {
         struct stack st = {0};
-        char *msg = NULL, *props = NULL;
-        size_t len;
-        int err = s->kind == LT_TIMER_JS ? js_stack(s, &st) : site_stack(r, &s->stack, &st);
-        if (err)
-                goto out;
-        FILE *m = open_memstream(&msg, &len);
-        if (!m) {
+        char *msg = NULL;
+        int err = t->kind == LT_TIMER_JS ? js_stack(t, &st) : site_stack(r, &t->stack, &st);
+        if (!err && !(msg = message(r, &st, NULL, t, RULE_TIMER)))
                 err = -ENOMEM;
-                goto out;
-        }
-        fprintf(m, "%" PRId64 " %s timer%s live of %" PRIu64 " made", s->live,
-                lt_timer_kind_name(s->kind), s->live == 1 ? "" : "s", s->created);
-        write_at(m, &st, located_at(&st));
-        if (s->repeating && s->interval_ns % 1000000 == 0)
-                fprintf(m, ", repeating every %" PRIu64 " ms", s->interval_ns / 1000000);
-        else if (s->repeating)
-                fprintf(m, ", repeating every %.3f ms", (double)s->interval_ns / 1e6);
-        if (s->oldest_age_s >= 0)
-                fprintf(m, ", the oldest %.1f s old", s->oldest_age_s);
-        fputs(". ", m);
-        write_process(m, r);
-        putc('.', m);
-        if ((err = closed(m, &msg)))
-                goto out;
-        if (!(m = open_memstream(&props, &len))) {
-                err = -ENOMEM;
-                goto out;
-        }
-        fprintf(m,
-                "\"pid\":%" PRIu32 ",\"kind\":\"%s\",\"live\":%" PRId64 ",\"created\":%" PRIu64
-                ",\"repeating\":%s,\"interval_ns\":%" PRIu64,
-                r->trace->hdr.pid, lt_timer_kind_name(s->kind), s->live, s->created,
-                s->repeating ? "true" : "false", s->interval_ns);
-        if (!(err = closed(m, &props)))
-                err = write_result(c, RULE_TIMER, msg, &st, props);
-out:
+        if (!err)
+                err = begin_result(c, RULE_TIMER, msg, &st);
+        if (!err)
+                fprintf(c->out,
+                        "\"pid\":%" PRIu32 ",\"kind\":\"%s\",\"live\":%" PRId64
+                        ",\"created\":%" PRIu64 ",\"repeating\":%s,\"interval_ns\":%" PRIu64 "%s}}",
+                        r->trace->hdr.pid, lt_timer_kind_name(t->kind), t->live, t->created,
+                        t->repeating ? "true" : "false", t->interval_ns,
+                        t->inherited ? ",\"inherited\":true" : "");
         free(msg);
-        free(props);
         free(st.f);
         return err;
 }

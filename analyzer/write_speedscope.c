@@ -54,7 +54,8 @@ static const char *base_name(const char *path)
 static void frames_free(struct frames *t)
 {
         struct frame *f, *tmp;
-        HASH_ITER(hh, t->hash, f, tmp) {
+        HASH_ITER(hh, t->hash, f, tmp)
+        {
                 HASH_DEL(t->hash, f);
                 free(f->key);
                 free(f->name);
@@ -65,8 +66,7 @@ static void frames_free(struct frames *t)
 
 /* The index of the frame (NAME, FILE, LINE, COL) in T, added when new;
  * NAME is taken either way. Returns the index, or -ENOMEM. */
-static long frame_index(struct frames *t, char *name, const char *file, unsigned line,
-                        unsigned col)
+static long frame_index(struct frames *t, char *name, const char *file, unsigned line, unsigned col)
 {
         size_t nl = strlen(name) + 1, fl = file ? strlen(file) + 1 : 0;
         size_t len = nl + fl + 2 * sizeof(unsigned) + 1;
@@ -100,8 +100,13 @@ static long frame_index(struct frames *t, char *name, const char *file, unsigned
         }
         if (!(f = calloc(1, sizeof(*f))))
                 goto nomem;
-        *f = (struct frame){.key = key, .keylen = len, .index = t->n, .name = name,
-                            .file = file, .line = line, .col = col};
+        *f = (struct frame){.key = key,
+                            .keylen = len,
+                            .index = t->n,
+                            .name = name,
+                            .file = file,
+                            .line = line,
+                            .col = col};
         HASH_ADD_KEYPTR(hh, t->hash, f->key, f->keylen, f);
         t->order[t->n] = f;
         return t->n++;
@@ -139,37 +144,36 @@ static int site_sample(struct frames *t, struct lt_report *r, const struct lt_si
                        struct sample *smp)
 {
         size_t cap = 0;
-        int err = 0;
+        struct lt_shown_frame *fr;
+        unsigned nfr;
         *smp = (struct sample){.bytes = s->live_bytes, .blocks = s->live_blocks};
+        int err = lt_site_frames(r, s, &fr, &nfr);
+        if (err)
+                return err;
         if (s->kind == LT_SITE_MAPPING)
                 err = add_named(t, smp, &cap, "[anonymous mapping]");
-        for (unsigned i = 0; i < s->nframes && !err; i++) {
-                uint64_t addr = lt_site_addr(s, i);
-                int mod = lt_site_module(s, i);
-                const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
-                if (!info)
-                        return -ENOMEM;
-                for (unsigned j = i ? 0 : s->first_skip; j < info->nframes && !err; j++) {
-                        const struct lt_frame_info *f = &info->frames[j];
-                        char *name = NULL;
-                        int len;
-                        if (f->function)
-                                len = asprintf(&name, "%s", f->function);
-                        else if (mod >= 0)
-                                len = asprintf(&name, "%s+0x%" PRIx64,
-                                               base_name(r->trace->mods[mod].path),
-                                               addr - r->trace->mods[mod].bias);
-                        else
-                                len = asprintf(&name, "0x%" PRIx64, addr);
-                        if (len < 0)
-                                return -ENOMEM;
-                        unsigned col = f->code == LT_CODE_JS ? f->column : 0;
-                        err = push(smp, &cap,
-                                   frame_index(t, name, f->file, f->file ? f->line : 0, col));
+        for (unsigned i = 0; i < nfr && !err; i++) {
+                const struct lt_frame_info *f = fr[i].info;
+                const struct lt_module_rec *m = fr[i].mod >= 0 ? &r->trace->mods[fr[i].mod] : NULL;
+                char *name = NULL;
+                int len;
+                if (f->function)
+                        len = asprintf(&name, "%s", f->function);
+                else if (m)
+                        len = asprintf(&name, "%s+0x%" PRIx64, base_name(m->path),
+                                       fr[i].addr - m->bias);
+                else
+                        len = asprintf(&name, "0x%" PRIx64, fr[i].addr);
+                if (len < 0) {
+                        err = -ENOMEM;
+                        break;
                 }
+                unsigned col = f->code == LT_CODE_JS ? f->column : 0;
+                err = push(smp, &cap, frame_index(t, name, f->file, f->file ? f->line : 0, col));
         }
-        if (!err && !s->nframes)
+        if (!err && !nfr)
                 err = add_named(t, smp, &cap, "[no frames recorded]");
+        free(fr);
         return err;
 }
 
@@ -248,7 +252,8 @@ int lt_write_speedscope(FILE *out, struct lt_report *const *reports, size_t n)
                 }
         }
         if (!err) {
-                fputs("{\"$schema\":\"" SCHEMA_URL "\",\"exporter\":\"leaktrace " LEAKTRACE_VERSION_STRING
+                fputs("{\"$schema\":\"" SCHEMA_URL
+                      "\",\"exporter\":\"leaktrace " LEAKTRACE_VERSION_STRING
                       "\",\"name\":\"leaktrace: live memory by call stack\","
                       "\"activeProfileIndex\":0,\"profiles\":[",
                       out);

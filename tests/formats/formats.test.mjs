@@ -367,3 +367,24 @@ test('collapsed: speedscope reads the folded stacks, every line\'s bytes under i
   assert.deepEqual(stackWeights(exported, exported.profiles[0]), want);
   assert.equal(exported.profiles[0].endValue - exported.profiles[0].startValue, 12000 + 2000 + 192 + (256 << 10));
 });
+
+// ------------------------------------------------------ several processes
+
+test('two processes: one SARIF run with the results of both, speedscope profiles of each', () => {
+  const one = (f) => JSON.parse(output('sarif', [f])).runs[0];
+  const both = validSarif(output('sarif', [three, node]), 'both').runs[0];
+  assert.deepEqual(both.properties.processes.map((p) => p.pid), [threeRep.process.pid, nodeRep.process.pid]);
+  assert.deepEqual(both.results, [...one(three).results, ...one(node).results]);
+
+  // Each profile the same stacks and weights as in its process's own file,
+  // through one shared frames table.
+  const stacks = (file, p) => p.samples.map((s, i) =>
+    [JSON.stringify(s.map((k) => file.shared.frames[k])), p.weights[i]]).sort();
+  const all = validSpeedscope(output('speedscope', [three, node]), 'both');
+  const alone = [three, node].map((f) => JSON.parse(output('speedscope', [f])));
+  assert.deepEqual(all.profiles.map((p) => p.name), alone.flatMap((f) => f.profiles.map((p) => p.name)));
+  alone.flatMap((f) => f.profiles.map((p) => [f, p])).forEach(([f, p], i) => {
+    assert.deepEqual(stacks(all, all.profiles[i]), stacks(f, p), p.name);
+    assert.equal(all.profiles[i].endValue, p.endValue);
+  });
+});

@@ -21,6 +21,17 @@
 
 #define SARIF_SCHEMA "https://json.schemastore.org/sarif-2.1.0.json"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* What "unreleased" stands for (clang-format would indent it oddly). */
+/* clang-format off */
+#define UNRELEASED_WHY                                                                             \
+        "The process's history was too short to judge whether this call stack's memory grows "     \
+        "(fewer than " STR(LT_VERDICT_MIN_POINTS) " points: a short run, or a large "              \
+        "LEAKTRACE_TICK_MS): every site still holding memory at the end is reported."
+/* clang-format on */
+
 /* The rules: id, name, level, short and full description. */
 #define LT_SARIF_RULES(X)                                                                          \
         X(LEAK, "leak", "MemoryLeak", "error", "Memory that keeps growing and never comes back.",  \
@@ -28,10 +39,7 @@
           "came back: leaktrace judged it a leak from the site's history (its growth over time "   \
           "and over the process's allocations, and the fit of that trend).")                       \
         X(UNRELEASED, "unreleased", "UnreleasedMemory", "warning",                                 \
-          "Memory still allocated when the process ended.",                                        \
-          "The process's history was too short to judge whether this call stack's memory grows "   \
-          "(fewer than 5 points: a short run, or a large LEAKTRACE_TICK_MS): every site still "    \
-          "holding memory at the end is reported.")                                                \
+          "Memory still allocated when the process ended.", UNRELEASED_WHY)                        \
         X(TIMER, "timer-leak", "TimerLeak", "warning",                                             \
           "Timers still live: repeating ones never cleared, or many left pending.",                \
           "Timers made at this line were still live at the end: one of them repeats (an "          \

@@ -40,11 +40,7 @@ void lt_report_help(FILE *out)
                 "                     flame graph of live bytes (collapsed and svg: all\n"
                 "                     sites); html, one self-contained page to explore in a\n"
                 "                     browser: timeline, sites, stacks with their source,\n"
-                "                     flame graph, timers; speedscope, live bytes and\n"
-                "                     blocks per stack for speedscope's viewer (all sites);\n"
-                "                     sarif, SARIF 2.1.0 for code review and code scanning:\n"
-                "                     a result per leak and per timer site left running\n"
-                "                     (all unless --top)\n"
+                "                     flame graph, timers\n"
                 "  -o, --output FILE  where to write the report (default: stdout)\n"
                 "  -h, --help         this help\n"
                 "\n"
@@ -88,9 +84,7 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
                         return 0;
                 }
         }
-        lt_usage_error(cmd,
-                       "--format is text, json, markdown, collapsed, svg, html, speedscope or "
-                       "sarif, not '%s'",
+        lt_usage_error(cmd, "--format is text, json, markdown, collapsed, svg or html, not '%s'",
                        val);
         return -EINVAL;
 }

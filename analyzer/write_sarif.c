@@ -233,26 +233,42 @@ static void write_artifact(struct sarif *c, const char *file)
         }
 }
 
-/* What a frame is, for people: its function, else module and offset. */
-static void write_frame_text(FILE *out, const struct frame *f)
+/* S as text, or escaped as inside a JSON string. */
+static void put(FILE *out, const char *s, bool json)
+{
+        if (json)
+                lt_json_chars(out, s, strlen(s));
+        else
+                fputs(s, out);
+}
+
+/* What a frame is, for people: its function, else module and offset, and
+ * where, when a reader could not open it; as text or inside a JSON
+ * string. */
+static void write_frame_text(FILE *out, const struct frame *f, bool json)
 {
         const char *base = f->module ? strrchr(f->module, '/') : NULL;
         base = base ? base + 1 : f->module;
-        if (f->function)
-                fputs(f->function, out);
-        else if (f->module)
-                fprintf(out, "%s+0x%" PRIx64, base, f->offset);
-        else
+        if (f->function) {
+                put(out, f->function, json);
+        } else if (f->module) {
+                put(out, base, json);
+                fprintf(out, "+0x%" PRIx64, f->offset);
+        } else {
                 fprintf(out, "0x%" PRIx64, f->offset);
+        }
         if (f->inlined)
                 fputs(" (inlined)", out);
-        if (f->file && f->line && !placeable(f))
-                fprintf(out, " (%s:%u)", f->file, f->line);
+        if (f->file && f->line && !placeable(f)) {
+                fputs(" (", out);
+                put(out, f->file, json);
+                fprintf(out, ":%u)", f->line);
+        }
 }
 
 /* A location object: where F is in the source, when known, its function,
- * and MESSAGE. */
-static void write_location(struct sarif *c, const struct frame *f, const char *message)
+ * and what it is in words. */
+static void write_location(struct sarif *c, const struct frame *f)
 {
         FILE *out = c->out;
         putc('{', out);
@@ -269,30 +285,14 @@ static void write_location(struct sarif *c, const struct frame *f, const char *m
                 lt_json_string(out, f->function);
                 fputs(",\"kind\":\"function\"}],", out);
         }
-        fputs("\"message\":{\"text\":", out);
-        lt_json_string(out, message);
-        fputs("}}", out);
-}
-
-/* The text of a frame for a code flow's step; NULL on -ENOMEM. */
-static char *frame_text(const struct frame *f)
-{
-        char *text = NULL;
-        size_t len = 0;
-        FILE *m = open_memstream(&text, &len);
-        if (!m)
-                return NULL;
-        write_frame_text(m, f);
-        if (fclose(m)) {
-                free(text);
-                return NULL;
-        }
-        return text;
+        fputs("\"message\":{\"text\":\"", out);
+        write_frame_text(out, f, true);
+        fputs("\"}}", out);
 }
 
 /* The "codeFlows" member: the stack outermost first, as it ran, the
  * located frame essential, the user's other frames important. */
-static int write_flow(struct sarif *c, const struct stack *st, int at)
+static void write_flow(struct sarif *c, const struct stack *st, int at)
 {
         FILE *out = c->out;
         fputs(",\"codeFlows\":[{\"message\":{\"text\":\"The call stack, outermost first.\"},"
@@ -301,19 +301,14 @@ static int write_flow(struct sarif *c, const struct stack *st, int at)
         for (unsigned k = 0; k < st->n; k++) {
                 unsigned i = st->n - 1 - k;
                 const struct frame *f = &st->f[i];
-                char *text = frame_text(f);
-                if (!text)
-                        return -ENOMEM;
                 fprintf(out, "%s{\"location\":", k ? "," : "");
-                write_location(c, f, text);
-                free(text);
+                write_location(c, f);
                 fprintf(out, ",\"nestingLevel\":%u,\"importance\":\"%s\"}", k,
                         (int)i == at    ? "essential"
                         : user_frame(f) ? "important"
                                         : "unimportant");
         }
         fputs("]}]}]", out);
-        return 0;
 }
 
 /* " at function (file.c:42)": the frame a result is located at, for
@@ -325,14 +320,14 @@ static void write_at(FILE *m, const struct stack *st, int at)
         const struct frame *f = &st->f[at];
         const char *base = strrchr(f->file, '/');
         fputs(" at ", m);
-        write_frame_text(m, f);
+        write_frame_text(m, f, false);
         fprintf(m, " (%s:%u)", base && base[1] ? base + 1 : f->file, f->line);
 }
 
 /* A result of RULE with MESSAGE, located in ST, up to its properties'
  * members, which the caller writes and closes with "}}". */
-static int begin_result(struct sarif *c, enum rule rule, const char *message,
-                        const struct stack *st)
+static void begin_result(struct sarif *c, enum rule rule, const char *message,
+                         const struct stack *st)
 {
         FILE *out = c->out;
         int at = located_at(st);
@@ -342,17 +337,13 @@ static int begin_result(struct sarif *c, enum rule rule, const char *message,
         lt_json_string(out, message);
         putc('}', out);
         if (at >= 0) {
-                char *text = frame_text(&st->f[at]);
-                if (!text)
-                        return -ENOMEM;
                 fputs(",\"locations\":[", out);
-                write_location(c, &st->f[at], text);
+                write_location(c, &st->f[at]);
                 putc(']', out);
-                free(text);
         }
-        int err = st->n ? write_flow(c, st, at) : 0;
+        if (st->n)
+                write_flow(c, st, at);
         fputs(",\"properties\":{", out);
-        return err;
 }
 
 /* The message of a result for site S or timer site T of R (the other is
@@ -409,9 +400,8 @@ static int site_result(struct sarif *c, struct lt_report *r, const struct lt_sit
         int err = site_stack(r, s, &st);
         if (!err && !(msg = message(r, &st, s, NULL, rule)))
                 err = -ENOMEM;
-        if (!err)
-                err = begin_result(c, rule, msg, &st);
         if (!err) {
+                begin_result(c, rule, msg, &st);
                 fprintf(c->out,
                         "\"pid\":%" PRIu32 ",\"kind\":\"%s\",\"live_bytes\":%" PRId64
                         ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"verdict\":",
@@ -434,15 +424,15 @@ static int timer_result(struct sarif *c, struct lt_report *r, const struct lt_ti
         int err = t->kind == LT_TIMER_JS ? js_stack(t, &st) : site_stack(r, &t->stack, &st);
         if (!err && !(msg = message(r, &st, NULL, t, RULE_TIMER)))
                 err = -ENOMEM;
-        if (!err)
-                err = begin_result(c, RULE_TIMER, msg, &st);
-        if (!err)
+        if (!err) {
+                begin_result(c, RULE_TIMER, msg, &st);
                 fprintf(c->out,
                         "\"pid\":%" PRIu32 ",\"kind\":\"%s\",\"live\":%" PRId64
                         ",\"created\":%" PRIu64 ",\"repeating\":%s,\"interval_ns\":%" PRIu64 "%s}}",
                         r->trace->hdr.pid, lt_timer_kind_name(t->kind), t->live, t->created,
                         t->repeating ? "true" : "false", t->interval_ns,
                         t->inherited ? ",\"inherited\":true" : "");
+        }
         free(msg);
         free(st.f);
         return err;

@@ -24,7 +24,7 @@ struct frame {
         char *key; /* name, file, line and column: see frame_index() */
         size_t keylen;
         unsigned index;
-        char *name;
+        const char *name; /* into key */
         const char *file; /* the symbolizer's: lives as long as the report */
         unsigned line;
         unsigned col;
@@ -35,6 +35,8 @@ struct frames {
         struct frame *hash;
         struct frame **order; /* by index */
         unsigned n, cap;
+        char *key; /* the key looked up, grown as needed */
+        size_t keycap;
 };
 
 /* A site's sample: frame indexes, innermost first, and its figures. */
@@ -58,25 +60,29 @@ static void frames_free(struct frames *t)
         {
                 HASH_DEL(t->hash, f);
                 free(f->key);
-                free(f->name);
                 free(f);
         }
         free(t->order);
+        free(t->key);
 }
 
-/* The index of the frame (NAME, FILE, LINE, COL) in T, added when new;
- * NAME is taken either way. Returns the index, or -ENOMEM. */
-static long frame_index(struct frames *t, char *name, const char *file, unsigned line, unsigned col)
+/* The index of the frame (NAME, FILE, LINE, COL) in T, added when new.
+ * Returns the index, or -ENOMEM. */
+static long frame_index(struct frames *t, const char *name, const char *file, unsigned line,
+                        unsigned col)
 {
         size_t nl = strlen(name) + 1, fl = file ? strlen(file) + 1 : 0;
-        size_t len = nl + fl + 2 * sizeof(unsigned) + 1;
-        char *key = malloc(len);
-        if (!key) {
-                free(name);
-                return -ENOMEM;
+        size_t len = 1 + nl + fl + 2 * sizeof(unsigned);
+        if (len > t->keycap) {
+                char *more = realloc(t->key, 2 * len);
+                if (!more)
+                        return -ENOMEM;
+                t->key = more;
+                t->keycap = 2 * len;
         }
-        /* '\0' ends each string, and whether there is a file comes first:
-         * no two frames share a key. */
+        /* Whether there is a file first, and '\0' after each string: no
+         * two frames share a key. */
+        char *key = t->key;
         key[0] = file ? 'f' : '-';
         memcpy(key + 1, name, nl);
         if (file)
@@ -85,35 +91,30 @@ static long frame_index(struct frames *t, char *name, const char *file, unsigned
         memcpy(key + 1 + nl + fl + sizeof(line), &col, sizeof(col));
         struct frame *f;
         HASH_FIND(hh, t->hash, key, len, f);
-        if (f) {
-                free(key);
-                free(name);
+        if (f)
                 return f->index;
-        }
         if (t->n == t->cap) {
                 unsigned cap = t->cap ? 2 * t->cap : 64;
                 struct frame **more = realloc(t->order, cap * sizeof(*more));
                 if (!more)
-                        goto nomem;
+                        return -ENOMEM;
                 t->order = more;
                 t->cap = cap;
         }
-        if (!(f = calloc(1, sizeof(*f))))
-                goto nomem;
-        *f = (struct frame){.key = key,
-                            .keylen = len,
-                            .index = t->n,
-                            .name = name,
-                            .file = file,
-                            .line = line,
-                            .col = col};
+        if (!(f = calloc(1, sizeof(*f))) || !(f->key = malloc(len))) {
+                free(f);
+                return -ENOMEM;
+        }
+        memcpy(f->key, key, len);
+        f->keylen = len;
+        f->index = t->n;
+        f->name = f->key + 1;
+        f->file = file;
+        f->line = line;
+        f->col = col;
         HASH_ADD_KEYPTR(hh, t->hash, f->key, f->keylen, f);
         t->order[t->n] = f;
         return t->n++;
-nomem:
-        free(key);
-        free(name);
-        return -ENOMEM;
 }
 
 static int push(struct sample *s, size_t *cap, long idx)
@@ -134,8 +135,7 @@ static int push(struct sample *s, size_t *cap, long idx)
 
 static int add_named(struct frames *t, struct sample *s, size_t *cap, const char *name)
 {
-        char *copy = strdup(name);
-        return copy ? push(s, cap, frame_index(t, copy, NULL, 0, 0)) : -ENOMEM;
+        return push(s, cap, frame_index(t, name, NULL, 0, 0));
 }
 
 /* The frames of site S of R into *SMP, innermost first, as the other
@@ -155,21 +155,18 @@ static int site_sample(struct frames *t, struct lt_report *r, const struct lt_si
         for (unsigned i = 0; i < nfr && !err; i++) {
                 const struct lt_frame_info *f = fr[i].info;
                 const struct lt_module_rec *m = fr[i].mod >= 0 ? &r->trace->mods[fr[i].mod] : NULL;
-                char *name = NULL;
-                int len;
-                if (f->function)
-                        len = asprintf(&name, "%s", f->function);
-                else if (m)
-                        len = asprintf(&name, "%s+0x%" PRIx64, base_name(m->path),
-                                       fr[i].addr - m->bias);
-                else
-                        len = asprintf(&name, "0x%" PRIx64, fr[i].addr);
-                if (len < 0) {
-                        err = -ENOMEM;
-                        break;
-                }
+                /* Without a function, module+0x1234 or 0x7f...: room for
+                 * a module record's path. */
+                char buf[LT_PATH_MAX + 24];
+                const char *name = f->function;
+                if (!name && m)
+                        snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, base_name(m->path),
+                                 fr[i].addr - m->bias);
+                else if (!name)
+                        snprintf(buf, sizeof(buf), "0x%" PRIx64, fr[i].addr);
                 unsigned col = f->code == LT_CODE_JS ? f->column : 0;
-                err = push(smp, &cap, frame_index(t, name, f->file, f->file ? f->line : 0, col));
+                err = push(smp, &cap,
+                           frame_index(t, name ? name : buf, f->file, f->file ? f->line : 0, col));
         }
         if (!err && !nfr)
                 err = add_named(t, smp, &cap, "[no frames recorded]");

@@ -98,6 +98,12 @@ int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_rep
                 case LT_FORMAT_HTML:
                         err = lt_write_html(dst, good, ngood, top);
                         break;
+                case LT_FORMAT_SPEEDSCOPE: /* every site, as collapsed */
+                        err = lt_write_speedscope(dst, good, ngood);
+                        break;
+                case LT_FORMAT_SARIF: /* every leak unless --top says otherwise */
+                        err = lt_write_sarif(dst, good, ngood, o->top_given ? o->top : 0);
+                        break;
                 default:
                         err = lt_write_text(dst, good, ngood, top);
                 }

@@ -18,7 +18,9 @@
         X(MARKDOWN, "markdown")                                                                    \
         X(COLLAPSED, "collapsed")                                                                  \
         X(SVG, "svg")                                                                              \
-        X(HTML, "html")
+        X(HTML, "html")                                                                            \
+        X(SPEEDSCOPE, "speedscope")                                                                \
+        X(SARIF, "sarif")
 
 /* The names as one string literal, each followed by a space: the words of
  * --format in the command line's tables (cli.h). */

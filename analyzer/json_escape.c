@@ -40,10 +40,9 @@ size_t lt_utf8_len(const unsigned char *s, size_t len)
         return n;
 }
 
-void lt_json_string_n(FILE *out, const char *str, size_t len)
+void lt_json_chars(FILE *out, const char *str, size_t len)
 {
         const unsigned char *s = (const unsigned char *)str;
-        putc('"', out);
         for (size_t i = 0; i < len;) {
                 unsigned char c = s[i];
                 if (c == '"' || c == '\\') {
@@ -85,6 +84,12 @@ void lt_json_string_n(FILE *out, const char *str, size_t len)
                 fwrite(s + i, 1, n, out);
                 i += n;
         }
+}
+
+void lt_json_string_n(FILE *out, const char *s, size_t len)
+{
+        putc('"', out);
+        lt_json_chars(out, s, len);
         putc('"', out);
 }
 

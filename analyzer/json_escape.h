@@ -12,6 +12,10 @@
  * beyond U+10FFFF, cut short) written as \ufffd. */
 void lt_json_string_n(FILE *out, const char *s, size_t len);
 
+/* The LEN bytes at S escaped as inside a JSON string, without the quotes:
+ * for a string written in pieces. */
+void lt_json_chars(FILE *out, const char *s, size_t len);
+
 /* The same for a NUL-terminated string; NULL is written as null. */
 void lt_json_string(FILE *out, const char *s);
 

@@ -39,56 +39,77 @@ void lt_names_free(char **names, unsigned n)
         free(names);
 }
 
-int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***out, unsigned *nout)
+int lt_site_frames(struct lt_report *r, const struct lt_site *s, struct lt_shown_frame **out,
+                   unsigned *nout)
 {
-        size_t cap = s->nframes + 2, n = 0;
-        char **names = calloc(cap, sizeof(*names));
-        if (!names)
+        unsigned n = 0, cap = s->nframes + 1;
+        struct lt_shown_frame *f = malloc(cap * sizeof(*f));
+        if (!f)
                 return -ENOMEM;
-        int err = 0;
-        for (unsigned i = 0; i < s->nframes && !err; i++) {
+        for (unsigned i = 0; i < s->nframes; i++) {
                 uint64_t addr = lt_site_addr(s, i);
                 int mod = lt_site_module(s, i);
                 const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
-                if (!info) {
-                        err = -ENOMEM;
-                        break;
-                }
+                if (!info)
+                        goto nomem;
                 for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
-                        const struct lt_frame_info *f = &info->frames[j];
-                        if (n + 2 > cap) {
-                                char **more = realloc(names, (cap *= 2) * sizeof(*names));
-                                if (!more) {
-                                        err = -ENOMEM;
-                                        break;
-                                }
-                                names = more;
+                        if (n == cap) {
+                                struct lt_shown_frame *more = realloc(f, (cap *= 2) * sizeof(*f));
+                                if (!more)
+                                        goto nomem;
+                                f = more;
                         }
-                        char *name;
-                        int len;
-                        if (f->code == LT_CODE_JS && f->file && f->line)
-                                len = asprintf(&name, "%s (%s:%u) [JS]", f->function,
-                                               base_name(f->file), f->line);
-                        else if (f->code == LT_CODE_JS)
-                                len = asprintf(&name, "%s [JS]", f->function);
-                        else if (f->function && !n && f->file && f->line)
-                                len = asprintf(&name, "%s (%s:%u)", f->function, base_name(f->file),
-                                               f->line);
-                        else if (f->function)
-                                len = asprintf(&name, "%s", f->function);
-                        else if (mod >= 0)
-                                len = asprintf(&name, "%s+0x%" PRIx64,
-                                               base_name(r->trace->mods[mod].path),
-                                               addr - r->trace->mods[mod].bias);
-                        else
-                                len = asprintf(&name, "0x%" PRIx64, addr);
-                        if (len < 0) {
-                                err = -ENOMEM;
-                                break;
-                        }
-                        names[n++] = sanitized(name);
+                        f[n++] = (struct lt_shown_frame){&info->frames[j], mod, addr};
                 }
         }
+        *out = f;
+        *nout = n;
+        return 0;
+nomem:
+        free(f);
+        return -ENOMEM;
+}
+
+int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***out, unsigned *nout)
+{
+        struct lt_shown_frame *frames;
+        unsigned nframes;
+        int err = lt_site_frames(r, s, &frames, &nframes);
+        if (err)
+                return err;
+        size_t n = 0;
+        char **names = calloc(nframes + 2, sizeof(*names));
+        if (!names)
+                err = -ENOMEM;
+        for (unsigned i = 0; i < nframes && !err; i++) {
+                const struct lt_frame_info *f = frames[i].info;
+                int mod = frames[i].mod;
+                uint64_t addr = frames[i].addr;
+                char *name;
+                int len;
+                if (f->code == LT_CODE_JS && f->file && f->line)
+                        len = asprintf(&name, "%s (%s:%u) [JS]", f->function, base_name(f->file),
+                                       f->line);
+                else if (f->code == LT_CODE_JS)
+                        len = asprintf(&name, "%s [JS]", f->function);
+                else if (f->function && !n && f->file && f->line)
+                        len =
+                            asprintf(&name, "%s (%s:%u)", f->function, base_name(f->file), f->line);
+                else if (f->function)
+                        len = asprintf(&name, "%s", f->function);
+                else if (mod >= 0)
+                        len = asprintf(&name, "%s+0x%" PRIx64, base_name(r->trace->mods[mod].path),
+                                       addr - r->trace->mods[mod].bias);
+                else
+                        len = asprintf(&name, "0x%" PRIx64, addr);
+                if (len < 0)
+                        err = -ENOMEM;
+                else
+                        names[n++] = sanitized(name);
+        }
+        free(frames);
+        if (err && !names)
+                return err;
         if (!err && !n && !(names[n++] = strdup("[no frames recorded]")))
                 err = -ENOMEM;
         if (err) {

@@ -39,6 +39,30 @@ int lt_write_flame_svg(FILE *out, struct lt_report *const *reports, size_t n);
  * their files are readable. Returns as above. */
 int lt_write_html(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
 
+/* Writes every live site of N reports in speedscope's file format: per
+ * process a sampled profile of live bytes and one of live blocks, the
+ * frames in one shared table. Returns as above. */
+int lt_write_speedscope(FILE *out, struct lt_report *const *reports, size_t n);
+
+/* Writes N reports as one SARIF 2.1.0 log: a result per site judged a
+ * leak (per live site when a process's history is too short to judge)
+ * and per timer site with live repeating timers or several live ones,
+ * among the TOP first of each (0: all). Returns as above. */
+int lt_write_sarif(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
+
+/* One frame of a site as the reports show it: an address explained by
+ * the symbolizer, inline frames each one of their own. */
+struct lt_shown_frame {
+        const struct lt_frame_info *info; /* the symbolizer's: lives as long as the report */
+        int mod;                          /* the module record explaining it, or -1 */
+        uint64_t addr;                    /* its return address */
+};
+
+/* The frames of site S, innermost first, the inlined wrappers of its first
+ * address left out. Returns 0 with *FRAMES (free()) and *N, or -ENOMEM. */
+int lt_site_frames(struct lt_report *r, const struct lt_site *s, struct lt_shown_frame **frames,
+                   unsigned *n);
+
 /* The frames of site S, outermost first, as names fit for a folded stack
  * (no ';', no control character): callers by function, the innermost by
  * function, file and line, unknown ones as module+offset; a mapping site

@@ -83,6 +83,8 @@ int lt_fuzz_one(const uint8_t *data, size_t size, char *why_out, size_t why_len)
                 lt_write_markdown(sink, &one, 1, 0);
                 lt_write_collapsed(sink, &one, 1);
                 lt_write_flame_svg(sink, &one, 1);
+                lt_write_speedscope(sink, &one, 1);
+                lt_write_sarif(sink, &one, 1, 0);
                 /* Not --format html: the JSON writer's output wrapped, and
                  * read back (write_html.c); it would double the time spent
                  * on each input for no new reading of the trace. */

@@ -38,9 +38,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
 # The pinned npm packages the tests use (jsdom for the node tests,
-# playwright-core for the browser test), installed once here so that tests
+# playwright-core for the browser test; the SARIF multitool, ajv and
+# speedscope for the formats test), installed once here so that tests
 # running side by side never race on `npm ci`.
-for dir in node/test/fixtures tests/browser; do
+for dir in node/test/fixtures tests/browser tests/formats; do
   if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
     echo "setup: npm ci in $dir" >&2
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

@@ -322,7 +322,10 @@ const struct lt_cli_cmd lt_report_cmd = {
         "collapsed\tfolded stacks of live bytes, for flamegraph.pl or speedscope (all sites)\n\n"
         "svg\ta flame graph of live bytes (all sites)\n\n"
         "html\tone self-contained page to explore in a browser: timeline, sites, stacks with "
-        "their source, flame graph, timers",
+        "their source, flame graph, timers\n\n"
+        "speedscope\tlive bytes and blocks per stack in speedscope's file format (all sites)\n\n"
+        "sarif\tSARIF 2.1.0 for code review and code scanning: a result per leak and per timer "
+        "site left running (all unless --top)",
     .opts = report_opts,
     .operand_kind = LT_KIND_TRACE,
     .exit_status = "Exit status: 0, or 2 when a file cannot be read or is not a valid trace "

@@ -32,8 +32,7 @@ set(CPACK_STRIP_FILES ON)
 # so that `cmake --install` leaves them as they were built.
 set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/gzip_man_pages.cmake)
 
-# Debian wants the licence as share/doc/leaktrace/copyright: installed as
-# soon as the project has one.
+# Debian wants the licence as share/doc/leaktrace/copyright.
 foreach(licence LICENSE COPYING)
   if(EXISTS ${PROJECT_SOURCE_DIR}/${licence})
     install(FILES ${PROJECT_SOURCE_DIR}/${licence} DESTINATION ${CMAKE_INSTALL_DOCDIR}

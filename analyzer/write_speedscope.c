@@ -196,8 +196,11 @@ static void write_profile(FILE *out, const struct lt_report *r, const struct sam
 {
         const struct lt_trace *t = r->trace;
         int64_t total = 0;
-        for (size_t i = 0; i < n; i++)
-                total += blocks ? smp[i].blocks : smp[i].bytes;
+        for (size_t i = 0; i < n; i++) { /* a damaged file's figures may not add up: saturate */
+                int64_t v = blocks ? smp[i].blocks : smp[i].bytes;
+                if (__builtin_add_overflow(total, v, &total))
+                        total = v < 0 ? INT64_MIN : INT64_MAX;
+        }
         char *name = NULL;
         size_t len = 0;
         FILE *m = open_memstream(&name, &len);

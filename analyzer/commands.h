@@ -4,7 +4,9 @@
 #define LT_COMMANDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define LT_DEFAULT_TOP 20
 /* The HTML report carries far more sites than a page of text, since it
@@ -66,6 +68,38 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
  * A file that cannot be read gets its one line on stderr and no report.
  * Returns 0 when every file was reported, else 2 (the exit status). */
 int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_report_opts *o);
+
+/* `leaktrace attach PID`: argv[0] is "attach". Returns the exit status. */
+int lt_cmd_attach(int argc, char **argv);
+void lt_attach_help(FILE *out);
+
+/* The preload: $LEAKTRACE_PRELOAD, else the one beside this program in a
+ * build tree, else where an install puts it relative to the binary. Writes
+ * its absolute path into out[PATH_MAX]. Returns 0, or -errno after saying
+ * why on stderr. */
+int lt_find_preload(char *out);
+
+/* mkdir -p DIR, then its absolute path into out[PATH_MAX]. Returns 0 or
+ * -errno. */
+int lt_make_dir(const char *dir, char *out);
+
+/* The report of N files on stderr, in one piece. */
+void lt_report_to_stderr(char **paths, size_t n, const struct lt_report_opts *o);
+
+/* The trace file a running process has mapped (the last, the newest
+ * image's): its path, from /proc/PID/maps. Returns 0, -ENOENT when there
+ * is none, or -errno when the map cannot be read. */
+int lt_file_of_pid(pid_t pid, char *path, size_t size);
+
+/* Field 22 of /proc/PID/stat (when it started), to tell the process from a
+ * later one that got its pid; 0 when it cannot be read. */
+unsigned long long lt_start_time_of(pid_t pid);
+
+struct lt_header;
+/* Leaves CMD (enum lt_command) with ARG in the control block of the trace
+ * file mapped at H, and waits up to WAIT_MS for the process's answer.
+ * Returns 0 with the answer in *status (0 or -errno), or -ETIMEDOUT. */
+int lt_ctl_send(struct lt_header *h, uint32_t cmd, const char *arg, int wait_ms, int *status);
 
 /* Says on stderr that the command line is wrong: "leaktrace CMD: ...". */
 __attribute__((format(printf, 2, 3))) void lt_usage_error(const char *cmd, const char *fmt, ...);

@@ -25,7 +25,10 @@ static void help(FILE *out)
               "                 report on trace files: sites, each with its verdict (leak,\n"
               "                 cache, transient, unclear) from its history; FORMAT is text,\n"
               "                 json, markdown, collapsed (folded stacks) or svg (flame graph)\n"
-              "  ctl PID|FILE start|stop|snapshot [NAME]|status\n"
+              "  attach [-o DIR] [--duration S] PID\n"
+              "                 trace a running process started without the preload, for a\n"
+              "                 while, then detach and report\n"
+              "  ctl PID|FILE start|stop|snapshot [NAME]|status|detach\n"
               "                 control a running traced process\n"
               "  diff [--top N] [--format text|json] A B\n"
               "                 sites that grew, appeared, shrank or disappeared between two\n"
@@ -56,6 +59,8 @@ static int help_for(const char *cmd)
                 lt_report_help(stdout);
         else if (!strcmp(cmd, "ctl"))
                 lt_ctl_help(stdout);
+        else if (!strcmp(cmd, "attach"))
+                lt_attach_help(stdout);
         else if (!strcmp(cmd, "diff"))
                 lt_diff_help(stdout);
         else if (!strcmp(cmd, "check"))
@@ -90,6 +95,8 @@ int main(int argc, char **argv)
                 return lt_cmd_run(argc - 1, argv + 1);
         if (!strcmp(cmd, "ctl"))
                 return lt_cmd_ctl(argc - 1, argv + 1);
+        if (!strcmp(cmd, "attach"))
+                return lt_cmd_attach(argc - 1, argv + 1);
         if (!strcmp(cmd, "diff"))
                 return lt_cmd_diff(argc - 1, argv + 1);
         if (!strcmp(cmd, "check"))

@@ -199,3 +199,13 @@ void lt_stacks_reset_lock(void)
 {
         lt_lock_reset(&insert_lock);
 }
+
+void lt_stacks_reset(void)
+{
+        lt_lock(&insert_lock);
+        /* Zero pages again, without unmapping what a lookup may be reading. */
+        madvise((void *)slots, (slot_mask + 1) * sizeof(uint64_t), MADV_DONTNEED);
+        madvise(frames_at, max_stacks * sizeof(uint64_t), MADV_DONTNEED);
+        frames_used = 0;
+        lt_unlock(&insert_lock);
+}

@@ -1,0 +1,312 @@
+/* `leaktrace attach PID`: traces a process that was started without the
+ * preload, for a while, then leaves it as it was. inject.c loads the
+ * preload into it and calls leaktrace_attach(); from then on the process
+ * is controlled like one started under `leaktrace run`, through its trace
+ * file (ctl.c), and the detach is a command of that channel: the
+ * process's own background thread puts every relocation slot back and
+ * finishes the file, with no second stop of the process. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "inject.h"
+#include "leaktrace/format.h"
+#include "leaktrace/options.h"
+#include "trace.h"
+
+#define DETACH_WITHIN_MS 5000
+
+void lt_attach_help(FILE *out)
+{
+        fprintf(out,
+                "Usage: leaktrace attach [-o DIR] [--duration S] [--top N] [--format FORMAT]\n"
+                "                        [--no-report] PID\n"
+                "\n"
+                "Loads libleaktrace.so into the running process PID, started without it, and\n"
+                "records what it allocates from now on, until Ctrl-C or the end of --duration;\n"
+                "then puts back everything it changed, leaves the process running, and reports\n"
+                "on stderr. Blocks allocated before the attach are unknown: the report covers\n"
+                "only what was allocated after it.\n"
+                "\n"
+                "Options:\n"
+                "  -o, --output DIR  where the trace file goes (default: the current directory;\n"
+                "                    the process must be able to write there)\n"
+                "  --duration S      detach after S seconds\n"
+                "  --top N           sites shown (default %d; 0: all)\n"
+                "  --format FORMAT   text (default), json, markdown, collapsed, svg or html\n"
+                "  --no-report       only say where the trace file is\n"
+                "  -h, --help        this help\n"
+                "\n"
+                "LEAKTRACE_DEPTH, LEAKTRACE_TICK_MS and the other options of `leaktrace run\n"
+                "--help` are taken from leaktrace's own environment (not the process's).\n"
+                "Attaching needs the right to trace the process: the same user (or root), and\n"
+                "kernel.yama.ptrace_scope 0, or root (CAP_SYS_PTRACE) when it is 1 or 2. If\n"
+                "leaktrace is killed while attached, `leaktrace ctl PID detach` ends it.\n"
+                "JS timers of a node process are not followed: node/leaktrace.js must be loaded\n"
+                "at start (`leaktrace run --paused`, then `leaktrace ctl PID start`).\n",
+                LT_DEFAULT_TOP);
+}
+
+static volatile sig_atomic_t stop_asked;
+
+static void on_signal(int sig)
+{
+        (void)sig;
+        stop_asked = 1;
+}
+
+/* The options for the process: -o as LEAKTRACE_DIR, the others from our
+ * environment. Returns 0, or -E2BIG. */
+static int make_opts(char *out, size_t size, const char *dir)
+{
+        size_t used = 0;
+        int n = snprintf(out, size, "LEAKTRACE_DIR=%s\n", dir);
+        if (n < 0 || (size_t)n >= size)
+                return -E2BIG;
+        used = (size_t)n;
+        const char *v;
+#define LT_X_PASS(field, NAME, type, def, min, max, help)                                          \
+        if (strcmp(NAME, "DIR") && (v = getenv("LEAKTRACE_" NAME)) && !strchr(v, '\n')) {          \
+                n = snprintf(out + used, size - used, "LEAKTRACE_%s=%s\n", NAME, v);               \
+                if (n < 0 || (size_t)n >= size - used)                                             \
+                        return -E2BIG;                                                             \
+                used += (size_t)n;                                                                 \
+        }
+        LT_OPTIONS(LT_X_PASS)
+#undef LT_X_PASS
+        return 0;
+}
+
+/* Refuses a process that records already: preloaded, or attached by
+ * another leaktrace. A file left complete by an earlier attach is fine. */
+static int traced_already(pid_t pid)
+{
+        char path[PATH_MAX];
+        struct lt_header h;
+        if (lt_file_of_pid(pid, path, sizeof(path)) < 0 || lt_trace_peek(path, &h) < 0 ||
+            (h.flags & (LT_F_COMPLETE | LT_F_EXEC)))
+                return 0;
+        if (h.flags & LT_F_ATTACHED)
+                fprintf(stderr,
+                        "leaktrace: process %d is attached already (%s); `leaktrace ctl %d "
+                        "detach` ends that\n",
+                        (int)pid, path, (int)pid);
+        else
+                fprintf(stderr,
+                        "leaktrace: process %d runs under the preload already (%s); use "
+                        "`leaktrace ctl %d start|stop|snapshot|status`\n",
+                        (int)pid, path, (int)pid);
+        return 1;
+}
+
+static const char *entry_error(int rc)
+{
+        switch (rc) {
+        case -EEXIST:
+                return "it runs under the preload already; use `leaktrace ctl`";
+        case -EALREADY:
+                return "it is attached already; `leaktrace ctl PID detach` ends that";
+        default:
+                return strerror(-rc);
+        }
+}
+
+/* Waits for Ctrl-C, the duration, or the end of the process. Returns 1
+ * when the process is gone. */
+static int wait_for_end(pid_t pid, unsigned long long start, double duration)
+{
+        struct timespec t0, now;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+                if (stop_asked)
+                        return 0;
+                if (kill(pid, 0) < 0 && errno == ESRCH)
+                        return 1;
+                if (start && lt_start_time_of(pid) != start)
+                        return 1;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                double el = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+                if (duration > 0 && el >= duration)
+                        return 0;
+                struct timespec nap = { 0, 50 * 1000000L };
+                nanosleep(&nap, NULL);
+        }
+}
+
+/* Sends the detach through the file. Returns 0, or 2 after saying why. */
+static int detach(pid_t pid, const char *path)
+{
+        int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                fprintf(stderr, "leaktrace: %s: %s; the process is still recording: `leaktrace ctl "
+                                "%d detach` ends that\n",
+                        path, strerror(errno), (int)pid);
+                return 2;
+        }
+        struct lt_header *h = mmap(NULL, LT_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        if (h == MAP_FAILED) {
+                fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
+                return 2;
+        }
+        int status = 0, rc = 0;
+        if (h->flags & LT_F_COMPLETE) {
+                rc = 0; /* it exited meanwhile: the file is finished */
+        } else if (lt_ctl_send(h, LT_CMD_DETACH, "", DETACH_WITHIN_MS, &status) < 0) {
+                fprintf(stderr,
+                        "leaktrace: process %d did not answer the detach within %d ms (stopped "
+                        "by a signal?); `leaktrace ctl %d detach` ends it later\n",
+                        (int)pid, DETACH_WITHIN_MS, (int)pid);
+                rc = 2;
+        } else if (status) {
+                fprintf(stderr, "leaktrace: process %d: detach failed: %s\n", (int)pid,
+                        strerror(-status));
+                rc = 2;
+        }
+        munmap(h, LT_HEADER_SIZE);
+        return rc;
+}
+
+int lt_cmd_attach(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+            {"output", required_argument, NULL, 'o'},   {"top", required_argument, NULL, 't'},
+            {"format", required_argument, NULL, 'f'},   {"no-report", no_argument, NULL, 'n'},
+            {"duration", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
+        };
+        struct lt_report_opts o = {.top = LT_DEFAULT_TOP};
+        const char *dir = ".";
+        double duration = 0;
+        int no_report = 0, c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+                char *end;
+                switch (c) {
+                case 'o':
+                        dir = optarg;
+                        break;
+                case 't':
+                case 'f':
+                        if (lt_report_opt(&o, "attach", c == 't' ? "top" : "format", optarg) < 0)
+                                return 2;
+                        break;
+                case 'n':
+                        no_report = 1;
+                        break;
+                case 'd':
+                        duration = strtod(optarg, &end);
+                        if (*end || end == optarg || !(duration > 0) || duration > 1e7) {
+                                lt_usage_error("attach", "--duration wants seconds, not '%s'",
+                                               optarg);
+                                return 2;
+                        }
+                        break;
+                case 'h':
+                        lt_attach_help(stdout);
+                        return 0;
+                case ':':
+                        lt_usage_error("attach", "%s wants a value", argv[optind - 1]);
+                        return 2;
+                default:
+                        lt_usage_error("attach", "unknown option '%s'", argv[optind - 1]);
+                        return 2;
+                }
+        }
+        if (optind != argc - 1) {
+                lt_usage_error("attach", optind >= argc ? "no PID given" : "one PID only");
+                return 2;
+        }
+        char *end;
+        long lpid = strtol(argv[optind], &end, 10);
+        if (*end || end == argv[optind] || lpid <= 0 || lpid > INT32_MAX) {
+                lt_usage_error("attach", "'%s' is not a process id", argv[optind]);
+                return 2;
+        }
+        pid_t pid = (pid_t)lpid;
+        if (pid == getpid()) {
+                lt_usage_error("attach", "leaktrace cannot attach to itself");
+                return 2;
+        }
+
+        char why[512];
+        if (lt_inject_check(pid, why, sizeof(why)) < 0) {
+                fprintf(stderr, "leaktrace: %s\n", why);
+                return 2;
+        }
+        if (traced_already(pid))
+                return 2;
+        char preload[PATH_MAX], absdir[PATH_MAX], opts[4000];
+        if (lt_find_preload(preload) < 0)
+                return 2;
+        int err = lt_make_dir(dir, absdir);
+        if (err) {
+                fprintf(stderr, "leaktrace: cannot use %s for trace files: %s\n", dir,
+                        strerror(-err));
+                return 2;
+        }
+        if (make_opts(opts, sizeof(opts), absdir) < 0) {
+                fprintf(stderr, "leaktrace: the LEAKTRACE_* options are too long to pass\n");
+                return 2;
+        }
+        unsigned long long start = lt_start_time_of(pid);
+        int rc = 0;
+        err = lt_inject(pid, preload, opts, &rc, why, sizeof(why));
+        if (err) {
+                fprintf(stderr, "leaktrace: %s\n", why);
+                return 2;
+        }
+        if (rc) {
+                fprintf(stderr, "leaktrace: process %d could not start recording: %s (its stderr "
+                                "may say more)\n",
+                        (int)pid, entry_error(rc));
+                return 2;
+        }
+        char path[PATH_MAX];
+        if (lt_file_of_pid(pid, path, sizeof(path)) < 0) {
+                fprintf(stderr, "leaktrace: process %d records, but its trace file is not in its "
+                                "memory map\n",
+                        (int)pid);
+                return 2;
+        }
+
+        struct sigaction sa = {0};
+        sa.sa_handler = on_signal;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        if (duration > 0)
+                fprintf(stderr, "leaktrace: attached to process %d, recording into %s for %g s "
+                                "(Ctrl-C detaches sooner)\n",
+                        (int)pid, path, duration);
+        else
+                fprintf(stderr, "leaktrace: attached to process %d, recording into %s; Ctrl-C "
+                                "detaches\n",
+                        (int)pid, path);
+        int gone = wait_for_end(pid, start, duration);
+        if (gone)
+                fprintf(stderr, "leaktrace: process %d ended while attached; its file is as of its "
+                                "end\n",
+                        (int)pid);
+        int status = gone ? 0 : detach(pid, path);
+        if (!gone && !status)
+                fprintf(stderr, "leaktrace: detached from process %d; trace written to %s\n",
+                        (int)pid, path);
+        if (status)
+                return status;
+        if (!no_report) {
+                char *paths[] = { path };
+                lt_report_to_stderr(paths, 1, &o);
+        }
+        return 0;
+}

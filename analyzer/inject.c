@@ -435,9 +435,13 @@ static int read_maps(struct ctx *c)
         snprintf(path, sizeof(path), "/proc/%d/maps", (int)c->pid);
         FILE *f = fopen(path, "r");
         if (!f) {
-                say(c, "cannot read the memory map of process %d (%s)", (int)c->pid,
-                    strerror(errno));
-                return -errno;
+                int err = -errno;
+                if (err == -EACCES || err == -EPERM)
+                        explain_eperm(c); /* the same rights as ptrace */
+                else
+                        say(c, "cannot read the memory map of process %d (%s)", (int)c->pid,
+                            strerror(-err));
+                return err;
         }
         while (fgets(line, sizeof(line), f)) {
                 unsigned long lo, hi, off;
@@ -451,8 +455,12 @@ static int read_maps(struct ctx *c)
                 if (file[0] != '/')
                         continue;
                 const char *b = base_name(file);
-                if (!strncmp(b, "libc.so", 7) && off == 0 && !c->libc_base) {
-                        c->libc_base = lo;
+                /* Its code, not any mapping of the file: the tracer itself
+                 * maps libc.so.6 read-only to read its CFI. The code's
+                 * mapping starts where its offset says (p_vaddr == p_offset
+                 * for the C library's segments). */
+                if (!strncmp(b, "libc.so", 7) && perms[2] == 'x' && !c->libc_base) {
+                        c->libc_base = lo - off;
                         snprintf(c->libc_path, sizeof(c->libc_path), "%s", file);
                 }
                 if (!strncmp(b, "ld-linux", 8) && perms[2] == 'x' && c->nunsafe < MAX_UNSAFE)

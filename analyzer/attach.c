@@ -116,6 +116,8 @@ static const char *entry_error(int rc)
                 return "it runs under the preload already; use `leaktrace ctl`";
         case -EALREADY:
                 return "it is attached already; `leaktrace ctl PID detach` ends that";
+        case -EPERM:
+                return "a setuid or setgid program is never traced";
         default:
                 return strerror(-rc);
         }

@@ -255,7 +255,9 @@ static int patch_cb(struct dl_phdr_info *info, size_t size, void *arg)
                                 continue;
                         uintptr_t *at = (uintptr_t *)(info->dlpi_addr + r->r_offset);
                         uintptr_t old = __atomic_load_n(at, __ATOMIC_ACQUIRE);
-                        if (old == hook_addr[k])
+                        /* 0: a weak reference left unresolved, which the
+                         * object may test; it stays so. */
+                        if (!old || !hook_addr[k] || old == hook_addr[k])
                                 continue;
                         if (nslots >= MAX_SLOTS) {
                                 lt_log_once(attach_slots, "more than %d relocations to patch: "
@@ -389,12 +391,15 @@ static char opts_copy[4096];
 /* The entry point `leaktrace attach` calls in the target, on a thread it
  * stopped where neither the allocator nor the loader was running. Returns
  * 0 (recording), or -errno: -EEXIST when the library was preloaded (then
- * `leaktrace ctl` is the way), -EALREADY when attached already, -E2BIG for
- * options too long, else why the engine or the file could not start. */
+ * `leaktrace ctl` is the way), -EALREADY when attached already, -EPERM in
+ * a setuid or setgid program, -E2BIG for options too long, else why the
+ * engine or the file could not start. */
 LT_EXPORT int leaktrace_attach(const char *opts)
 {
         if (!lt_attach_late())
                 return -EEXIST;
+        if (getauxval(AT_SECURE))
+                return -EPERM; /* setuid or setgid: never traced */
         if (__atomic_load_n(&lt_attached, __ATOMIC_ACQUIRE))
                 return -EALREADY;
         size_t n = opts ? strlen(opts) : 0;

@@ -389,7 +389,8 @@ static int attach_tables(void)
         if (lt_stacks_init((uint64_t)lt_opt.max_stacks) < 0 ||
             lt_live_init((uint64_t)lt_opt.max_live) < 0)
                 return -ENOMEM;
-        lt_sample_init(0, 0);
+        if (lt_sample_init((uint64_t)lt_opt.sample, (uint64_t)lt_opt.seed) < 0)
+                lt_log_error("no memory for sampling: every allocation is recorded");
         lt_mappings_init();
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         made = 1;
@@ -406,6 +407,11 @@ int lt_engine_attach(void)
                 goto out;
         struct lt_header *h = lt_tf.hdr;
         h->exec_count = 0; /* a file of an earlier attach has the name: not an exec */
+        /* The sampling filter is made once: the first attach's rate stays. */
+        if ((uint64_t)lt_opt.sample != lt_sample_bytes)
+                lt_log_error("LEAKTRACE_SAMPLE=%ld differs from the first attach's %lu, which "
+                             "stays", lt_opt.sample, (unsigned long)lt_sample_bytes);
+        h->sample_bytes = lt_sample_bytes;
         __atomic_fetch_or(&h->flags, LT_F_ATTACHED, __ATOMIC_RELEASE);
         if (lt_timers_attach() < 0)
                 lt_log_error("no memory for the timer tables: timers are not traced");

@@ -4,7 +4,9 @@
  * is controlled like one started under `leaktrace run`, through its trace
  * file (ctl.c), and the detach is a command of that channel: the
  * process's own background thread puts every relocation slot back and
- * finishes the file, with no second stop of the process. */
+ * finishes the file, with no second stop of the process. In node, the JS
+ * timer module is started through node's inspector when the user opened
+ * it (node/inspect.js), and stopped before the detach. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libgen.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,8 +56,9 @@ void lt_attach_help(FILE *out)
                 "Attaching needs the right to trace the process: the same user (or root), and\n"
                 "kernel.yama.ptrace_scope 0, or root (CAP_SYS_PTRACE) when it is 1 or 2. If\n"
                 "leaktrace is killed while attached, `leaktrace ctl PID detach` ends it.\n"
-                "JS timers of a node process are not followed: node/leaktrace.js must be loaded\n"
-                "at start (`leaktrace run --paused`, then `leaktrace ctl PID start`).\n",
+                "JS timers of a node process are followed when its inspector is open (--inspect):\n"
+                "node/leaktrace.js is started there; no port is ever opened. Otherwise they need\n"
+                "a restart under `leaktrace run --paused` (then `leaktrace ctl PID start`).\n",
                 LT_DEFAULT_TOP);
 }
 
@@ -143,6 +148,178 @@ static int wait_for_end(pid_t pid, unsigned long long start, double duration)
                 struct timespec nap = { 0, 50 * 1000000L };
                 nanosleep(&nap, NULL);
         }
+}
+
+/* Node's inspector, when the user opened it: HOST and PORT of the first
+ * --inspect* option of the command line or of NODE_OPTIONS. Returns 1 when
+ * found. */
+static int inspector_of(pid_t pid, char *host, size_t hsize, int *port)
+{
+        char path[64], buf[65536];
+        static const char *const files[] = { "cmdline", "environ" };
+        for (int f = 0; f < 2; f++) {
+                snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[f]);
+                FILE *in = fopen(path, "r");
+                if (!in)
+                        continue;
+                size_t n = fread(buf, 1, sizeof(buf) - 1, in);
+                fclose(in);
+                buf[n] = '\0';
+                for (size_t at = 0; at < n; at += strlen(buf + at) + 1) {
+                        char *arg = buf + at;
+                        if (f == 1 && strncmp(arg, "NODE_OPTIONS=", 13))
+                                continue;
+                        for (char *tok = strtok(f ? arg + 13 : arg, " "); tok; tok = strtok(NULL, " ")) {
+                                if (strncmp(tok, "--inspect", 9))
+                                        continue;
+                                const char *v = strchr(tok, '=');
+                                snprintf(host, hsize, "127.0.0.1");
+                                *port = 9229;
+                                if (v) {
+                                        const char *colon = strrchr(v + 1, ':');
+                                        if (colon) {
+                                                snprintf(host, hsize, "%.*s", (int)(colon - v - 1),
+                                                         v + 1);
+                                                v = colon;
+                                        }
+                                        *port = atoi(v + 1);
+                                }
+                                if (!strcmp(host, "0.0.0.0") || !host[0])
+                                        snprintf(host, hsize, "127.0.0.1");
+                                return *port > 0;
+                        }
+                }
+        }
+        return 0;
+}
+
+/* node/leaktrace.js and node/inspect.js, beside the preload (a build tree)
+ * or in share/leaktrace/node (an install). */
+static int js_files(const char *preload, char *module, char *helper)
+{
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", preload);
+        const char *d = dirname(dir);
+        static const char *const rel[] = { "/node/", "/../../share/leaktrace/node/",
+                                           "/../share/leaktrace/node/" };
+        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+                char m[PATH_MAX], h[PATH_MAX];
+                snprintf(m, sizeof(m), "%s%sleaktrace.js", d, rel[i]);
+                snprintf(h, sizeof(h), "%s%sinspect.js", d, rel[i]);
+                if (realpath(m, module) && realpath(h, helper))
+                        return 0;
+        }
+        return -ENOENT;
+}
+
+/* A JSON string of S, for an expression. */
+static void js_string(char *out, size_t size, const char *s)
+{
+        size_t o = 0;
+        out[o++] = '"';
+        for (; *s && o + 8 < size; s++) {
+                if (*s == '"' || *s == '\\')
+                        out[o++] = '\\';
+                if ((unsigned char)*s < 0x20)
+                        o += (size_t)snprintf(out + o, size - o, "\\u%04x", (unsigned char)*s);
+                else
+                        out[o++] = *s;
+        }
+        out[o++] = '"';
+        out[o] = '\0';
+}
+
+struct js {
+        int on;
+        char host[256];
+        int port;
+        char node[PATH_MAX], module[PATH_MAX], helper[PATH_MAX];
+};
+
+/* Runs EXPR in the process through its inspector, with the process's own
+ * node. Returns 0 with the value's JSON in out, or -1 with the helper's
+ * line in out. */
+static int js_eval(const struct js *j, const char *expr, char *out, size_t size)
+{
+        int fds[2];
+        out[0] = '\0';
+        if (pipe(fds) < 0)
+                return snprintf(out, size, "%s", strerror(errno)), -1;
+        char port[16];
+        snprintf(port, sizeof(port), "%d", j->port);
+        pid_t child = fork();
+        if (child == 0) {
+                dup2(fds[1], 1);
+                dup2(fds[1], 2);
+                close(fds[0]);
+                execl(j->node, j->node, "--experimental-websocket", "--no-warnings", j->helper,
+                      j->host, port, expr, (char *)NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+        size_t got = 0;
+        ssize_t n;
+        while (child > 0 && got + 1 < size && (n = read(fds[0], out + got, size - 1 - got)) > 0)
+                got += (size_t)n;
+        out[got] = '\0';
+        out[strcspn(out, "\n")] = '\0';
+        close(fds[0]);
+        int st = 0;
+        if (child < 0 || waitpid(child, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+                if (!out[0])
+                        snprintf(out, size, "%.900s could not run", j->node);
+                return -1;
+        }
+        return 0;
+}
+
+/* Starts node/leaktrace.js in a node process whose inspector is open, into
+ * the state beside the trace PATH. */
+static void js_attach(pid_t pid, const char *preload, const char *path, struct js *j)
+{
+        char exe[64], stem[PATH_MAX], qstem[2 * PATH_MAX], qmod[2 * PATH_MAX], expr[5 * PATH_MAX];
+        snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+        ssize_t n = readlink(exe, j->node, sizeof(j->node) - 1);
+        if (n <= 0)
+                return;
+        j->node[n] = '\0';
+        const char *base = strrchr(j->node, '/');
+        if (strncmp(base ? base + 1 : j->node, "node", 4) || !inspector_of(pid, j->host, sizeof(j->host), &j->port))
+                return;
+        if (js_files(preload, j->module, j->helper) < 0) {
+                fprintf(stderr, "leaktrace: JS timers not followed: node/leaktrace.js and "
+                                "node/inspect.js are not beside %s\n",
+                        preload);
+                return;
+        }
+        snprintf(stem, sizeof(stem), "%.*s", (int)strlen(path) - 3, path);
+        js_string(qstem, sizeof(qstem), stem);
+        js_string(qmod, sizeof(qmod), j->module);
+        const char *tick = getenv("LEAKTRACE_TICK_MS");
+        snprintf(expr, sizeof(expr), "require(%s).attach(%s, %d)", qmod, qstem,
+                 tick ? atoi(tick) : 0);
+        char out[1024];
+        if (js_eval(j, expr, out, sizeof(out)) < 0 || !strcmp(out, "null")) {
+                fprintf(stderr, "leaktrace: JS timers not followed (node's inspector at %s:%d: %s)\n",
+                        j->host, j->port, out[0] && strcmp(out, "null") ? out : "the module tracks already");
+                return;
+        }
+        j->on = 1;
+        fprintf(stderr, "leaktrace: JS timers followed through node's inspector at %s:%d\n", j->host,
+                j->port);
+}
+
+static void js_detach(const struct js *j)
+{
+        char expr[3 * PATH_MAX], qmod[2 * PATH_MAX], out[1024];
+        if (!j->on)
+                return;
+        js_string(qmod, sizeof(qmod), j->module);
+        snprintf(expr, sizeof(expr), "require(%s).detach()", qmod);
+        if (js_eval(j, expr, out, sizeof(out)) < 0)
+                fprintf(stderr, "leaktrace: the JS timer module could not be stopped (%s); it stops "
+                                "at exit\n",
+                        out);
 }
 
 /* Sends the detach through the file. Returns 0, or 2 after saying why. */
@@ -295,7 +472,11 @@ int lt_cmd_attach(int argc, char **argv)
                 fprintf(stderr, "leaktrace: attached to process %d, recording into %s; Ctrl-C "
                                 "detaches\n",
                         (int)pid, path);
+        struct js js = { 0 };
+        js_attach(pid, preload, path, &js);
         int gone = wait_for_end(pid, start, duration);
+        if (!gone)
+                js_detach(&js);
         if (gone)
                 fprintf(stderr, "leaktrace: process %d ended while attached; its file is as of its "
                                 "end\n",

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "timers.h"
 #include "write_across.h"
@@ -94,14 +95,21 @@ void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead)
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
         const char *exe = strrchr(h->exe, '/');
         exe = exe ? exe + 1 : h->exe;
+        /* The JS module was started through node's inspector when its
+         * state is beside the trace. */
+        char state[4096];
+        size_t n = t->path ? strlen(t->path) : 0;
+        int js = n > 3 && n < sizeof(state) - 8 &&
+                 snprintf(state, sizeof(state), "%.*s.js.json", (int)n - 3, t->path) > 0 &&
+                 access(state, F_OK) == 0;
         fprintf(out,
                 "%scovers only what was allocated after attach at %s: blocks allocated before "
                 "are unknown, and their frees are not counted%s",
                 lead, when,
-                !strncmp(exe, "node", 4) ? "; JS timers are not followed in an attached node "
-                                           "process: they need a restart under `leaktrace run "
-                                           "--paused`"
-                                         : "");
+                !strncmp(exe, "node", 4) && !js
+                    ? "; JS timers were not followed (node's inspector was not open): they need "
+                      "node's inspector (--inspect) or a restart under `leaktrace run --paused`"
+                    : "");
 }
 
 /* The process's first line: pid, command, how it ended. */

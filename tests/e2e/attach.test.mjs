@@ -8,15 +8,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  LEAKTRACE, cleanEnv, describeSites, header, markers, processes, prog, report, siteAt, src,
-  tmpdir, traceFiles,
+  LEAKTRACE, cleanEnv, describeSites, frameAt, header, markers, processes, prog, report, siteAt,
+  src, tmpdir, traceFiles,
 } from './lib.mjs';
-import { EXAMPLE, SERVER, assertPackages, within } from './ssrlib.mjs';
+import { EXAMPLE, MAP_PANEL, SERVER, assertPackages, intervalLine, within } from './ssrlib.mjs';
 
 const SERVER_C = src('server.c');
 const LEAK_LINE = markers(SERVER_C).LEAK.request;
@@ -269,4 +270,63 @@ test('node (the SSR example) under load: attached and detached 10 times, then it
   const end = await within(srv.exited, 30000, 'the server after SIGTERM');
   assert.equal(end.code, 0, srv.out());
   assert.match(end.stderr, new RegExp(`pid ${pid} served \\d+ pages; stopped by SIGTERM`));
+});
+
+/** A port free now on 127.0.0.1. */
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+test('node with its inspector open (--inspect): JS timers followed from the attach, twice; the leaking interval found', { timeout: 240000 }, async (t) => {
+  assertPackages();
+  const dir = tmpdir(t);
+  const readyFile = path.join(dir, 'server.json');
+  const inspect = await freePort();
+  const srv = start(process.execPath, [`--inspect=127.0.0.1:${inspect}`, SERVER, '--ready-file', readyFile],
+    { cwd: EXAMPLE });
+  t.after(() => killQuietly(srv));
+  const deadline = Date.now() + 60000;
+  let state;
+  while (!(state = fs.existsSync(readyFile) && JSON.parse(fs.readFileSync(readyFile, 'utf8')))) {
+    assert.ok(srv.child.exitCode === null && Date.now() < deadline, `the server is not ready:\n${srv.out()}`);
+    await sleep(50);
+  }
+  const pid = state.pid;
+  const load = steadyLoad(state.port, 10);
+  t.after(() => load.stop());
+
+  for (const [i, name] of [[1, `leaktrace.${pid}`], [2, `leaktrace.${pid}.2`]]) {
+    const before = load.ok;
+    const r = await attach(['--duration', '3', '-o', dir, '--no-report', String(pid)],
+      { env: { LEAKTRACE_TICK_MS: '200' } });
+    const pages = load.ok - before;
+    assert.equal(r.code, 0, r.what);
+    assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${inspect}\n`));
+    assertFree(pid, `after attach ${i}`);
+    const js = JSON.parse(fs.readFileSync(path.join(dir, `${name}.js.json`), 'utf8'));
+    assert.equal(js.complete, true, `attach ${i}: the JS state is complete`);
+    const proc = processes(report([path.join(dir, `${name}.lt`)]))[0];
+    // The first attach sees the intervals of its pages first. The second
+    // also sees the timers that jsdom re-arms, at every tick, for the
+    // intervals of the pages before it: made after it, by jsdom's line.
+    const at = proc.timers.findIndex((s) => s.kind === 'js' && frameAt(s.frames[0], MAP_PANEL, intervalLine()));
+    assert.ok(i === 1 ? at === 0 : at >= 0,
+      `attach ${i}: a JS timer site at MapPanel.js:${intervalLine()}${i === 1 ? ', the first' : ''}: ` +
+      JSON.stringify(proc.timers).slice(0, 500));
+    const top = proc.timers[at];
+    // One live interval per page rendered while the module followed: no
+    // more than the pages served during the attach, and most of them.
+    assert.ok(top.live <= pages + 2 && top.live >= Math.min(5, pages / 3),
+      `attach ${i}: ${top.live} live intervals for ${pages} pages`);
+  }
+  await load.stop();
+  assert.deepEqual(load.failures, [], 'every page answered');
+  srv.child.kill('SIGTERM');
+  const end = await within(srv.exited, 30000, 'the server after SIGTERM');
+  assert.equal(end.code, 0, srv.out());
 });

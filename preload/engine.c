@@ -434,4 +434,9 @@ void lt_engine_detach(void)
 {
         lt_engine_finish();
         lt_engine_set(LT_OFF);
+        /* The process keeps no descriptor of ours; the mapping stays until
+         * the next attach. */
+        if (lt_tf.fd >= 0)
+                close(lt_tf.fd);
+        lt_tf.fd = -1;
 }

@@ -181,12 +181,15 @@ static void atfork_prepare(void)
         lt_unwind_lock();
         lt_live_lock_all();
         lt_lock(&lt_tf.grow_lock);
-        lt_tf_fork_prepare();
+        /* An attached process's children record nothing: no copy for them. */
+        if (!lt_attach_late())
+                lt_tf_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
-        lt_tf_fork_parent();
+        if (!lt_attach_late())
+                lt_tf_fork_parent();
         lt_unlock(&lt_tf.grow_lock);
         lt_live_unlock_all();
         lt_unwind_unlock();
@@ -207,11 +210,13 @@ static void atfork_child(void)
         lt_ticker_fork_child();
         lt_perfmap_fork_child();
         lt_mappings_reset_lock();
-        /* A child of an attached process records nothing: nobody would
-         * detach it. Its slots still lead to the hooks, which pass through. */
-        if (lt_recording && lt_attached)
+        /* A child of an attached process records nothing (nobody would
+         * detach it), and leaves the file, which it shares, alone. Its slots
+         * still lead to the hooks, which pass through. */
+        if (lt_attach_late()) {
                 lt_recording = LT_OFF;
-        else if (lt_recording)
+                lt_attached = 0;
+        } else if (lt_recording)
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
         lt_timers_fork_child();
         lt_in_tracer--;

@@ -12,6 +12,7 @@
 #include <linux/kcmp.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "lock.h"
 #include "log.h"
 #include "lt.h"
@@ -485,7 +486,9 @@ void lt_timers_unlock(void)
 void lt_timers_fork_child(void)
 {
         lt_lock_reset(&lock);
-        if (!lt_tf.hdr)
+        /* Not recording (an attached process's child): the file may be the
+         * parent's, shared. */
+        if (!lt_tf.hdr || lt_recording == LT_OFF)
                 return;
         /* fork passes on descriptors, so timerfds live on in the child; POSIX
          * timers, itimers and alarm stay with the parent. */

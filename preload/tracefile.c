@@ -358,9 +358,12 @@ void lt_tf_finish(void)
 
 void lt_tf_close(void)
 {
+        lt_lock(&lt_tf.grow_lock); /* not while a fork copies it */
         struct lt_header *h = lt_tf.hdr;
-        if (!h)
+        if (!h) {
+                lt_unlock(&lt_tf.grow_lock);
                 return;
+        }
         __atomic_store_n(&lt_tf.hdr, NULL, __ATOMIC_RELEASE);
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 const struct lt_section *s = &h->sections[k];
@@ -377,6 +380,7 @@ void lt_tf_close(void)
         if (lt_tf.fd >= 0)
                 close(lt_tf.fd);
         lt_tf.fd = -1;
+        lt_unlock(&lt_tf.grow_lock);
 }
 
 /* Maps [off, off + len) of the file on fd at addr, in place of what is there. */

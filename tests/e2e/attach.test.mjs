@@ -330,3 +330,26 @@ test('node with its inspector open (--inspect): JS timers followed from the atta
   const end = await within(srv.exited, 30000, 'the server after SIGTERM');
   assert.equal(end.code, 0, srv.out());
 });
+
+test('torture (16 threads allocating, forks in the middle of anything) started plain: attached and detached 5 times, its data right to the end', async (t) => {
+  const dir = tmpdir(t);
+  const tor = start(prog('torture'), ['run', '20000', '5'], { cwd: dir });
+  t.after(() => killQuietly(tor));
+  await printed(tor, 'ready', 'torture');
+  const pid = tor.child.pid;
+  for (let i = 1; i <= 5; i++) {
+    const r = await attach(['--duration', '0.5', '-o', dir, '--no-report', String(pid)]);
+    assert.equal(r.code, 0, `attach ${i}: ${r.what}`);
+    assertFree(pid, `after attach ${i}`);
+    const h = header(path.join(dir, i === 1 ? `leaktrace.${pid}.lt` : `leaktrace.${pid}.${i}.lt`));
+    assert.ok(h.attached && h.complete, `attach ${i}: ${JSON.stringify(h)}`);
+  }
+  tor.child.stdin.end('stop\n');
+  const end = await within(tor.exited, 120000, 'torture after stop');
+  assert.equal(end.signal, null, tor.out());
+  assert.equal(end.code, 0, tor.out());
+  assert.equal(end.stderr, '', 'nothing on stderr');
+  assert.match(end.stdout, /^torture: \d+ ops, \d+ quiet forks, \d+ wild forks$/m);
+  // Its children forked while it was attached recorded nothing.
+  assert.deepEqual(traceFiles(dir).filter((f) => !f.startsWith(`leaktrace.${pid}.`)), []);
+});

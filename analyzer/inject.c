@@ -6,7 +6,10 @@
  * kin, dl_iterate_phdr) is made to call dlopen(), dlsym() and
  * leaktrace_attach(), its registers (general and extended state) saved
  * before and put back after. When no thread is in such a place, all go on
- * and we try again a little later.
+ * and we try again a little later. At a later attach, no thread at all may
+ * be in libleaktrace.so: the attach empties the tables that a hook of the
+ * last one, still running (a thread descheduled in it for long), would
+ * write into; found by attaching to torture again and again.
  *
  * The other threads run during the calls, as gdb lets them run during an
  * inferior call: a stopped thread holding an arena lock or the loader lock
@@ -64,6 +67,12 @@ struct ctx {
         size_t n;
         struct range unsafe[MAX_UNSAFE];
         size_t nunsafe;
+        /* libleaktrace.so's code, loaded by an earlier attach: no thread
+         * may be in it (a hook of that attach still running, its
+         * background thread ending) when the next one empties its tables. */
+        struct range tracer[8];
+        size_t ntracer;
+        int tracer_busy; /* a thread was found in it at the last choice */
         uintptr_t libc_base;
         char libc_path[PATH_MAX];
         int mem;
@@ -465,6 +474,8 @@ static int read_maps(struct ctx *c)
                 }
                 if (!strncmp(b, "ld-linux", 8) && perms[2] == 'x' && c->nunsafe < MAX_UNSAFE)
                         c->unsafe[c->nunsafe++] = (struct range){ lo, hi };
+                if (!strcmp(b, "libleaktrace.so") && perms[2] == 'x' && c->ntracer < 8)
+                        c->tracer[c->ntracer++] = (struct range){ lo, hi };
         }
         fclose(f);
         if (!c->libc_base) {
@@ -476,34 +487,37 @@ static int read_maps(struct ctx *c)
         return 0;
 }
 
-static int is_unsafe(const struct ctx *c, uintptr_t ip)
+static int in(const struct range *r, size_t n, uintptr_t ip)
 {
-        for (size_t i = 0; i < c->nunsafe; i++)
-                if (ip >= c->unsafe[i].lo && ip < c->unsafe[i].hi)
+        for (size_t i = 0; i < n; i++)
+                if (ip >= r[i].lo && ip < r[i].hi)
                         return 1;
         return 0;
 }
 
-/* Whether thread t stands outside the allocator and the loader: its
- * instruction pointer and every return address libunwind finds. */
-static int thread_safe(struct ctx *c, struct thread *t, unw_addr_space_t as)
+/* Where thread t stands: 1 when outside the allocator and the loader, 0
+ * when inside, -1 when inside libleaktrace.so; from its instruction
+ * pointer and every return address libunwind finds. */
+static int where(struct ctx *c, struct thread *t, unw_addr_space_t as)
 {
-        if (is_unsafe(c, t->regs.rip))
-                return 0;
-        void *ui = _UPT_create(t->tid);
+        if (in(c->tracer, c->ntracer, t->regs.rip))
+                return -1;
+        int safe = !in(c->unsafe, c->nunsafe, t->regs.rip);
+        void *ui = as ? _UPT_create(t->tid) : NULL;
         if (!ui)
-                return 1;
+                return safe;
         unw_cursor_t cur;
-        int safe = 1;
         if (unw_init_remote(&cur, as, ui) == 0) {
                 for (int depth = 0; depth < 256; depth++) {
                         unw_word_t ip;
                         if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || !ip)
                                 break;
-                        if (is_unsafe(c, depth ? ip - 1 : ip)) {
-                                safe = 0;
+                        uintptr_t at = depth ? ip - 1 : ip;
+                        if (in(c->tracer, c->ntracer, at)) {
+                                safe = -1;
                                 break;
                         }
+                        safe &= !in(c->unsafe, c->nunsafe, at);
                         if (unw_step(&cur) <= 0)
                                 break;
                 }
@@ -520,21 +534,27 @@ static struct thread *choose(struct ctx *c)
         unw_addr_space_t as = unw_create_addr_space(&_UPT_accessors, 0);
         struct thread *best = NULL;
         int best_score = -1;
-        for (size_t i = 0; i < c->n; i++) {
+        c->tracer_busy = 0;
+        for (size_t i = 0; i < c->n && !c->tracer_busy; i++) {
                 struct thread *t = &c->t[i];
-                if (t->gone || !t->stopped || t->sig)
+                if (t->gone)
                         continue;
                 int score = ((long long)t->regs.orig_rax >= 0) * 2 + (t->tid == c->pid);
-                if (score <= best_score)
+                /* Every thread is looked at when an earlier attach left the
+                 * library; else only those that could be better. */
+                if (!c->ntracer && (score <= best_score || !t->stopped || t->sig))
                         continue;
-                if (!as || thread_safe(c, t, as)) {
+                int w = t->stopped ? where(c, t, as) : 1;
+                if (w < 0)
+                        c->tracer_busy = 1;
+                else if (w && t->stopped && !t->sig && score > best_score) {
                         best = t;
                         best_score = score;
                 }
         }
         if (as)
                 unw_destroy_addr_space(as);
-        return best;
+        return c->tracer_busy ? NULL : best;
 }
 
 static int poke(struct ctx *c, uintptr_t at, const void *buf, size_t len)
@@ -749,7 +769,12 @@ int lt_inject(pid_t pid, const char *lib, const char *opts, int *entry_rc, char 
                         err = attempt(&c, &ls, lib, opts, entry_rc);
                 release_all(&c);
         }
-        if (err == 1) {
+        if (err == 1 && c.tracer_busy) {
+                say(&c, "a thread of process %d stayed inside leaktrace's code from the last attach "
+                        "in %d tries; try again",
+                    (int)pid, LT_INJECT_TRIES);
+                err = -EAGAIN;
+        } else if (err == 1) {
                 say(&c, "no thread of process %d stood outside the allocator and the loader in %d "
                         "tries; try again, or start it under `leaktrace run --paused`",
                     (int)pid, LT_INJECT_TRIES);

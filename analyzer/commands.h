@@ -4,7 +4,9 @@
 #define LT_COMMANDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #define LT_DEFAULT_TOP 20
 /* The HTML report carries far more sites than a page of text, since it
@@ -46,8 +48,8 @@ struct lt_report_opts {
  * lt_report_cmd.main with argv[0] "report", and so on; each returns the
  * exit status. */
 struct lt_cli_cmd;
-extern const struct lt_cli_cmd lt_report_cmd, lt_run_cmd, lt_ctl_cmd, lt_diff_cmd, lt_check_cmd,
-    lt_timeline_cmd;
+extern const struct lt_cli_cmd lt_report_cmd, lt_run_cmd, lt_attach_cmd, lt_ctl_cmd, lt_diff_cmd,
+    lt_check_cmd, lt_timeline_cmd;
 
 /* Takes the value of --top or --format into O. Returns 0, or -EINVAL after
  * saying on stderr what is wrong with it (CMD names the subcommand). */
@@ -57,6 +59,35 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
  * A file that cannot be read gets its one line on stderr and no report.
  * Returns 0 when every file was reported, else 2 (the exit status). */
 int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_report_opts *o);
+
+
+/* The preload: $LEAKTRACE_PRELOAD, else the one beside this program in a
+ * build tree, else where an install puts it relative to the binary. Writes
+ * its absolute path into out[PATH_MAX]. Returns 0, or -errno after saying
+ * why on stderr. */
+int lt_find_preload(char *out);
+
+/* mkdir -p DIR, then its absolute path into out[PATH_MAX]. Returns 0 or
+ * -errno. */
+int lt_make_dir(const char *dir, char *out);
+
+/* The report of N files on stderr, in one piece. */
+void lt_report_to_stderr(char **paths, size_t n, const struct lt_report_opts *o);
+
+/* The trace file a running process has mapped (the last, the newest
+ * image's): its path, from /proc/PID/maps. Returns 0, -ENOENT when there
+ * is none, or -errno when the map cannot be read. */
+int lt_file_of_pid(pid_t pid, char *path, size_t size);
+
+/* Field 22 of /proc/PID/stat (when it started), to tell the process from a
+ * later one that got its pid; 0 when it cannot be read. */
+unsigned long long lt_start_time_of(pid_t pid);
+
+struct lt_header;
+/* Leaves CMD (enum lt_command) with ARG in the control block of the trace
+ * file mapped at H, and waits up to WAIT_MS for the process's answer.
+ * Returns 0 with the answer in *status (0 or -errno), or -ETIMEDOUT. */
+int lt_ctl_send(struct lt_header *h, uint32_t cmd, const char *arg, int wait_ms, int *status);
 
 /* Says on stderr that the command line is wrong: "leaktrace CMD: ...". */
 __attribute__((format(printf, 2, 3))) void lt_usage_error(const char *cmd, const char *fmt, ...);

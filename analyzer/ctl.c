@@ -42,7 +42,7 @@ static const char *const drop_names[] = {
 };
 
 /* The trace file a running process has mapped: its path, from /proc/PID/maps. */
-static int file_of_pid(pid_t pid, char *path, size_t size)
+int lt_file_of_pid(pid_t pid, char *path, size_t size)
 {
         char maps[64];
         snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
@@ -67,9 +67,7 @@ static int file_of_pid(pid_t pid, char *path, size_t size)
         return found;
 }
 
-/* Field 22 of /proc/PID/stat, to tell the process from a later one that got
- * its pid. */
-static unsigned long long start_time_of(pid_t pid)
+unsigned long long lt_start_time_of(pid_t pid)
 {
         char path[64], buf[1024];
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -127,6 +125,22 @@ static void print_status(const char *path, const struct lt_header *h)
                        (unsigned long long)h->sample_bytes);
 }
 
+int lt_ctl_send(struct lt_header *h, uint32_t cmd, const char *arg, int wait_ms, int *status)
+{
+        struct lt_control *c = &h->control;
+        memset(c->req_arg, 0, sizeof(c->req_arg));
+        memcpy(c->req_arg, arg, strnlen(arg, sizeof(c->req_arg) - 1));
+        __atomic_store_n(&c->req_cmd, cmd, __ATOMIC_RELEASE);
+        uint32_t seq = __atomic_add_fetch(&c->req_seq, 1, __ATOMIC_ACQ_REL);
+        for (int waited = 0; __atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) != seq; waited += 10) {
+                if (waited >= wait_ms)
+                        return -ETIMEDOUT;
+                sleep_ms(10);
+        }
+        *status = c->done_status;
+        return 0;
+}
+
 static int ctl_main(int argc, char **argv)
 {
         struct lt_args a;
@@ -153,8 +167,8 @@ static int ctl_main(int argc, char **argv)
                         lt_usage_error("ctl", "unknown command '%s'; did you mean '%s'?", verb,
                                        near);
                 else
-                        lt_usage_error("ctl", "unknown command '%s': start, stop, snapshot or "
-                                              "status",
+                        lt_usage_error("ctl", "unknown command '%s': start, stop, snapshot, "
+                                              "status or detach",
                                        verb);
                 return 2;
         }
@@ -175,7 +189,7 @@ static int ctl_main(int argc, char **argv)
                 is_pid &= isdigit((unsigned char)*c) != 0;
         if (is_pid) {
                 pid = (pid_t)atoi(target);
-                int err = file_of_pid(pid, path, sizeof(path));
+                int err = lt_file_of_pid(pid, path, sizeof(path));
                 if (err == -ENOENT && kill(pid, 0) < 0 && errno == ESRCH) {
                         fprintf(stderr, "leaktrace: no process %d\n", (int)pid);
                         return 2;
@@ -231,33 +245,27 @@ static int ctl_main(int argc, char **argv)
                 goto out;
         }
         if ((pid && (uint32_t)pid != h->pid) || kill((pid_t)h->pid, 0) < 0 ||
-            (h->proc_start && start_time_of((pid_t)h->pid) != h->proc_start)) {
+            (h->proc_start && lt_start_time_of((pid_t)h->pid) != h->proc_start)) {
                 fprintf(stderr, "leaktrace: %s: process %u is gone (killed or crashed); report the "
                                 "file instead\n",
                         path, h->pid);
                 goto out;
         }
 
-        struct lt_control *c = &h->control;
-        memset(c->req_arg, 0, sizeof(c->req_arg));
-        memcpy(c->req_arg, name, strlen(name));
-        __atomic_store_n(&c->req_cmd, (uint32_t)cmd, __ATOMIC_RELEASE);
-        uint32_t seq = __atomic_add_fetch(&c->req_seq, 1, __ATOMIC_ACQ_REL);
-        int waited = 0;
-        while (__atomic_load_n(&c->done_seq, __ATOMIC_ACQUIRE) != seq) {
-                if (waited >= ANSWER_WITHIN_MS) {
-                        fprintf(stderr, "leaktrace: process %u did not answer within %d ms (stopped "
-                                        "by a debugger or a signal, or its tracer thread is not "
-                                        "running)\n",
-                                h->pid, ANSWER_WITHIN_MS);
-                        goto out;
-                }
-                sleep_ms(10);
-                waited += 10;
+        int status;
+        if (lt_ctl_send(h, (uint32_t)cmd, name, ANSWER_WITHIN_MS, &status) < 0) {
+                fprintf(stderr, "leaktrace: process %u did not answer within %d ms (stopped "
+                                "by a debugger or a signal, or its tracer thread is not "
+                                "running)\n",
+                        h->pid, ANSWER_WITHIN_MS);
+                goto out;
         }
-        if (c->done_status) {
-                fprintf(stderr, "leaktrace: process %u: %s failed: %s\n", h->pid, verb,
-                        strerror(-c->done_status));
+        if (status) {
+                fprintf(stderr, "leaktrace: process %u: %s failed: %s%s\n", h->pid, verb,
+                        strerror(-status),
+                        cmd == LT_CMD_DETACH && status == -EOPNOTSUPP
+                            ? " (it was not attached by `leaktrace attach`)"
+                            : "");
                 goto out;
         }
         if (cmd == LT_CMD_SNAPSHOT) {
@@ -280,7 +288,8 @@ out:
 const struct lt_cli_cmd lt_ctl_cmd = {
     .name = "ctl",
     .operands = "PID|FILE COMMAND [NAME]",
-    .summary = "control a running traced process: start, stop, snapshot [NAME], status",
+    .summary = "control a running traced process: start, stop, snapshot [NAME], status, "
+               "detach",
     .description =
         "Controls a running traced process, named by its pid or its trace file.\n\n"
         "Commands:\n\n"
@@ -290,6 +299,8 @@ const struct lt_cli_cmd lt_ctl_cmd = {
         "snapshot [NAME]\tmark the timeline now and keep every site's figures, for `leaktrace "
         "diff FILE@NAME1 FILE@NAME2`\n\n"
         "status\trecording or not, live bytes, sites, drops, the file\n\n"
+        "detach\ta process `leaktrace attach` attached to: put everything back, finish the "
+        "file (when leaktrace attach was killed)\n\n"
         "Only the owner of the process (or root) can control it: the trace file is mode 0600. "
         "The process answers within " LT_STR(ANSWER_WITHIN_MS) " ms or the command fails.",
     .operand_kind = LT_KIND_CTL,

@@ -16,8 +16,8 @@ extern const struct lt_cli_cmd lt_help_cmd;
 
 /* Every command, in the order of the help and the man page. */
 const struct lt_cli_cmd *const lt_cli_commands[] = {
-    &lt_run_cmd,   &lt_report_cmd,   &lt_ctl_cmd,  &lt_diff_cmd,
-    &lt_check_cmd, &lt_timeline_cmd, &lt_help_cmd,
+    &lt_run_cmd,  &lt_report_cmd, &lt_attach_cmd,   &lt_ctl_cmd,
+    &lt_diff_cmd, &lt_check_cmd,  &lt_timeline_cmd, &lt_help_cmd,
 };
 const size_t lt_cli_ncommands = sizeof(lt_cli_commands) / sizeof(lt_cli_commands[0]);
 

@@ -66,7 +66,7 @@ static void run_more_help(FILE *out)
  * build tree, else where an install puts it relative to this program, so
  * that an install tree moved elsewhere still works. Writes its absolute
  * path into out[PATH_MAX]. Returns 0, or -errno after saying why on stderr. */
-static int find_preload(char *out)
+int lt_find_preload(char *out)
 {
         const char *env = getenv("LEAKTRACE_PRELOAD");
         if (env && *env) {
@@ -106,7 +106,7 @@ static int find_preload(char *out)
 }
 
 /* mkdir -p, then the absolute path into out[PATH_MAX]. Returns 0 or -errno. */
-static int make_dir(const char *dir, char *out)
+int lt_make_dir(const char *dir, char *out)
 {
         char path[PATH_MAX];
         if (!*dir)
@@ -341,7 +341,7 @@ static void describe(FILE *out, const struct found *f)
 
 /* The report goes to stderr in one piece, not interleaved by stderr's lack
  * of buffering with what else is said there. */
-static void report_to_stderr(char **paths, size_t n, const struct lt_report_opts *o)
+void lt_report_to_stderr(char **paths, size_t n, const struct lt_report_opts *o)
 {
         char *buf = NULL;
         size_t len = 0;
@@ -431,7 +431,7 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
         if (!paths)
                 fprintf(stderr, "leaktrace: out of memory\n");
         else if (!no_report)
-                report_to_stderr(paths, np, o);
+                lt_report_to_stderr(paths, np, o);
         if (paths && lt_progress_wanted())
                 say_how_to_report(dir, paths, np);
         free(paths);
@@ -479,7 +479,7 @@ static int run_main(int argc, char **argv)
                 return 2;
         }
         char preload[PATH_MAX], absdir[PATH_MAX];
-        if (find_preload(preload) < 0)
+        if (lt_find_preload(preload) < 0)
                 return 2;
         if (strpbrk(preload, " :")) {
                 fprintf(stderr,
@@ -488,7 +488,7 @@ static int run_main(int argc, char **argv)
                         preload);
                 return 2;
         }
-        int err = make_dir(dir, absdir);
+        int err = lt_make_dir(dir, absdir);
         if (err) {
                 fprintf(stderr, "leaktrace: cannot use %s for trace files: %s\n", dir,
                         strerror(-err));

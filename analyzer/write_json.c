@@ -176,7 +176,11 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
                         putc(',', out);
                 lt_json_string(out, t->argv[i]);
         }
-        fprintf(out, "],\"complete\":%s},", lt_trace_complete(t) ? "true" : "false");
+        fprintf(out, "],\"complete\":%s", lt_trace_complete(t) ? "true" : "false");
+        /* Only in files of `leaktrace attach`: t of the attach is 0. */
+        if (h->flags & LT_F_ATTACHED)
+                fputs(",\"attached\":true", out);
+        fputs("},", out);
         fprintf(out,
                 "\"summary\":{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
                 ",\"allocations\":%" PRIu64 ",\"frees\":%" PRId64 ",\"peak_live_bytes\":%" PRId64,

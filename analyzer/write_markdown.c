@@ -294,6 +294,10 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
         if (!lt_trace_complete(r->trace))
                 fputs("\n> The process did not exit cleanly: figures are as of its last update.\n",
                       out);
+        if (r->trace->hdr.flags & LT_F_ATTACHED) {
+                lt_write_attach_note(out, r->trace, "\n> Attached: the report ");
+                fputs(".\n", out);
+        }
         if (t->hdr.sample_bytes)
                 fprintf(out,
                         "\n> Sampled (one allocation per %" PRIu64 " bytes on average): figures "

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "timers.h"
 #include "write_across.h"
@@ -81,6 +83,35 @@ void lt_write_command(FILE *out, const struct lt_trace *t)
 
 static const char *short_bytes(char *buf, size_t len, uint64_t bytes);
 
+void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead)
+{
+        const struct lt_header *h = &t->hdr;
+        if (!(h->flags & LT_F_ATTACHED))
+                return;
+        time_t at = (time_t)(h->start_ns / 1000000000ull);
+        struct tm tm;
+        char when[64] = "?";
+        if (gmtime_r(&at, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        const char *exe = strrchr(h->exe, '/');
+        exe = exe ? exe + 1 : h->exe;
+        /* The JS module was started through node's inspector when its
+         * state is beside the trace. */
+        char state[4096];
+        size_t n = t->path ? strlen(t->path) : 0;
+        int js = n > 3 && n < sizeof(state) - 8 &&
+                 snprintf(state, sizeof(state), "%.*s.js.json", (int)n - 3, t->path) > 0 &&
+                 access(state, F_OK) == 0;
+        fprintf(out,
+                "%scovers only what was allocated after attach at %s: blocks allocated before "
+                "are unknown, and their frees are not counted%s",
+                lead, when,
+                !strncmp(exe, "node", 4) && !js
+                    ? "; JS timers were not followed (node's inspector was not open): they need "
+                      "node's inspector (--inspect) or a restart under `leaktrace run --paused`"
+                    : "");
+}
+
 /* The process's first line: pid, command, how it ended. */
 static void write_process(FILE *out, const struct lt_report *r)
 {
@@ -88,7 +119,13 @@ static void write_process(FILE *out, const struct lt_report *r)
         const struct lt_header *h = &t->hdr;
         fprintf(out, "pid %" PRIu32 ": ", h->pid);
         lt_write_command(out, t);
-        if ((h->flags & LT_F_COMPLETE) && (h->flags & LT_F_STATUS))
+        if ((h->flags & LT_F_ATTACHED) && (h->flags & LT_F_COMPLETE) &&
+            h->history.state == LT_STATE_OFF)
+                fprintf(out, " (attached, then detached after %.1f s)\n",
+                        h->end_ns > h->start_ns ? (double)(h->end_ns - h->start_ns) / 1e9 : 0.0);
+        else if ((h->flags & LT_F_ATTACHED) && (h->flags & LT_F_COMPLETE))
+                fputs(" (attached, exited while attached)\n", out);
+        else if ((h->flags & LT_F_COMPLETE) && (h->flags & LT_F_STATUS))
                 fprintf(out, " (exited, status %" PRIu32 ")\n", h->exit_status);
         else if (h->flags & LT_F_COMPLETE)
                 fputs(" (exited)\n", out);
@@ -107,6 +144,10 @@ static void write_summary(FILE *out, const struct lt_report *r)
                 fputs("note: the process did not exit cleanly (killed, crashed, or still running): "
                       "figures are as of its last update\n",
                       out);
+        if (h->flags & LT_F_ATTACHED) {
+                lt_write_attach_note(out, t, "note: attached: the report ");
+                putc('\n', out);
+        }
         if (h->sample_bytes)
                 fprintf(out,
                         "note: sampled (one allocation per %" PRIu64 " bytes on average): "

@@ -97,6 +97,12 @@ int lt_write_json_timer_frames(FILE *out, struct lt_report *r, const struct lt_t
  * argument bare or in single quotes, control bytes as \xNN. */
 void lt_write_command(FILE *out, const struct lt_trace *t);
 
+/* A file of `leaktrace attach`: what its figures cover, one sentence (no
+ * newline) after LEAD: when it was attached, that blocks allocated before
+ * are unknown, and for node that its JS timers were not followed. Writes
+ * nothing for other files. */
+void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead);
+
 /* Short figures for people: "512 bytes", "1.5 KiB (1572 bytes)". Returns
  * BUF, which holds at least 48 bytes. */
 const char *lt_human_bytes(char *buf, size_t len, int64_t bytes);

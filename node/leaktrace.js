@@ -767,7 +767,10 @@ function start() {
   if (process[MARK]) return;
   Object.defineProperty(process, MARK, { value: api, enumerable: false });
   if (bad.length) say(`ignoring ${bad.join(', ')}: bad value, default used`);
+  begin(o);
+}
 
+function begin(o) {
   const asyncHooks = require('async_hooks');
   executionAsyncId = asyncHooks.executionAsyncId;
   tracer = new Tracer(path.resolve(o.state), o);
@@ -795,9 +798,47 @@ function snapshot({ gc = false } = {}) {
   }
 }
 
+/**
+ * `leaktrace attach` (through node's inspector, in a process started
+ * without the preload): follows the timers made from now on, into the
+ * state of the trace file `stem`. Returns the state file, or null when the
+ * module tracks already or `stem` is not this process's.
+ */
+function attach(stem, tickMs) {
+  if (tracer !== null || process[MARK] || typeof stem !== 'string' || !stemIsOurs(stem)) return null;
+  const { o } = readOptions({ ...process.env, LEAKTRACE_JS_STATE: stem, LEAKTRACE_TICK_MS: String(tickMs || '') });
+  o.enabled = true;
+  opt = o;
+  failed = false;
+  try {
+    begin(o);
+    return tracer.file;
+  } catch (err) {
+    fail(err);
+    return null;
+  }
+}
+
+/** The end of an attach: the last state written complete, every hook off. Returns whether it tracked. */
+function detach() {
+  if (tracer === null || process[MARK]) return false;
+  try {
+    hook.disable();
+    clearInterval(ticker);
+    process.removeListener('exit', onExit);
+    tracer.write(true);
+  } catch (err) {
+    fail(err);
+  }
+  tracer = hook = ticker = null;
+  return true;
+}
+
 const MARK = Symbol.for('leaktrace.js');
 const api = {
   snapshot,
+  attach,
+  detach,
   /** The state file this process writes, or null when the module is inactive. */
   stateFile: () => (tracer === null ? null : tracer.file),
 };

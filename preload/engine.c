@@ -2,6 +2,7 @@
 #define UNW_LOCAL_ONLY
 #include "engine.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "follow.h"
 #include "log.h"
 #include "mappings.h"
@@ -180,12 +182,15 @@ static void atfork_prepare(void)
         lt_live_lock_all();
         lt_sample_lock();
         lt_lock(&lt_tf.grow_lock);
-        lt_tf_fork_prepare();
+        /* An attached process's children record nothing: no copy for them. */
+        if (!lt_attach_late())
+                lt_tf_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
-        lt_tf_fork_parent();
+        if (!lt_attach_late())
+                lt_tf_fork_parent();
         lt_unlock(&lt_tf.grow_lock);
         lt_sample_unlock();
         lt_live_unlock_all();
@@ -208,7 +213,13 @@ static void atfork_child(void)
         lt_ticker_fork_child();
         lt_perfmap_fork_child();
         lt_mappings_reset_lock();
-        if (lt_recording)
+        /* A child of an attached process records nothing (nobody would
+         * detach it), and leaves the file, which it shares, alone. Its slots
+         * still lead to the hooks, which pass through. */
+        if (lt_attach_late()) {
+                lt_recording = LT_OFF;
+                lt_attached = 0;
+        } else if (lt_recording)
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
         lt_timers_fork_child();
         lt_in_tracer--;
@@ -255,8 +266,23 @@ void lt_engine_set(int state)
         __atomic_store_n(&h->history.state, (uint32_t)header_state[state], __ATOMIC_RELEASE);
 }
 
+/* The unwinder, and what its first use needs. */
+static void unwind_setup(void)
+{
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        int fast = strcmp(lt_opt.unwind, "libunwind") != 0;
+        if (fast && strcmp(lt_opt.unwind, "fast"))
+                lt_log_error("LEAKTRACE_UNWIND=%s is neither fast nor libunwind; using fast",
+                             lt_opt.unwind);
+        if (lt_unwind_init(fast) < 0)
+                lt_log_error("no memory for the unwinder's rules: libunwind unwinds every stack");
+}
+
 __attribute__((constructor(101))) static void lt_init(void)
 {
+        /* Loaded by `leaktrace attach` (dlopen): leaktrace_attach() starts. */
+        if (lt_attach_late())
+                return;
         if (lt_real_init() < 0)
                 return;
         lt_in_tracer = 1;
@@ -269,13 +295,7 @@ __attribute__((constructor(101))) static void lt_init(void)
                 lt_in_tracer = 0;
                 return;
         }
-        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-        int fast = strcmp(lt_opt.unwind, "libunwind") != 0;
-        if (fast && strcmp(lt_opt.unwind, "fast"))
-                lt_log_error("LEAKTRACE_UNWIND=%s is neither fast nor libunwind; using fast",
-                             lt_opt.unwind);
-        if (lt_unwind_init(fast) < 0)
-                lt_log_error("no memory for the unwinder's rules: libunwind unwinds every stack");
+        unwind_setup();
         if (lt_stacks_init((uint64_t)lt_opt.max_stacks) < 0 ||
             lt_live_init((uint64_t)lt_opt.max_live) < 0 || lt_tf_open() < 0) {
                 lt_in_tracer = 0;
@@ -351,4 +371,80 @@ void lt_engine_exit_status(int status)
 __attribute__((destructor)) static void lt_fini(void)
 {
         lt_engine_finish();
+}
+
+/* The tables are made once; a later attach empties them, and the file of
+ * the last one, which a hook still running may be reading, is unmapped
+ * only now, an attach later. */
+static int attach_tables(void)
+{
+        static int made;
+        if (made) {
+                int err = lt_ticker_reset();
+                if (err)
+                        return err;
+                lt_tf_close();
+                lt_stacks_reset();
+                lt_live_reset();
+                lt_mappings_reset();
+                lt_modules_reset();
+                return 0;
+        }
+        void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        if (!libc || lt_real_init_from(libc) < 0)
+                return -ENOSYS;
+        unwind_setup();
+        if (lt_stacks_init((uint64_t)lt_opt.max_stacks) < 0 ||
+            lt_live_init((uint64_t)lt_opt.max_live) < 0)
+                return -ENOMEM;
+        if (lt_sample_init((uint64_t)lt_opt.sample, (uint64_t)lt_opt.seed) < 0)
+                lt_log_error("no memory for sampling: every allocation is recorded");
+        lt_mappings_init();
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        made = 1;
+        return 0;
+}
+
+int lt_engine_attach(void)
+{
+        lt_in_tracer++;
+        int err = attach_tables();
+        if (!err)
+                err = lt_tf_open();
+        if (err)
+                goto out;
+        struct lt_header *h = lt_tf.hdr;
+        h->exec_count = 0; /* a file of an earlier attach has the name: not an exec */
+        /* The sampling filter is made once: the first attach's rate stays. */
+        if ((uint64_t)lt_opt.sample != lt_sample_bytes)
+                lt_log_error("LEAKTRACE_SAMPLE=%ld differs from the first attach's %lu, which "
+                             "stays", lt_opt.sample, (unsigned long)lt_sample_bytes);
+        h->sample_bytes = lt_sample_bytes;
+        __atomic_fetch_or(&h->flags, LT_F_ATTACHED, __ATOMIC_RELEASE);
+        if (lt_timers_attach() < 0)
+                lt_log_error("no memory for the timer tables: timers are not traced");
+        lt_modules_scan();
+        lt_engine_set(LT_ON);
+        err = lt_attach_patch();
+        if (err < 0) {
+                lt_engine_set(LT_OFF);
+                lt_tf_finish();
+                goto out;
+        }
+        err = 0;
+        lt_ticker_start();
+out:
+        lt_in_tracer--;
+        return err;
+}
+
+void lt_engine_detach(void)
+{
+        lt_engine_finish();
+        lt_engine_set(LT_OFF);
+        /* The process keeps no descriptor of ours; the mapping stays until
+         * the next attach. */
+        if (lt_tf.fd >= 0)
+                close(lt_tf.fd);
+        lt_tf.fd = -1;
 }

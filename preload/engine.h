@@ -102,6 +102,14 @@ void lt_record_restore(const struct lt_live_entry *e);
 int lt_engine_exec_begin(void);
 void lt_engine_exec_failed(void);
 
+/* Attach mode (attach.c): starts recording into a new trace file, marked
+ * LT_F_ATTACHED, with the relocation slots patched. Returns 0 or -errno. */
+int lt_engine_attach(void);
+
+/* Attach mode, the slots put back: finishes the file as an exit would, and
+ * records nothing more. */
+void lt_engine_detach(void);
+
 /* Called on the way out of the process (_exit). */
 void lt_engine_finish(void);
 

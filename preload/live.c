@@ -1,6 +1,7 @@
 #include "live.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "lock.h"
@@ -180,4 +181,16 @@ void lt_live_reset_locks(void)
 {
         for (unsigned i = 0; i < NSHARDS; i++)
                 lt_lock_reset(&shards[i].lock);
+}
+
+void lt_live_reset(void)
+{
+        for (unsigned i = 0; i < NSHARDS; i++) {
+                struct shard *s = &shards[i];
+                lt_lock(&s->lock);
+                if (s->mask)
+                        memset(s->slots, 0, (s->mask + 1) * sizeof(*s->slots));
+                s->used = 0;
+                lt_unlock(&s->lock);
+        }
 }

@@ -33,6 +33,10 @@ uint64_t lt_live_count(void);
 /* Bytes of memory the table itself holds. */
 uint64_t lt_live_footprint(void);
 
+/* Attach mode, before a new trace file: forgets every entry. The tables
+ * stay mapped, so that a hook still running cannot fault. */
+void lt_live_reset(void);
+
 /* fork(): take every shard lock before, release (parent) or reset (child). */
 void lt_live_lock_all(void);
 void lt_live_unlock_all(void);

@@ -279,3 +279,12 @@ void lt_mappings_reset_lock(void)
 {
         lt_lock_reset(&lock);
 }
+
+void lt_mappings_reset(void)
+{
+        lt_lock(&lock);
+        nregions = 0;
+        memset(sites, 0, sizeof(sites));
+        memset(history_slot, 0, sizeof(history_slot));
+        lt_unlock(&lock);
+}

@@ -30,6 +30,9 @@ uint32_t *lt_mapping_history_slot(uint32_t site);
 /* Bytes of memory the range table holds. */
 uint64_t lt_mappings_footprint(void);
 
+/* Attach mode, before a new trace file: forgets every range and site. */
+void lt_mappings_reset(void);
+
 void lt_mappings_lock(void);
 void lt_mappings_unlock(void);
 void lt_mappings_reset_lock(void);

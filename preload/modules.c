@@ -236,3 +236,12 @@ uint32_t lt_modules_gen(void)
 {
         return __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
 }
+
+void lt_modules_reset(void)
+{
+        lt_lock(&scan_lock);
+        nloaded = 0;
+        gen = 1;
+        seen_adds = seen_subs = ~0ull;
+        lt_unlock(&scan_lock);
+}

@@ -15,6 +15,9 @@ int lt_modules_scan(void);
  * enough for every new stack, not for every allocation. */
 void lt_modules_refresh(void);
 
+/* Attach mode, before a new trace file: forgets what the last one held. */
+void lt_modules_reset(void);
+
 /* The current module generation, for the stacks recorded now. */
 uint32_t lt_modules_gen(void);
 

@@ -1,14 +1,14 @@
 #include "options.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 
-struct lt_options lt_opt = {
 #define LT_X_DEFAULT(field, name, type, def, min, max, help) .field = def,
-        LT_OPTIONS(LT_X_DEFAULT)
+struct lt_options lt_opt = { LT_OPTIONS(LT_X_DEFAULT) };
+static const struct lt_options defaults = { LT_OPTIONS(LT_X_DEFAULT) };
 #undef LT_X_DEFAULT
-};
 
 /* Parses a decimal number in [min, max]. Returns 0, or -1 with *out unchanged. */
 static int parse_long(const char *s, long min, long max, long *out)
@@ -54,14 +54,39 @@ static void load_str(const char *var, const char *s, long min, long max, const c
 #define load_BOOL load_bool
 #define load_STR load_str
 
+/* The value of VAR in a list of "VAR=VALUE" strings, each ended by a NUL,
+ * the list by an empty one; or NULL. */
+static const char *list_get(const char *list, const char *var)
+{
+        size_t n = strlen(var);
+        for (const char *p = list; *p; p += strlen(p) + 1)
+                if (!strncmp(p, var, n) && p[n] == '=')
+                        return p + n + 1;
+        return NULL;
+}
+
+#define LT_X_LOAD(field, name, type, def, min, max, help)                                      \
+        if ((s = GET("LEAKTRACE_" name)))                                                      \
+                load_##type("LEAKTRACE_" name, s, min, max, &lt_opt.field);
+
+void lt_options_load_list(char *list)
+{
+        const char *s;
+        lt_opt = defaults;
+        for (char *c = list, *end = list + strlen(list); c < end; c++)
+                if (*c == '\n')
+                        *c = '\0';
+#define GET(var) list_get(list, var)
+        LT_OPTIONS(LT_X_LOAD)
+#undef GET
+}
+
 void lt_options_load(void)
 {
         const char *s;
-#define LT_X_LOAD(field, name, type, def, min, max, help)                                      \
-        if ((s = getenv("LEAKTRACE_" name)))                                                   \
-                load_##type("LEAKTRACE_" name, s, min, max, &lt_opt.field);
+#define GET(var) getenv(var)
         LT_OPTIONS(LT_X_LOAD)
-#undef LT_X_LOAD
+#undef GET
 
         if ((s = getenv(LT_SESSION_ENV))) {
                 char *end;

@@ -23,4 +23,10 @@ extern struct lt_options lt_opt;
  * and the default. Allocates nothing. */
 void lt_options_load(void);
 
+/* Attach mode: the defaults, then the "LEAKTRACE_NAME=VALUE" lines of
+ * LIST (the environment of a running process is not ours to read). LIST
+ * must end with two NULs and outlive lt_opt: its newlines become NULs and
+ * values point into it. */
+void lt_options_load_list(char *list);
+
 #endif

@@ -40,9 +40,34 @@ size_t lt_boot_size(const void *p)
         return ((const struct boot_hdr *)p)[-1].size;
 }
 
+static atomic_int state; /* 0 never, 1 running, 2 done, 3 failed */
+
+/* Publishes r: the hooks test lt_real.malloc, so it goes last. */
+static void publish(struct lt_real *r)
+{
+        void *(*m)(size_t) = r->malloc;
+        r->malloc = NULL;
+        lt_real = *r;
+        __atomic_store_n(&lt_real.malloc, m, __ATOMIC_RELEASE);
+        atomic_store_explicit(&state, 2, memory_order_release);
+}
+
+int lt_real_init_from(void *handle)
+{
+        struct lt_real r;
+        int saved = errno;
+#define LT_X_RESOLVE(name, ret, args) r.name = (ret(*) args)dlsym(handle, #name);
+        LT_REAL_FUNCS(LT_X_RESOLVE)
+#undef LT_X_RESOLVE
+        errno = saved;
+        if (!r.malloc || !r.free || !r.calloc || !r.realloc)
+                return -ENOSYS;
+        publish(&r);
+        return 0;
+}
+
 int lt_real_init(void)
 {
-        static atomic_int state; /* 0 never, 1 running, 2 done, 3 failed */
         static __thread __attribute__((tls_model("initial-exec"))) int resolving;
         int expected = 0;
 
@@ -71,11 +96,6 @@ int lt_real_init(void)
                 atomic_store_explicit(&state, 3, memory_order_release);
                 return -ENOSYS;
         }
-        /* The hooks test lt_real.malloc: publish it last. */
-        void *(*m)(size_t) = r.malloc;
-        r.malloc = NULL;
-        lt_real = r;
-        __atomic_store_n(&lt_real.malloc, m, __ATOMIC_RELEASE);
-        atomic_store_explicit(&state, 2, memory_order_release);
+        publish(&r);
         return 0;
 }

@@ -67,6 +67,12 @@ extern struct lt_real lt_real;
  * -ENOSYS when a function the hooks need cannot be found. */
 int lt_real_init(void);
 
+/* Attach mode: every real function from HANDLE (the C library's own),
+ * never through RTLD_NEXT or the global scope, where a non-PIE executable's
+ * canonical PLT entries would lead back into the hooks. Returns 0, or
+ * -ENOSYS when the allocator is not there. */
+int lt_real_init_from(void *handle);
+
 /* The bootstrap pool, for allocations made while dlsym runs. */
 #define LT_BOOT_POOL_SIZE (64 * 1024)
 extern unsigned char lt_boot_pool[LT_BOOT_POOL_SIZE];

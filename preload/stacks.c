@@ -246,3 +246,22 @@ void lt_stacks_reset_lock(void)
 {
         lt_lock_reset(&insert_lock);
 }
+
+void lt_stacks_reset(void)
+{
+        lt_lock(&insert_lock);
+        /* A new empty index; the last one stays mapped for a lookup that
+         * may still be reading it, as outgrown ones do. */
+        struct index *x = atomic_load_explicit(&cur, memory_order_relaxed);
+        struct index *y = index_new(INDEX_MIN);
+        if (y) {
+                atomic_store_explicit(&cur, y, memory_order_release);
+                old_bytes += index_bytes(x->mask + 1);
+        } else {
+                for (uint64_t i = 0; i <= x->mask; i++)
+                        atomic_store_explicit(&x->slots[i], 0, memory_order_relaxed);
+        }
+        madvise(frames_at, max_stacks * sizeof(uint64_t), MADV_DONTNEED);
+        frames_used = 0;
+        lt_unlock(&insert_lock);
+}

@@ -32,6 +32,10 @@ static inline struct lt_stack_rec *lt_stack_rec(uint32_t id);
 /* Bytes of memory the index holds (its touched part, about). */
 uint64_t lt_stacks_footprint(void);
 
+/* Attach mode, before a new trace file: forgets every stack (the ids are
+ * the file's). */
+void lt_stacks_reset(void);
+
 /* fork(): the insert lock, taken before and released or reset after. */
 void lt_stacks_lock(void);
 void lt_stacks_unlock(void);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "engine.h"
 #include "live.h"
 #include "lock.h"
@@ -25,6 +26,10 @@ static struct lt_lock tick_lock;
 static uint32_t *hist_of; /* stack id -> history record + 1 */
 static uint64_t hist_of_len;
 static int running;
+static int alive; /* the thread runs: attach mode waits for its end */
+
+/* 1: the thread ends after its answer (a detach). */
+static int control(void);
 
 static struct lt_history_state *hs(void)
 {
@@ -249,12 +254,13 @@ static int take_snapshot(const char *name)
         return 0;
 }
 
-static void control(void)
+static int control(void)
 {
         struct lt_control *c = &lt_tf.hdr->control;
         uint32_t seq = __atomic_load_n(&c->req_seq, __ATOMIC_ACQUIRE);
+        int quit = 0;
         if (seq == __atomic_load_n(&c->done_seq, __ATOMIC_RELAXED))
-                return;
+                return 0;
         char name[sizeof(c->req_arg)];
         memcpy(name, c->req_arg, sizeof(name));
         name[sizeof(name) - 1] = '\0';
@@ -273,11 +279,16 @@ static void control(void)
                 break;
         case LT_CMD_STATUS:
                 break;
+        case LT_CMD_DETACH:
+                status = lt_attach_detach();
+                quit = status == 0;
+                break;
         default:
                 status = -EINVAL;
         }
         c->done_status = status;
         __atomic_store_n(&c->done_seq, seq, __ATOMIC_RELEASE);
+        return quit;
 }
 
 static void *run(void *arg)
@@ -307,10 +318,13 @@ static void *run(void *arg)
                                                                       : LT_CONTROL_POLL_MS * 1000000LL;
                 struct timespec ts = { (time_t)(nap / 1000000000LL), (long)(nap % 1000000000LL) };
                 nanosleep(&ts, NULL);
-                if (lt_tf.hdr)
-                        control();
+                if (lt_tf.hdr && control())
+                        break;
+                lt_attach_poll();
                 lt_unwind_read_wanted();
         }
+        running = 0;
+        __atomic_store_n(&alive, 0, __ATOMIC_RELEASE);
         return NULL;
 }
 
@@ -344,10 +358,12 @@ int lt_ticker_start(void)
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 256 * 1024);
         pthread_t t;
+        __atomic_store_n(&alive, 1, __ATOMIC_RELEASE);
         int err = pthread_create(&t, &attr, run, NULL);
         pthread_attr_destroy(&attr);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (err) {
+                __atomic_store_n(&alive, 0, __ATOMIC_RELEASE);
                 lt_log_error("cannot start the background thread (%s): no timeline, no control",
                              strerrordesc_np(err));
                 return -err;
@@ -379,4 +395,17 @@ void lt_ticker_fork_child(void)
 {
         lt_lock_reset(&tick_lock);
         running = 0;
+}
+
+int lt_ticker_reset(void)
+{
+        for (int waited = 0; __atomic_load_n(&alive, __ATOMIC_ACQUIRE); waited++) {
+                if (waited >= 2000)
+                        return -EBUSY;
+                struct timespec ms = { 0, 1000000L };
+                nanosleep(&ms, NULL);
+        }
+        if (hist_of)
+                madvise(hist_of, hist_of_len * sizeof(uint32_t), MADV_DONTNEED);
+        return 0;
 }

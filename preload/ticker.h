@@ -13,6 +13,11 @@ int lt_ticker_start(void);
 /* Takes one tick now, from any thread (at exit, the last state). */
 void lt_ticker_tick_now(void);
 
+/* Attach mode, before a new trace file: waits (up to 2 s) for the thread
+ * of the last attach to end after its detach, and forgets the histories.
+ * Returns 0, or -EBUSY when the thread is still there. */
+int lt_ticker_reset(void);
+
 /* fork(): the lock, taken before and released or reset after; the child
  * has no thread until lt_ticker_start() runs in it again. */
 void lt_ticker_lock(void);

@@ -12,6 +12,7 @@
 #include <linux/kcmp.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "lock.h"
 #include "log.h"
 #include "lt.h"
@@ -433,16 +434,42 @@ static void adopt_inherited(void)
         }
 }
 
-int lt_timers_init(void)
+static int init_tables(void)
 {
-        lt_timer_fd_bits = map_zeroed(LT_MAX_FDS / 8);
+        uint64_t *bits = map_zeroed(LT_MAX_FDS / 8);
         fd_slot = map_zeroed(LT_MAX_FDS * sizeof(uint32_t));
         free_slots = map_zeroed(LT_MAX_FDS * sizeof(uint32_t));
-        if (!lt_timer_fd_bits || !fd_slot || !free_slots) {
-                lt_timer_fd_bits = NULL;
+        if (!bits || !fd_slot || !free_slots)
                 return -ENOMEM;
-        }
+        lt_timer_fd_bits = (_Atomic uint64_t *)bits;
+        return 0;
+}
+
+int lt_timers_init(void)
+{
+        int err = init_tables();
+        if (err)
+                return err;
         adopt_inherited();
+        return 0;
+}
+
+int lt_timers_attach(void)
+{
+        if (!lt_timer_fd_bits) {
+                int err = init_tables();
+                if (err)
+                        return err;
+        }
+        lt_lock(&lock);
+        /* Zero pages again rather than touch megabytes. */
+        madvise((void *)lt_timer_fd_bits, LT_MAX_FDS / 8, MADV_DONTNEED);
+        madvise(fd_slot, LT_MAX_FDS * sizeof(uint32_t), MADV_DONTNEED);
+        nfree = 0;
+        memset(posix, 0, sizeof(posix));
+        memset(itimer_slot, 0, sizeof(itimer_slot));
+        memset(sites, 0, sizeof(sites));
+        lt_unlock(&lock);
         return 0;
 }
 
@@ -459,7 +486,9 @@ void lt_timers_unlock(void)
 void lt_timers_fork_child(void)
 {
         lt_lock_reset(&lock);
-        if (!lt_tf.hdr)
+        /* Not recording (an attached process's child): the file may be the
+         * parent's, shared. */
+        if (!lt_tf.hdr || lt_recording == LT_OFF)
                 return;
         /* fork passes on descriptors, so timerfds live on in the child; POSIX
          * timers, itimers and alarm stay with the parent. */

@@ -20,6 +20,11 @@ extern _Atomic uint64_t *lt_timer_fd_bits;
  * Returns 0 or -ENOMEM. */
 int lt_timers_init(void);
 
+/* Attach mode: the tables, empty, without adopting the timers that exist
+ * (made before attach: their creation was not seen). Called again before
+ * each new trace file. Returns 0 or -ENOMEM. */
+int lt_timers_attach(void);
+
 static inline int lt_fd_is_timer(int fd)
 {
         return (unsigned)fd < LT_MAX_FDS && lt_timer_fd_bits &&

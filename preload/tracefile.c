@@ -356,6 +356,33 @@ void lt_tf_finish(void)
         __atomic_fetch_or(&h->flags, LT_F_COMPLETE, __ATOMIC_RELEASE);
 }
 
+void lt_tf_close(void)
+{
+        lt_lock(&lt_tf.grow_lock); /* not while a fork copies it */
+        struct lt_header *h = lt_tf.hdr;
+        if (!h) {
+                lt_unlock(&lt_tf.grow_lock);
+                return;
+        }
+        __atomic_store_n(&lt_tf.hdr, NULL, __ATOMIC_RELEASE);
+        for (int k = 1; k < LT_SEC__COUNT; k++) {
+                const struct lt_section *s = &h->sections[k];
+                for (unsigned c = 0; c < LT_MAX_CHUNKS; c++) {
+                        if (!lt_tf.chunk[k][c])
+                                continue;
+                        munmap(lt_tf.chunk[k][c],
+                               page_align((uint64_t)s->rec_size * ((uint64_t)s->base << c)));
+                        lt_tf.chunk[k][c] = NULL;
+                }
+                capacity[k] = 0;
+        }
+        munmap(h, LT_HEADER_SIZE);
+        if (lt_tf.fd >= 0)
+                close(lt_tf.fd);
+        lt_tf.fd = -1;
+        lt_unlock(&lt_tf.grow_lock);
+}
+
 /* Maps [off, off + len) of the file on fd at addr, in place of what is there. */
 static int remap(void *addr, uint64_t len, int flags, int fd, uint64_t off)
 {

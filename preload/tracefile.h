@@ -44,6 +44,10 @@ uint64_t lt_tf_capacity(enum lt_section_kind kind);
 /* Counts a record that could not be kept. */
 void lt_tf_drop(enum lt_drop_kind kind, uint64_t n);
 
+/* Attach mode, after a detach, before the next file: unmaps the file and
+ * closes it. Nothing may record meanwhile. */
+void lt_tf_close(void);
+
 /* Marks the file complete (clean exit). */
 void lt_tf_finish(void);
 

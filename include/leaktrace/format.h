@@ -42,6 +42,9 @@
 #define LT_F_DROPPED 0x8u    /* something was not recorded: see drops */
 #define LT_F_STATUS 0x10u    /* exit_status holds what was passed to exit() or _exit() */
 #define LT_F_PERF_MAP 0x20u  /* a copy of node's perf map is beside the file: see below */
+#define LT_F_ATTACHED 0x40u  /* recorded by `leaktrace attach` from start_ns on: blocks
+                              * allocated before are unknown, their frees not counted;
+                              * end_ns is the detach when LT_F_COMPLETE */
 
 /* JS frames. node run with --perf-basic-prof writes /tmp/perf-<pid>.map, one
  * line per piece of code it makes: "START SIZE name", START and SIZE in hex
@@ -144,7 +147,8 @@ enum lt_state {
         X(START, "start")                                                      \
         X(STOP, "stop")                                                        \
         X(SNAPSHOT, "snapshot")                                                \
-        X(STATUS, "status")
+        X(STATUS, "status")                                                    \
+        X(DETACH, "detach") /* attached processes: restore, finish the file */
 
 enum lt_command {
         LT_CMD_NONE = 0,

@@ -30,6 +30,7 @@ test('an install tree copied elsewhere finds its own preload and node module', (
   assertStatus(r);
   assert.deepEqual(filesUnder(first), [
     `${BINDIR}/leaktrace`, `${PRELOADDIR}/libleaktrace.so`, `${MODULEDIR}/leaktrace.js`,
+    `${MODULEDIR}/inspect.js`,
     `${COMPLETIONDIR}/leaktrace`, `${path.dirname(path.dirname(MODULEDIR))}/doc/leaktrace/copyright`,
     ...manPages().map((m) => `${MANDIR}/${m}`),
   ].sort(), 'the files installed');

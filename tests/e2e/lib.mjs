@@ -139,6 +139,7 @@ export function header(file) {
   h.exec = !!(h.flags & L.LT_F_EXEC);
   h.fork_child = !!(h.flags & L.LT_F_FORK_CHILD);
   h.perf_map = !!(h.flags & L.LT_F_PERF_MAP);
+  h.attached = !!(h.flags & L.LT_F_ATTACHED);
   assert.equal(h.magic, L.LT_MAGIC, `${file}: magic`);
   return h;
 }
@@ -207,7 +208,9 @@ export function checkSchema(rep) {
   }
   for (const p of procs) {
     if (rep.processes) keys(p, ['process', 'summary', 'sites', 'timers', ...HISTORY_KEYS], [], 'processes[]');
-    keys(p.process, ['pid', 'command', 'complete'], [], 'process');
+    keys(p.process, ['pid', 'command', 'complete'], ['attached'], 'process');
+    // Only in files of `leaktrace attach`, and then true.
+    if ('attached' in p.process) assert.equal(p.process.attached, true, 'process.attached');
     assert.ok(Number.isSafeInteger(p.process.pid) && p.process.pid > 0, 'process.pid');
     assert.ok(Array.isArray(p.process.command) && p.process.command.every((a) => typeof a === 'string'),
       'process.command is an array of strings');

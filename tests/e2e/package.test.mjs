@@ -115,7 +115,8 @@ test('the Debian package: built, installed, used, removed', (t) => {
   const files = listed.stdout.split('\n').filter((f) => f && fs.lstatSync(f).isFile()).sort();
   // Man pages gzipped, as Debian wants them.
   const want = [path.join(BINDIR, 'leaktrace'), path.join(PRELOADDIR, 'libleaktrace.so'),
-    path.join(MODULEDIR, 'leaktrace.js'), path.join(COMPLETIONDIR, 'leaktrace'), ...manPages().map((m) => path.join(MANDIR, `${m}.gz`))];
+    path.join(MODULEDIR, 'leaktrace.js'), path.join(MODULEDIR, 'inspect.js'),
+    path.join(COMPLETIONDIR, 'leaktrace'), ...manPages().map((m) => path.join(MANDIR, `${m}.gz`))];
   if (['LICENSE', 'COPYING'].some((f) => fs.existsSync(path.join(ROOT, f))))
     want.push(`/usr/share/doc/${NAME}/copyright`);
   assert.deepEqual(files, want.sort(), 'dpkg -L: the files of the package');

@@ -253,22 +253,23 @@ for (const [kind, mode] of [['setuid', 0o4755], ['setgid', 0o2755]]) {
   });
 }
 
-test('the preload loaded into a setuid program another way (dlopen by path): records nothing', { skip: !isRoot && 'needs root' }, (t) => {
+test('the preload loaded into a setuid program another way (dlopen by path, then attached): records nothing', { skip: !isRoot && 'needs root' }, (t) => {
   const b = secureCopies(t, 0o4755);
   const env = tracedEnv(b.traces);
   delete env.LD_PRELOAD;
-  // Control: dlopen'd into the plain copy, the constructor starts tracing.
+  // Control: dlopen'd into the plain copy, the constructor stays out (loaded
+  // late, as by `leaktrace attach`) and leaktrace_attach() starts tracing.
   const plain = run(b.plain, ['dlopen', b.preload], { env, ...NOBODY, cwd: b.dir });
   assertStatus(plain);
-  assert.match(plain.stdout, /^dlopened$/m);
+  assert.match(plain.stdout, /^dlopened\nattach 0$/m);
   assert.equal(traceFiles(b.traces).length, 1, `the plain copy made a file: ${plain.what}`);
   fs.rmSync(path.join(b.traces, traceFiles(b.traces)[0]));
 
   const r = run(b.priv, ['dlopen', b.preload], { env, ...NOBODY, cwd: b.dir });
   assertStatus(r);
   if (!probeSays(r).secure) return t.skip('setuid bits not honoured here (nosuid?)');
-  assert.match(r.stdout, /^dlopened$/m);
-  assert.deepEqual(traceFiles(b.traces), [], 'AT_SECURE: the constructor records nothing, makes no file');
+  assert.match(r.stdout, /^dlopened\nattach -1$/m, 'AT_SECURE: leaktrace_attach() refuses (-EPERM)');
+  assert.deepEqual(traceFiles(b.traces), [], 'AT_SECURE: nothing recorded, no file');
 });
 
 test('a setuid root program that becomes root and runs another: LD_PRELOAD does not reach it', { skip: !isRoot && 'needs root' }, (t) => {

@@ -25,7 +25,7 @@ int main(void)
         FIELD(perf_map_bytes);
         printf("\"LT_MAGIC\": \"%s\",\n", LT_MAGIC);
         printf("\"LT_F_COMPLETE\": %u,\n\"LT_F_EXEC\": %u,\n\"LT_F_FORK_CHILD\": %u,\n"
-               "\"LT_F_PERF_MAP\": %u\n}\n",
-               LT_F_COMPLETE, LT_F_EXEC, LT_F_FORK_CHILD, LT_F_PERF_MAP);
+               "\"LT_F_PERF_MAP\": %u,\n\"LT_F_ATTACHED\": %u\n}\n",
+               LT_F_COMPLETE, LT_F_EXEC, LT_F_FORK_CHILD, LT_F_PERF_MAP, LT_F_ATTACHED);
         return 0;
 }

@@ -4,6 +4,9 @@
  * loaded objects, V is the variable as this program got it. Then:
  *   dlopen PATH        loads PATH (the preload, by its path) and prints
  *                      "dlopened": its constructor runs in this process
+ *                      (and stays out, loaded late); then calls its
+ *                      leaktrace_attach("LEAKTRACE_DIR=$LEAKTRACE_DIR"), as
+ *                      `leaktrace attach` does, and prints "attach RC"
  *   exec PROG ARGS...  becomes root for good when it can (all three uids
  *                      and gids), as a setuid root program that runs others
  *                      does, and execs PROG
@@ -31,9 +34,17 @@ int main(int argc, char **argv)
         say("secure %lu preloaded %s LD_PRELOAD=%s\n", getauxval(AT_SECURE), preloaded ? "yes" : "no",
             v ? v : "(unset)");
         if (argc == 3 && !strcmp(argv[1], "dlopen")) {
-                if (!dlopen(argv[2], RTLD_NOW))
+                void *h = dlopen(argv[2], RTLD_NOW);
+                if (!h)
                         die("secure_probe: dlopen: %s\n", dlerror());
                 say("dlopened\n");
+                int (*attach)(const char *) = (int (*)(const char *))dlsym(h, "leaktrace_attach");
+                if (!attach)
+                        die("secure_probe: no leaktrace_attach in %s\n", argv[2]);
+                char opts[4096];
+                snprintf(opts, sizeof(opts), "LEAKTRACE_DIR=%s\n",
+                         getenv("LEAKTRACE_DIR") ? getenv("LEAKTRACE_DIR") : ".");
+                say("attach %d\n", attach(opts));
                 return 0;
         }
         if (argc >= 3 && !strcmp(argv[1], "exec")) {

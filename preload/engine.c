@@ -97,7 +97,14 @@ void lt_record_alloc(void *p, size_t size)
         struct lt_live_entry e = { (uintptr_t)p, wbytes, id, wblocks,
                                    __atomic_load_n(&lt_tf.hdr->history.ticks, __ATOMIC_RELAXED), 0 },
                              old;
+        /* Marked before the entry is in: a fork in between leaves the
+         * child a false "maybe" at worst, never a live entry whose free the
+         * filter hides. */
+        if (lt_sample_bytes)
+                lt_sample_mark((uintptr_t)p);
         int rc = lt_live_insert(&e, &old);
+        if (lt_sample_bytes && rc != 0)
+                lt_sample_unmark((uintptr_t)p); /* not in, or p was marked for the old one */
         if (lt_unlikely(rc < 0)) {
                 lt_tf_drop(LT_DROP_LIVE_FULL, 1);
                 lt_log_once(live_full, "more than LEAKTRACE_MAX_LIVE=%ld live blocks; further "
@@ -106,8 +113,6 @@ void lt_record_alloc(void *p, size_t size)
         }
         if (rc == 1)
                 account_free(&old); /* its free went unseen (a signal handler's, say) */
-        else if (lt_sample_bytes)
-                lt_sample_mark((uintptr_t)p);
         account_alloc(lt_stack_rec(id), wbytes, wblocks);
 out:
         errno = saved;
@@ -156,11 +161,13 @@ void lt_record_restore(const struct lt_live_entry *e)
 {
         struct lt_live_entry old;
         int saved = errno;
+        if (lt_sample_bytes)
+                lt_sample_mark(e->ptr); /* before, as in lt_record_alloc() */
         int rc = lt_live_insert(e, &old);
+        if (lt_sample_bytes && rc != 0)
+                lt_sample_unmark(e->ptr);
         if (rc == 1)
                 account_free(&old);
-        else if (rc == 0 && lt_sample_bytes)
-                lt_sample_mark(e->ptr);
         if (rc >= 0) {
                 struct lt_stack_rec *r = lt_stack_rec(e->stack);
                 __atomic_add_fetch(&r->live_bytes, (int64_t)e->size, __ATOMIC_RELAXED);

@@ -295,6 +295,12 @@ static void *run(void *arg)
 {
         (void)arg;
         lt_in_tracer = 1; /* nothing this thread does is the program's */
+        /* The rules of the first frames of every capture (lt_unwind's own
+         * and its caller's), which the captures that may not read rules
+         * (lt_unwind_want) cannot ask for. */
+        void *frames[LT_STACK_BUF];
+        int truncated;
+        lt_stack_capture(frames, 2, &truncated, 0);
         struct timespec next_tick, now;
         clock_gettime(CLOCK_MONOTONIC, &next_tick);
         long tick_ns = lt_opt.tick_ms * 1000000L;
@@ -322,6 +328,12 @@ static void *run(void *arg)
                         break;
                 lt_attach_poll();
                 lt_unwind_read_wanted();
+                /* Its frees (libdw's) wait, as inside any hook, until the
+                 * tracer is left: this thread never leaves it. */
+                if (lt_ndeferred) {
+                        lt_engine_deferred_slow();
+                        lt_in_tracer = 1;
+                }
         }
         running = 0;
         __atomic_store_n(&alive, 0, __ATOMIC_RELEASE);

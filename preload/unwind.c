@@ -358,6 +358,8 @@ void lt_unwind_want(void *const *frames, int n)
                 return;
         const unsigned epoch = epoch_now();
         const struct rtable *t = atomic_load_explicit(&table, memory_order_acquire);
+        if (t->mask + 1 >= TABLE_MAX && t->used >= (t->mask + 1) / 4 * 3)
+                return; /* full: what is read could not be kept */
         /* frames[0] is exact, the others are return addresses: the rule is
          * that of the call, one byte before. */
         for (int i = 0; i < n; i++) {

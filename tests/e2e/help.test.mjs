@@ -75,7 +75,7 @@ test('every command of the help is in the man page, with the same options', () =
   assertStatus(top);
   const listed = [...top.stdout.split('\nCommands:\n')[1].split('\n\n')[0].matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]);
   assert.deepEqual(listed, commands);
-  assert.deepEqual(commands, ['run', 'report', 'ctl', 'diff', 'check', 'timeline', 'help']);
+  assert.deepEqual(commands, ['run', 'report', 'attach', 'ctl', 'diff', 'check', 'timeline', 'help']);
   assert.deepEqual(helpOptions(top.stdout), manOpts['']);
   assert.deepEqual(manOpts[''], new Set(['-h', '--help', '-V', '--version']));
   for (const c of commands) {
@@ -160,7 +160,7 @@ test('a slip of the fingers gets the nearest valid word, and only a near one', (
     [['run', '--follow', 'nodes', 'true'], "leaktrace run: --follow is node, all or none, not 'nodes'; did you mean 'node'? (see leaktrace run --help)"],
     [['diff', '--format', 'markdown', 'a', 'b'], "leaktrace diff: --format is text or json, not 'markdown' (see leaktrace diff --help)"],
     [['ctl', '1', 'snapshto'], "leaktrace ctl: unknown command 'snapshto'; did you mean 'snapshot'? (see leaktrace ctl --help)"],
-    [['ctl', '1', 'frobnicate'], "leaktrace ctl: unknown command 'frobnicate': start, stop, snapshot or status (see leaktrace ctl --help)"],
+    [['ctl', '1', 'frobnicate'], "leaktrace ctl: unknown command 'frobnicate': start, stop, snapshot, status or detach (see leaktrace ctl --help)"],
     [['frobnicate'], "leaktrace: unknown command 'frobnicate' (see leaktrace --help)"],
     [['report', '-x', 'x.lt'], "leaktrace report: unknown option '-x' (see leaktrace report --help)"],
     [['timeline', '--output'], "leaktrace timeline: --output wants a value (FILE) (see leaktrace timeline --help)"],

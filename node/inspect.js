@@ -39,25 +39,47 @@ function targets() {
   });
 }
 
-targets().then((list) => {
-  const url = Array.isArray(list) && list[0] && list[0].webSocketDebuggerUrl;
-  if (typeof url !== 'string') fail(`the inspector at ${host}:${port} lists no target`);
-  const ws = new WebSocket(url);
-  ws.onerror = () => fail(`cannot talk to the inspector at ${url}`);
-  ws.onopen = () => ws.send(JSON.stringify({
-    id: 1,
-    method: 'Runtime.evaluate',
-    params: { expression, includeCommandLineAPI: true, returnByValue: true },
-  }));
-  ws.onmessage = (ev) => {
-    const m = JSON.parse(ev.data);
-    if (m.id !== 1) return;
-    if (m.error) fail(`the inspector refused: ${m.error.message}`);
-    if (m.result.exceptionDetails) {
-      const d = m.result.exceptionDetails;
-      fail(`the expression threw: ${(d.exception && d.exception.description) || d.text}`);
-    }
-    process.stdout.write(`${JSON.stringify(m.result.result.value ?? null)}\n`);
-    process.exit(0);
-  };
-}, (err) => fail(`cannot reach the inspector at ${host}:${port}: ${err.message}`));
+/*
+ * Node's inspector takes one websocket session at a time: the one the last
+ * call of leaktrace closed may not be gone yet. A connection that fails
+ * before it opened is tried again, 100 ms later, within the 10 s; once the
+ * expression was sent it never is (it would run twice).
+ */
+const deadline = Date.now() + 9000;
+
+function attempt() {
+  targets().then((list) => {
+    const url = Array.isArray(list) && list[0] && list[0].webSocketDebuggerUrl;
+    if (typeof url !== 'string') fail(`the inspector at ${host}:${port} lists no target`);
+    const ws = new WebSocket(url);
+    let opened = false;
+    ws.onerror = () => {
+      if (!opened && Date.now() < deadline) setTimeout(attempt, 100);
+      else fail(`cannot talk to the inspector at ${url}`);
+    };
+    ws.onopen = () => {
+      opened = true;
+      ws.send(JSON.stringify({
+        id: 1,
+        method: 'Runtime.evaluate',
+        params: { expression, includeCommandLineAPI: true, returnByValue: true },
+      }));
+    };
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.id !== 1) return;
+      if (m.error) fail(`the inspector refused: ${m.error.message}`);
+      if (m.result.exceptionDetails) {
+        const d = m.result.exceptionDetails;
+        fail(`the expression threw: ${(d.exception && d.exception.description) || d.text}`);
+      }
+      process.stdout.write(`${JSON.stringify(m.result.result.value ?? null)}\n`);
+      process.exit(0);
+    };
+  }, (err) => {
+    if (Date.now() < deadline) setTimeout(attempt, 100);
+    else fail(`cannot reach the inspector at ${host}:${port}: ${err.message}`);
+  });
+}
+
+attempt();

@@ -309,7 +309,7 @@ test('node with its inspector open (--inspect): JS timers followed from the atta
     assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${inspect}\n`));
     assertFree(pid, `after attach ${i}`);
     const js = JSON.parse(fs.readFileSync(path.join(dir, `${name}.js.json`), 'utf8'));
-    assert.equal(js.complete, true, `attach ${i}: the JS state is complete`);
+    assert.equal(js.complete, true, `attach ${i}: the JS state is complete\n${r.stderr}\n${srv.out()}`);
     const proc = processes(report([path.join(dir, `${name}.lt`)]))[0];
     // The first attach sees the intervals of its pages first. The second
     // also sees the timers that jsdom re-arms, at every tick, for the

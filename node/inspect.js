@@ -40,10 +40,10 @@ function targets() {
 }
 
 /*
- * Node's inspector takes one websocket session at a time: the one the last
- * call of leaktrace closed may not be gone yet. A connection that fails
- * before it opened is tried again, 100 ms later, within the 10 s; once the
- * expression was sent it never is (it would run twice).
+ * Reaching the inspector (its list, then its websocket) is tried again,
+ * 100 ms later, within the 10 s, as long as the expression was not sent:
+ * e2e_attach once found a detach that had not reached the module, under
+ * load; once sent, it never is (it would run twice).
  */
 const deadline = Date.now() + 9000;
 

@@ -118,8 +118,11 @@ test('native allocations from a JS function: the JS frame named, at its script a
 });
 
 test('--no-js-frames: node is not asked for its map, nothing is copied, no JS frame', (t) => {
+  const started = Date.now();
   const { dir, pid, trace, tmpMap, rep } = runBuffers(t, ['--no-js-frames']);
-  assert.ok(!fs.existsSync(tmpMap), 'node wrote no perf map');
+  // A map there from an earlier process of the same pid (node leaves its
+  // map behind) is older than this run.
+  assert.ok(!fs.existsSync(tmpMap) || fs.statSync(tmpMap).mtimeMs < started - 1000, 'node wrote no perf map');
   assert.deepEqual(fs.readdirSync(dir).sort(), [`leaktrace.${pid}.js.json`, `leaktrace.${pid}.lt`],
     'no copy beside the trace');
   const h = header(trace);

@@ -276,6 +276,7 @@ class Tracer {
     this.ticks = 0;
     this.gcFn = null;
     this.writeFailed = false;
+    this.ticked = false; /* a tick has written the state: node:v8 may be loaded */
   }
 
   /*
@@ -517,18 +518,30 @@ class Tracer {
     }
   }
 
-  heap() {
-    const v8 = require('v8');
-    const h = v8.getHeapStatistics();
+  /*
+   * The heap's figures from process.memoryUsage(), which V8 gives without
+   * loading a module. The context counts need node:v8, whose loading (it
+   * brings node's streams) cost `node -e 0` a fifth of its start-up: they
+   * are read from the first tick on, and are null in a state written
+   * before it (at start, or at the exit of a process shorter than a tick).
+   */
+  heap(ticked) {
     const mu = process.memoryUsage();
+    let native = null;
+    let detached = null;
+    if (ticked) {
+      const h = require('v8').getHeapStatistics();
+      native = h.number_of_native_contexts;
+      detached = h.number_of_detached_contexts;
+    }
     return {
       heap: {
-        used: h.used_heap_size,
-        total: h.total_heap_size,
-        external: h.external_memory !== undefined ? h.external_memory : mu.external,
+        used: mu.heapUsed,
+        total: mu.heapTotal,
+        external: mu.external,
         array_buffers: mu.arrayBuffers,
-        native_contexts: h.number_of_native_contexts,
-        detached_contexts: h.number_of_detached_contexts,
+        native_contexts: native,
+        detached_contexts: detached,
       },
       rss: mu.rss,
     };
@@ -602,7 +615,7 @@ class Tracer {
     );
     let live = this.overflow.live;
     for (const e of entries) live += e.live;
-    const mem = this.heap();
+    const mem = this.heap(this.ticked);
     this.sample(now, live, mem, complete);
 
     const sites = entries.map((e) => {
@@ -738,6 +751,7 @@ function fail(err) {
 
 function onTick() {
   try {
+    tracer.ticked = true;
     tracer.write(false);
   } catch (err) {
     fail(err);
@@ -762,7 +776,15 @@ function start() {
   const { o, bad } = readOptions(process.env);
   opt = o;
   if (!o.state || !o.enabled || !stemIsOurs(o.state)) return;
-  if (!require('worker_threads').isMainThread) return; /* the main thread's file is the process's */
+  /*
+   * The variable is the main thread's, which loads this module before any
+   * code of the program runs: taken out of the environment now, it is in
+   * no copy of it that a worker thread gets (whose file would be the
+   * process's too), nor in a child's, which a traced child's preload sets
+   * anew. Asking worker_threads.isMainThread instead loaded node's worker
+   * and stream modules: a fifth of `node -e 0`'s start-up.
+   */
+  delete process.env.LEAKTRACE_JS_STATE;
   /* Loaded twice (two paths to this file): the first one tracks, and answers for both. */
   if (process[MARK]) return;
   Object.defineProperty(process, MARK, { value: api, enumerable: false });

@@ -300,7 +300,10 @@ static int detach(pid_t pid, const char *path)
                         path, strerror(errno), (int)pid);
                 return 2;
         }
-        struct lt_header *h = mmap(NULL, LT_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        /* The control and the flags: in the first LT_HEADER_SIZE_V1 bytes,
+         * where every version has them. */
+        struct lt_header *h =
+            mmap(NULL, LT_HEADER_SIZE_V1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         close(fd);
         if (h == MAP_FAILED) {
                 fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
@@ -320,7 +323,7 @@ static int detach(pid_t pid, const char *path)
                         strerror(-status));
                 rc = 2;
         }
-        munmap(h, LT_HEADER_SIZE);
+        munmap(h, LT_HEADER_SIZE_V1);
         return rc;
 }
 

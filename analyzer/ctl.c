@@ -223,19 +223,21 @@ static int ctl_main(int argc, char **argv)
                 return 2;
         }
         struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < LT_HEADER_SIZE) {
+        /* The first LT_HEADER_SIZE_V1 bytes, which every version has alike. */
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < LT_HEADER_SIZE_V1) {
                 fprintf(stderr, "leaktrace: %s: not a trace file\n", path);
                 close(fd);
                 return 2;
         }
-        struct lt_header *h = mmap(NULL, LT_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        struct lt_header *h =
+            mmap(NULL, LT_HEADER_SIZE_V1, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         close(fd);
         if (h == MAP_FAILED) {
                 fprintf(stderr, "leaktrace: %s: %s\n", path, strerror(errno));
                 return 2;
         }
         int rc = 2;
-        if (memcmp(h->magic, LT_MAGIC, LT_MAGIC_LEN) || h->version != LT_VERSION) {
+        if (memcmp(h->magic, LT_MAGIC, LT_MAGIC_LEN) || !lt_layout_of(h->version)) {
                 fprintf(stderr, "leaktrace: %s: not a trace file of this leaktrace\n", path);
                 goto out;
         }
@@ -281,7 +283,7 @@ static int ctl_main(int argc, char **argv)
         }
         rc = 0;
 out:
-        munmap(h, LT_HEADER_SIZE);
+        munmap(h, LT_HEADER_SIZE_V1);
         return rc;
 }
 

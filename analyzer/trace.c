@@ -32,6 +32,8 @@ struct loader {
         size_t size;
         char *why;
         size_t why_len;
+        const struct lt_header *h;      /* the file's, in buf: once check_header() passed */
+        const struct lt_layout *layout; /* its version's */
 };
 
 __attribute__((format(printf, 2, 3))) static int bad(struct loader *l, const char *fmt, ...)
@@ -120,22 +122,24 @@ static int check_header(struct loader *l, const struct lt_header *h)
                 return bad(l, "not a leaktrace trace (wrong magic)");
         /* The version before the sizes: a later format may have others. */
         uint32_t version = 0;
-        if (l->size >= offsetof(struct lt_header, version) + sizeof(version))
-                memcpy(&version, l->buf + offsetof(struct lt_header, version), sizeof(version));
+        if (l->size < offsetof(struct lt_header, version) + sizeof(version))
+                return bad(l, "truncated: %zu bytes, shorter than the header", l->size);
+        memcpy(&version, l->buf + offsetof(struct lt_header, version), sizeof(version));
         if (version > LT_VERSION)
                 return bad(l,
                            "written by a newer leaktrace (format %" PRIu32
-                           "); this one reads format %d",
+                           "); this one reads formats 1 to %d",
                            version, LT_VERSION);
-        if (l->size < LT_HEADER_SIZE)
-                return bad(l, "truncated: %zu bytes, shorter than the %d-byte header", l->size,
-                           LT_HEADER_SIZE);
-        if (h->version != LT_VERSION)
-                return bad(l, "unknown format version %" PRIu32, h->version);
-        if (h->header_size != LT_HEADER_SIZE)
-                return bad(l, "header size %" PRIu32 ", format %d has %d", h->header_size,
-                           LT_VERSION, LT_HEADER_SIZE);
-        if (h->file_size < LT_HEADER_SIZE)
+        const struct lt_layout *lay = lt_layout_of(version);
+        if (!lay)
+                return bad(l, "unknown format version %" PRIu32, version);
+        if (l->size < lay->header_size)
+                return bad(l, "truncated: %zu bytes, shorter than the %" PRIu32 "-byte header",
+                           l->size, lay->header_size);
+        if (h->header_size != lay->header_size)
+                return bad(l, "header size %" PRIu32 ", format %" PRIu32 " has %" PRIu32,
+                           h->header_size, version, lay->header_size);
+        if (h->file_size < lay->header_size)
                 return bad(l,
                            "the header gives a file size of %" PRIu64
                            " bytes, smaller than the header itself",
@@ -148,21 +152,23 @@ static int check_header(struct loader *l, const struct lt_header *h)
                            LT_CMDLINE_MAX);
         if (!memchr(h->exe, '\0', sizeof(h->exe)))
                 return bad(l, "executable path not NUL-terminated");
+        l->h = (const struct lt_header *)l->buf;
+        l->layout = lay;
         return 0;
 }
 
 /* Bytes of chunk c of a section, or 0 when that does not fit in 64 bits. */
-static uint64_t chunk_bytes(const struct lt_section *s, unsigned c)
+static uint64_t chunk_bytes(const struct loader *l, const struct lt_section *s, unsigned c)
 {
-        uint64_t recs = (uint64_t)s->base << c, bytes;
+        uint64_t recs = lt_chunk_recs(c, s->base, l->layout->chunk_lg), bytes;
         if (__builtin_mul_overflow(recs, (uint64_t)s->rec_size, &bytes))
                 return 0;
         return bytes;
 }
 
-static int check_section(struct loader *l, const struct lt_header *h, unsigned k)
+static int check_section(struct loader *l, unsigned k)
 {
-        const struct lt_section *s = &h->sections[k];
+        const struct lt_section *s = &l->h->sections[k];
         const char *name = section_name[k];
         if (s->kind == LT_SEC_NONE)
                 return 0; /* never set up: read as empty */
@@ -174,17 +180,18 @@ static int check_section(struct loader *l, const struct lt_header *h, unsigned k
         if (s->base == 0 || (s->base & (s->base - 1)))
                 return bad(l, "%s section: chunk size %" PRIu32 " is not a power of two", name,
                            s->base);
-        if (s->nchunks > LT_MAX_CHUNKS)
-                return bad(l, "%s section: %" PRIu32 " chunks, at most %d", name, s->nchunks,
-                           LT_MAX_CHUNKS);
-        uint64_t capacity = lt_chunk_start(s->nchunks, s->base); /* < 2^63: no overflow */
+        if (s->nchunks > l->layout->max_chunks)
+                return bad(l, "%s section: %" PRIu32 " chunks, at most %u in format %" PRIu32, name,
+                           s->nchunks, l->layout->max_chunks, l->h->version);
+        /* < 2^63: no overflow */
+        uint64_t capacity = lt_chunk_start(s->nchunks, s->base, l->layout->chunk_lg);
         if (s->count > capacity)
                 return bad(l, "%s section: %" PRIu64 " records, but its chunks hold %" PRIu64, name,
                            s->count, capacity);
         for (unsigned c = 0; c < s->nchunks; c++) {
-                uint64_t off = s->chunk_off[c], bytes = chunk_bytes(s, c), end;
-                if (!bytes || __builtin_add_overflow(off, bytes, &end) || off < LT_HEADER_SIZE ||
-                    end > l->size)
+                uint64_t off = lt_chunk_off(l->h, k, c), bytes = chunk_bytes(l, s, c), end;
+                if (!bytes || __builtin_add_overflow(off, bytes, &end) ||
+                    off < l->layout->header_size || end > l->size)
                         return bad(l,
                                    "%s section: chunk %u (offset %" PRIu64 ", %" PRIu64
                                    " bytes) lies outside the file of %zu bytes",
@@ -195,18 +202,19 @@ static int check_section(struct loader *l, const struct lt_header *h, unsigned k
 
 /* Chunks may not share bytes: copying them out then costs at most the size
  * of the file, whatever their counts claim. */
-static int check_overlaps(struct loader *l, const struct lt_header *h)
+static int check_overlaps(struct loader *l)
 {
+        const struct lt_header *h = l->h;
         for (unsigned k = 1; k < LT_SEC__COUNT; k++) {
                 const struct lt_section *s = &h->sections[k];
                 for (unsigned c = 0; s->kind && c < s->nchunks; c++) {
-                        uint64_t lo = s->chunk_off[c], hi = lo + chunk_bytes(s, c);
+                        uint64_t lo = lt_chunk_off(h, k, c), hi = lo + chunk_bytes(l, s, c);
                         for (unsigned k2 = k; k2 < LT_SEC__COUNT; k2++) {
                                 const struct lt_section *s2 = &h->sections[k2];
                                 for (unsigned c2 = k2 == k ? c + 1 : 0;
                                      s2->kind && c2 < s2->nchunks; c2++) {
-                                        uint64_t lo2 = s2->chunk_off[c2];
-                                        uint64_t hi2 = lo2 + chunk_bytes(s2, c2);
+                                        uint64_t lo2 = lt_chunk_off(h, k2, c2);
+                                        uint64_t hi2 = lo2 + chunk_bytes(l, s2, c2);
                                         if (lo < hi2 && lo2 < hi)
                                                 return bad(l, "%s chunk %u and %s chunk %u overlap",
                                                            section_name[k], c, section_name[k2],
@@ -219,8 +227,10 @@ static int check_overlaps(struct loader *l, const struct lt_header *h)
 }
 
 /* Copies records [0, count) of a section into one new array. */
-static int flatten(struct loader *l, const struct lt_section *s, void **out, uint64_t *n)
+static int flatten(struct loader *l, unsigned k, void **out, uint64_t *n)
 {
+        const struct lt_section *s = &l->h->sections[k];
+        unsigned lg = l->layout->chunk_lg;
         *out = NULL;
         *n = 0;
         if (s->kind == LT_SEC_NONE || s->count == 0)
@@ -232,13 +242,14 @@ static int flatten(struct loader *l, const struct lt_section *s, void **out, uin
         if (!dst)
                 return nomem(l);
         for (unsigned c = 0; c < s->nchunks; c++) {
-                uint64_t first = lt_chunk_start(c, s->base);
+                uint64_t first = lt_chunk_start(c, s->base, lg);
                 if (first >= s->count)
                         break;
-                uint64_t recs = (uint64_t)s->base << c;
+                uint64_t recs = lt_chunk_recs(c, s->base, lg);
                 if (recs > s->count - first)
                         recs = s->count - first;
-                memcpy(dst + first * s->rec_size, l->buf + s->chunk_off[c], recs * s->rec_size);
+                memcpy(dst + first * s->rec_size, l->buf + lt_chunk_off(l->h, k, c),
+                       recs * s->rec_size);
         }
         *out = dst;
         *n = s->count;
@@ -248,6 +259,7 @@ static int flatten(struct loader *l, const struct lt_section *s, void **out, uin
 static int check_stacks(struct loader *l, const struct lt_trace *t)
 {
         uint32_t fbase = t->hdr.sections[LT_SEC_FRAMES].base;
+        unsigned lg = l->layout->chunk_lg;
         for (uint64_t i = 0; i < t->nstacks; i++) {
                 const struct lt_stack_rec *r = &t->stacks[i];
                 uint64_t end;
@@ -262,7 +274,8 @@ static int check_stacks(struct loader *l, const struct lt_trace *t)
                                    " lie outside the %" PRIu64 " frames recorded",
                                    i, r->frames, r->frames + r->depth, t->nframes);
                 uint64_t within;
-                if (lt_chunk_of(r->frames, fbase, &within) != lt_chunk_of(end - 1, fbase, &within))
+                if (lt_chunk_of(r->frames, fbase, lg, &within) !=
+                    lt_chunk_of(end - 1, fbase, lg, &within))
                         return bad(l, "stack %" PRIu64 ": its frames straddle a chunk boundary", i);
         }
         return 0;
@@ -405,29 +418,28 @@ int lt_trace_load(const char *path, struct lt_trace *t, char *why, size_t why_le
                 memcpy(&t->hdr, buf, sizeof(t->hdr));
         err = check_header(&l, &t->hdr);
         for (unsigned k = 1; k < LT_SEC__COUNT && !err; k++)
-                err = check_section(&l, &t->hdr, k);
+                err = check_section(&l, k);
         if (!err)
-                err = check_overlaps(&l, &t->hdr);
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_STACKS], &p, &t->nstacks)))
+                err = check_overlaps(&l);
+        if (!err && !(err = flatten(&l, LT_SEC_STACKS, &p, &t->nstacks)))
                 t->stacks = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_FRAMES], &p, &t->nframes)))
+        if (!err && !(err = flatten(&l, LT_SEC_FRAMES, &p, &t->nframes)))
                 t->frames = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_MODULES], &p, &t->nmods)))
+        if (!err && !(err = flatten(&l, LT_SEC_MODULES, &p, &t->nmods)))
                 t->mods = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_TIMERS], &p, &t->ntimers)))
+        if (!err && !(err = flatten(&l, LT_SEC_TIMERS, &p, &t->ntimers)))
                 t->timers = p;
-        if (!err &&
-            !(err = flatten(&l, &t->hdr.sections[LT_SEC_TIMER_SITES], &p, &t->ntimer_sites)))
+        if (!err && !(err = flatten(&l, LT_SEC_TIMER_SITES, &p, &t->ntimer_sites)))
                 t->timer_sites = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_TIMELINE], &p, &t->nticks)))
+        if (!err && !(err = flatten(&l, LT_SEC_TIMELINE, &p, &t->nticks)))
                 t->ticks = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_HISTORY], &p, &t->nhist)))
+        if (!err && !(err = flatten(&l, LT_SEC_HISTORY, &p, &t->nhist)))
                 t->hist = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_SNAPSHOTS], &p, &t->nsnaps)))
+        if (!err && !(err = flatten(&l, LT_SEC_SNAPSHOTS, &p, &t->nsnaps)))
                 t->snaps = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_SNAPVALS], &p, &t->nsnapvals)))
+        if (!err && !(err = flatten(&l, LT_SEC_SNAPVALS, &p, &t->nsnapvals)))
                 t->snapvals = p;
-        if (!err && !(err = flatten(&l, &t->hdr.sections[LT_SEC_MAP_SITES], &p, &t->nmap_sites)))
+        if (!err && !(err = flatten(&l, LT_SEC_MAP_SITES, &p, &t->nmap_sites)))
                 t->map_sites = p;
         if (!err)
                 err = check_stacks(&l, t);

@@ -18,7 +18,8 @@
 # default 3 s), BENCH_STEADY_RATE (requests/s of the 60 s and 10 min
 # runs, default 100), BENCH_STEADY_SECONDS and BENCH_LONG_SECONDS (their
 # lengths, default 60 and 600), BENCH_SSR_DIR (the SSR example, default
-# examples/ssr-leak).
+# examples/ssr-leak), BENCH_KEEP (1: keep the runs' files, the trace files
+# of the size parts among them, and say where).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,7 +75,11 @@ steady_rate=${BENCH_STEADY_RATE:-100}
 steady_seconds=${BENCH_STEADY_SECONDS:-60}
 long_seconds=${BENCH_LONG_SECONDS:-600}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+if [ "${BENCH_KEEP:-}" = 1 ]; then
+  trap 'echo "bench: the runs'"'"' files are kept in $tmp" >&2' EXIT
+else
+  trap 'rm -rf "$tmp"' EXIT
+fi
 out=${preload%/libleaktrace.so}/bench/results.txt
 mkdir -p "${out%/*}"
 

@@ -1,12 +1,16 @@
 #!/bin/sh
 # Regenerates the seed corpus: real trace files written by the preload for
 # small programs, each made small by lt-fuzz-mkseed (one chunk per section,
-# just big enough). Run after a change of the format, from the top of the
-# tree, with a build in build/:  sh fuzz/make-corpus.sh
-# Crash inputs that the fuzzer found (crash-*) are kept: they are the
-# regression tests.
+# just big enough), named seed-vVERSION-NAME-N.trace. Run after a change of
+# the format, from the top of the tree, with a build in build/:
+#   sh fuzz/make-corpus.sh [BUILD_DIR]
+# Only the seeds of the version the preload writes are replaced: those of
+# earlier versions stay, as the tests of the reader's older paths. Crash
+# inputs that the fuzzer found (crash-*) are kept: they are the regression
+# tests.
 set -eu
 build=${1:-build}
+version=$(sed -n 's/^#define LT_VERSION \([0-9]*\).*/\1/p' include/leaktrace/format.h)
 corpus=fuzz/corpus
 tests=$build/tests
 mkseed=$build/fuzz/clang/lt-fuzz-mkseed
@@ -39,13 +43,13 @@ sleep 0.2
 kill -KILL "$busy"
 wait "$busy" 2>/dev/null || true
 
-rm -f "$corpus"/seed-*
+rm -f "$corpus"/seed-v"$version"-*
 for d in "$dir"/*/; do
         name=$(basename "$d")
         n=0
         for f in "$d"leaktrace.*.lt; do
                 n=$((n + 1))
-                "$mkseed" "$f" "$corpus/seed-$name-$n.trace"
+                "$mkseed" "$f" "$corpus/seed-v$version-$name-$n.trace"
         done
 done
 ls -l "$corpus"

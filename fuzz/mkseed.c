@@ -2,7 +2,8 @@
  * header and the same records, but each section in a single chunk just big
  * enough for what it holds (chunk 0 of a power-of-two size), one after the
  * other. A file of 300 KB, mostly space reserved for growth, becomes a few
- * dozen KB that reads the same (records and indexes are unchanged).
+ * dozen KB that reads the same (records and indexes are unchanged). The
+ * seed is of the input's format version.
  *
  * Usage: lt-fuzz-mkseed IN OUT */
 #include <errno.h>
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
         };
         _Static_assert(LT_SEC__COUNT == 11, "every section is copied above");
         struct lt_header h = t.hdr;
-        uint64_t off = LT_HEADER_SIZE;
+        uint64_t off = t.hdr.header_size; /* the version's: lt_trace_load() checked it */
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 struct lt_section *s = &h.sections[k];
                 if (!s->kind)
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
         unsigned char *out = calloc(1, off);
         if (!out)
                 return 2;
-        memcpy(out, &h, sizeof(h));
+        memcpy(out, &h, sizeof(h)); /* version 2's further chunk slots: unused, zero */
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 const struct lt_section *s = &h.sections[k];
                 if (s->kind && s->count)

@@ -4,8 +4,9 @@
  *   - cut at every 512 bytes, at every 8 bytes of the header, and one byte
  *     around each chunk's start and end: refused, saying "truncated" (or
  *     "empty", or "magic" below 8 bytes);
- *   - each header field, each section descriptor field, and each 4-byte
- *     word of the first and last record of every section, set to 0, 1, -1,
+ *   - each header field, each section descriptor field (with every chunk
+ *     slot in use and the next, in version 2's extension too), and each
+ *     4-byte word of the first and last record of every section, set to 0, 1, -1,
  *     its value + 1, - 1, doubled, with the top bit flipped: accepted or
  *     refused with one line, never a crash or a sanitizer report.
  * analyzer/tests/test_badinput.c does the same kinds of damage to synthetic
@@ -109,19 +110,21 @@ static int cut_refused(const unsigned char *buf, size_t at, char *why, size_t le
 static void truncations(const char *name, const unsigned char *buf, size_t size)
 {
         const struct lt_header *h = (const void *)buf;
+        const struct lt_layout *lay = lt_layout_of(h->version);
         size_t tried = 0, bad = 0;
         char why[512], first_bad[700] = "";
         /* Offsets: every 512 bytes, every 8 of the header, around each chunk. */
-        size_t cap = size / 512 + LT_HEADER_SIZE / 8 + 4 * LT_MAX_SECTIONS * LT_MAX_CHUNKS + 4;
+        size_t cap = size / 512 + lay->header_size / 8 + 4 * LT_MAX_SECTIONS * LT_MAX_CHUNKS + 4;
         size_t *at = malloc(cap * sizeof(*at)), n = 0;
         for (size_t o = 0; o < size; o += 512)
                 at[n++] = o;
-        for (size_t o = 8; o < LT_HEADER_SIZE && o < size; o += 8)
+        for (size_t o = 8; o < lay->header_size && o < size; o += 8)
                 at[n++] = o;
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 const struct lt_section *s = &h->sections[k];
-                for (unsigned c = 0; c < s->nchunks && c < LT_MAX_CHUNKS; c++) {
-                        uint64_t lo = s->chunk_off[c], hi = lo + (uint64_t)s->rec_size * ((uint64_t)s->base << c);
+                for (unsigned c = 0; c < s->nchunks && c < lay->max_chunks; c++) {
+                        uint64_t lo = lt_chunk_off(h, (unsigned)k, c);
+                        uint64_t hi = lo + s->rec_size * lt_chunk_recs(c, s->base, lay->chunk_lg);
                         uint64_t cand[] = { lo - 1, lo + 1, hi - 1, hi + 1 };
                         for (int i = 0; i < 4; i++)
                                 if (cand[i] < size)
@@ -214,18 +217,22 @@ static void header_damage(const char *name, unsigned char *buf, size_t size)
 static void section_damage(const char *name, unsigned char *buf, size_t size)
 {
         size_t tried = 0, refused = 0;
+        struct lt_header *h = (void *)buf;
+        const struct lt_layout *lay = lt_layout_of(h->version);
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 size_t so = offsetof(struct lt_header, sections) + (size_t)k * sizeof(struct lt_section);
                 const struct lt_section *s = (const void *)(buf + so);
-                unsigned nchunks = s->nchunks < LT_MAX_CHUNKS ? s->nchunks : LT_MAX_CHUNKS;
+                unsigned nchunks = s->nchunks < lay->max_chunks ? s->nchunks : lay->max_chunks;
                 tried += corrupt(buf, size, so + offsetof(struct lt_section, kind), 4, &refused);
                 tried += corrupt(buf, size, so + offsetof(struct lt_section, rec_size), 4, &refused);
                 tried += corrupt(buf, size, so + offsetof(struct lt_section, base), 4, &refused);
                 tried += corrupt(buf, size, so + offsetof(struct lt_section, nchunks), 4, &refused);
                 tried += corrupt(buf, size, so + offsetof(struct lt_section, count), 8, &refused);
-                for (unsigned c = 0; c < nchunks + 1 && c < LT_MAX_CHUNKS; c++)
-                        tried += corrupt(buf, size, so + offsetof(struct lt_section, chunk_off) + 8 * c,
-                                         8, &refused);
+                for (unsigned c = 0; c < nchunks + 1 && c < lay->max_chunks; c++)
+                        tried += corrupt(
+                            buf, size,
+                            (size_t)((unsigned char *)lt_chunk_slot(h, (unsigned)k, c) - buf), 8,
+                            &refused);
         }
         result(1, "%s: section descriptors damaged %zu ways, %zu refused, no crash", name, tried,
                refused);
@@ -236,6 +243,7 @@ static void section_damage(const char *name, unsigned char *buf, size_t size)
 static void record_damage(const char *name, unsigned char *buf, size_t size)
 {
         const struct lt_header *h = (const void *)buf;
+        const struct lt_layout *lay = lt_layout_of(h->version);
         size_t tried = 0, refused = 0;
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 const struct lt_section *s = &h->sections[k];
@@ -244,10 +252,10 @@ static void record_damage(const char *name, unsigned char *buf, size_t size)
                 uint64_t idx[2] = { 0, s->count - 1 };
                 for (int e = 0; e < 2; e++) {
                         uint64_t within;
-                        unsigned c = lt_chunk_of(idx[e], s->base, &within);
+                        unsigned c = lt_chunk_of(idx[e], s->base, lay->chunk_lg, &within);
                         if (c >= s->nchunks)
                                 continue;
-                        uint64_t off = s->chunk_off[c] + within * s->rec_size;
+                        uint64_t off = lt_chunk_off(h, (unsigned)k, c) + within * s->rec_size;
                         /* Long records (modules, history): their first 128 bytes. */
                         unsigned len = s->rec_size < 128 ? s->rec_size : 128;
                         for (unsigned w = 0; w + 4 <= len; w += 4)
@@ -271,9 +279,13 @@ int main(int argc, char **argv)
                 unsigned char *buf = slurp(argv[i], &size);
                 const char *name = strrchr(argv[i], '/') ? strrchr(argv[i], '/') + 1 : argv[i];
                 cur_what = argv[i];
-                if (!buf || size < LT_HEADER_SIZE) {
+                const struct lt_layout *lay =
+                    buf && size >= LT_HEADER_SIZE_V1
+                        ? lt_layout_of(((const struct lt_header *)buf)->version)
+                        : NULL;
+                if (!lay || size < lay->header_size) {
                         result(0, "%s: cannot read a trace of at least a header (%s)", name,
-                               buf ? "too short" : strerror(errno));
+                               buf ? "too short, or of an unknown version" : strerror(errno));
                         free(buf);
                         continue;
                 }

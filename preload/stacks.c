@@ -140,10 +140,9 @@ static int place_frames(int n, uint64_t *at)
         uint64_t i = frames_used;
         if (n) {
                 uint64_t within;
-                unsigned k = lt_chunk_of(i, s->base, &within);
-                uint64_t chunk_len = (uint64_t)s->base << k;
-                if (within + (uint64_t)n > chunk_len)
-                        i = lt_chunk_start(k + 1, s->base);
+                unsigned k = lt_chunk_of(i, s->base, LT_CHUNK_LG, &within);
+                if (within + (uint64_t)n > lt_chunk_recs(k, s->base, LT_CHUNK_LG))
+                        i = lt_chunk_start(k + 1, s->base, LT_CHUNK_LG);
         }
         int err = lt_tf_reserve(LT_SEC_FRAMES, i + (uint64_t)n + 1);
         if (err)

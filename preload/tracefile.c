@@ -16,16 +16,19 @@
 struct lt_tf lt_tf = { .fd = -1 };
 
 /* Records in chunk 0 of each section. Small, so that a short-lived process
- * leaves a small file; chunks double from there. */
+ * leaves a small file; 16 chunks of that size, then 16 twice as big, ...
+ * Each at least a page: a chunk takes whole pages of the file. Frames:
+ * more than LT_MAX_DEPTH, so that place_frames() finds room in the next
+ * chunk. */
 static const uint32_t section_base[LT_SEC__COUNT] = {
         [LT_SEC_STACKS] = 1024,
         [LT_SEC_FRAMES] = 16384,
         [LT_SEC_MODULES] = 64,
         [LT_SEC_TIMERS] = 64,
-        [LT_SEC_TIMER_SITES] = 64,
+        [LT_SEC_TIMER_SITES] = 128,
         [LT_SEC_TIMELINE] = LT_HIST_COLS,
         [LT_SEC_HISTORY] = 64,
-        [LT_SEC_SNAPSHOTS] = 8,
+        [LT_SEC_SNAPSHOTS] = 32,
         [LT_SEC_SNAPVALS] = 1024,
         [LT_SEC_MAP_SITES] = 64,
 };
@@ -137,6 +140,12 @@ static int check_fd(void)
         return 0;
 }
 
+/* The bytes chunk k of a section takes in the file and in memory. */
+static uint64_t chunk_bytes(const struct lt_section *s, unsigned k)
+{
+        return page_align((uint64_t)s->rec_size * lt_chunk_recs(k, s->base, LT_CHUNK_LG));
+}
+
 static int grow(enum lt_section_kind kind)
 {
         struct lt_header *h = lt_tf.hdr;
@@ -144,7 +153,7 @@ static int grow(enum lt_section_kind kind)
         unsigned k = s->nchunks;
         if (k >= LT_MAX_CHUNKS)
                 return -ENOSPC;
-        uint64_t bytes = page_align((uint64_t)s->rec_size * ((uint64_t)s->base << k));
+        uint64_t bytes = chunk_bytes(s, k);
         uint64_t off = h->file_size;
         int err = check_fd();
         if (!err)
@@ -155,10 +164,11 @@ static int grow(enum lt_section_kind kind)
         if (p == MAP_FAILED)
                 return -errno;
         lt_tf.chunk[kind][k] = p;
-        s->chunk_off[k] = off;
+        *lt_chunk_slot(h, kind, k) = off;
         __atomic_store_n(&h->file_size, off + bytes, __ATOMIC_RELEASE);
         __atomic_store_n(&s->nchunks, k + 1, __ATOMIC_RELEASE);
-        __atomic_store_n(&capacity[kind], lt_chunk_start(k + 1, s->base), __ATOMIC_RELEASE);
+        __atomic_store_n(&capacity[kind], lt_chunk_start(k + 1, s->base, LT_CHUNK_LG),
+                         __ATOMIC_RELEASE);
         return 0;
 }
 
@@ -370,8 +380,7 @@ void lt_tf_close(void)
                 for (unsigned c = 0; c < LT_MAX_CHUNKS; c++) {
                         if (!lt_tf.chunk[k][c])
                                 continue;
-                        munmap(lt_tf.chunk[k][c],
-                               page_align((uint64_t)s->rec_size * ((uint64_t)s->base << c)));
+                        munmap(lt_tf.chunk[k][c], chunk_bytes(s, c));
                         lt_tf.chunk[k][c] = NULL;
                 }
                 capacity[k] = 0;
@@ -398,9 +407,7 @@ static int each_region(int (*fn)(void *addr, uint64_t len, uint64_t off, int fd)
         for (int k = 1; k < LT_SEC__COUNT && !err; k++) {
                 struct lt_section *s = &h->sections[k];
                 for (unsigned c = 0; c < s->nchunks && !err; c++)
-                        err = fn(lt_tf.chunk[k][c],
-                                 page_align((uint64_t)s->rec_size * ((uint64_t)s->base << c)),
-                                 s->chunk_off[c], fd);
+                        err = fn(lt_tf.chunk[k][c], chunk_bytes(s, c), lt_chunk_off(h, k, c), fd);
         }
         return err;
 }

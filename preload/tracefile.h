@@ -34,7 +34,7 @@ static inline void *lt_tf_rec(enum lt_section_kind kind, uint64_t i)
 {
         const struct lt_section *s = &lt_tf.hdr->sections[kind];
         uint64_t within;
-        unsigned k = lt_chunk_of(i, s->base, &within);
+        unsigned k = lt_chunk_of(i, s->base, LT_CHUNK_LG, &within);
         return lt_tf.chunk[kind][k] + within * s->rec_size;
 }
 

@@ -119,24 +119,68 @@ int synth_self_module(struct lt_module_rec *m)
         return 0;
 }
 
+static unsigned chunk_lg(const struct synth *s)
+{
+        const struct lt_layout *lay = lt_layout_of(s->hdr.version);
+        return lay ? lay->chunk_lg : LT_CHUNK_LG;
+}
+
+/* Appends DEPTH frames where the preload would put them: never across a
+ * chunk boundary. Returns 0 with *at their index, or -ENOMEM. */
+static int place_frames(struct synth *s, const uint64_t *frames, unsigned depth, uint64_t *at)
+{
+        uint32_t base = s->base[LT_SEC_FRAMES];
+        unsigned lg = chunk_lg(s);
+        uint64_t i = s->nframes;
+        if (depth) {
+                /* Into the next chunk big enough: with chunks smaller
+                 * than a stack, several may be skipped. */
+                uint64_t within;
+                unsigned k = lt_chunk_of(i, base, lg, &within);
+                while (within + depth > lt_chunk_recs(k, base, lg)) {
+                        i = lt_chunk_start(++k, base, lg);
+                        within = 0;
+                }
+        }
+        uint64_t *f = realloc(s->frames, (i + depth + 1) * sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        s->frames = f;
+        memset(f + s->nframes, 0, (i - s->nframes) * sizeof(*f));
+        if (depth)
+                memcpy(f + i, frames, depth * sizeof(*f));
+        s->nframes = i + depth;
+        *at = i;
+        return 0;
+}
+
+int synth_set_version(struct synth *s, uint32_t version)
+{
+        if (!lt_layout_of(version))
+                return -EINVAL;
+        s->hdr.version = version;
+        uint64_t *old = s->frames;
+        s->frames = NULL;
+        s->nframes = 0;
+        int err = 0;
+        for (size_t i = 0; i < s->nstacks && !err; i++) {
+                struct lt_stack_rec *r = &s->stacks[i];
+                uint64_t at;
+                err = place_frames(s, old + r->frames, r->depth, &at);
+                if (r->depth)
+                        r->frames = at;
+        }
+        free(old);
+        return err;
+}
+
 int synth_add_stack(struct synth *s, const uint64_t *frames, unsigned depth, uint32_t mod_gen,
                     int64_t live_bytes, int64_t live_blocks, uint64_t allocs,
                     uint64_t bytes_allocated)
 {
-        uint64_t at = s->nframes;
-        if (depth) {
-                uint64_t within;
-                unsigned k = lt_chunk_of(at, s->base[LT_SEC_FRAMES], &within);
-                if (within + depth > (uint64_t)s->base[LT_SEC_FRAMES] << k)
-                        at = lt_chunk_start(k + 1, s->base[LT_SEC_FRAMES]);
-        }
-        uint64_t *f = realloc(s->frames, (at + depth + 1) * sizeof(*f));
-        if (!f)
+        uint64_t at;
+        if (place_frames(s, frames, depth, &at) < 0)
                 return -ENOMEM;
-        s->frames = f;
-        memset(f + s->nframes, 0, (at - s->nframes) * sizeof(*f));
-        memcpy(f + at, frames, depth * sizeof(*f));
-        s->nframes = at + depth;
 
         struct lt_stack_rec *st = realloc(s->stacks, (s->nstacks + 1) * sizeof(*st));
         if (!st)
@@ -199,10 +243,10 @@ int synth_set_records(struct synth *s, enum lt_section_kind kind, const void *re
         return 0;
 }
 
-static unsigned chunks_for(uint64_t count, uint32_t base)
+static unsigned chunks_for(uint64_t count, uint32_t base, unsigned lg)
 {
         unsigned k = 1;
-        while (lt_chunk_start(k, base) < count)
+        while (lt_chunk_start(k, base, lg) < count)
                 k++;
         return k;
 }
@@ -231,8 +275,13 @@ int synth_build(struct synth *s, unsigned char **out, size_t *out_len)
                         count[k] = s->nrecs[k];
                 }
         }
+        const struct lt_layout *lay = lt_layout_of(h->version);
+        if (!lay)
+                return -EINVAL;
+        h->header_size = lay->header_size;
         unsigned nchunks[LT_SEC__COUNT] = {0};
-        size_t len = LT_HEADER_SIZE;
+        uint64_t off[LT_SEC__COUNT][LT_MAX_CHUNKS];
+        size_t len = lay->header_size;
         /* Every section the format knows gets a chunk, as the preload gives
          * them at start; only these get records. */
         for (int k = 1; k < LT_SEC__COUNT; k++) {
@@ -242,19 +291,23 @@ int synth_build(struct synth *s, unsigned char **out, size_t *out_len)
                 sec->rec_size = rec_size[k];
                 sec->base = s->base[k] ? s->base[k] : 1;
                 sec->count = count[k];
-                nchunks[k] = chunks_for(count[k], sec->base);
+                nchunks[k] = chunks_for(count[k], sec->base, lay->chunk_lg);
+                if (nchunks[k] > lay->max_chunks)
+                        return -E2BIG;
         }
         /* Chunk c of every section, then chunk c + 1: as a process that
          * grows all its tables at once would leave them. */
-        for (unsigned c = 0; c < LT_MAX_CHUNKS; c++) {
+        for (unsigned c = 0; c < lay->max_chunks; c++) {
                 for (int k = 1; k < LT_SEC__COUNT; k++) {
                         if (c >= nchunks[k])
                                 continue;
                         struct lt_section *sec = &h->sections[k];
                         len = (len + s->align - 1) / s->align * s->align;
-                        sec->chunk_off[c] = len;
+                        off[k][c] = len;
+                        if (c < LT_HEAD_CHUNKS)
+                                sec->chunk_off[c] = len;
                         sec->nchunks = c + 1;
-                        len += (size_t)rec_size[k] * ((size_t)sec->base << c);
+                        len += (size_t)rec_size[k] * lt_chunk_recs(c, sec->base, lay->chunk_lg);
                 }
         }
         h->file_size = len;
@@ -262,12 +315,15 @@ int synth_build(struct synth *s, unsigned char **out, size_t *out_len)
         if (!buf)
                 return -ENOMEM;
         memcpy(buf, h, sizeof(*h));
+        for (int k = 1; k < LT_SEC__COUNT; k++)
+                for (unsigned c = 0; c < nchunks[k]; c++)
+                        *lt_chunk_slot((struct lt_header *)buf, (unsigned)k, c) = off[k][c];
         for (int k = 1; k < LT_SEC__COUNT; k++) {
                 const struct lt_section *sec = &h->sections[k];
                 for (uint64_t i = 0; i < count[k]; i++) {
                         uint64_t within;
-                        unsigned c = lt_chunk_of(i, sec->base, &within);
-                        memcpy(buf + sec->chunk_off[c] + within * rec_size[k],
+                        unsigned c = lt_chunk_of(i, sec->base, lay->chunk_lg, &within);
+                        memcpy(buf + off[k][c] + within * rec_size[k],
                                (const char *)data[k] + i * rec_size[k], rec_size[k]);
                 }
         }

@@ -11,7 +11,7 @@
 #include "leaktrace/format.h"
 
 struct synth {
-        struct lt_header hdr;
+        struct lt_header hdr; /* hdr.version: LT_VERSION; synth_set_version() changes it */
         struct lt_stack_rec *stacks;
         size_t nstacks;
         uint64_t *frames;
@@ -46,7 +46,8 @@ int synth_add_module(struct synth *s, const struct lt_module_rec *m);
 int synth_self_module(struct lt_module_rec *m);
 
 /* Appends a stack record with DEPTH frames, placed as the preload places
- * them (never across a chunk boundary). Returns its index, or -ENOMEM. */
+ * them (never across a chunk boundary; in the next chunk that holds them
+ * when chunks are smaller than DEPTH). Returns its index, or -ENOMEM. */
 int synth_add_stack(struct synth *s, const uint64_t *frames, unsigned depth, uint32_t mod_gen,
                     int64_t live_bytes, int64_t live_blocks, uint64_t allocs,
                     uint64_t bytes_allocated);
@@ -59,14 +60,20 @@ int synth_add_timer_site(struct synth *s, uint32_t stack, unsigned kind, int64_t
 /* Appends a timer record. Returns its index, or -ENOMEM. */
 int synth_add_timer(struct synth *s, const struct lt_timer_rec *r);
 
+/* Makes the file one of format VERSION (1 or 2), with the frames of the
+ * stacks added so far placed again by its chunk sizes. Returns 0, or
+ * -EINVAL for a version that does not exist, or -ENOMEM. */
+int synth_set_version(struct synth *s, uint32_t version);
+
 /* Sets the N records of section KIND (one without a field of its own
  * above: timeline, history, snapshots, snapshot values, mapping sites) to
  * a copy of RECS. Returns 0 or -ENOMEM. */
 int synth_set_records(struct synth *s, enum lt_section_kind kind, const void *recs, size_t n);
 
-/* Lays the file out: header, then the chunks of every section, interleaved
- * as a growing process would leave them. Returns 0 with *buf (malloc'd) and
- * *len, or -ENOMEM. */
+/* Lays the file out: header (of hdr.version's size), then the chunks of
+ * every section, interleaved as a growing process would leave them.
+ * Returns 0 with *buf (malloc'd) and *len, -E2BIG when a section needs
+ * more chunks than the version has, or -ENOMEM. */
 int synth_build(struct synth *s, unsigned char **buf, size_t *len);
 
 /* Writes LEN bytes to PATH, replacing it. Returns 0 or -errno. */

@@ -27,8 +27,8 @@
 
 static const char *leaktrace;
 static char *dir;
-static unsigned char *base;
-static size_t base_len;
+static unsigned char *base, *base_v1; /* the same records in format 2 and 1 */
+static size_t base_len, base_v1_len;
 static int ncase;
 
 static NOINLINE uint64_t frame_here(void)
@@ -37,7 +37,9 @@ static NOINLINE uint64_t frame_here(void)
 }
 
 /* A valid file with a bit of everything: real frames in this program, a
- * module for it and one for a missing library, stacks in several chunks. */
+ * module for it and one for a missing library, stacks in several chunks,
+ * and a timeline in 36 (chunks 32..35 in format 2's extension of the
+ * header). Then the same in format 1. */
 static void build_base(void)
 {
         struct synth s;
@@ -117,8 +119,9 @@ static void build_base(void)
         synth_set_records(&s, LT_SEC_SNAPSHOTS, &snap, 1);
         synth_set_records(&s, LT_SEC_SNAPVALS, vals, 2);
         synth_set_records(&s, LT_SEC_MAP_SITES, &map, 1);
-        s.base[LT_SEC_TIMELINE] = 16;
-        if (synth_build(&s, &base, &base_len) < 0)
+        s.base[LT_SEC_TIMELINE] = 1;
+        if (synth_build(&s, &base, &base_len) < 0 || synth_set_version(&s, 1) < 0 ||
+            synth_build(&s, &base_v1, &base_v1_len) < 0)
                 exit(2);
         synth_free(&s);
 }
@@ -166,21 +169,22 @@ static void expect_bad(const char *what, const char *path, const char *want)
         proc_free(&r);
 }
 
-static char *with_patch(const char *tag, size_t off, const void *val, size_t n)
+static char *with_patch(const char *tag, const unsigned char *file, size_t len, size_t off,
+                        const void *val, size_t n)
 {
-        unsigned char *copy = malloc(base_len);
-        memcpy(copy, base, base_len);
-        if (off + n > base_len)
+        unsigned char *copy = malloc(len);
+        memcpy(copy, file, len);
+        if (off + n > len)
                 abort();
         memcpy(copy + off, val, n);
-        char *p = write_case(tag, copy, base_len);
+        char *p = write_case(tag, copy, len);
         free(copy);
         return p;
 }
 
 static void patch_case(const char *what, size_t off, const void *val, size_t n, const char *want)
 {
-        char *p = with_patch("patch", off, val, n);
+        char *p = with_patch("patch", base, base_len, off, val, n);
         expect_bad(what, p, want);
         free(p);
 }
@@ -189,6 +193,16 @@ static void patch_case(const char *what, size_t off, const void *val, size_t n, 
         do {                                                                                       \
                 __typeof__(value) v_ = (value);                                                    \
                 patch_case(what, field_off, &v_, sizeof(v_), want);                                \
+        } while (0)
+
+/* The same, to the format-1 file. */
+#define PATCH_V1(what, field_off, value, want)                                                     \
+        do {                                                                                       \
+                __typeof__(value) v_ = (value);                                                    \
+                char *p_ =                                                                         \
+                    with_patch("patch-v1", base_v1, base_v1_len, field_off, &v_, sizeof(v_));      \
+                expect_bad(what, p_, want);                                                        \
+                free(p_);                                                                          \
         } while (0)
 
 static size_t sec_off(int k)
@@ -202,8 +216,16 @@ static size_t rec_off(int k, uint64_t i)
         struct lt_section sec;
         memcpy(&sec, base + sec_off(k), sizeof(sec));
         uint64_t within;
-        unsigned c = lt_chunk_of(i, sec.base, &within);
-        return (size_t)(sec.chunk_off[c] + within * sec.rec_size);
+        unsigned c = lt_chunk_of(i, sec.base, LT_CHUNK_LG, &within);
+        return (size_t)(lt_chunk_off((const struct lt_header *)base, (unsigned)k, c) +
+                        within * sec.rec_size);
+}
+
+/* File offset of the slot of chunk c of section k in the base file. */
+static size_t slot_off(int k, unsigned c)
+{
+        return (size_t)((unsigned char *)lt_chunk_slot((struct lt_header *)base, (unsigned)k, c) -
+                        base);
 }
 
 static void specific_cases(void)
@@ -220,7 +242,7 @@ static void specific_cases(void)
         free(p);
 
         char what[64];
-        for (size_t at = 64; at < LT_HEADER_SIZE; at += 64) {
+        for (size_t at = 64; at < LT_HEADER_SIZE; at += at < LT_HEADER_SIZE_V1 ? 64 : 512) {
                 snprintf(what, sizeof(what), "truncated at %zu", at);
                 p = write_case("trunc", base, at);
                 expect_bad(what, p, at < 8 ? "magic" : "truncated");
@@ -241,10 +263,14 @@ static void specific_cases(void)
         free(p);
 
         PATCH("wrong magic", 0, (uint64_t)0x4b41454c4e4f4e, "magic");
-        PATCH("future version", offsetof(struct lt_header, version), (uint32_t)2,
-              "written by a newer leaktrace (format 2); this one reads format 1");
-        PATCH("version 0", offsetof(struct lt_header, version), (uint32_t)0, "version");
-        PATCH("header size", offsetof(struct lt_header, header_size), (uint32_t)4096, "header");
+        PATCH("future version", offsetof(struct lt_header, version), (uint32_t)3,
+              "written by a newer leaktrace (format 3); this one reads formats 1 to 2");
+        PATCH("version 0", offsetof(struct lt_header, version), (uint32_t)0,
+              "unknown format version 0");
+        PATCH("header size", offsetof(struct lt_header, header_size), (uint32_t)4096,
+              "header size 4096, format 2 has 32768");
+        PATCH("format 2 with format 1's header size", offsetof(struct lt_header, header_size),
+              (uint32_t)LT_HEADER_SIZE_V1, "header size 8192, format 2 has 32768");
         PATCH("file size beyond the file", offsetof(struct lt_header, file_size),
               (uint64_t)base_len + 1, "truncated");
         PATCH("file size below the header", offsetof(struct lt_header, file_size), (uint64_t)100,
@@ -281,10 +307,12 @@ static void specific_cases(void)
                 SEC_CASE("chunk size 0", base, (uint32_t)0, "power of two");
                 SEC_CASE("chunk size 3", base, (uint32_t)3, "power of two");
                 SEC_CASE("chunk size 2^31", base, (uint32_t)1 << 31, NULL);
-                SEC_CASE("33 chunks", nchunks, (uint32_t)LT_MAX_CHUNKS + 1, "chunks");
+                SEC_CASE("209 chunks", nchunks, (uint32_t)LT_MAX_CHUNKS + 1,
+                         "209 chunks, at most 208 in format 2");
+                SEC_CASE("2^32-1 chunks", nchunks, UINT32_MAX, "at most 208");
                 SEC_CASE("more chunks than listed", nchunks, sec.nchunks + 1, "outside");
                 SEC_CASE("count beyond its chunks", count,
-                         lt_chunk_start(sec.nchunks, sec.base) + 1, "hold");
+                         lt_chunk_start(sec.nchunks, sec.base, LT_CHUNK_LG) + 1, "hold");
                 SEC_CASE("count 2^64-1", count, UINT64_MAX, "hold");
                 SEC_CASE("chunk 0 past the end", chunk_off[0], (uint64_t)base_len, "outside");
                 SEC_CASE("chunk 0 ending past the end", chunk_off[0], (uint64_t)base_len - 8,
@@ -295,6 +323,54 @@ static void specific_cases(void)
                         SEC_CASE("chunks 0 and 1 overlap", chunk_off[1], sec.chunk_off[0] + 8,
                                  "overlap");
         }
+        /* The timeline's chunks 32..35: their slots in format 2's extension. */
+        struct lt_section tl;
+        memcpy(&tl, base + sec_off(LT_SEC_TIMELINE), sizeof(tl));
+        if (!tap_ok(tl.nchunks == 36, "the base file's timeline has 36 chunks"))
+                tap_diag("it has %u", tl.nchunks);
+        uint64_t off32 = lt_chunk_off((const struct lt_header *)base, LT_SEC_TIMELINE, 32);
+        PATCH("timeline chunk 33 past the end", slot_off(LT_SEC_TIMELINE, 33), (uint64_t)base_len,
+              "timeline section: chunk 33 (offset");
+        PATCH("timeline chunk 35 ending past the end", slot_off(LT_SEC_TIMELINE, 35),
+              (uint64_t)base_len - 8, "timeline section: chunk 35");
+        PATCH("timeline chunk 32 inside format 2's header", slot_off(LT_SEC_TIMELINE, 32),
+              (uint64_t)LT_HEADER_SIZE_V1 + 64, "timeline section: chunk 32 (offset 8256");
+        PATCH("timeline chunk 34 at 2^64-8", slot_off(LT_SEC_TIMELINE, 34), UINT64_MAX - 7,
+              "outside");
+        PATCH("timeline chunks 32 and 33 overlap", slot_off(LT_SEC_TIMELINE, 33), off32 + 64,
+              "timeline chunk 32 and timeline chunk 33 overlap");
+        PATCH("timeline chunk 35 over stacks chunk 0", slot_off(LT_SEC_TIMELINE, 35),
+              lt_chunk_off((const struct lt_header *)base, LT_SEC_STACKS, 0),
+              "stacks chunk 0 and timeline chunk 35 overlap");
+        /* Format 1: the same checks, by its own sizes. */
+        for (size_t at = 64; at < LT_HEADER_SIZE_V1; at += 1024) {
+                snprintf(what, sizeof(what), "format 1, truncated at %zu", at);
+                p = write_case("trunc-v1", base_v1, at);
+                expect_bad(what, p, "shorter than the 8192-byte header");
+                free(p);
+        }
+        p = write_case("trunc-v1", base_v1, base_v1_len - 1);
+        expect_bad("format 1, truncated by one byte", p, "truncated");
+        free(p);
+        PATCH_V1("format 1 with format 2's header size", offsetof(struct lt_header, header_size),
+                 (uint32_t)LT_HEADER_SIZE, "header size 32768, format 1 has 8192");
+        PATCH_V1(
+            "format 1, 33 chunks", sec_off(LT_SEC_STACKS) + offsetof(struct lt_section, nchunks),
+            (uint32_t)LT_MAX_CHUNKS_V1 + 1, "stacks section: 33 chunks, at most 32 in format 1");
+        PATCH_V1("format 1, chunk 0 inside the header",
+                 sec_off(LT_SEC_FRAMES) + offsetof(struct lt_section, chunk_off), (uint64_t)4096,
+                 "frames section: chunk 0 (offset 4096");
+        PATCH_V1("format 1, chunk 1 past the end",
+                 sec_off(LT_SEC_FRAMES) + offsetof(struct lt_section, chunk_off) + 8,
+                 (uint64_t)base_v1_len, "frames section: chunk 1 (offset");
+        {
+                struct lt_section sec;
+                memcpy(&sec, base_v1 + sec_off(LT_SEC_STACKS), sizeof(sec));
+                PATCH_V1("format 1, count beyond its chunks",
+                         sec_off(LT_SEC_STACKS) + offsetof(struct lt_section, count),
+                         lt_chunk_start(sec.nchunks, sec.base, LT_CHUNK_LG_V1) + 1, "hold");
+        }
+
         size_t st = rec_off(LT_SEC_STACKS, 5);
         PATCH("stack depth 257", st + offsetof(struct lt_stack_rec, depth),
               (uint16_t)(LT_MAX_DEPTH + 1), "depth");
@@ -427,11 +503,12 @@ static const uint64_t interesting[] = {
     UINT64_MAX - 7,
 };
 
-/* Where mutations land: the header's fields, its section table, or the
- * records, so that most copies are damaged where it matters. */
-static size_t pick_offset(size_t len)
+/* Where mutations land: the header's fields, its section table, format
+ * 2's further chunk slots, or the records, so that most copies are damaged
+ * where it matters. HSIZE: the file's header size. */
+static size_t pick_offset(size_t len, size_t hsize)
 {
-        switch (next_rand() % 4) {
+        switch (next_rand() % 5) {
         case 0:
                 return next_rand() % 256;
         case 1:
@@ -439,16 +516,23 @@ static size_t pick_offset(size_t len)
                        next_rand() % (LT_SEC__COUNT * sizeof(struct lt_section));
         case 2:
                 return offsetof(struct lt_header, cmdline) + next_rand() % 64;
+        case 3:
+                if (hsize == LT_HEADER_SIZE) /* the first 8 slots of a section */
+                        return LT_HEADER_SIZE_V1 +
+                               (1 + next_rand() % (LT_SEC__COUNT - 1)) *
+                                   sizeof(((struct lt_header_more *)0)->chunk_off[0]) +
+                               8 * (next_rand() % 8);
+                /* fall through */
         default:
-                return LT_HEADER_SIZE + next_rand() % (len - LT_HEADER_SIZE);
+                return hsize + next_rand() % (len - hsize);
         }
 }
 
-static size_t mutate(unsigned char *buf, size_t len)
+static size_t mutate(unsigned char *buf, size_t len, size_t hsize)
 {
         int n = 1 + (int)(next_rand() % 6);
         for (int i = 0; i < n; i++) {
-                size_t off = pick_offset(len);
+                size_t off = pick_offset(len, hsize);
                 switch (next_rand() % 5) {
                 case 0:
                         buf[off] = (unsigned char)next_rand();
@@ -472,7 +556,7 @@ static size_t mutate(unsigned char *buf, size_t len)
                 }
                 default:
                         if (next_rand() % 4 == 0)
-                                len = LT_HEADER_SIZE + next_rand() % (len - LT_HEADER_SIZE);
+                                len = hsize + next_rand() % (len - hsize);
                         break;
                 }
         }
@@ -520,12 +604,15 @@ static void fuzz(void)
         time_t start = time(NULL);
         int done = 0, bad = 0, rejected = 0;
         char *files[FUZZ_BATCH];
-        unsigned char *buf = malloc(base_len);
+        unsigned char *buf = malloc(base_len > base_v1_len ? base_len : base_v1_len);
         while (done < FUZZ_COPIES && time(NULL) - start < FUZZ_SECONDS) {
                 int n = 0;
                 for (; n < FUZZ_BATCH && done + n < FUZZ_COPIES; n++) {
-                        memcpy(buf, base, base_len);
-                        size_t len = mutate(buf, base_len);
+                        /* One copy in four of the format-1 file. */
+                        int v1 = (done + n) % 4 == 3;
+                        size_t len = v1 ? base_v1_len : base_len;
+                        memcpy(buf, v1 ? base_v1 : base, len);
+                        len = mutate(buf, len, v1 ? LT_HEADER_SIZE_V1 : LT_HEADER_SIZE);
                         if (asprintf(&files[n], "%s/fuzz-%05d.lt", dir, done + n) < 0 ||
                             synth_write_file(files[n], buf, len) < 0)
                                 abort();
@@ -572,14 +659,23 @@ int main(int argc, char **argv)
         build_base();
         {
                 char *p = write_case("valid", base, base_len);
+                char *p1 = write_case("valid-v1", base_v1, base_v1_len);
                 char *args[] = {(char *)leaktrace, "report", "--format", "json", p, NULL};
-                struct proc_result r;
+                struct proc_result r, r1;
                 proc_run(&r, args, run_env, NULL);
                 if (!tap_ok(r.status == 0 && strstr(r.out, "\"pid\":777") && !sanitizer_said(r.err),
                             "the undamaged file: exit 0, a report"))
                         tap_diag("status %d: %s", r.status, r.err);
+                args[4] = p1;
+                proc_run(&r1, args, run_env, NULL);
+                if (!tap_ok(r1.status == 0 && !strcmp(r.out, r1.out) && !sanitizer_said(r1.err),
+                            "the same records in format 1: exit 0, the same report"))
+                        tap_diag("status %d: %s\nformat 2:\n%s\nformat 1:\n%s", r1.status, r1.err,
+                                 r.out, r1.out);
                 proc_free(&r);
+                proc_free(&r1);
                 free(p);
+                free(p1);
         }
         specific_cases();
         fuzz();

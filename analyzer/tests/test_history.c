@@ -138,8 +138,11 @@ static int64_t live_of(unsigned site, uint64_t ms)
         return b;
 }
 
-/* The trace of the grid: stacks L, C, T, X from captures, M's stack. */
-static int write_grid_trace(const char *path, const struct caps *k, int variant)
+/* The trace of the grid: stacks L, C, T, X from captures, M's stack; in a
+ * file of format VERSION. The timeline's 64 columns are in chunks of one
+ * record: 36 chunks in format 2, the last 4 listed in the header's
+ * extension (they hold the recent ring); 7 in format 1. */
+static int write_grid_trace(const char *path, const struct caps *k, int variant, uint32_t version)
 {
         static const char *const argv[] = {"grid"};
         struct synth s;
@@ -216,7 +219,10 @@ static int write_grid_trace(const char *path, const struct caps *k, int variant)
         synth_set_records(&s, LT_SEC_SNAPVALS, vals, nvals);
         synth_set_records(&s, LT_SEC_MAP_SITES, &map, 1);
         s.base[LT_SEC_HISTORY] = 2;
-        int err = synth_write(&s, path);
+        s.base[LT_SEC_TIMELINE] = 1;
+        int err = synth_set_version(&s, version);
+        if (!err)
+                err = synth_write(&s, path);
         synth_free(&s);
         return err;
 }
@@ -897,11 +903,14 @@ int main(int argc, char **argv)
         memset(&k, 0, sizeof(k));
         lt_test_capture_all(&k);
 
-        char *grid[3], *odd, *svg;
+        char *grid[3], *grid_v1, *odd, *svg;
         for (int v = 0; v < 3; v++)
                 if (asprintf(&grid[v], "%s/grid%d.lt", dir, v) < 0 ||
-                    write_grid_trace(grid[v], &k, v) < 0)
+                    write_grid_trace(grid[v], &k, v, LT_VERSION) < 0)
                         return 2;
+        if (asprintf(&grid_v1, "%s/grid0-v1.lt", dir) < 0 ||
+            write_grid_trace(grid_v1, &k, 0, 1) < 0)
+                return 2;
         if (asprintf(&odd, "%s/odd.lt", dir) < 0 || write_odd_trace(odd, &k) < 0 ||
             asprintf(&svg, "%s/timeline.svg", dir) < 0)
                 return 2;
@@ -910,6 +919,9 @@ int main(int argc, char **argv)
                 tap_set_prefix(b ? "(sanitized) " : "");
                 for (int v = 0; v < 3; v++)
                         check_grid(bins[b], grid[v], v);
+                tap_set_prefix(b ? "(sanitized) format 1: " : "format 1: ");
+                check_grid(bins[b], grid_v1, 0);
+                tap_set_prefix(b ? "(sanitized) " : "");
                 check_diff_and_check(bins[b], grid[0]);
                 check_odd(bins[b], odd, &k, exe);
                 const char *a[] = {"timeline", "-o", svg, grid[0], NULL};

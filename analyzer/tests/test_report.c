@@ -411,6 +411,14 @@ int main(int argc, char **argv)
         const char *a3[] = {main_lt, "--top", "3", "--format", "json"};
         check_report("--top 3 after the file name: no warning for modules not shown", a3, 5,
                      want_top3, 0, NULL, NULL);
+        /* The same records in a file of format 1 (8 KiB header, chunks
+         * doubling): the same report. */
+        char *main_v1;
+        if (asprintf(&main_v1, "%s/main-v1.lt", dir) < 0 || synth_set_version(&s, 1) < 0 ||
+            synth_write(&s, main_v1) < 0 || synth_set_version(&s, LT_VERSION) < 0)
+                return 2;
+        const char *a4[] = {"--format", "json", "--top", "0", main_v1};
+        check_report("a file of format 1: every site", a4, 5, want_main, 2, GONE, "build-id");
 
         /* The text report: its main lines, exactly. */
         {
@@ -485,7 +493,10 @@ int main(int argc, char **argv)
         synth_free(&s);
         synth_init(&s, 101, 1, cmd3);
         s.hdr.flags = LT_F_EXEC;
-        s.base[LT_SEC_FRAMES] = 1; /* chunks of 1, 2, 4, ... frames */
+        /* Chunks of 1 frame (16 of them), then of 2, then of 4: the
+         * second stack's 3 frames are in chunk 32, the first whose slot is
+         * in the header's extension. */
+        s.base[LT_SEC_FRAMES] = 1;
         s.base[LT_SEC_STACKS] = 1;
         uint64_t e[1] = {k.c.f[0]};
         synth_add_stack(&s, e, 1, 2, 20, 2, 2, 20);

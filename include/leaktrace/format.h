@@ -2,13 +2,14 @@
  * writes it through a shared file mapping, and the leaktrace command, which
  * reads it.
  *
- * Layout. A fixed header of LT_HEADER_SIZE bytes, then chunks. Each section
- * (stacks, frames, modules, ...) is a segmented array: chunk k holds
- * `base << k` records and starts at record index `base * (2^k - 1)`, so a
- * section grows by doubling without ever moving a record, and the header
- * lists the file offset of every chunk. Chunks are appended at the end of
- * the file and reserved with fallocate() before they are used, so a write
- * into the mapping can never fault for want of disk space.
+ * Layout. A fixed header of `header_size` bytes, then chunks. Each section
+ * (stacks, frames, modules, ...) is a segmented array: its chunks come in
+ * levels of 2^lg, each chunk of level g holding `base << g` records, so a
+ * section grows without ever moving a record, and the header lists the file
+ * offset of every chunk (lt_chunk_of(), lt_chunk_start(), lt_chunk_off()).
+ * Chunks are appended at the end of the file and reserved with fallocate()
+ * before they are used, so a write into the mapping can never fault for
+ * want of disk space.
  *
  * Everything is little-endian and fixed-width. A writer fills a record,
  * then publishes it by a release store of the section's `count`; a reader
@@ -17,7 +18,21 @@
  *
  * Compatibility: fields are only ever added (in reserved space or new
  * section kinds), never renamed or moved. LT_VERSION changes only when an
- * old reader could not read a new file correctly.
+ * old reader could not read a new file correctly. The reader reads every
+ * version; the preload writes the last.
+ *
+ * Version 1: an 8 KiB header (struct lt_header), lg = 0 (each chunk twice
+ * the last), 32 chunks a section. A section that has just crossed the end
+ * of a chunk holds about half of what its chunks take: the file of a
+ * long-running server grew by half again when its frames did so by a few
+ * records.
+ * Version 2: lg = 4 (16 chunks a level), so what the last chunk leaves
+ * unused is at most an 8th of what the section holds (at the start of
+ * level 1), nearer a 16th in later levels. Its 208 chunks a section need
+ * more slots than struct lt_section has: the header is 32 KiB, the first
+ * 8 KiB exactly version 1's (chunk slots 0..31 included, and the control
+ * and history state that `leaktrace ctl` maps), then struct
+ * lt_header_more with slots 32.. of every section.
  */
 #ifndef LEAKTRACE_FORMAT_H
 #define LEAKTRACE_FORMAT_H
@@ -27,10 +42,15 @@
 
 #define LT_MAGIC "LEAKTRC\0"
 #define LT_MAGIC_LEN 8
-#define LT_VERSION 1
-#define LT_HEADER_SIZE 8192
+#define LT_VERSION 2
+#define LT_HEADER_SIZE 32768   /* version 2's */
+#define LT_HEADER_SIZE_V1 8192 /* version 1's; where version 2's extension starts */
 #define LT_MAX_SECTIONS 16
-#define LT_MAX_CHUNKS 32
+#define LT_HEAD_CHUNKS 32 /* chunk slots in struct lt_section: all of version 1's */
+#define LT_MAX_CHUNKS 208 /* chunks of a version-2 section: 13 levels of 16 */
+#define LT_MAX_CHUNKS_V1 LT_HEAD_CHUNKS
+#define LT_CHUNK_LG 4 /* version 2: 2^4 chunks a level */
+#define LT_CHUNK_LG_V1 0
 #define LT_MAX_DEPTH 256
 #define LT_CMDLINE_MAX 2048
 #define LT_PATH_MAX 1024
@@ -105,11 +125,11 @@ struct lt_section {
         uint32_t kind;     /* enum lt_section_kind; 0 for an unused slot */
         uint32_t rec_size; /* bytes per record */
         uint32_t base;     /* records in chunk 0, a power of two */
-        uint32_t nchunks;  /* chunks allocated, each listed in chunk_off */
+        uint32_t nchunks;  /* chunks allocated, each listed: lt_chunk_off() */
         uint64_t count;    /* records published */
-        uint64_t chunk_off[LT_MAX_CHUNKS];
+        uint64_t chunk_off[LT_HEAD_CHUNKS]; /* chunks 0..31; version 2's next in lt_header_more */
 };
-_Static_assert(sizeof(struct lt_section) == 24 + 8 * LT_MAX_CHUNKS, "lt_section layout");
+_Static_assert(sizeof(struct lt_section) == 24 + 8 * LT_HEAD_CHUNKS, "lt_section layout");
 
 /* Counters that belong to the whole process. Kept on a cache line of their
  * own: every allocation touches them. */
@@ -195,7 +215,7 @@ _Static_assert(sizeof(struct lt_history_state) == 80, "lt_history_state layout")
 struct lt_header {
         char magic[LT_MAGIC_LEN];
         uint32_t version;
-        uint32_t header_size; /* LT_HEADER_SIZE */
+        uint32_t header_size; /* LT_HEADER_SIZE, or LT_HEADER_SIZE_V1 in version 1 */
         uint32_t flags;       /* LT_F_* */
         uint32_t pid;
         uint32_t ppid;
@@ -227,7 +247,49 @@ struct lt_header {
 };
 _Static_assert(offsetof(struct lt_header, totals) % 64 == 0, "totals on their own line");
 _Static_assert(offsetof(struct lt_header, perf_map_bytes) == 112, "perf_map_bytes where reserved0 was");
-_Static_assert(sizeof(struct lt_header) <= LT_HEADER_SIZE, "lt_header fits");
+_Static_assert(sizeof(struct lt_header) <= LT_HEADER_SIZE_V1, "lt_header fits version 1's header");
+
+/* Version 2's header, from LT_HEADER_SIZE_V1 on: the file offsets of
+ * chunks LT_HEAD_CHUNKS.. of each section, indexed by kind. */
+struct lt_header_more {
+        uint64_t chunk_off[LT_MAX_SECTIONS][LT_MAX_CHUNKS - LT_HEAD_CHUNKS];
+};
+_Static_assert(LT_HEADER_SIZE_V1 + sizeof(struct lt_header_more) <= LT_HEADER_SIZE,
+               "lt_header_more fits version 2's header");
+
+/* What a version of the format implies: the layout of its header and its
+ * chunks. lt_layout_of() is NULL for a version that does not exist. */
+struct lt_layout {
+        uint32_t header_size;
+        unsigned chunk_lg;   /* chunks a level: 2^chunk_lg */
+        unsigned max_chunks; /* chunks a section */
+};
+
+static inline const struct lt_layout *lt_layout_of(uint32_t version)
+{
+        static const struct lt_layout layouts[] = {
+            [1] = {LT_HEADER_SIZE_V1, LT_CHUNK_LG_V1, LT_MAX_CHUNKS_V1},
+            [2] = {LT_HEADER_SIZE, LT_CHUNK_LG, LT_MAX_CHUNKS},
+        };
+        _Static_assert(sizeof(layouts) / sizeof(layouts[0]) == LT_VERSION + 1, "every version");
+        return version >= 1 && version <= LT_VERSION ? &layouts[version] : NULL;
+}
+
+/* Where the file offset of chunk c of section `kind` is kept, in a header
+ * held whole (header_size bytes) of a version whose sections have more
+ * than c chunks. Slots 0..31 are where version 1 has them. */
+static inline uint64_t *lt_chunk_slot(struct lt_header *h, unsigned kind, unsigned c)
+{
+        if (c < LT_HEAD_CHUNKS)
+                return &h->sections[kind].chunk_off[c];
+        struct lt_header_more *more = (struct lt_header_more *)((char *)h + LT_HEADER_SIZE_V1);
+        return &more->chunk_off[kind][c - LT_HEAD_CHUNKS];
+}
+
+static inline uint64_t lt_chunk_off(const struct lt_header *h, unsigned kind, unsigned c)
+{
+        return *lt_chunk_slot((struct lt_header *)h, kind, c);
+}
 
 /* A distinct call stack, and the allocation counters of the site it names.
  * One cache line: an allocation from a known stack touches only this. */
@@ -430,20 +492,36 @@ static inline uint64_t lt_stat_start_time(const char *stat)
         return v;
 }
 
-/* Where record `i` of a section with chunk-0 size `base` lives: its chunk and
- * its index within the chunk. */
-static inline unsigned lt_chunk_of(uint64_t i, uint32_t base, uint64_t *within)
+/* The chunks of a section with chunk-0 size `base` (a power of two), in
+ * levels of 2^lg (lt_layout_of()->chunk_lg): chunk k is of level
+ * g = k >> lg and holds `base << g` records; level g starts at record
+ * (base << lg) * (2^g - 1).
+ *
+ * Where record `i` lives: its chunk, and its index within the chunk. On the
+ * preload's hot path (every allocation): shifts, a clz, a mask. */
+static inline unsigned lt_chunk_of(uint64_t i, uint32_t base, unsigned lg, uint64_t *within)
 {
-        uint64_t q = i / base + 1; /* chunk k holds q in [2^k, 2^(k+1)) */
-        unsigned k = 63u - (unsigned)__builtin_clzll(q);
-        *within = i - (uint64_t)base * ((1ull << k) - 1);
-        return k;
+        unsigned b = (unsigned)__builtin_ctz(base);
+        uint64_t q = (i >> (b + lg)) + 1; /* level g holds q in [2^g, 2^(g+1)) */
+        unsigned g = 63u - (unsigned)__builtin_clzll(q);
+        uint64_t r = i - (((1ull << g) - 1) << (b + lg)); /* index within the level */
+        unsigned s = b + g;                               /* log2 of a chunk's records */
+        *within = r & ((1ull << s) - 1);
+        return (g << lg) + (unsigned)(r >> s);
 }
 
 /* Records that chunks 0..k-1 hold together. */
-static inline uint64_t lt_chunk_start(unsigned k, uint32_t base)
+static inline uint64_t lt_chunk_start(unsigned k, uint32_t base, unsigned lg)
 {
-        return (uint64_t)base * ((1ull << k) - 1);
+        unsigned g = k >> lg;
+        uint64_t j = k & ((1u << lg) - 1);
+        return (uint64_t)base * ((((1ull << g) - 1) << lg) + (j << g));
+}
+
+/* Records that chunk k holds. */
+static inline uint64_t lt_chunk_recs(unsigned k, uint32_t base, unsigned lg)
+{
+        return (uint64_t)base << (k >> lg);
 }
 
 #endif

@@ -16,27 +16,98 @@
 #include "tap.h"
 #include "tracefile.h"
 
-static void test_chunks(void)
+/* Every index maps to exactly one (chunk, slot), in order, with chunk k
+ * holding base << (k >> lg) records, and lt_chunk_start() giving each
+ * chunk's first index: a walk over indexes [0, n) checked against a
+ * counter of its own. */
+static int walk_chunks(uint32_t base, unsigned lg, uint64_t n)
 {
-        /* Every index maps to exactly one (chunk, slot), in order, with
-         * chunk k holding base << k records. */
-        uint32_t base = 4;
         uint64_t expect_k = 0, expect_within = 0;
-        int ok = 1;
-        for (uint64_t i = 0; i < 4 * 1023; i++) {
+        for (uint64_t i = 0; i < n; i++) {
                 uint64_t within;
-                unsigned k = lt_chunk_of(i, base, &within);
+                unsigned k = lt_chunk_of(i, base, lg, &within);
                 if (k != expect_k || within != expect_within)
-                        ok = 0;
-                if (++expect_within == ((uint64_t)base << expect_k)) {
+                        return 0;
+                if (!within && lt_chunk_start(k, base, lg) != i)
+                        return 0;
+                if (++expect_within == ((uint64_t)base << (expect_k >> lg))) {
+                        if (lt_chunk_recs(k, base, lg) != expect_within)
+                                return 0;
                         expect_k++;
                         expect_within = 0;
                 }
         }
-        CHECK(ok, "lt_chunk_of walks chunks 0..9 of base 4 in order");
-        CHECK(lt_chunk_start(3, 4) == 4 + 8 + 16, "lt_chunk_start(3, 4) is 28");
+        return 1;
+}
+
+static void test_chunks(void)
+{
         uint64_t within;
-        CHECK(lt_chunk_of(1ull << 40, 1024, &within) == 30, "index 2^40 with base 1024 is in chunk 30");
+        /* Version 1: each chunk twice the last. */
+        CHECK(walk_chunks(4, LT_CHUNK_LG_V1, 4 * 1023),
+              "v1: lt_chunk_of walks chunks 0..9 of base 4 in order");
+        CHECK(lt_chunk_start(3, 4, LT_CHUNK_LG_V1) == 4 + 8 + 16, "v1: lt_chunk_start(3, 4) is 28");
+        CHECK(lt_chunk_of(1ull << 40, 1024, LT_CHUNK_LG_V1, &within) == 30 && within == 1024,
+              "v1: index 2^40 with base 1024 is record 1024 of chunk 30");
+        CHECK(lt_chunk_start(LT_MAX_CHUNKS_V1, 1, LT_CHUNK_LG_V1) == 0xffffffffull,
+              "v1: 32 chunks of base 1 hold 2^32 - 1");
+
+        /* Version 2: 16 chunks a level, each level's twice the last's. */
+        CHECK(walk_chunks(4, LT_CHUNK_LG, 4 * 16 * 63),
+              "v2: lt_chunk_of walks levels 0..5 of base 4 in order");
+        CHECK(walk_chunks(1, LT_CHUNK_LG, 16 * 255), "v2: and levels 0..7 of base 1");
+        CHECK(lt_chunk_start(16, 4, LT_CHUNK_LG) == 64 &&
+                  lt_chunk_start(19, 4, LT_CHUNK_LG) == 64 + 3 * 8,
+              "v2: level 1 of base 4 starts at 64, its chunk 3 at 88");
+        CHECK(lt_chunk_recs(15, 4, LT_CHUNK_LG) == 4 && lt_chunk_recs(16, 4, LT_CHUNK_LG) == 8 &&
+                  lt_chunk_recs(207, 4, LT_CHUNK_LG) == 4 << 12,
+              "v2: chunks 15, 16 and 207 of base 4 hold 4, 8 and 4 << 12");
+        CHECK(lt_chunk_of(1ull << 40, 1024, LT_CHUNK_LG, &within) == 26 * 16 && within == 16384,
+              "v2: index 2^40 with base 1024 is record 16384 of chunk 416");
+        CHECK(lt_chunk_of((1ull << 62) - (1ull << 35) - 1, 1u << 31, LT_CHUNK_LG, &within) ==
+                      16 * 27 - 1 &&
+                  within == (1ull << 57) - 1,
+              "v2: base 2^31, index 2^62-2^35-1 is the last record of level 26 (chunk 431)");
+        CHECK(lt_chunk_of((1ull << 62) - (1ull << 35), 1u << 31, LT_CHUNK_LG, &within) == 16 * 27 &&
+                  within == 0,
+              "v2: and the next index the first of level 27");
+        /* The stacks section (base 1024) must hold LEAKTRACE_MAX_STACKS'
+         * maximum, 2^26: 12 levels (192 chunks) fall 16384 short. */
+        CHECK(lt_chunk_start(LT_MAX_CHUNKS, 1024, LT_CHUNK_LG) >= 1ull << 26 &&
+                  lt_chunk_start(LT_MAX_CHUNKS - 16, 1024, LT_CHUNK_LG) == (1ull << 26) - 16384,
+              "v2: 208 chunks of base 1024 hold 2^26 records, 192 would not");
+
+        /* Where the chunk slots are: 0..31 in the section, as in v1; the
+         * next in the extension at 8192, 176 a section, indexed by kind. */
+        static uint64_t hdr[LT_HEADER_SIZE / 8];
+        struct lt_header *h = (struct lt_header *)hdr;
+        CHECK((char *)lt_chunk_slot(h, 3, 31) - (char *)h ==
+                      (ptrdiff_t)offsetof(struct lt_header, sections[3].chunk_off[31]) &&
+                  (char *)lt_chunk_slot(h, 3, 32) - (char *)h == 8192 + (3 * 176) * 8 &&
+                  (char *)lt_chunk_slot(h, 10, 207) - (char *)h == 8192 + (10 * 176 + 175) * 8,
+              "v2: chunk slots 32..207 of section k are at 8192 + (176 k + c - 32) * 8");
+        hdr[(8192 + (5 * 176 + 7) * 8) / 8] = 0x123456;
+        CHECK(lt_chunk_off(h, 5, 39) == 0x123456, "lt_chunk_off reads slot 39 of section 5 there");
+
+        /* What the last chunk leaves unused: past level 0, less than an
+         * eighth of the records (a sixteenth in later levels) in v2; as
+         * much again as the records in v1. */
+        uint64_t worst2 = 0, worst1 = 0;
+        int ok = 1;
+        for (uint64_t n = 16 * 4 + 1; n < 4 * 16 * 255; n++) {
+                uint64_t cap =
+                    lt_chunk_start(lt_chunk_of(n - 1, 4, LT_CHUNK_LG, &within) + 1, 4, LT_CHUNK_LG);
+                if ((cap - n) * 8 >= n)
+                        ok = 0;
+                worst2 = cap - n > worst2 ? cap - n : worst2;
+                cap = lt_chunk_start(lt_chunk_of(n - 1, 4, LT_CHUNK_LG_V1, &within) + 1, 4,
+                                     LT_CHUNK_LG_V1);
+                worst1 = (cap - n) > worst1 ? cap - n : worst1;
+        }
+        CHECK(ok, "v2: chunks hold less than 9/8 of the count, from level 1 on");
+        CHECK(worst2 == 4 * 128 - 1 && worst1 == 4 * 2048 - 1,
+              "below 16320 records of base 4: at most 511 unused in v2, 8191 in v1 (%llu, %llu)",
+              (unsigned long long)worst2, (unsigned long long)worst1);
 }
 
 /* A reference model: the live table must agree with a plain array after
@@ -125,8 +196,8 @@ static void test_stacks(const char *dir)
                 else {
                         uint64_t w1, w2;
                         struct lt_stack_rec *d = lt_stack_rec(id);
-                        if (lt_chunk_of(d->frames, fs->base, &w1) !=
-                            lt_chunk_of(d->frames + 59, fs->base, &w2))
+                        if (lt_chunk_of(d->frames, fs->base, LT_CHUNK_LG, &w1) !=
+                            lt_chunk_of(d->frames + 59, fs->base, LT_CHUNK_LG, &w2))
                                 straddle++;
                 }
         }
@@ -138,8 +209,30 @@ static void test_stacks(const char *dir)
         }
         CHECK(ok, "3000 deep stacks are interned and found again with their ids");
         CHECK(straddle == 0, "no stack's frames straddle a chunk (%d did)", straddle);
-        CHECK(fs->nchunks >= 3, "the frames section grew to %u chunks", fs->nchunks);
+        /* 8 frames and 272 deep stacks in chunk 0, 273 in each next one. */
+        CHECK(fs->nchunks == 11, "the frames section grew to 11 chunks of 16384 (%u)", fs->nchunks);
         CHECK(lt_tf.hdr->sections[LT_SEC_STACKS].count == 3003, "the stack section counts 3003 stacks");
+
+        /* 50000 more: the stacks section's chunk 32 (records 49152..53247)
+         * is listed in the header's extension, and holds what the mapping
+         * shows of record 49152. */
+        ok = 1;
+        for (int i = 0; i < 50000 && ok; i++) {
+                void *one = (void *)(uintptr_t)(0x800000 + i);
+                ok = lt_stack_intern(&one, 1, 0) == (uint32_t)(3004 + i);
+        }
+        const struct lt_section *ss = &lt_tf.hdr->sections[LT_SEC_STACKS];
+        CHECK(ok && ss->count == 53003 && ss->nchunks == 33,
+              "53003 stacks in 33 chunks (%llu in %u)", (unsigned long long)ss->count, ss->nchunks);
+        uint64_t off32 = lt_chunk_off(lt_tf.hdr, LT_SEC_STACKS, 32);
+        struct lt_stack_rec on_disk;
+        const struct lt_stack_rec *mapped = lt_tf_rec(LT_SEC_STACKS, 49152);
+        CHECK(off32 >= LT_HEADER_SIZE && off32 < lt_tf.hdr->file_size &&
+                  pread(lt_tf.fd, &on_disk, sizeof(on_disk), (off_t)off32) == sizeof(on_disk) &&
+                  !memcmp(&on_disk, mapped, sizeof(on_disk)) && mapped->depth == 1 &&
+                  *(uint64_t *)lt_tf_rec(LT_SEC_FRAMES, mapped->frames) == 0x800000 + 49152 - 3003,
+              "chunk 32 of the stacks, at offset %llu in the extension's slot, holds stack 49153",
+              (unsigned long long)off32);
 
         struct stat st;
         CHECK(stat(lt_tf.path, &st) == 0 && (st.st_mode & 0777) == 0600, "the file is mode 0600");

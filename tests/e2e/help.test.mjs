@@ -10,7 +10,7 @@ import path from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { BUILD, LEAKTRACE, assertStatus, cleanEnv, prog, run, tmpdir, traceFiles, tracedEnv } from './lib.mjs';
+import { BUILD, LEAKTRACE, assertStatus, cleanEnv, header, layout, prog, run, tmpdir, traceFiles, tracedEnv } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const lt = (args, opts) => run(LEAKTRACE, args, opts);
@@ -198,6 +198,32 @@ test('a file that is missing, a directory or not a trace is named, with what to 
     assert.equal(lines.length, 1, `${args.join(' ')}: ${r.stderr}`);
     if (typeof want === 'string') assert.equal(lines[0], want, args.join(' '));
     else assert.match(lines[0], want, args.join(' '));
+  }
+});
+
+test('ctl reads the header of both format versions, and refuses a later one', (t) => {
+  // Copies of fuzz seeds of processes that exited: ctl gets as far as the
+  // process (gone), which only a header it accepts does.
+  const dir = tmpdir(t);
+  const corpus = path.join(ROOT, 'fuzz', 'corpus');
+  for (const v of [1, 2]) {
+    const seed = fs.readdirSync(corpus).find((f) => f.startsWith(`seed-v${v}-deep-`));
+    assert.ok(seed, `a seed of version ${v}`);
+    const file = path.join(dir, `v${v}.lt`);
+    fs.copyFileSync(path.join(corpus, seed), file);
+    const h = header(file);
+    assert.equal(h.version, v, `${seed}: version ${v}`);
+    const r = lt(['ctl', file, 'status']);
+    assert.equal(r.status, 2, `version ${v}`);
+    assert.equal(r.stderr, `leaktrace: ${file}: process ${h.pid} has exited; report the file instead\n`, `version ${v}`);
+    if (v === 2) {
+      const buf = fs.readFileSync(file);
+      buf.writeUInt32LE(3, layout().version.offset);
+      fs.writeFileSync(file, buf);
+      const later = lt(['ctl', file, 'status']);
+      assert.equal(later.status, 2);
+      assert.equal(later.stderr, `leaktrace: ${file}: not a trace file of this leaktrace\n`);
+    }
   }
 });
 

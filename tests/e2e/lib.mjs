@@ -102,7 +102,7 @@ export function traceFiles(dir) {
 
 let layoutCache;
 /** The header layout, as format.h gives it (printed by the layout program). */
-function layout() {
+export function layout() {
   if (!layoutCache) {
     const r = run(prog('layout'), []);
     assertStatus(r);

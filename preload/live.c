@@ -37,10 +37,13 @@ int lt_live_init(uint64_t max)
         return 0;
 }
 
+/* Populated at once: a new table is filled by the rehash that follows,
+ * and one mmap that maps every page costs less than a fault a page (node's
+ * start-up took about 900 faults here, a few microseconds each). */
 static struct lt_live_entry *alloc_slots(uint64_t n)
 {
         void *p = mmap(NULL, n * sizeof(struct lt_live_entry), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         return p == MAP_FAILED ? NULL : p;
 }
 

@@ -160,7 +160,12 @@ static int grow(enum lt_section_kind kind)
                 err = reserve_disk(lt_tf.fd, off, bytes);
         if (err)
                 return err;
-        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, lt_tf.fd, (off_t)off);
+        /* Populated: sections fill their chunks in order, and a chunk is at
+         * most a sixteenth of its section, so its pages are all wanted soon;
+         * mapped at once they cost a page fault each no more (the frames'
+         * copies took 500 of node -e 0's faults). */
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, lt_tf.fd,
+                       (off_t)off);
         if (p == MAP_FAILED)
                 return -errno;
         lt_tf.chunk[kind][k] = p;

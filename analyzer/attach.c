@@ -459,10 +459,7 @@ static const struct lt_cli_opt attach_opts[] = {
      "where the trace file goes (default: the current directory; the process must be able to "
      "write there)"},
     {'d', 0, "duration", "S", LT_KIND_ANY, NULL, "detach after S seconds (default: at Ctrl-C)"},
-    {'t', 0, "top", "N", LT_KIND_ANY, NULL,
-     "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},
-    {'f', 0, "format", "FORMAT", LT_KIND_WORDS, LT_FORMAT_WORDS,
-     "the form of the report: {} (text by default; see leaktrace help report)"},
+    LT_END_REPORT_OPTS,
     {'n', 0, "no-report", NULL, LT_KIND_ANY, NULL, "only say where the trace file is"},
     {0},
 };

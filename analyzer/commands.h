@@ -29,6 +29,14 @@
 #define LT_X_WORD(K, name) name " "
 #define LT_FORMAT_WORDS LT_FORMATS(LT_X_WORD)
 
+/* --top and --format of the commands that report when they end (run,
+ * attach): entries of their option tables (struct lt_cli_opt, cli.h). */
+#define LT_END_REPORT_OPTS                                                                         \
+        {'t', 0, "top", "N", LT_KIND_ANY, NULL,                                                    \
+         "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},                              \
+        {'f', 0, "format", "FORMAT", LT_KIND_WORDS, LT_FORMAT_WORDS,                               \
+         "the form of the report: {} (text by default; see leaktrace help report)"}
+
 enum lt_format {
 #define LT_X_ENUM(K, name) LT_FORMAT_##K,
         LT_FORMATS(LT_X_ENUM)

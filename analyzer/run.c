@@ -537,10 +537,7 @@ static const struct lt_cli_opt run_opts[] = {
     {'j', 0, "no-js-frames", NULL, LT_KIND_ANY, NULL,
      "node: do not ask for its perf map; JS frames stay addresses (sets "
      "LEAKTRACE_JS_FRAMES=0)"},
-    {'t', 0, "top", "N", LT_KIND_ANY, NULL,
-     "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},
-    {'f', 0, "format", "FORMAT", LT_KIND_WORDS, LT_FORMAT_WORDS,
-     "the form of the report: {} (text by default; see leaktrace help report)"},
+    LT_END_REPORT_OPTS,
     {'n', 0, "no-report", NULL, LT_KIND_ANY, NULL, "only say which trace files were written"},
     {0},
 };

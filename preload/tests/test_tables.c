@@ -121,6 +121,9 @@ static void test_live(void)
         uint64_t live = 0;
 
         lt_live_init(1u << 20);
+        CHECK(lt_live_footprint() == 64u * 512u * sizeof(struct lt_live_entry),
+              "every shard starts with its 512 slots of the one first mapping (%lu bytes)",
+              (unsigned long)lt_live_footprint());
         for (int i = 0; i < N; i++) {
                 s = s * 1103515245u + 12345u;
                 unsigned k = (s >> 8) % KEYS;
@@ -140,6 +143,8 @@ static void test_live(void)
                 }
         }
         CHECK(agree, "200000 random inserts and removes agree with the model");
+        CHECK(lt_live_footprint() > 64u * 512u * sizeof(struct lt_live_entry),
+              "the shards grew past their first tables (%lu bytes)", (unsigned long)lt_live_footprint());
         CHECK(lt_live_count() == live, "live count %lu equals the model's %lu",
               (unsigned long)lt_live_count(), (unsigned long)live);
         int all = 1;

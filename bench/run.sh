@@ -6,9 +6,9 @@
 #
 #   ./bench/run.sh [-n RUNS] [PART...]
 #
-# PART: malloc, node-start, servers, analyzer, size (the default: all five,
-# about 12 minutes on 2 cores), and size-long (a 10-minute server run, only
-# when named). RUNS: runs of each case (default 3; node-start does 4 times
+# PART: malloc, node-start, js, servers, analyzer, size (the default: all
+# six, about 15 minutes on 2 cores), and size-long (a 10-minute server run,
+# only when named). RUNS: runs of each case (default 3; node-start does 4 times
 # as many and servers twice as many, their runs being short). See
 # bench/README.md for each case.
 #
@@ -30,13 +30,13 @@ while [ $# -gt 0 ]; do
     -n) [ $# -ge 2 ] || { echo "bench: -n needs a number of runs" >&2; exit 2; }
         runs=$2; shift 2 ;;
     [0-9]*) runs=$1; shift ;;
-    malloc|node-start|servers|analyzer|size|size-long) parts+=("$1"); shift ;;
+    malloc|node-start|js|servers|analyzer|size|size-long) parts+=("$1"); shift ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
-    *) echo "bench: unknown part $1 (malloc node-start servers analyzer size size-long)" >&2; exit 2 ;;
+    *) echo "bench: unknown part $1 (malloc node-start js servers analyzer size size-long)" >&2; exit 2 ;;
   esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench: runs $runs: not a number from 1 up" >&2; exit 2; }
-[ ${#parts[@]} -gt 0 ] || parts=(malloc node-start servers analyzer size)
+[ ${#parts[@]} -gt 0 ] || parts=(malloc node-start js servers analyzer size)
 want() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 
 build=${BENCH_BUILD:-build}
@@ -170,6 +170,12 @@ if want node-start; then
   table "node -e 0" $((4 * runs)) 1 "untraced|" "full|$lt_env" "full, no JS module|$lt_env LEAKTRACE_JS=0" \
     "sampled 524288|$lt_env LEAKTRACE_SAMPLE=524288" "sampled, no JS module|$lt_env LEAKTRACE_SAMPLE=524288 LEAKTRACE_JS=0" \
     "heaptrack --raw|heaptrack" -- node -e 0
+fi
+
+if want js; then
+  say ""
+  say "## js: the JS timer module alone (node/bench/bench.js), with and without --require leaktrace.js"
+  node node/bench/bench.js "$runs" | tee -a "$out"
 fi
 
 if want servers; then

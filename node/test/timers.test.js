@@ -65,3 +65,27 @@ for (const n of [25, 7]) {
     assert.equal(s.gc, false);
   });
 }
+
+// With no destroy hook, the module holds a Timeout until a sweep finds it
+// gone: a write, or a timer's creation once it holds twice as many as were
+// live at the last sweep (64 at least). A burst of timers made and cleared
+// between two writes must not stay reachable through it.
+const CHURN = fixture('churn.js');
+const C = markers(CHURN);
+
+test('timers made and cleared by the thousand: counted, and not held by the module', (t) => {
+  const dir = tmpdir(t);
+  const n = 5000;
+  const r = run(dir, CHURN, [String(n)], { nodeArgs: ['--expose-gc'], env: { LEAKTRACE_TICK_MS: '3600000' } });
+  assertOk(r);
+  const m = /collected (\d+)/.exec(r.stdout);
+  assert.ok(m, `no count on stdout: ${r.what}`);
+  const held = n - Number(m[1]);
+  assert.ok(held >= 0 && held <= 64, `the module held ${held} of ${n} cleared timers through a full GC (64 at most)`);
+  const s = r.state;
+  const churn = siteAt(s, CHURN, C.CHURN.line);
+  assert.deepEqual([churn.live, churn.created, churn.repeating], [0, n, false], show(s));
+  const live = siteAt(s, CHURN, C.LIVE.line);
+  assert.deepEqual([live.live, live.created, live.repeating, live.unrefed], [5, 10, true, 5], show(s));
+  assert.deepEqual([s.timers_created, s.timers_live], [n + 10, 5]);
+});

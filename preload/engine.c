@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -342,6 +343,15 @@ int lt_engine_exec_begin(void)
         __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);
         lt_in_tracer--;
         return 1;
+}
+
+void lt_engine_unloaded(void)
+{
+        /* Another thread's scan may have read the loader's counters before
+         * this unload: scan after it. */
+        while (lt_modules_scan() == -EBUSY)
+                sched_yield();
+        unw_flush_cache(unw_local_addr_space, 0, 0);
 }
 
 void lt_engine_exec_failed(void)

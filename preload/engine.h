@@ -102,6 +102,11 @@ void lt_record_restore(const struct lt_live_entry *e);
 int lt_engine_exec_begin(void);
 void lt_engine_exec_failed(void);
 
+/* After dlclose, inside the tracer: the modules are looked at again now,
+ * which starts a new epoch of the fast unwinder's rules, and libunwind's
+ * cache is flushed. */
+void lt_engine_unloaded(void);
+
 /* Attach mode (attach.c): starts recording into a new trace file, marked
  * LT_F_ATTACHED, with the relocation slots patched. Returns 0 or -errno. */
 int lt_engine_attach(void);

@@ -60,6 +60,26 @@ LT_EXPORT int munmap(void *addr, size_t len)
         return rc;
 }
 
+/* dlclose: the object's code goes, and the next one loaded may take its
+ * addresses. Its end is a new epoch of the unwinders' rules at once: a
+ * stack walked in the next one's code before the modules were looked at
+ * again (a new stack looks, after its walk) used rules read in the old
+ * one's, and libunwind's cache did the same. dlopen is not interposed: see
+ * attach.c. */
+LT_EXPORT int dlclose(void *handle)
+{
+        if (!REAL(dlclose))
+                return -1;
+        int rc = lt_real.dlclose(handle);
+        if (lt_enter_end()) {
+                int saved = errno;
+                lt_engine_unloaded();
+                errno = saved;
+                lt_leave();
+        }
+        return rc;
+}
+
 LT_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
         if (!REAL(mprotect))

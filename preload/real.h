@@ -52,7 +52,8 @@
         X(mprotect, int, (void *, size_t, int))                                                \
         X(mremap, void *, (void *, size_t, size_t, int, ...))                                  \
         X(fopen, FILE *, (const char *, const char *))                                         \
-        X(fopen64, FILE *, (const char *, const char *))
+        X(fopen64, FILE *, (const char *, const char *))                                       \
+        X(dlclose, int, (void *))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

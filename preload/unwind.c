@@ -45,7 +45,6 @@
 
 /* A rule, packed in 64 bits:
  *   bits  0-7   the base of the CFA: RULE_RSP, RULE_RBP, RULE_END, RULE_SLOW
- *   bits  8-15  the epoch of the module map it was read in
  *   bits 16-31  where rbp was saved, CFA + this (signed), or RBP_SAME /
  *               RBP_LOST
  *   bits 32-63  CFA = base + this (signed) */
@@ -53,13 +52,11 @@ enum { RULE_RSP = 1, RULE_RBP, RULE_END, RULE_SLOW };
 #define RBP_SAME INT16_MAX
 #define RBP_LOST INT16_MIN
 
-static inline uint64_t rule_pack(unsigned base, unsigned epoch, int rbp, int32_t cfa)
+static inline uint64_t rule_pack(unsigned base, int rbp, int32_t cfa)
 {
-        return base | (uint64_t)(epoch & 0xff) << 8 | (uint64_t)(uint16_t)(int16_t)rbp << 16 |
-               (uint64_t)(uint32_t)cfa << 32;
+        return base | (uint64_t)(uint16_t)(int16_t)rbp << 16 | (uint64_t)(uint32_t)cfa << 32;
 }
 #define RULE_BASE(r) ((unsigned)(r)&0xff)
-#define RULE_EPOCH(r) ((unsigned)((r) >> 8) & 0xff)
 #define RULE_RBP_AT(r) ((int16_t)((r) >> 16))
 #define RULE_CFA(r) ((int32_t)((r) >> 32))
 
@@ -128,10 +125,15 @@ int lt_unwind_init(int on)
         return 0;
 }
 
-/* Rules read before objects came or went may name code that is gone. */
-static unsigned epoch_now(void)
+/* Rules read before objects came or went may name code that is gone: a
+ * key is the code address with the epoch of the module map it was read in
+ * (the loader's count of loads and unloads, 8 bits of it) in its top byte,
+ * user-space addresses leaving that byte 0. A walk looks for the key of its
+ * own epoch; the entry of an older one is read again in its place. */
+#define KEY_PC(k) ((k) & ((UINT64_C(1) << 56) - 1))
+static inline uint64_t epoch_tag(void)
 {
-        return lt_modules_gen() & 0xff;
+        return (uint64_t)(lt_modules_gen() & 0xff) << 56;
 }
 
 static int find_stack(void)
@@ -152,8 +154,29 @@ static int find_stack(void)
         return 0;
 }
 
+/* The objects read so far go when the modules change: an object unloaded
+ * and another loaded in its place may have the same link map (malloc gives
+ * its memory back) and the same start. */
+static uint32_t objects_gen;
+
+static void objects_drop(void)
+{
+        for (int i = 0; i < nobjects; i++) {
+                if (objects[i].cfi)
+                        dwarf_cfi_end(objects[i].cfi);
+                if (objects[i].elf)
+                        elf_end(objects[i].elf);
+        }
+        nobjects = 0;
+}
+
 static struct object *object_of(const struct dl_find_object *o)
 {
+        uint32_t gen = lt_modules_gen();
+        if (gen != objects_gen) {
+                objects_drop();
+                objects_gen = gen;
+        }
         for (int i = 0; i < nobjects; i++)
                 if (objects[i].map == o->dlfo_link_map &&
                     objects[i].start == (uintptr_t)o->dlfo_map_start)
@@ -201,21 +224,21 @@ static int saved_at(Dwarf_Frame *f, int reg)
 }
 
 /* The rule at code address pc, from the object's CFI. */
-static uint64_t read_rule(uintptr_t pc, unsigned epoch)
+static uint64_t read_rule(uintptr_t pc)
 {
         struct dl_find_object o;
         if (_dl_find_object((void *)pc, &o) != 0) /* JIT code: the frame pointer chain */
-                return rule_pack(RULE_RBP, epoch, -16, 16);
+                return rule_pack(RULE_RBP, -16, 16);
         struct object *ob = object_of(&o);
         Dwarf_Frame *f;
         if (!ob)
-                return rule_pack(RULE_SLOW, epoch, 0, 0);
+                return rule_pack(RULE_SLOW, 0, 0);
         /* Code of an object with no CFI for it (V8's builtins in node's
          * text, hand-written assembly): the frame pointer chain, as
          * libunwind falls back to. */
         if (!ob->cfi || dwarf_cfi_addrframe(ob->cfi, pc - ob->bias, &f) != 0)
-                return rule_pack(RULE_RBP, epoch, -16, 16);
-        uint64_t rule = rule_pack(RULE_SLOW, epoch, 0, 0);
+                return rule_pack(RULE_RBP, -16, 16);
+        uint64_t rule = rule_pack(RULE_SLOW, 0, 0);
         Dwarf_Op *ops;
         size_t n;
         bool signal;
@@ -223,7 +246,7 @@ static uint64_t read_rule(uintptr_t pc, unsigned epoch)
         if (dwarf_frame_info(f, NULL, NULL, &signal) != DW_RA || signal || rbp == 1)
                 goto out;
         if (ra == RBP_LOST) { /* the outermost frame: no caller */
-                rule = rule_pack(RULE_END, epoch, 0, 0);
+                rule = rule_pack(RULE_END, 0, 0);
                 goto out;
         }
         if (ra != -8 || dwarf_frame_cfa(f, &ops, &n) < 0 || n != 1 || ops[0].atom != DW_OP_bregx ||
@@ -234,7 +257,7 @@ static uint64_t read_rule(uintptr_t pc, unsigned epoch)
                 goto out;
         if (off < 8 || off > INT32_MAX)
                 goto out;
-        rule = rule_pack(ops[0].number == DW_RSP ? RULE_RSP : RULE_RBP, epoch, rbp, (int32_t)off);
+        rule = rule_pack(ops[0].number == DW_RSP ? RULE_RSP : RULE_RBP, rbp, (int32_t)off);
 out:
         free(f);
         return rule;
@@ -260,7 +283,7 @@ static LT_NOINLINE LT_COLD struct rtable *rtable_grow(struct rtable *t)
                 uint64_t k = atomic_load_explicit(&t->e[i].key, memory_order_relaxed);
                 if (!k)
                         continue;
-                uint64_t h = slot_of(u, k);
+                uint64_t h = slot_of(u, KEY_PC(k));
                 while (atomic_load_explicit(&u->e[h].key, memory_order_relaxed))
                         h = (h + 1) & u->mask;
                 atomic_store_explicit(&u->e[h].rule,
@@ -273,7 +296,7 @@ static LT_NOINLINE LT_COLD struct rtable *rtable_grow(struct rtable *t)
         return u;
 }
 
-static uint64_t slow_lookup(uintptr_t pc, unsigned epoch)
+static uint64_t slow_lookup(uintptr_t pc, uint64_t tag)
 {
         pthread_mutex_lock(&resolve_lock);
         struct rtable *t = atomic_load_explicit(&table, memory_order_relaxed);
@@ -283,38 +306,38 @@ static uint64_t slow_lookup(uintptr_t pc, unsigned epoch)
         uint64_t rule = 0;
         for (uint64_t probes = 0; probes <= t->mask; probes++, h = (h + 1) & t->mask) {
                 uint64_t k = atomic_load_explicit(&t->e[h].key, memory_order_relaxed);
-                if (k == pc) {
+                if (k == (pc | tag)) { /* read by another thread meanwhile */
                         rule = atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
-                        if (RULE_EPOCH(rule) != epoch) {
-                                rule = read_rule(pc, epoch);
-                                atomic_store_explicit(&t->e[h].rule, rule, memory_order_release);
-                        }
+                        break;
+                }
+                if (KEY_PC(k) == pc) { /* of another epoch: read again, in its place */
+                        rule = read_rule(pc);
+                        atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);
+                        atomic_store_explicit(&t->e[h].key, pc | tag, memory_order_release);
                         break;
                 }
                 if (k == 0) {
-                        rule = read_rule(pc, epoch);
+                        rule = read_rule(pc);
                         if (t->used < (t->mask + 1) / 4 * 3) {
                                 t->used++;
                                 atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);
-                                atomic_store_explicit(&t->e[h].key, pc, memory_order_release);
+                                atomic_store_explicit(&t->e[h].key, pc | tag, memory_order_release);
                         }
                         break;
                 }
         }
         pthread_mutex_unlock(&resolve_lock);
-        return rule ? rule : rule_pack(RULE_SLOW, epoch, 0, 0);
+        return rule ? rule : rule_pack(RULE_SLOW, 0, 0);
 }
 
-/* The rule at pc read in this epoch, or 0 when there is none yet. */
-static inline uint64_t known(const struct rtable *t, uintptr_t pc, unsigned epoch)
+/* The rule at pc read in the epoch of tag, or 0 when there is none yet. */
+static inline uint64_t known(const struct rtable *t, uintptr_t pc, uint64_t tag)
 {
         uint64_t h = slot_of(t, pc);
         for (;;) {
                 uint64_t k = atomic_load_explicit(&t->e[h].key, memory_order_acquire);
-                if (lt_likely(k == pc)) {
-                        uint64_t r = atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
-                        return lt_likely(RULE_EPOCH(r) == epoch) ? r : 0;
-                }
+                if (lt_likely(k == (pc | tag)))
+                        return atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
                 if (!k)
                         return 0;
                 h = (h + 1) & t->mask;
@@ -324,22 +347,18 @@ static inline uint64_t known(const struct rtable *t, uintptr_t pc, unsigned epoc
 /* As known(), with the shift and mask in registers: the acquire loads of
  * the probe would have them read again from the table at every frame. */
 static inline uint64_t lookup(const struct rtable *t, unsigned shift, uint64_t mask, uintptr_t pc,
-                              unsigned epoch, int may_read)
+                              uint64_t tag, int may_read)
 {
         uint64_t h = (pc * 0x9e3779b97f4a7c15ull) >> shift;
         for (;;) {
                 uint64_t k = atomic_load_explicit(&t->e[h].key, memory_order_acquire);
-                if (lt_likely(k == pc)) {
-                        uint64_t r = atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
-                        if (lt_likely(RULE_EPOCH(r) == epoch))
-                                return r;
-                        break;
-                }
+                if (lt_likely(k == (pc | tag)))
+                        return atomic_load_explicit(&t->e[h].rule, memory_order_relaxed);
                 if (!k)
                         break;
                 h = (h + 1) & mask;
         }
-        return may_read ? slow_lookup(pc, epoch) : rule_pack(RULE_SLOW, epoch, 0, 0);
+        return may_read ? slow_lookup(pc, tag) : rule_pack(RULE_SLOW, 0, 0);
 }
 
 /* Code addresses that a capture which could not read rules met, read by
@@ -356,7 +375,7 @@ void lt_unwind_want(void *const *frames, int n)
 {
         if (!enabled)
                 return;
-        const unsigned epoch = epoch_now();
+        const uint64_t tag = epoch_tag();
         const struct rtable *t = atomic_load_explicit(&table, memory_order_acquire);
         if (t->mask + 1 >= TABLE_MAX && t->used >= (t->mask + 1) / 4 * 3)
                 return; /* full: what is read could not be kept */
@@ -364,7 +383,7 @@ void lt_unwind_want(void *const *frames, int n)
          * that of the call, one byte before. */
         for (int i = 0; i < n; i++) {
                 uintptr_t pc = (uintptr_t)frames[i] - (i > 0);
-                if (known(t, pc, epoch))
+                if (known(t, pc, tag))
                         continue;
                 int free_at = -1;
                 for (int s = 0; s < WANTED; s++) {
@@ -381,7 +400,7 @@ next:;
         }
 }
 
-static LT_NOINLINE LT_COLD void read_wanted(unsigned epoch)
+static LT_NOINLINE LT_COLD void read_wanted(uint64_t tag)
 {
         if (!enabled)
                 return;
@@ -390,15 +409,15 @@ static LT_NOINLINE LT_COLD void read_wanted(unsigned epoch)
                 if (!pc)
                         continue;
                 atomic_fetch_sub_explicit(&nwanted, 1, memory_order_relaxed);
-                if (!known(atomic_load_explicit(&table, memory_order_acquire), pc, epoch))
-                        slow_lookup(pc, epoch);
+                if (!known(atomic_load_explicit(&table, memory_order_acquire), pc, tag))
+                        slow_lookup(pc, tag);
         }
 }
 
 void lt_unwind_read_wanted(void)
 {
         if (atomic_load_explicit(&nwanted, memory_order_relaxed) > 0)
-                read_wanted(epoch_now());
+                read_wanted(epoch_tag());
 }
 
 /* Where the unwind starts: this function's own registers, at the label. */
@@ -418,7 +437,7 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read)
         const uintptr_t hi = stack_hi;
         if (r.sp < stack_lo || r.sp >= hi)
                 return -1; /* an alternate signal stack, a coroutine's: not ours to walk */
-        const unsigned epoch = epoch_now();
+        const uint64_t tag = epoch_tag();
         const struct rtable *t = atomic_load_explicit(&table, memory_order_acquire);
         const uint64_t mask = t->mask;
         const unsigned shift = t->shift;
@@ -428,7 +447,7 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read)
                 buf[n++] = (void *)r.ip;
                 if (lt_unlikely(n == want))
                         return n;
-                uint64_t rule = lookup(t, shift, mask, pc, epoch, may_read);
+                uint64_t rule = lookup(t, shift, mask, pc, tag, may_read);
                 unsigned base = RULE_BASE(rule);
                 if (lt_unlikely(base > RULE_RBP)) /* RULE_END or RULE_SLOW */
                         return base == RULE_END ? n : -1;
@@ -436,7 +455,7 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read)
                         return -1;
                 uintptr_t cfa = (base == RULE_RSP ? r.sp : r.bp) + (uintptr_t)(intptr_t)RULE_CFA(rule);
                 /* Above this frame, and the return address below the top. */
-                if (lt_unlikely(cfa - r.sp - 1 >= hi - r.sp))
+                if (lt_unlikely(cfa <= r.sp || cfa > hi))
                         return n; /* off the stack: as libunwind, stop here */
                 int at = RULE_RBP_AT(rule);
                 if (at != RBP_SAME) {

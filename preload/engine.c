@@ -82,7 +82,7 @@ static inline void account_free(const struct lt_live_entry *e)
         add_totals(-(int64_t)e->size, -(int64_t)e->blocks);
 }
 
-void lt_record_alloc(void *p, size_t size)
+void lt_record_alloc(void *p, size_t size, struct lt_caller from)
 {
         int saved = errno;
         uint64_t wbytes = size;
@@ -91,7 +91,7 @@ void lt_record_alloc(void *p, size_t size)
                 lt_sample_weigh(size, &wbytes, &wblocks);
         void *buf[LT_STACK_BUF];
         int truncated;
-        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 0);
+        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 0, &from);
         uint32_t id = lt_stack_intern(buf, n, truncated);
         if (lt_unlikely(!id))
                 goto out;

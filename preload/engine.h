@@ -9,6 +9,7 @@
 
 #include "live.h"
 #include "lt.h"
+#include "unwind.h"
 
 /* What the hooks do now. LT_ON: record everything. LT_PAUSED: nothing
  * (started paused, no block known yet). LT_STOPPED: no new blocks, but the
@@ -84,9 +85,9 @@ static inline void lt_leave(void)
                 lt_engine_deferred_slow();
 }
 
-/* Records a new block, which lt_sample_take() chose. errno is left as it
- * was. */
-void lt_record_alloc(void *p, size_t size);
+/* Records a new block, which lt_sample_take() chose, allocated by from
+ * (LT_CALLER() in the hook). errno is left as it was. */
+void lt_record_alloc(void *p, size_t size, struct lt_caller from);
 
 /* Records that p is about to be freed. errno is left as it was. */
 void lt_record_free(void *p);

@@ -20,16 +20,23 @@ struct shard {
 } LT_ALIGNED;
 
 static struct shard shards[NSHARDS];
-static uint64_t max_per_shard;
+static uint64_t max_live, fair_share;
+static int at_max; /* the last count found max_live blocks: every shard counts */
 
 static inline uint64_t hash_ptr(uintptr_t p)
 {
         return lt_mix64((uint64_t)p);
 }
 
-static inline struct shard *shard_of(uint64_t h)
+/* The shard is that of the block's megabyte of address space: the heaps of
+ * threads that allocate at once (glibc gives each its own arena) lie in
+ * different megabytes, so their locks and slots are on cache lines that
+ * the other threads seldom take. */
+#define REGION_SHIFT 20
+static inline struct shard *shard_of(uintptr_t p)
 {
-        return &shards[h >> (64 - SHARD_BITS)];
+        /* Fibonacci hashing spreads the consecutive megabytes of a heap. */
+        return &shards[((uint64_t)p >> REGION_SHIFT) * 0x9e3779b97f4a7c15ull >> (64 - SHARD_BITS)];
 }
 
 /* Populated at once: a new table is filled by the rehash that follows,
@@ -45,12 +52,22 @@ static struct lt_live_entry *alloc_slots(uint64_t n)
 /* Every shard's first table comes from one mapping of 1 MiB. Grown from
  * 64 slots, node's start-up doubled each shard three times: 450 mmap and
  * munmap calls, 6 % of its traced time. A shard that outgrows its first
- * table unmaps that part of the mapping, like any other. Without the
- * mapping, the shards start small. */
+ * table leaves that part of the mapping be: unmapped, it was a hole that
+ * the next mapping of the program (a library dlopen loads, say) would go
+ * to, instead of where the kernel puts it untraced. Without the mapping,
+ * the shards start small. */
+static struct lt_live_entry *first;
+
+static int in_first(const struct lt_live_entry *slots)
+{
+        return first && slots >= first && slots < first + (uint64_t)NSHARDS * FIRST_SLOTS;
+}
+
 int lt_live_init(uint64_t max)
 {
-        max_per_shard = max / NSHARDS + 1;
-        struct lt_live_entry *first = alloc_slots((uint64_t)NSHARDS * FIRST_SLOTS);
+        max_live = max;
+        fair_share = max / NSHARDS;
+        first = alloc_slots((uint64_t)NSHARDS * FIRST_SLOTS);
         for (unsigned i = 0; first && i < NSHARDS; i++) {
                 shards[i].slots = first + (uint64_t)i * FIRST_SLOTS;
                 shards[i].mask = FIRST_SLOTS - 1;
@@ -78,17 +95,26 @@ static LT_NOINLINE LT_COLD int grow(struct shard *s)
                 for (uint64_t i = 0; i <= s->mask; i++)
                         if (s->slots[i].ptr)
                                 put(slots, n - 1, &s->slots[i]);
-                munmap(s->slots, (s->mask + 1) * sizeof(struct lt_live_entry));
+                if (!in_first(s->slots))
+                        munmap(s->slots, (s->mask + 1) * sizeof(struct lt_live_entry));
         }
         s->slots = slots;
         s->mask = n - 1;
         return 0;
 }
 
+static LT_NOINLINE int over_max(void)
+{
+        int full = lt_live_count() >= max_live;
+        if (full != __atomic_load_n(&at_max, __ATOMIC_RELAXED))
+                __atomic_store_n(&at_max, full, __ATOMIC_RELAXED);
+        return full;
+}
+
 int lt_live_insert(const struct lt_live_entry *e, struct lt_live_entry *old)
 {
         uint64_t h = hash_ptr(e->ptr);
-        struct shard *s = shard_of(h);
+        struct shard *s = shard_of(e->ptr);
         int rc = 0;
 
         lt_lock(&s->lock);
@@ -100,8 +126,14 @@ int lt_live_insert(const struct lt_live_entry *e, struct lt_live_entry *old)
         for (;;) {
                 uintptr_t p = s->slots[i].ptr;
                 if (!p) {
-                        if (lt_unlikely(s->used >= max_per_shard)) {
-                                rc = -ENOSPC; /* LEAKTRACE_MAX_LIVE, spread over the shards */
+                        /* LEAKTRACE_MAX_LIVE, for all shards: counted only
+                         * when this one holds more than its share (a
+                         * thread's megabytes may all fall in one), or when
+                         * the last count found the table full. */
+                        if (lt_unlikely(s->used >= fair_share ||
+                                        __atomic_load_n(&at_max, __ATOMIC_RELAXED)) &&
+                            over_max()) {
+                                rc = -ENOSPC;
                                 break;
                         }
                         s->slots[i] = *e;
@@ -124,7 +156,7 @@ out:
 int lt_live_remove(uintptr_t ptr, struct lt_live_entry *out)
 {
         uint64_t h = hash_ptr(ptr);
-        struct shard *s = shard_of(h);
+        struct shard *s = shard_of(ptr);
         int found = 0;
 
         lt_lock(&s->lock);
@@ -171,10 +203,12 @@ uint64_t lt_live_count(void)
 
 uint64_t lt_live_footprint(void)
 {
-        uint64_t n = 0;
+        uint64_t n = first ? (uint64_t)NSHARDS * FIRST_SLOTS * sizeof(struct lt_live_entry) : 0;
         for (unsigned i = 0; i < NSHARDS; i++) {
+                const struct lt_live_entry *t = __atomic_load_n(&shards[i].slots, __ATOMIC_RELAXED);
                 uint64_t m = __atomic_load_n(&shards[i].mask, __ATOMIC_RELAXED);
-                n += m ? (m + 1) * sizeof(struct lt_live_entry) : 0;
+                if (m && !in_first(t))
+                        n += (m + 1) * sizeof(struct lt_live_entry);
         }
         return n;
 }
@@ -199,6 +233,7 @@ void lt_live_reset_locks(void)
 
 void lt_live_reset(void)
 {
+        __atomic_store_n(&at_max, 0, __ATOMIC_RELAXED);
         for (unsigned i = 0; i < NSHARDS; i++) {
                 struct shard *s = &shards[i];
                 lt_lock(&s->lock);

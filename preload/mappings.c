@@ -167,7 +167,7 @@ static uint32_t current_stack(void)
 {
         void *buf[LT_STACK_BUF];
         int truncated;
-        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 1);
+        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 1, NULL);
         return lt_stack_intern(buf, n, truncated);
 }
 

@@ -94,12 +94,13 @@ static LT_NOINLINE LT_COLD struct index *grow(struct index *x, uint64_t n)
         return y;
 }
 
-int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe)
+int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe,
+                     const struct lt_caller *from)
 {
         /* A few more than asked: the tracer's own frames come first, and one
          * beyond the depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
-        int n = lt_unwind(buf, want, !signal_safe);
+        int n = lt_unwind(buf, want, !signal_safe, from);
         if (n < 0) {
                 n = unw_backtrace(buf, want);
                 if (signal_safe && n > 0)
@@ -117,12 +118,28 @@ int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe)
         return n;
 }
 
+/* Four lanes, each frame i in lane i % 4: a multiply waits only on its own
+ * lane's last, and a stack of 24 frames hashes in the time of 6. */
 static inline uint64_t hash_frames(void *const *buf, int n)
 {
-        uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ull;
-        for (int i = 0; i < n; i++)
-                h = (h ^ (uint64_t)(uintptr_t)buf[i]) * 0x100000001b3ull;
-        return lt_mix64(h);
+        const uint64_t k = 0x9e3779b97f4a7c15ull;
+        const uintptr_t *f = (const uintptr_t *)buf;
+        uint64_t a = (uint64_t)n, b = 1, c = 2, d = 3;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+                a = (a ^ f[i]) * k;
+                b = (b ^ f[i + 1]) * k;
+                c = (c ^ f[i + 2]) * k;
+                d = (d ^ f[i + 3]) * k;
+        }
+        if (i < n)
+                a = (a ^ f[i]) * k;
+        if (i + 1 < n)
+                b = (b ^ f[i + 1]) * k;
+        if (i + 2 < n)
+                c = (c ^ f[i + 2]) * k;
+        /* Rotated apart, so that a frame counts by its lane too. */
+        return lt_mix64(a ^ (b << 17 | b >> 47) ^ (c << 31 | c >> 33) ^ (d << 47 | d >> 17));
 }
 
 static inline int same_stack(uint64_t slot, uint64_t h, void *const *buf, int n)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "leaktrace/format.h"
+#include "unwind.h"
 
 /* Room a caller gives lt_stack_capture(). */
 #define LT_STACK_BUF (LT_MAX_DEPTH + 16)
@@ -20,8 +21,10 @@ int lt_stacks_init(uint64_t max);
  * From a hook of a function that signal handlers may call (the timer calls,
  * mmap), signal_safe: the unwinder then reads no new rule (that allocates,
  * and the handler may have interrupted malloc) and leaves such stacks to
- * libunwind. */
-int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe);
+ * libunwind. from, when not NULL, is where the caller's frames begin
+ * (LT_CALLER() in a hook). */
+int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe,
+                     const struct lt_caller *from);
 
 /* The id (1-based) of the stack in buf, entered into the table if new;
  * 0 when it is new and the table is full (counted as a drop). */

@@ -300,7 +300,7 @@ static void *run(void *arg)
          * (lt_unwind_want) cannot ask for. */
         void *frames[LT_STACK_BUF];
         int truncated;
-        lt_stack_capture(frames, 2, &truncated, 0);
+        lt_stack_capture(frames, 2, &truncated, 0, NULL);
         struct timespec next_tick, now;
         clock_gettime(CLOCK_MONOTONIC, &next_tick);
         long tick_ns = lt_opt.tick_ms * 1000000L;

@@ -26,17 +26,20 @@ struct outcome {
 };
 static struct outcome last;
 static int may_read = 1; /* what compare() lets the fast unwinder do */
+static int at_caller;    /* compare() starts the fast unwinder at its caller, as a hook does */
 
 /* Both unwinders from here; compared from the return address into this
- * function's caller outward, the first frame both see alike. */
+ * function's caller outward, the first frame both see alike. Started at
+ * the caller, the fast one must give that return address first. */
 static NOINLINE void compare(void)
 {
         void *fast[MAX], *slow[MAX];
         void *from = __builtin_return_address(0);
-        int nf = lt_unwind(fast, MAX, may_read);
+        struct lt_caller caller = LT_CALLER();
+        int nf = lt_unwind(fast, MAX, may_read, at_caller ? &caller : NULL);
         int ns = unw_backtrace(slow, MAX);
         int i = 0, j = 0;
-        while (i < nf && fast[i] != from)
+        while (!at_caller && i < nf && fast[i] != from)
                 i++;
         while (j < ns && slow[j] != from)
                 j++;
@@ -119,6 +122,21 @@ int main(void)
         }
         CHECK(all, "recursion 0 to 60 deep: the same frames as libunwind");
         CHECK(shortest >= 3, "down to main and the start code (at least %d frames)", shortest);
+
+        /* As the allocation hooks start it: at the caller of the function
+         * that LT_CALLER() is in, its frames all alike. */
+        at_caller = 1;
+        all = 1;
+        for (int d = 0; d <= 60; d += 6) {
+                recurse(d);
+                all &= last.agree && last.fast == last.slow;
+        }
+        CHECK(all, "started at the caller, recursion 0 to 60 deep: first the caller's return "
+              "address, then the same frames as libunwind");
+        with_vla(300);
+        CHECK(last.agree, "started at the caller, a caller whose CFA is from rbp: %d frames alike",
+              last.fast);
+        at_caller = 0;
 
         with_vla(100);
         CHECK(last.agree, "a frame with a variable-length array (CFA from rbp): %d frames alike",

@@ -75,7 +75,6 @@ static inline uint64_t rule_pack(unsigned base, int rbp, int32_t cfa)
 #define TABLE_MAX (1u << 20)
 struct rtable {
         uint64_t mask;
-        uint64_t bmask; /* mask << 4: a slot's offset in bytes */
         uint64_t used;
         struct {
                 _Atomic uint64_t key, rule;
@@ -114,7 +113,6 @@ static struct rtable *rtable_new(uint64_t n)
         struct rtable *t = lt_anon_map(rtable_bytes(n));
         if (t) {
                 t->mask = n - 1;
-                t->bmask = (n - 1) << 4;
         }
         return t;
 }
@@ -499,7 +497,7 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read,
         const uint64_t tag = epoch_tag();
         const struct rtable *t = atomic_load_explicit(&table, memory_order_acquire);
         const char *const e = (const char *)t->e;
-        const uint64_t bmask = t->bmask;
+        const uint64_t bmask = t->mask << 4; /* a slot's offset in bytes */
         int bp_known = 1, n = 0;
         for (;;) {
                 buf[n++] = (void *)r.ip;

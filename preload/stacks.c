@@ -97,8 +97,9 @@ static LT_NOINLINE LT_COLD struct index *grow(struct index *x, uint64_t n)
 int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe,
                      const struct lt_caller *from)
 {
-        /* A few more than asked: the tracer's own frames come first, and one
-         * beyond the depth tells that the stack was cut. */
+        /* A few more than asked: the tracer's own frames come first when
+         * the walk starts here (no from, or libunwind), and one beyond the
+         * depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
         int n = lt_unwind(buf, want, !signal_safe, from);
         if (n < 0) {

@@ -1,6 +1,7 @@
 /* A fast unwinder for x86-64: the rule that gives each frame's caller,
- * read once per code address from the module's .eh_frame with libdw and
- * kept in a table, then applied with a few loads per frame.
+ * read once per code address from the object's .eh_frame where the loader
+ * mapped it (cfi.c; libdw for the objects that has no .eh_frame_hdr for)
+ * and kept in a table, then applied with a few loads per frame.
  *
  * libunwind's unw_backtrace costs about 85 instructions a frame even with
  * its per-thread cache; it was three quarters of the tracer's cost on a
@@ -36,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfi.h"
 #include "log.h"
 #include "lt.h"
 #include "modules.h"
@@ -239,6 +241,38 @@ static struct object *object_of(const struct dl_find_object *o)
         return ob;
 }
 
+/* The rule of a row of the CFI table. */
+static uint64_t rule_of(const struct lt_cfi_row *r)
+{
+        const uint64_t slow = rule_pack(RULE_SLOW, 0, 0);
+        if (r->ra_reg != DW_RA || r->signal)
+                return slow;
+        int rbp;
+        switch (r->rbp.how) {
+        case LT_CFI_SAME:
+                rbp = RBP_SAME;
+                break;
+        case LT_CFI_UNDEF:
+                rbp = RBP_LOST;
+                break;
+        case LT_CFI_OFFSET:
+                if (r->rbp.off <= INT16_MIN || r->rbp.off >= INT16_MAX || r->rbp.off % 8)
+                        return slow;
+                rbp = (int)r->rbp.off;
+                break;
+        default:
+                return slow;
+        }
+        if (r->ra.how == LT_CFI_UNDEF) /* the outermost frame: no caller */
+                return rule_pack(RULE_END, 0, 0);
+        if (r->ra.how != LT_CFI_OFFSET || r->ra.off != -8 ||
+            (r->cfa_reg != DW_RSP && r->cfa_reg != DW_RBP))
+                return slow;
+        if ((r->cfa_off < 16 && r->cfa_reg == DW_RBP) || r->cfa_off < 8 || r->cfa_off > INT32_MAX)
+                return slow;
+        return rule_pack(r->cfa_reg == DW_RSP ? RULE_RSP : RULE_RBP, rbp, (int32_t)r->cfa_off);
+}
+
 /* CFA + what, for a register saved at a constant offset from the CFA;
  * RBP_SAME, RBP_LOST, or 1 for a form not handled. */
 static int saved_at(Dwarf_Frame *f, int reg)
@@ -260,13 +294,12 @@ static int saved_at(Dwarf_Frame *f, int reg)
         return 1;
 }
 
-/* The rule at code address pc, from the object's CFI. */
-static uint64_t read_rule(uintptr_t pc)
+/* The rule at code address pc from libdw, for the objects whose
+ * .eh_frame_hdr lt_cfi_row() does not read (none, or of another form).
+ * Under resolve_lock: it opens files and allocates. */
+static uint64_t read_rule_libdw(const struct dl_find_object *o, uintptr_t pc)
 {
-        struct dl_find_object o;
-        if (_dl_find_object((void *)pc, &o) != 0) /* JIT code: the frame pointer chain */
-                return rule_pack(RULE_RBP, -16, 16);
-        struct object *ob = object_of(&o);
+        struct object *ob = object_of(o);
         Dwarf_Frame *f;
         if (!ob)
                 return rule_pack(RULE_SLOW, 0, 0);
@@ -298,6 +331,88 @@ static uint64_t read_rule(uintptr_t pc)
 out:
         free(f);
         return rule;
+}
+
+/* Where each object's .eh_frame_hdr may be read: the loadable segment
+ * that holds it (_dl_find_object's range is the text's, and the main
+ * program's header lies outside). Found with dl_iterate_phdr, which takes
+ * the loader's lock, so only by a capture that may read rules; the others
+ * use what is here. Keyed as the rule table is, by address and epoch;
+ * entries are only added, published by their key. */
+#define MAX_SEGMENTS 1024
+static struct {
+        _Atomic uint64_t key;
+        uintptr_t lo, hi;
+} segments[MAX_SEGMENTS];
+static _Atomic int nsegments;
+
+struct seg_search {
+        uintptr_t hdr, lo, hi;
+};
+
+static int seg_of(struct dl_phdr_info *info, size_t size, void *arg)
+{
+        (void)size;
+        struct seg_search *s = arg;
+        int holds = 0;
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+                holds |= p->p_type == PT_GNU_EH_FRAME && info->dlpi_addr + p->p_vaddr == s->hdr;
+        }
+        for (int i = 0; holds && i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+                uintptr_t lo = info->dlpi_addr + p->p_vaddr;
+                if (p->p_type == PT_LOAD && s->hdr >= lo && s->hdr - lo < p->p_memsz) {
+                        s->lo = lo;
+                        s->hi = lo + p->p_memsz;
+                }
+        }
+        return holds;
+}
+
+/* The segment holding hdr, read in the epoch of tag: 1 with [*lo, *hi),
+ * or 0. Looked for when may_find, under resolve_lock. */
+static int segment(uintptr_t hdr, uint64_t tag, int may_find, uintptr_t *lo, uintptr_t *hi)
+{
+        int n = atomic_load_explicit(&nsegments, memory_order_acquire);
+        for (int i = 0; i < n; i++) {
+                if (atomic_load_explicit(&segments[i].key, memory_order_acquire) == (hdr | tag)) {
+                        *lo = segments[i].lo;
+                        *hi = segments[i].hi;
+                        return 1;
+                }
+        }
+        struct seg_search s = { hdr, 0, 0 };
+        if (!may_find || n == MAX_SEGMENTS || !dl_iterate_phdr(seg_of, &s) || !s.hi)
+                return 0;
+        segments[n].lo = s.lo;
+        segments[n].hi = s.hi;
+        atomic_store_explicit(&segments[n].key, hdr | tag, memory_order_release);
+        atomic_store_explicit(&nsegments, n + 1, memory_order_release);
+        *lo = s.lo;
+        *hi = s.hi;
+        return 1;
+}
+
+/* The rule at code address pc, or 0 when it cannot be read without
+ * may_alloc (under resolve_lock: it allows dl_iterate_phdr and libdw).
+ * Code that no object holds is JIT code, and code that an object holds
+ * but its CFI does not cover is V8's builtins in node's text or
+ * hand-written assembly: the frame pointer chain for both, as libunwind
+ * falls back to. */
+static uint64_t read_rule(uintptr_t pc, uint64_t tag, int may_alloc)
+{
+        struct dl_find_object o;
+        if (_dl_find_object((void *)pc, &o) != 0)
+                return rule_pack(RULE_RBP, -16, 16);
+        uintptr_t lo, hi;
+        if (o.dlfo_eh_frame && segment((uintptr_t)o.dlfo_eh_frame, tag, may_alloc, &lo, &hi)) {
+                struct lt_cfi_row row;
+                int found = lt_cfi_row(o.dlfo_eh_frame, lo, hi, pc, &row);
+                if (found >= 0)
+                        return found ? rule_of(&row) : rule_pack(RULE_RBP, -16, 16);
+        }
+        return may_alloc ? read_rule_libdw(&o, pc) : 0;
 }
 
 /* The slot is the address's low bits, no hash: a walk waits on each
@@ -340,9 +455,19 @@ static LT_NOINLINE LT_COLD struct rtable *rtable_grow(struct rtable *t)
         return u;
 }
 
-static uint64_t slow_lookup(uintptr_t ra, uint64_t tag)
+/* The rule for ra, read and entered in the table. Without may_read (in
+ * a signal handler, or inside malloc) only what lt_cfi_row() reads is
+ * read, and entered only when the lock is free: the thread may hold it
+ * already, in the middle of a read that it interrupted or that mapped
+ * memory. */
+static uint64_t slow_lookup(uintptr_t ra, uint64_t tag, int may_read)
 {
-        pthread_mutex_lock(&resolve_lock);
+        if (may_read) {
+                pthread_mutex_lock(&resolve_lock);
+        } else if (pthread_mutex_trylock(&resolve_lock) != 0) {
+                uint64_t rule = read_rule(ra - 1, tag, 0);
+                return rule ? rule : rule_pack(RULE_SLOW, 0, 0);
+        }
         struct rtable *t = atomic_load_explicit(&table, memory_order_relaxed);
         if (t->used >= (t->mask + 1) / 4 * 3)
                 t = rtable_grow(t);
@@ -355,14 +480,16 @@ static uint64_t slow_lookup(uintptr_t ra, uint64_t tag)
                         break;
                 }
                 if (KEY_RA(k) == ra) { /* of another epoch: read again, in its place */
-                        rule = read_rule(ra - 1);
-                        atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);
-                        atomic_store_explicit(&t->e[h].key, ra | tag, memory_order_release);
+                        rule = read_rule(ra - 1, tag, may_read);
+                        if (rule) {
+                                atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);
+                                atomic_store_explicit(&t->e[h].key, ra | tag, memory_order_release);
+                        }
                         break;
                 }
                 if (k == 0) {
-                        rule = read_rule(ra - 1);
-                        if (t->used < (t->mask + 1) / 4 * 3) {
+                        rule = read_rule(ra - 1, tag, may_read);
+                        if (rule && t->used < (t->mask + 1) / 4 * 3) {
                                 t->used++;
                                 atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);
                                 atomic_store_explicit(&t->e[h].key, ra | tag, memory_order_release);
@@ -405,15 +532,15 @@ static inline uint64_t lookup(const char *e, uint64_t bmask, uintptr_t ra, uint6
                         break;
                 off = (off + 16) & bmask;
         }
-        return may_read ? slow_lookup(ra, tag) : rule_pack(RULE_SLOW, 0, 0);
+        return slow_lookup(ra, tag, may_read);
 }
 
 /* Addresses (as the table keys them) that a capture which could not read
  * rules met, read by the ticker thread at its next poll (a check in every
- * capture cost more than the rest of the change saved): without them,
- * node's mprotect calls (V8 flips its code pages at every compile) went to
- * libunwind every time, since no malloc ever came from those paths to read
- * their rules. A full list drops the address: it comes again. */
+ * capture cost more than the rest of the change saved). Since .eh_frame
+ * is read in place, that is only code whose object had not been seen by a
+ * capture that may read (its segment unknown), or whose rules need libdw.
+ * A full list drops the address: it comes again. */
 #define WANTED 64
 static _Atomic uintptr_t wanted[WANTED];
 static _Atomic int nwanted;
@@ -457,7 +584,7 @@ static LT_NOINLINE LT_COLD void read_wanted(uint64_t tag)
                         continue;
                 atomic_fetch_sub_explicit(&nwanted, 1, memory_order_relaxed);
                 if (!known(atomic_load_explicit(&table, memory_order_acquire), ra, tag))
-                        slow_lookup(ra, tag);
+                        slow_lookup(ra, tag, 1);
         }
 }
 

@@ -33,9 +33,11 @@ int lt_unwind_init(int on);
 /* Fills buf with up to want code addresses of the current stack, innermost
  * first, starting in this function, as unw_backtrace() would, or at the
  * caller from (when not NULL and from->ip is set). Returns how many, or -1
- * when a frame needs libunwind. Reads rules it has not seen yet only when
- * may_read: reading allocates and takes a lock, which a signal handler
- * must not, in case it interrupted malloc or the reader. */
+ * when a frame needs libunwind. Without may_read (in a signal handler, or
+ * in a hook that malloc may be under: mmap, mprotect) it neither waits
+ * for a lock nor allocates: it reads new rules from .eh_frame in place,
+ * and leaves to libunwind those that only libdw can read, and the code of
+ * objects that no capture with may_read has met yet. */
 int lt_unwind(void **buf, int want, int may_read, const struct lt_caller *from);
 
 /* A stack that went to libunwind because rules could not be read (frames

@@ -334,10 +334,10 @@ out:
 }
 
 /* Where each object's .eh_frame_hdr may be read: the loadable segment
- * that holds it (_dl_find_object's range is the text's, and the main
- * program's header lies outside). Found with dl_iterate_phdr, which takes
- * the loader's lock, so only by a capture that may read rules; the others
- * use what is here. Keyed as the rule table is, by address and epoch;
+ * that holds it (the range _dl_find_object gives can be the text alone:
+ * node's header lies outside). Found with dl_iterate_phdr, which takes
+ * the loader's lock, so only by a capture that may read rules
+ * (learn_segment); the others use what is here. Keyed as the rule table is, by address and epoch;
  * entries are only added, published by their key. */
 #define MAX_SEGMENTS 1024
 static struct {
@@ -370,9 +370,9 @@ static int seg_of(struct dl_phdr_info *info, size_t size, void *arg)
         return holds;
 }
 
-/* The segment holding hdr, read in the epoch of tag: 1 with [*lo, *hi),
- * or 0. Looked for when may_find, under resolve_lock. */
-static int segment(uintptr_t hdr, uint64_t tag, int may_find, uintptr_t *lo, uintptr_t *hi)
+/* The segment holding hdr, as learned in the epoch of tag: 1 with
+ * [*lo, *hi), or 0. */
+static int segment(uintptr_t hdr, uint64_t tag, uintptr_t *lo, uintptr_t *hi)
 {
         int n = atomic_load_explicit(&nsegments, memory_order_acquire);
         for (int i = 0; i < n; i++) {
@@ -382,20 +382,38 @@ static int segment(uintptr_t hdr, uint64_t tag, int may_find, uintptr_t *lo, uin
                         return 1;
                 }
         }
-        struct seg_search s = { hdr, 0, 0 };
-        if (!may_find || n == MAX_SEGMENTS || !dl_iterate_phdr(seg_of, &s) || !s.hi)
-                return 0;
-        segments[n].lo = s.lo;
-        segments[n].hi = s.hi;
-        atomic_store_explicit(&segments[n].key, hdr | tag, memory_order_release);
-        atomic_store_explicit(&nsegments, n + 1, memory_order_release);
-        *lo = s.lo;
-        *hi = s.hi;
-        return 1;
+        return 0;
+}
+
+/* Learns the segment of the object that holds pc, when it has an
+ * .eh_frame_hdr whose segment is not known in the epoch of tag. Called
+ * before resolve_lock is taken, never under it: dl_iterate_phdr takes the
+ * loader's lock, and the loader allocates while it holds its own, so that
+ * an allocation hook waiting on resolve_lock and a walk waiting on the
+ * loader could wait on each other. */
+static void learn_segment(uintptr_t pc, uint64_t tag)
+{
+        struct dl_find_object o;
+        uintptr_t lo, hi;
+        if (_dl_find_object((void *)pc, &o) != 0 || !o.dlfo_eh_frame ||
+            segment((uintptr_t)o.dlfo_eh_frame, tag, &lo, &hi))
+                return;
+        struct seg_search s = { (uintptr_t)o.dlfo_eh_frame, 0, 0 };
+        if (!dl_iterate_phdr(seg_of, &s) || !s.hi)
+                return;
+        pthread_mutex_lock(&resolve_lock);
+        int n = atomic_load_explicit(&nsegments, memory_order_relaxed);
+        if (n < MAX_SEGMENTS && !segment(s.hdr, tag, &lo, &hi)) {
+                segments[n].lo = s.lo;
+                segments[n].hi = s.hi;
+                atomic_store_explicit(&segments[n].key, s.hdr | tag, memory_order_release);
+                atomic_store_explicit(&nsegments, n + 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&resolve_lock);
 }
 
 /* The rule at code address pc, or 0 when it cannot be read without
- * may_alloc (under resolve_lock: it allows dl_iterate_phdr and libdw).
+ * may_alloc (under resolve_lock: it allows libdw).
  * Code that no object holds is JIT code, and code that an object holds
  * but its CFI does not cover is V8's builtins in node's text or
  * hand-written assembly: the frame pointer chain for both, as libunwind
@@ -406,7 +424,7 @@ static uint64_t read_rule(uintptr_t pc, uint64_t tag, int may_alloc)
         if (_dl_find_object((void *)pc, &o) != 0)
                 return rule_pack(RULE_RBP, -16, 16);
         uintptr_t lo, hi;
-        if (o.dlfo_eh_frame && segment((uintptr_t)o.dlfo_eh_frame, tag, may_alloc, &lo, &hi)) {
+        if (o.dlfo_eh_frame && segment((uintptr_t)o.dlfo_eh_frame, tag, &lo, &hi)) {
                 struct lt_cfi_row row;
                 int found = lt_cfi_row(o.dlfo_eh_frame, lo, hi, pc, &row);
                 if (found >= 0)
@@ -463,6 +481,7 @@ static LT_NOINLINE LT_COLD struct rtable *rtable_grow(struct rtable *t)
 static uint64_t slow_lookup(uintptr_t ra, uint64_t tag, int may_read)
 {
         if (may_read) {
+                learn_segment(ra - 1, tag);
                 pthread_mutex_lock(&resolve_lock);
         } else if (pthread_mutex_trylock(&resolve_lock) != 0) {
                 uint64_t rule = read_rule(ra - 1, tag, 0);

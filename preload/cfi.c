@@ -1,7 +1,7 @@
 /* .eh_frame read in place, for the fast unwinder's rules.
  *
  * Reading a rule through libdw opened the object's file, mapped it whole
- * (98 MB for node), and allocated at every address: about 2,600
+ * (98 MB for node), and allocated at every address: about 2,400
  * instructions a rule, a lock and malloc, so that a capture inside malloc
  * or a signal handler (mmap, mprotect, timers) could not read one and went
  * to libunwind whole. The loader already has the object's .eh_frame_hdr
@@ -9,7 +9,7 @@
  * address, and the FDE it points to holds the instructions to run up to
  * the address asked. That is all a rule needs.
  *
- * Every byte read is checked against the object's mapping, every count
+ * Every byte read is checked against the object's segment, every count
  * against what is left: a damaged table gives -1 (libdw then), never a
  * read elsewhere. */
 #include "cfi.h"

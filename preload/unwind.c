@@ -1,7 +1,7 @@
 /* A fast unwinder for x86-64: the rule that gives each frame's caller,
  * read once per code address from the object's .eh_frame where the loader
- * mapped it (cfi.c; libdw for the objects that has no .eh_frame_hdr for)
- * and kept in a table, then applied with a few loads per frame.
+ * mapped it (cfi.c; libdw for an object whose .eh_frame_hdr it does not
+ * read) and kept in a table, then applied with a few loads per frame.
  *
  * libunwind's unw_backtrace costs about 85 instructions a frame even with
  * its per-thread cache; it was three quarters of the tracer's cost on a
@@ -337,8 +337,9 @@ out:
  * that holds it (the range _dl_find_object gives can be the text alone:
  * node's header lies outside). Found with dl_iterate_phdr, which takes
  * the loader's lock, so only by a capture that may read rules
- * (learn_segment); the others use what is here. Keyed as the rule table is, by address and epoch;
- * entries are only added, published by their key. */
+ * (learn_segment); the others use what is here. Keyed as the rule table
+ * is, by address and epoch; entries are only added, published by their
+ * key. */
 #define MAX_SEGMENTS 1024
 static struct {
         _Atomic uint64_t key;

@@ -137,7 +137,8 @@ static struct lt_cfi_reg libdw_reg(Dwarf_Frame *f, int reg)
         return (struct lt_cfi_reg){ LT_CFI_OTHER, 0 };
 }
 
-/* Whether our row at pc is libdw's (1), or a note of how not (0). */
+/* Whether our row at pc is libdw's. A row lt_cfi_row() does not read (-1)
+ * is not compared, but counted in c->unread. */
 static int same_row(Dwarf_CFI *cfi, uintptr_t bias, const void *hdr, uintptr_t lo, uintptr_t hi,
                     uintptr_t pc, struct cfi_count *c)
 {
@@ -192,9 +193,13 @@ static int check_object(struct dl_phdr_info *info, size_t size, void *arg)
         Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
         Dwarf_CFI *cfi = elf ? dwarf_getcfi_elf(elf) : NULL;
         const uint8_t *hdr = (const uint8_t *)(info->dlpi_addr + eh->p_vaddr);
-        if (cfi && hdr[0] == 1 && hdr[3] == (DW_EH_PE_datarel | DW_EH_PE_sdata4)) {
+        /* The table as every linker makes it: a 4-byte .eh_frame pointer
+         * and count, then pairs of 4-byte offsets from the header. */
+        const int ptr4 = (hdr[1] & 0x0f) == DW_EH_PE_udata4 || (hdr[1] & 0x0f) == DW_EH_PE_sdata4;
+        if (cfi && hdr[0] == 1 && ptr4 && hdr[2] == DW_EH_PE_udata4 &&
+            hdr[3] == (DW_EH_PE_datarel | DW_EH_PE_sdata4)) {
                 c->objects++;
-                const uint8_t *p = hdr + 4 + 4; /* past a 4-byte .eh_frame pointer */
+                const uint8_t *p = hdr + 4 + 4;
                 uint32_t count;
                 memcpy(&count, p, 4);
                 const int32_t *t = (const int32_t *)(p + 4);

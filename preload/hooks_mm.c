@@ -8,6 +8,7 @@
 
 #include "engine.h"
 #include "mappings.h"
+#include "modules.h"
 #include "real.h"
 
 #define REAL(name) (lt_likely(lt_real.name != NULL) || lt_real_init() == 0 ? lt_real.name : NULL)
@@ -70,6 +71,14 @@ LT_EXPORT int dlclose(void *handle)
 {
         if (!REAL(dlclose))
                 return -1;
+        /* First the objects as they are, so that one loaded since the last
+         * look is known to have been there (its frames named by it). */
+        if (lt_enter_end()) {
+                int saved = errno;
+                lt_modules_refresh();
+                errno = saved;
+                lt_leave();
+        }
         int rc = lt_real.dlclose(handle);
         if (lt_enter_end()) {
                 int saved = errno;

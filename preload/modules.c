@@ -213,6 +213,11 @@ int lt_modules_scan(void)
                 }
         }
         nloaded = kept;
+        /* An object loaded and unloaded since the last scan was never seen
+         * here, but its code may have been walked at the addresses that
+         * another object holds now: any load or unload is a new epoch. */
+        if (c[0] != seen_adds || c[1] != seen_subs)
+                sc.changed = 1;
         if (sc.changed) {
                 __atomic_store_n(&gen, sc.new_gen, __ATOMIC_RELEASE);
                 __atomic_store_n(&lt_tf.hdr->mod_gen, sc.new_gen, __ATOMIC_RELEASE);

@@ -338,14 +338,18 @@ out:
  * node's header lies outside). Found with dl_iterate_phdr, which takes
  * the loader's lock, so only by a capture that may read rules
  * (learn_segment); the others use what is here. Keyed as the rule table
- * is, by address and epoch; entries are only added, published by their
- * key. */
-#define MAX_SEGMENTS 1024
+ * is, by address and epoch, so that every load or unload (a Python
+ * import, say) has the objects learned again: a ring, whose oldest entry
+ * the next one replaces, each entry under a sequence count that readers
+ * check (odd while it is written), so that no reader takes the bounds of
+ * one entry with the key of another. */
+#define MAX_SEGMENTS 256
 static struct {
+        _Atomic uint32_t seq;
         _Atomic uint64_t key;
-        uintptr_t lo, hi;
+        _Atomic uintptr_t lo, hi;
 } segments[MAX_SEGMENTS];
-static _Atomic int nsegments;
+static unsigned next_segment; /* under resolve_lock */
 
 struct seg_search {
         uintptr_t hdr, lo, hi;
@@ -375,13 +379,19 @@ static int seg_of(struct dl_phdr_info *info, size_t size, void *arg)
  * [*lo, *hi), or 0. */
 static int segment(uintptr_t hdr, uint64_t tag, uintptr_t *lo, uintptr_t *hi)
 {
-        int n = atomic_load_explicit(&nsegments, memory_order_acquire);
-        for (int i = 0; i < n; i++) {
-                if (atomic_load_explicit(&segments[i].key, memory_order_acquire) == (hdr | tag)) {
-                        *lo = segments[i].lo;
-                        *hi = segments[i].hi;
-                        return 1;
-                }
+        for (int i = 0; i < MAX_SEGMENTS; i++) {
+                uint32_t seq = atomic_load_explicit(&segments[i].seq, memory_order_acquire);
+                if ((seq & 1) ||
+                    atomic_load_explicit(&segments[i].key, memory_order_relaxed) != (hdr | tag))
+                        continue;
+                uintptr_t l = atomic_load_explicit(&segments[i].lo, memory_order_relaxed);
+                uintptr_t h = atomic_load_explicit(&segments[i].hi, memory_order_relaxed);
+                atomic_thread_fence(memory_order_acquire);
+                if (atomic_load_explicit(&segments[i].seq, memory_order_relaxed) != seq)
+                        continue; /* replaced meanwhile */
+                *lo = l;
+                *hi = h;
+                return 1;
         }
         return 0;
 }
@@ -403,12 +413,15 @@ static void learn_segment(uintptr_t pc, uint64_t tag)
         if (!dl_iterate_phdr(seg_of, &s) || !s.hi)
                 return;
         pthread_mutex_lock(&resolve_lock);
-        int n = atomic_load_explicit(&nsegments, memory_order_relaxed);
-        if (n < MAX_SEGMENTS && !segment(s.hdr, tag, &lo, &hi)) {
-                segments[n].lo = s.lo;
-                segments[n].hi = s.hi;
-                atomic_store_explicit(&segments[n].key, s.hdr | tag, memory_order_release);
-                atomic_store_explicit(&nsegments, n + 1, memory_order_release);
+        if (!segment(s.hdr, tag, &lo, &hi)) {
+                unsigned i = next_segment++ % MAX_SEGMENTS;
+                uint32_t seq = atomic_load_explicit(&segments[i].seq, memory_order_relaxed);
+                atomic_store_explicit(&segments[i].seq, seq + 1, memory_order_relaxed);
+                atomic_thread_fence(memory_order_release);
+                atomic_store_explicit(&segments[i].key, s.hdr | tag, memory_order_relaxed);
+                atomic_store_explicit(&segments[i].lo, s.lo, memory_order_relaxed);
+                atomic_store_explicit(&segments[i].hi, s.hi, memory_order_relaxed);
+                atomic_store_explicit(&segments[i].seq, seq + 2, memory_order_release);
         }
         pthread_mutex_unlock(&resolve_lock);
 }

@@ -349,7 +349,7 @@ static struct {
         _Atomic uint64_t key;
         _Atomic uintptr_t lo, hi;
 } segments[MAX_SEGMENTS];
-static unsigned next_segment; /* under resolve_lock */
+static _Atomic unsigned nsegments; /* entries written so far, ever */
 
 struct seg_search {
         uintptr_t hdr, lo, hi;
@@ -379,7 +379,10 @@ static int seg_of(struct dl_phdr_info *info, size_t size, void *arg)
  * [*lo, *hi), or 0. */
 static int segment(uintptr_t hdr, uint64_t tag, uintptr_t *lo, uintptr_t *hi)
 {
-        for (int i = 0; i < MAX_SEGMENTS; i++) {
+        /* The newest first: those of the current epoch. */
+        unsigned n = atomic_load_explicit(&nsegments, memory_order_acquire);
+        for (unsigned k = 0; k < n && k < MAX_SEGMENTS; k++) {
+                unsigned i = (n - 1 - k) % MAX_SEGMENTS;
                 uint32_t seq = atomic_load_explicit(&segments[i].seq, memory_order_acquire);
                 if ((seq & 1) ||
                     atomic_load_explicit(&segments[i].key, memory_order_relaxed) != (hdr | tag))
@@ -396,25 +399,24 @@ static int segment(uintptr_t hdr, uint64_t tag, uintptr_t *lo, uintptr_t *hi)
         return 0;
 }
 
-/* Learns the segment of the object that holds pc, when it has an
- * .eh_frame_hdr whose segment is not known in the epoch of tag. Called
+/* Learns the segment of object o, when it has an .eh_frame_hdr whose
+ * segment is not known in the epoch of tag. Called
  * before resolve_lock is taken, never under it: dl_iterate_phdr takes the
  * loader's lock, and the loader allocates while it holds its own, so that
  * an allocation hook waiting on resolve_lock and a walk waiting on the
  * loader could wait on each other. */
-static void learn_segment(uintptr_t pc, uint64_t tag)
+static void learn_segment(const struct dl_find_object *o, uint64_t tag)
 {
-        struct dl_find_object o;
         uintptr_t lo, hi;
-        if (_dl_find_object((void *)pc, &o) != 0 || !o.dlfo_eh_frame ||
-            segment((uintptr_t)o.dlfo_eh_frame, tag, &lo, &hi))
+        if (!o->dlfo_eh_frame || segment((uintptr_t)o->dlfo_eh_frame, tag, &lo, &hi))
                 return;
-        struct seg_search s = { (uintptr_t)o.dlfo_eh_frame, 0, 0 };
+        struct seg_search s = { (uintptr_t)o->dlfo_eh_frame, 0, 0 };
         if (!dl_iterate_phdr(seg_of, &s) || !s.hi)
                 return;
         pthread_mutex_lock(&resolve_lock);
         if (!segment(s.hdr, tag, &lo, &hi)) {
-                unsigned i = next_segment++ % MAX_SEGMENTS;
+                unsigned n = atomic_load_explicit(&nsegments, memory_order_relaxed);
+                unsigned i = n % MAX_SEGMENTS;
                 uint32_t seq = atomic_load_explicit(&segments[i].seq, memory_order_relaxed);
                 atomic_store_explicit(&segments[i].seq, seq + 1, memory_order_relaxed);
                 atomic_thread_fence(memory_order_release);
@@ -422,29 +424,31 @@ static void learn_segment(uintptr_t pc, uint64_t tag)
                 atomic_store_explicit(&segments[i].lo, s.lo, memory_order_relaxed);
                 atomic_store_explicit(&segments[i].hi, s.hi, memory_order_relaxed);
                 atomic_store_explicit(&segments[i].seq, seq + 2, memory_order_release);
+                atomic_store_explicit(&nsegments, n + 1, memory_order_release);
         }
         pthread_mutex_unlock(&resolve_lock);
 }
 
-/* The rule at code address pc, or 0 when it cannot be read without
- * may_alloc (under resolve_lock: it allows libdw).
+/* The rule at code address pc in object o (NULL: none holds it), or 0
+ * when it cannot be read without may_alloc (under resolve_lock: it allows
+ * libdw).
  * Code that no object holds is JIT code, and code that an object holds
  * but its CFI does not cover is V8's builtins in node's text or
  * hand-written assembly: the frame pointer chain for both, as libunwind
  * falls back to. */
-static uint64_t read_rule(uintptr_t pc, uint64_t tag, int may_alloc)
+static uint64_t read_rule(uintptr_t pc, const struct dl_find_object *o, uint64_t tag,
+                          int may_alloc)
 {
-        struct dl_find_object o;
-        if (_dl_find_object((void *)pc, &o) != 0)
+        if (!o)
                 return rule_pack(RULE_RBP, -16, 16);
         uintptr_t lo, hi;
-        if (o.dlfo_eh_frame && segment((uintptr_t)o.dlfo_eh_frame, tag, &lo, &hi)) {
+        if (o->dlfo_eh_frame && segment((uintptr_t)o->dlfo_eh_frame, tag, &lo, &hi)) {
                 struct lt_cfi_row row;
-                int found = lt_cfi_row(o.dlfo_eh_frame, lo, hi, pc, &row);
+                int found = lt_cfi_row(o->dlfo_eh_frame, lo, hi, pc, &row);
                 if (found >= 0)
                         return found ? rule_of(&row) : rule_pack(RULE_RBP, -16, 16);
         }
-        return may_alloc ? read_rule_libdw(&o, pc) : 0;
+        return may_alloc ? read_rule_libdw(o, pc) : 0;
 }
 
 /* The slot is the address's low bits, no hash: a walk waits on each
@@ -494,11 +498,15 @@ static LT_NOINLINE LT_COLD struct rtable *rtable_grow(struct rtable *t)
  * memory. */
 static uint64_t slow_lookup(uintptr_t ra, uint64_t tag, int may_read)
 {
+        struct dl_find_object found;
+        const struct dl_find_object *o = _dl_find_object((void *)(ra - 1), &found) == 0 ? &found
+                                                                                         : NULL;
         if (may_read) {
-                learn_segment(ra - 1, tag);
+                if (o)
+                        learn_segment(o, tag);
                 pthread_mutex_lock(&resolve_lock);
         } else if (pthread_mutex_trylock(&resolve_lock) != 0) {
-                uint64_t rule = read_rule(ra - 1, tag, 0);
+                uint64_t rule = read_rule(ra - 1, o, tag, 0);
                 return rule ? rule : rule_pack(RULE_SLOW, 0, 0);
         }
         struct rtable *t = atomic_load_explicit(&table, memory_order_relaxed);
@@ -513,7 +521,7 @@ static uint64_t slow_lookup(uintptr_t ra, uint64_t tag, int may_read)
                         break;
                 }
                 if (KEY_RA(k) == ra) { /* of another epoch: read again, in its place */
-                        rule = read_rule(ra - 1, tag, may_read);
+                        rule = read_rule(ra - 1, o, tag, may_read);
                         if (rule) {
                                 atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);
                                 atomic_store_explicit(&t->e[h].key, ra | tag, memory_order_release);
@@ -521,7 +529,7 @@ static uint64_t slow_lookup(uintptr_t ra, uint64_t tag, int may_read)
                         break;
                 }
                 if (k == 0) {
-                        rule = read_rule(ra - 1, tag, may_read);
+                        rule = read_rule(ra - 1, o, tag, may_read);
                         if (rule && t->used < (t->mask + 1) / 4 * 3) {
                                 t->used++;
                                 atomic_store_explicit(&t->e[h].rule, rule, memory_order_relaxed);

@@ -51,8 +51,10 @@ int main(int argc, char **argv)
         if (argc == 3) {
                 int rounds = atoi(argv[2]);
                 quiet = 1;
-                for (int i = 0; i < rounds; i++)
-                        kept[i % 2] = through(argv[1], name[i % 2], size[i % 2], 1); /* CALL: rounds */
+                for (int i = 0; i < rounds; i++) {
+                        int k = i % 2;
+                        kept[k] = through(argv[1], name[k], size[k], 1); /* CALL: rounds */
+                }
                 say("rounds %d\n", rounds);
                 return 0;
         }

@@ -312,18 +312,12 @@ static int run(struct cur c, const struct cie *cie, uintptr_t loc, uintptr_t pc,
                         set(s, cie, uleb(&c), LT_CFI_SAME, 0);
                         break;
                 case DW_CFA_register:
-                        reg = uleb(&c);
-                        uleb(&c);
-                        set(s, cie, reg, LT_CFI_OTHER, 0);
-                        break;
                 case DW_CFA_val_offset:
+                case DW_CFA_val_offset_sf:
+                        /* A register and a second operand, skipped: a LEB128
+                         * number has the same length read signed or not. */
                         reg = uleb(&c);
                         uleb(&c);
-                        set(s, cie, reg, LT_CFI_OTHER, 0);
-                        break;
-                case DW_CFA_val_offset_sf:
-                        reg = uleb(&c);
-                        sleb(&c);
                         set(s, cie, reg, LT_CFI_OTHER, 0);
                         break;
                 case DW_CFA_expression:

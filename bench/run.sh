@@ -7,7 +7,7 @@
 #   ./bench/run.sh [-n RUNS] [PART...]
 #
 # PART: malloc, node-start, js, servers, analyzer, size (the default: all
-# six, about 15 minutes on 2 cores), and size-long (a 10-minute server run,
+# six, about 25 minutes on 2 cores), and size-long (a 10-minute server run,
 # only when named). RUNS: runs of each case (default 3; node-start does 4 times
 # as many and servers twice as many, their runs being short). See
 # bench/README.md for each case.

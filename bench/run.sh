@@ -7,10 +7,11 @@
 #   ./bench/run.sh [-n RUNS] [PART...]
 #
 # PART: malloc, node-start, js, servers, analyzer, size (the default: all
-# six, about 25 minutes on 2 cores), and size-long (a 10-minute server run,
-# only when named). RUNS: runs of each case (default 3; node-start does 4 times
-# as many and servers twice as many, their runs being short). See
-# bench/README.md for each case.
+# six, about 25 minutes on 2 cores), and, only when named, size-long (a
+# 10-minute server run) and instructions (the servers in steady state under
+# callgrind, about 3 minutes; bench/instructions.sh). RUNS: runs of each
+# case (default 3; node-start does 4 times as many and servers twice as
+# many, their runs being short). See bench/README.md for each case.
 #
 # Environment: BENCH_BUILD (default build: scripts/setup.sh installs what is
 # missing and builds there; another directory is only configured and
@@ -30,9 +31,9 @@ while [ $# -gt 0 ]; do
     -n) [ $# -ge 2 ] || { echo "bench: -n needs a number of runs" >&2; exit 2; }
         runs=$2; shift 2 ;;
     [0-9]*) runs=$1; shift ;;
-    malloc|node-start|js|servers|analyzer|size|size-long) parts+=("$1"); shift ;;
+    malloc|node-start|js|servers|analyzer|size|size-long|instructions) parts+=("$1"); shift ;;
     -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
-    *) echo "bench: unknown part $1 (malloc node-start js servers analyzer size size-long)" >&2; exit 2 ;;
+    *) echo "bench: unknown part $1 (malloc node-start js servers analyzer size size-long instructions)" >&2; exit 2 ;;
   esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench: runs $runs: not a number from 1 up" >&2; exit 2; }
@@ -51,6 +52,11 @@ if ! command -v heaptrack >/dev/null 2>&1; then
   echo "bench: installing heaptrack, the tracer we compare with" >&2
   $SUDO apt-get install -y -qq heaptrack >/dev/null 2>&1 ||
     { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq heaptrack >/dev/null; }
+fi
+if want instructions && ! command -v callgrind_control >/dev/null 2>&1; then
+  echo "bench: installing valgrind, for the instructions part" >&2
+  $SUDO apt-get install -y -qq valgrind >/dev/null 2>&1 ||
+    { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq valgrind >/dev/null; }
 fi
 if want analyzer && [ ! -x /usr/bin/time ]; then
   echo "bench: installing time, for the analyzer's peak memory" >&2
@@ -189,6 +195,15 @@ if want servers; then
   [ -f "$ssr/server.js" ] || say "# ssr: skipped, $ssr/server.js is not there"
   BENCH_SSR_DIR=$(cd "$ssr" 2>/dev/null && pwd || echo "$ssr") \
     node bench/servers.js table "$preload" $((2 * runs)) "${servers[@]}" | tee -a "$out"
+fi
+
+if want instructions; then
+  [ ! -f "$ssr/server.js" ] || [ -n "${BENCH_SSR_DIR:-}" ] || npm_ci "$ssr"
+  say ""
+  say "## instructions: the node servers in steady state"
+  [ -f "$ssr/server.js" ] || say "# ssr: skipped, $ssr/server.js is not there"
+  mkdir -p "$tmp/instructions"
+  bench/instructions.sh "$preload" "$(cd "$ssr" 2>/dev/null && pwd || echo "$ssr")" "$tmp/instructions" | tee -a "$out"
 fi
 
 # steady SECONDS: the native server traced (every stack, JS module on)

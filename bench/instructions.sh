@@ -54,21 +54,24 @@ count() {
   [ -s "$d/ready.json" ] || { echo "bench: $name did not serve within 300 s: $(tail -3 "$d/server.log")" >&2; kill "$vpid"; return 1; }
   local port
   port=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).port)' "$d/ready.json")
-  requests "$port" "$warm"
-  callgrind_control -i on "$vpid" >/dev/null 2>&1
-  requests "$port" "$n"
-  callgrind_control -i off "$vpid" >/dev/null 2>&1
+  # A failed load stops the server too: no callgrind is left running.
+  if ! { requests "$port" "$warm" && callgrind_control -i on "$vpid" >/dev/null 2>&1 &&
+    requests "$port" "$n" && callgrind_control -i off "$vpid" >/dev/null 2>&1; }; then
+    echo "bench: $name: the load failed" >&2
+    kill -TERM "$vpid"
+    wait "$vpid" || true
+    return 1
+  fi
   kill -TERM "$vpid"
   wait "$vpid" || true
   awk '/^totals:/ {s += $2} END {printf "%.0f\n", s}' "$d"/cg.out-*
 }
 
 run_case() { # SERVER CASE ENV...: the count into WORK_DIR/SERVER-CASE.count
-  local server=$1 case=$2; shift 2
-  local file=$work/$server-${case// /_}.count
+  local server=$1 name=$1-${2// /_}; shift 2
   case $server in
-    ssr) count "$server-${case// /_}" 300 100 "$ssr/server.js" --fixed -- "$@" >"$file" ;;
-    native) count "$server-${case// /_}" 500 300 "$here/native_server.js" -- "$@" >"$file" ;;
+    ssr) count "$name" 300 100 "$ssr/server.js" --fixed -- "$@" >"$work/$name.count" ;;
+    native) count "$name" 500 300 "$here/native_server.js" -- "$@" >"$work/$name.count" ;;
   esac
 }
 

@@ -17,11 +17,24 @@ struct shard {
         struct lt_live_entry *slots;
         uint64_t mask; /* slots - 1; 0: no table yet */
         uint64_t used;
+        uint64_t quota; /* entries it may hold: used <= quota */
 } LT_ALIGNED;
 
+/* LEAKTRACE_MAX_LIVE holds exactly, whatever the threads do, without one
+ * counter that every insert would pull from core to core: the shards hold
+ * quotas, and the pool the rest,
+ *
+ *     pool + the shards' quotas == max_live, used <= quota in each shard,
+ *
+ * so the shards never hold more than max_live entries together. A shard at
+ * its quota takes a grant from the pool (an atomic operation every `grant`
+ * inserts), and gives one back when it holds far more than it uses. Once
+ * the pool is empty, it collects what the other shards hold unused. Only
+ * then can two threads meet: a shard whose lock another thread holds is
+ * passed over, so a block may be dropped a little early, never one late. */
 static struct shard shards[NSHARDS];
-static uint64_t max_live, fair_share;
-static int at_max; /* the last count found max_live blocks: every shard counts */
+static uint64_t max_live, grant;
+static uint64_t pool; /* atomic */
 
 static inline uint64_t hash_ptr(uintptr_t p)
 {
@@ -65,8 +78,14 @@ static int in_first(const struct lt_live_entry *slots)
 
 int lt_live_init(uint64_t max)
 {
+        /* A few grants a shard before the pool runs dry; big ones when the
+         * limit is high, so that the pool is seldom touched. */
         max_live = max;
-        fair_share = max / NSHARDS;
+        grant = max / (4 * NSHARDS);
+        grant = grant < 1 ? 1 : grant > 4096 ? 4096 : grant;
+        __atomic_store_n(&pool, max, __ATOMIC_RELAXED);
+        for (unsigned i = 0; i < NSHARDS; i++)
+                shards[i].quota = shards[i].used = 0;
         first = alloc_slots((uint64_t)NSHARDS * FIRST_SLOTS);
         for (unsigned i = 0; first && i < NSHARDS; i++) {
                 shards[i].slots = first + (uint64_t)i * FIRST_SLOTS;
@@ -103,12 +122,33 @@ static LT_NOINLINE LT_COLD int grow(struct shard *s)
         return 0;
 }
 
-static LT_NOINLINE int over_max(void)
+/* The shard s, locked, holds as many entries as its quota. Raises the
+ * quota by a grant from the pool, or else by what the other shards hold
+ * unused. Returns 0 when there is no room: the table is full. */
+static LT_NOINLINE int more_quota(struct shard *s)
 {
-        int full = lt_live_count() >= max_live;
-        if (full != __atomic_load_n(&at_max, __ATOMIC_RELAXED))
-                __atomic_store_n(&at_max, full, __ATOMIC_RELAXED);
-        return full;
+        uint64_t have = __atomic_load_n(&pool, __ATOMIC_RELAXED);
+        while (have) {
+                uint64_t g = have < grant ? have : grant;
+                if (__atomic_compare_exchange_n(&pool, &have, have - g, 1, __ATOMIC_RELAXED,
+                                                __ATOMIC_RELAXED)) {
+                        s->quota += g;
+                        return 1;
+                }
+        }
+        /* A full table drops block after block: told at a glance, without
+         * a lock, before the shards are searched for room. */
+        if (lt_live_count() >= max_live)
+                return 0;
+        for (unsigned i = 0; i < NSHARDS; i++) {
+                struct shard *t = &shards[i];
+                if (t == s || !lt_trylock(&t->lock))
+                        continue;
+                s->quota += t->quota - t->used;
+                t->quota = t->used;
+                lt_unlock(&t->lock);
+        }
+        return s->quota > s->used;
 }
 
 int lt_live_insert(const struct lt_live_entry *e, struct lt_live_entry *old)
@@ -126,13 +166,7 @@ int lt_live_insert(const struct lt_live_entry *e, struct lt_live_entry *old)
         for (;;) {
                 uintptr_t p = s->slots[i].ptr;
                 if (!p) {
-                        /* LEAKTRACE_MAX_LIVE, for all shards: counted only
-                         * when this one holds more than its share (a
-                         * thread's megabytes may all fall in one), or when
-                         * the last count found the table full. */
-                        if (lt_unlikely(s->used >= fair_share ||
-                                        __atomic_load_n(&at_max, __ATOMIC_RELAXED)) &&
-                            over_max()) {
+                        if (lt_unlikely(s->used >= s->quota) && !more_quota(s)) {
                                 rc = -ENOSPC;
                                 break;
                         }
@@ -188,6 +222,10 @@ int lt_live_remove(uintptr_t ptr, struct lt_live_entry *out)
                 }
         }
         s->slots[i].ptr = 0;
+        if (lt_unlikely(s->quota - s->used > 2 * grant)) {
+                s->quota -= grant;
+                __atomic_add_fetch(&pool, grant, __ATOMIC_RELAXED);
+        }
 out:
         lt_unlock(&s->lock);
         return found;
@@ -233,13 +271,16 @@ void lt_live_reset_locks(void)
 
 void lt_live_reset(void)
 {
-        __atomic_store_n(&at_max, 0, __ATOMIC_RELAXED);
         for (unsigned i = 0; i < NSHARDS; i++) {
                 struct shard *s = &shards[i];
                 lt_lock(&s->lock);
                 if (s->mask)
                         memset(s->slots, 0, (s->mask + 1) * sizeof(*s->slots));
                 s->used = 0;
+                /* Back to the pool, shard by shard: a hook that takes a
+                 * grant meanwhile keeps the sum whole. */
+                __atomic_add_fetch(&pool, s->quota, __ATOMIC_RELAXED);
+                s->quota = 0;
                 lt_unlock(&s->lock);
         }
 }

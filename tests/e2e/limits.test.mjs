@@ -180,9 +180,9 @@ test('LEAKTRACE_DIR writable by anyone with the sticky bit (like /tmp): traced',
 // LEAKTRACE_MAX_LIVE=2000 against 1024 distinct stacks and 5000 live blocks.
 const TABLES = { LEAKTRACE_MAX_STACKS: '300', LEAKTRACE_MAX_LIVE: '2000' };
 const BITS = 10, NBULK = 5000;
-// The live table holds at most MAX_LIVE blocks, whatever shards they fall
-// in (the program has one thread: no two inserts race past the limit), and
-// drops a block only when it holds that many.
+// The live table never holds more than MAX_LIVE blocks, whatever shards
+// they fall in, and with one thread it drops a block only when it holds
+// that many (preload/live.c).
 const LIVE_CAP = 2000;
 
 function tables(t, mode) {

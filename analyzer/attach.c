@@ -8,6 +8,8 @@
  * timer module is started through node's inspector when the user opened
  * it (node/inspect.js), and stopped before the detach. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -118,9 +120,57 @@ static int wait_for_end(pid_t pid, unsigned long long start, double duration)
         }
 }
 
+/* The port of the one IPv4 socket of pid's that listens on host, for an
+ * inspector opened on port 0 (node picks one and only prints it). Several
+ * such sockets (the program's own server on the same address) are not told
+ * apart: nothing is sent to a port that may be the program's. Returns it,
+ * or 0. */
+static int listening_port(pid_t pid, const char *host)
+{
+        struct in_addr want;
+        if (inet_pton(AF_INET, host, &want) != 1)
+                return 0;
+        char path[64], link[64];
+        unsigned long inodes[256];
+        size_t ninodes = 0;
+        snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+        DIR *d = opendir(path);
+        if (!d)
+                return 0;
+        for (struct dirent *e; (e = readdir(d)) && ninodes < 256;) {
+                char fd[PATH_MAX];
+                snprintf(fd, sizeof(fd), "%s/%s", path, e->d_name);
+                ssize_t n = readlink(fd, link, sizeof(link) - 1);
+                unsigned long ino;
+                if (n > 0 && (link[n] = '\0', sscanf(link, "socket:[%lu]", &ino) == 1))
+                        inodes[ninodes++] = ino;
+        }
+        closedir(d);
+        snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)pid);
+        FILE *in = fopen(path, "r");
+        if (!in)
+                return 0;
+        char line[512];
+        int port = 0, found = 0;
+        while (fgets(line, sizeof(line), in)) {
+                unsigned addr, lport, state;
+                unsigned long ino;
+                if (sscanf(line, " %*u: %8x:%4x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &addr, &lport,
+                           &state, &ino) != 4 || state != 0x0A || addr != want.s_addr)
+                        continue;
+                for (size_t i = 0; i < ninodes; i++)
+                        if (inodes[i] == ino) {
+                                port = (int)lport;
+                                found++;
+                        }
+        }
+        fclose(in);
+        return found == 1 ? port : 0;
+}
+
 /* Node's inspector, when the user opened it: HOST and PORT of the first
- * --inspect* option of the command line or of NODE_OPTIONS. Returns 1 when
- * found. */
+ * --inspect* option of the command line or of NODE_OPTIONS (a port of 0:
+ * the one it listens on, when that is plain). Returns 1 when found. */
 static int inspector_of(pid_t pid, char *host, size_t hsize, int *port)
 {
         char path[64], buf[65536];
@@ -152,6 +202,8 @@ static int inspector_of(pid_t pid, char *host, size_t hsize, int *port)
                                         }
                                         *port = atoi(v + 1);
                                 }
+                                if (v && !strcmp(v + 1, "0"))
+                                        *port = listening_port(pid, host[0] ? host : "127.0.0.1");
                                 if (!strcmp(host, "0.0.0.0") || !host[0])
                                         snprintf(host, hsize, "127.0.0.1");
                                 return *port > 0;

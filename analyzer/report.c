@@ -175,6 +175,8 @@ static int add_stack(struct lt_report *rep, const struct lt_stack_rec *r, uint64
         site->bytes_allocated = add_u64(site->bytes_allocated, r->bytes_allocated);
         if (r->flags & LT_STACK_TRUNCATED)
                 site->truncated = true;
+        if (r->flags & LT_STACK_SHORT)
+                site->cut_short = true;
         if (n && !site->nstacks++)
                 site->first_skip = first_skip;
         return 0;

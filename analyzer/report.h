@@ -22,6 +22,7 @@ struct lt_site {
         uint64_t allocs;
         uint64_t bytes_allocated;
         bool truncated;      /* one of its stacks was cut at the configured depth */
+        bool cut_short;      /* one of its stacks ended early (LT_STACK_SHORT) */
         unsigned nframes;    /* shown */
         unsigned first_skip; /* inlined wrapper frames of the first address, not shown */
         unsigned nstacks;    /* stack records grouped here */

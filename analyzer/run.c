@@ -4,6 +4,7 @@
  * reports on stderr, leaving the program's stdout to the program. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -381,6 +382,59 @@ static void say_how_to_report(const char *dir, char **paths, size_t n)
         fputs("; a page to explore them: add --format html -o report.html\n", stderr);
 }
 
+/* The file execvp ran for cmd, into path. Returns 0, or -1. */
+static int command_file(const char *cmd, char *path)
+{
+        if (strchr(cmd, '/'))
+                return snprintf(path, PATH_MAX, "%s", cmd) < PATH_MAX ? 0 : -1;
+        const char *dirs = getenv("PATH");
+        for (const char *d = dirs && *dirs ? dirs : "/usr/local/bin:/usr/bin:/bin"; *d;) {
+                size_t len = strcspn(d, ":");
+                if (len && (size_t)snprintf(path, PATH_MAX, "%.*s/%s", (int)len, d, cmd) < PATH_MAX &&
+                    access(path, X_OK) == 0)
+                        return 0;
+                d += len + (d[len] == ':');
+        }
+        return -1;
+}
+
+/* Why the loader never preloads into the program at path, when that is
+ * plain from the file: a static or 32-bit executable, a setuid or setgid
+ * one. NULL when it is not (a script, a launcher, a program that clears
+ * LD_PRELOAD). */
+static const char *never_preloaded(const char *path)
+{
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+                return NULL;
+        if (st.st_mode & (S_ISUID | S_ISGID))
+                return "is setuid or setgid: the loader ignores LD_PRELOAD for it";
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        Elf64_Ehdr eh;
+        const char *why = NULL;
+        if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) && !memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+                if (eh.e_ident[EI_CLASS] != ELFCLASS64) {
+                        why = "is not a 64-bit program: the preload cannot be loaded into it";
+                } else if (eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum < 4096) {
+                        int interp = 0;
+                        for (unsigned i = 0; i < eh.e_phnum && !interp; i++) {
+                                Elf64_Phdr ph;
+                                if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+                                    (ssize_t)sizeof(ph))
+                                        break;
+                                interp = ph.p_type == PT_INTERP;
+                        }
+                        if (!interp)
+                                why = "is statically linked: no loader reads LD_PRELOAD for it, and "
+                                      "leaktrace cannot trace it";
+                }
+        }
+        close(fd);
+        return why;
+}
+
 static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t child,
                       const struct lt_report_opts *o, int no_report)
 {
@@ -389,6 +443,13 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
         if (n < 0) {
                 fprintf(stderr, "leaktrace: cannot look for trace files in %s: %s\n", dir,
                         strerror((int)-n));
+                return;
+        }
+        char file[PATH_MAX];
+        const char *why = n == 0 && command_file(cmd, file) == 0 ? never_preloaded(file) : NULL;
+        if (why) {
+                fprintf(stderr, "leaktrace: no trace file was written: %s %s\n", cmd, why);
+                free(f);
                 return;
         }
         if (n == 0) {

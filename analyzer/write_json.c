@@ -21,11 +21,12 @@ static const char *const drop_name[LT_DROP__COUNT] = {
 };
 
 /* What was not recorded, when anything was. A stack cut at the configured
- * depth is recorded (shortened), not dropped, as the preload's LT_F_DROPPED
- * also says: the text report mentions it, the JSON does not. */
+ * depth, or cut short, is recorded (shortened), not dropped, as the
+ * preload's LT_F_DROPPED also says: the text report mentions it, the JSON
+ * does not. */
 static int dropped(const struct lt_header *h, int k)
 {
-        return k != LT_DROP_TRUNCATED_STACKS && h->drops[k];
+        return k != LT_DROP_TRUNCATED_STACKS && k != LT_DROP_SHORT_STACKS && h->drops[k];
 }
 
 static void write_drops(FILE *out, const struct lt_header *h)

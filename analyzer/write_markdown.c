@@ -189,6 +189,8 @@ static int stack_text(struct lt_report *r, const struct lt_site *s, char **text)
                 fputs("(anonymous memory mapped here: mmap, or mprotect of a reservation)\n", m);
         if (s->truncated)
                 fputs("... (cut at LEAKTRACE_DEPTH)\n", m);
+        if (s->cut_short)
+                fputs("... (cut short: on a small signal stack, or without libunwind)\n", m);
         return fclose(m) ? -EIO : 0;
 }
 

@@ -153,6 +153,10 @@ static void write_summary(FILE *out, const struct lt_report *r)
                         "note: sampled (one allocation per %" PRIu64 " bytes on average): "
                         "figures are estimates\n",
                         h->sample_bytes);
+        if (h->flags & LT_F_FROZEN)
+                fputs("note: recorded up to node's 'exit' event: the blocks node freed as it "
+                      "tore its heap down after it still count as live\n",
+                      out);
         if (h->flags & LT_F_FORK_CHILD)
                 fprintf(out,
                         "note: a fork of pid %" PRIu32 ", with its parent's live blocks at the "
@@ -231,6 +235,8 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
                 fputs("  (no frames recorded)\n", out);
         if (s->truncated)
                 fputs("  ... (cut at LEAKTRACE_DEPTH)\n", out);
+        if (s->cut_short)
+                fputs("  ... (cut short: on a small signal stack, or without libunwind)\n", out);
         return 0;
 }
 

@@ -791,6 +791,12 @@ function onExit() {
       t.aggregate(); /* drop what is gone before collecting, so we hold nothing dead */
       gcDone = t.collect();
     }
+    /*
+     * The preload stops recording here (its setenv hook): node, ending by
+     * itself, next frees every block its heap held, and the trace would
+     * keep none of what the program held when it finished.
+     */
+    process.env.LEAKTRACE_JS_EXIT = '1';
     t.write(true, gcDone);
   } catch (err) {
     fail(err);

@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "fds.h"
 #include "follow.h"
 #include "log.h"
 #include "mappings.h"
@@ -89,10 +91,10 @@ void lt_record_alloc(void *p, size_t size, struct lt_caller from)
         uint32_t wblocks = 1;
         if (lt_sample_bytes)
                 lt_sample_weigh(size, &wbytes, &wblocks);
-        void *buf[LT_STACK_BUF];
-        int truncated;
-        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 0, &from);
-        uint32_t id = lt_stack_intern(buf, n, truncated);
+        if (lt_unlikely(__atomic_load_n(&lt_ticker_statm_wanted, __ATOMIC_RELAXED)) &&
+            __atomic_exchange_n(&lt_ticker_statm_wanted, 0, __ATOMIC_RELAXED))
+                lt_ticker_open_statm();
+        uint32_t id = lt_stack_here(0, &from);
         if (lt_unlikely(!id))
                 goto out;
         struct lt_live_entry e = { (uintptr_t)p, wbytes, id, wblocks,
@@ -277,7 +279,15 @@ void lt_engine_set(int state)
 /* The unwinder, and what its first use needs. */
 static void unwind_setup(void)
 {
+        /* libunwind opens its pipe here: through the pipe2 hook, or where
+         * the lowest free descriptor was (fds.h). */
+        int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (lowest >= 0)
+                close(lowest);
+        lt_fd_in_libunwind = 1;
         unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        lt_fd_in_libunwind = 0;
+        lt_fd_find_unwinder(lowest);
         int fast = strcmp(lt_opt.unwind, "libunwind") != 0;
         if (fast && strcmp(lt_opt.unwind, "fast"))
                 lt_log_error("LEAKTRACE_UNWIND=%s is neither fast nor libunwind; using fast",
@@ -286,11 +296,21 @@ static void unwind_setup(void)
                 lt_log_error("no memory for the unwinder's rules: libunwind unwinds every stack");
 }
 
+/* The status of an exit the hooks do not see: main returning, whose
+ * exit() the C library calls from within itself (node ending with
+ * process.exitCode set, say). */
+static void exit_status_seen(int status, void *arg)
+{
+        (void)arg;
+        lt_engine_exit_status(status);
+}
+
 __attribute__((constructor(101))) static void lt_init(void)
 {
         /* Loaded by `leaktrace attach` (dlopen): leaktrace_attach() starts. */
         if (lt_attach_late())
                 return;
+        lt_log_init();
         if (lt_real_init() < 0)
                 return;
         lt_in_tracer = 1;
@@ -318,6 +338,7 @@ __attribute__((constructor(101))) static void lt_init(void)
         if (lt_timers_init() < 0)
                 lt_log_error("no memory for the timer tables: timers are not traced");
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        on_exit(exit_status_seen, NULL);
         int paused = !strcmp(lt_opt.start, "paused");
         if (!paused && strcmp(lt_opt.start, "on"))
                 lt_log_error("LEAKTRACE_START=%s is neither on nor paused; using on", lt_opt.start);
@@ -376,6 +397,19 @@ void lt_engine_finish(void)
         lt_in_tracer--;
 }
 
+void lt_engine_freeze(void)
+{
+        struct lt_header *h = lt_tf.hdr;
+        if (!h || (uint32_t)getpid() != h->pid)
+                return;
+        int state = __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE);
+        if (state != LT_ON && state != LT_STOPPED)
+                return;
+        flush_totals();
+        __atomic_store_n(&lt_recording, LT_PAUSED, __ATOMIC_RELEASE);
+        __atomic_fetch_or(&h->flags, LT_F_FROZEN, __ATOMIC_RELEASE);
+}
+
 void lt_engine_exit_status(int status)
 {
         struct lt_header *h = lt_tf.hdr;
@@ -407,6 +441,7 @@ static int attach_tables(void)
                 lt_modules_reset();
                 return 0;
         }
+        lt_log_init();
         void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
         if (!libc || lt_real_init_from(libc) < 0)
                 return -ENOSYS;

@@ -53,6 +53,13 @@ static inline int lt_enter_end(void)
 /* Changes what the hooks do: LT_ON, LT_STOPPED (from the control thread). */
 void lt_engine_set(int state);
 
+/* node's 'exit' event: nothing more is recorded, neither blocks nor frees.
+ * At a natural end node then disposes of its heap, which frees every
+ * ArrayBuffer and object the program still held: the trace keeps what it
+ * held when it finished, as with process.exit(), which tears nothing down.
+ * Sets LT_F_FROZEN. */
+void lt_engine_freeze(void);
+
 /* Frees that a signal handler made while this thread was inside the
  * tracer: recorded, and only then handed to the real free, when the thread
  * leaves the tracer (taking a tracer lock in the handler could deadlock on

@@ -1,9 +1,11 @@
 /* The stdio call through which V8 opens its log (node.h): node's fopen64,
- * and fopen for builds that call it by that name. Anything else passes
- * through with one test. */
+ * and fopen for builds that call it by that name; and setenv, through which
+ * the JS module says that node is exiting. Anything else passes through
+ * with one test. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "engine.h"
 #include "node.h"
@@ -43,4 +45,21 @@ LT_EXPORT FILE *fopen(const char *path, const char *mode)
 LT_EXPORT FILE *fopen64(const char *path, const char *mode)
 {
         return open_stream(REAL(fopen64), path, mode);
+}
+
+/* node's 'exit' event, as the JS module hears it first: it sets
+ * LEAKTRACE_JS_EXIT (process.env, which node keeps in the environment
+ * with setenv), a call that needs no addon and comes back only when done.
+ * What node frees after it, as it tears its heap down at a natural end,
+ * is not recorded: see lt_engine_freeze(). */
+LT_EXPORT int setenv(const char *name, const char *value, int overwrite)
+{
+        int (*real)(const char *, const char *, int) = REAL(setenv);
+        if (!real) {
+                errno = ENOSYS;
+                return -1;
+        }
+        if (lt_unlikely(name && name[0] == 'L' && !strcmp(name, "LEAKTRACE_JS_EXIT")))
+                lt_engine_freeze();
+        return real(name, value, overwrite);
 }

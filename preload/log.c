@@ -3,9 +3,37 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int log_quiet;
+
+/* What stderr was when the tracer started: a program that closed it and
+ * opened a file of its own on descriptor 2 gets no line of ours in it. */
+static int err_state; /* 0: not looked at yet, 1: known, -1: closed then */
+static dev_t err_dev;
+static ino_t err_ino;
+
+void lt_log_init(void)
+{
+        struct stat st;
+        if (fstat(STDERR_FILENO, &st) == 0) {
+                err_dev = st.st_dev;
+                err_ino = st.st_ino;
+                err_state = 1;
+        } else {
+                err_state = -1;
+        }
+}
+
+static int stderr_ours(void)
+{
+        struct stat st;
+        if (!err_state)
+                lt_log_init();
+        return err_state > 0 && fstat(STDERR_FILENO, &st) == 0 && st.st_dev == err_dev &&
+               st.st_ino == err_ino;
+}
 
 struct out {
         char *p;
@@ -124,8 +152,10 @@ static void vlog(const char *fmt, va_list ap)
         size_t n = lt_fmt(buf, sizeof(buf), "leaktrace[%d]: ", (int)getpid());
         n += lt_vfmt(buf + n, sizeof(buf) - n - 1, fmt, ap);
         buf[n++] = '\n';
-        ssize_t w = write(STDERR_FILENO, buf, n);
-        (void)w;
+        if (stderr_ours()) {
+                ssize_t w = write(STDERR_FILENO, buf, n);
+                (void)w;
+        }
         errno = saved;
 }
 

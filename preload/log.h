@@ -13,6 +13,11 @@
 size_t lt_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
 size_t lt_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Notes what stderr is, as the tracer starts: messages go there only while
+ * descriptor 2 is that file still (never into a file of the program's
+ * that took its number), and nowhere when it was closed then. */
+void lt_log_init(void);
+
 /* Writes "leaktrace[pid]: <message>\n" to stderr, unless quiet and not an
  * error. */
 void lt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -165,10 +165,7 @@ static void remove_range(uintptr_t lo, uintptr_t hi)
 
 static uint32_t current_stack(void)
 {
-        void *buf[LT_STACK_BUF];
-        int truncated;
-        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 1, NULL);
-        return lt_stack_intern(buf, n, truncated);
+        return lt_stack_here(1, NULL);
 }
 
 static uintptr_t page_up(uintptr_t v)

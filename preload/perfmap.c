@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "fds.h"
 #include "lock.h"
 #include "log.h"
 #include "tracefile.h"
@@ -79,7 +80,7 @@ static int open_copy(void)
         for (int attempt = 0; attempt < 2; attempt++) {
                 int fd = open(pm.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
                 if (fd >= 0) {
-                        pm.dst = fd;
+                        pm.dst = lt_fd_adopt(fd, LT_FD_PERFMAP_COPY);
                         return 0;
                 }
                 struct stat st;
@@ -105,7 +106,7 @@ static int open_source(void)
                 close(fd);
                 return -EPERM;
         }
-        pm.src = fd;
+        pm.src = lt_fd_adopt(fd, LT_FD_PERFMAP_SRC);
         return 0;
 }
 
@@ -149,6 +150,7 @@ static int append(uint64_t upto)
 static void stop(void)
 {
         pm.stopped = 1;
+        lt_fd_release(LT_FD_PERFMAP_SRC);
         if (pm.src >= 0)
                 close(pm.src);
         pm.src = -1;
@@ -159,6 +161,16 @@ static void copy_locked(void)
         if (pm.stopped || pm.forked)
                 return;
         int err;
+        /* The program may have closed ours or put its own files there. */
+        if (pm.src >= 0 && !lt_fd_still(LT_FD_PERFMAP_SRC))
+                pm.src = -1;
+        if (pm.dst >= 0 && !lt_fd_still(LT_FD_PERFMAP_COPY)) {
+                pm.dst = -1;
+                lt_log_once(perfmap_taken, "the program closed or replaced the descriptor of "
+                            "%s: the copy of the perf map stops", pm.path);
+                stop();
+                return;
+        }
         if (pm.src < 0 && (err = open_source()) < 0) {
                 if (err != -ENOENT) {
                         lt_log_once(perfmap_source,
@@ -243,6 +255,8 @@ void lt_perfmap_fork_child(void)
         lt_lock_reset(&pm.lock);
         /* The descriptors share their offsets with the parent's: closed
          * unused, the parent's copy is never touched. */
+        lt_fd_release(LT_FD_PERFMAP_SRC);
+        lt_fd_release(LT_FD_PERFMAP_COPY);
         if (pm.src >= 0)
                 close(pm.src);
         if (pm.dst >= 0)

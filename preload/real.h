@@ -36,6 +36,7 @@
         X(alarm, unsigned, (unsigned))                                                         \
         X(close, int, (int))                                                                   \
         X(close_range, int, (unsigned, unsigned, int))                                         \
+        X(pipe2, int, (int[2], int))                                                           \
         X(closefrom, void, (int))                                                              \
         X(dup, int, (int))                                                                     \
         X(dup2, int, (int, int))                                                               \
@@ -53,6 +54,7 @@
         X(mremap, void *, (void *, size_t, size_t, int, ...))                                  \
         X(fopen, FILE *, (const char *, const char *))                                         \
         X(fopen64, FILE *, (const char *, const char *))                                       \
+        X(setenv, int, (const char *, const char *, int))                                      \
         X(dlclose, int, (void *))
 
 struct lt_real {

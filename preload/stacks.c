@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "fds.h"
 #include "lock.h"
 #include "log.h"
 #include "lt.h"
@@ -94,7 +95,7 @@ static LT_NOINLINE LT_COLD struct index *grow(struct index *x, uint64_t n)
         return y;
 }
 
-int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe,
+int lt_stack_capture(void **buf, int depth, unsigned *truncated, int signal_safe,
                      const struct lt_caller *from)
 {
         /* A few more than asked: the tracer's own frames come first when
@@ -102,8 +103,18 @@ int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe,
          * depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
         int n = lt_unwind(buf, want, !signal_safe, from);
+        unsigned cut = 0;
         if (n < 0) {
-                n = unw_backtrace(buf, want);
+                int walked = -1 - n;
+                /* Without libunwind, the stack up to the frame it was for. */
+                if (lt_fd_unwinder_ok()) {
+                        lt_fd_in_libunwind++;
+                        n = unw_backtrace(buf, want);
+                        lt_fd_in_libunwind--;
+                } else {
+                        n = walked;
+                        cut = LT_STACK_SHORT;
+                }
                 if (signal_safe && n > 0)
                         lt_unwind_want(buf, n);
         }
@@ -111,12 +122,28 @@ int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe,
         while (skip < n && (uintptr_t)buf[skip] >= lt_self_lo && (uintptr_t)buf[skip] < lt_self_hi)
                 skip++;
         n -= skip;
-        *truncated = n > depth;
+        *truncated = (n > depth ? LT_STACK_TRUNCATED : 0) | cut;
         if (n > depth)
                 n = depth;
         if (skip)
                 memmove(buf, buf + skip, (size_t)n * sizeof(void *));
         return n;
+}
+
+/* The walk's buffer (2 KiB) in a frame of its own, which the short path
+ * never enters. */
+LT_NOINLINE uint32_t lt_stack_walk_here(int signal_safe, const struct lt_caller *from)
+{
+        void *buf[LT_STACK_BUF];
+        unsigned flags;
+        int n = lt_stack_capture(buf, (int)lt_opt.depth, &flags, signal_safe, from);
+        return lt_stack_intern(buf, n, flags);
+}
+
+uint32_t lt_stack_caller_only(const struct lt_caller *from)
+{
+        void *caller = from ? (void *)from->ip : NULL;
+        return lt_stack_intern(&caller, caller ? 1 : 0, LT_STACK_SHORT);
 }
 
 /* Four lanes, each frame i in lane i % 4: a multiply waits only on its own
@@ -169,7 +196,7 @@ static int place_frames(int n, uint64_t *at)
         return 0;
 }
 
-static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, int truncated)
+static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, unsigned flags)
 {
         /* Outside our lock: the loader lock is taken in there. */
         lt_modules_refresh();
@@ -213,20 +240,22 @@ static LT_NOINLINE uint32_t insert(uint64_t h, void *const *buf, int n, int trun
         r->hash = h;
         r->frames = at;
         r->depth = (uint16_t)n;
-        r->flags = truncated ? LT_STACK_TRUNCATED : 0;
+        r->flags = (uint16_t)flags;
         r->mod_gen = lt_modules_gen();
         __atomic_store_n(&sec->count, idx + 1, __ATOMIC_RELEASE);
         id = (uint32_t)(idx + 1);
         frames_at[idx] = at;
         atomic_store_explicit(&x->slots[i], SLOT(h, n, id), memory_order_release);
-        if (truncated)
+        if (flags & LT_STACK_TRUNCATED)
                 lt_tf_drop(LT_DROP_TRUNCATED_STACKS, 1);
+        if (flags & LT_STACK_SHORT)
+                lt_tf_drop(LT_DROP_SHORT_STACKS, 1);
 out:
         lt_unlock(&insert_lock);
         return id;
 }
 
-uint32_t lt_stack_intern(void *const *buf, int n, int truncated)
+uint32_t lt_stack_intern(void *const *buf, int n, unsigned flags)
 {
         uint64_t h = hash_frames(buf, n);
         const struct index *x = atomic_load_explicit(&cur, memory_order_acquire);
@@ -234,7 +263,7 @@ uint32_t lt_stack_intern(void *const *buf, int n, int truncated)
         for (;;) {
                 uint64_t s = atomic_load_explicit(&x->slots[i], memory_order_acquire);
                 if (!s)
-                        return insert(h, buf, n, truncated);
+                        return insert(h, buf, n, flags);
                 if (lt_likely(same_stack(s, h, buf, n)))
                         return SLOT_ID(s);
                 i = (i + 1) & x->mask;

@@ -17,18 +17,36 @@ int lt_stacks_init(uint64_t max);
 
 /* Fills buf with the return addresses of the current call stack, innermost
  * first, without the tracer's own frames, at most depth of them. Sets
- * *truncated when the stack was deeper. Returns the number of frames.
+ * *truncated to the LT_STACK_* flags of the stack: LT_STACK_TRUNCATED when
+ * it was deeper, LT_STACK_SHORT when the walk could not go on (libunwind
+ * was needed and cannot be used, fds.h). Returns the number of frames.
  * From a hook of a function that signal handlers may call (the timer calls,
  * mmap), signal_safe: the unwinder then reads no new rule (that allocates,
  * and the handler may have interrupted malloc) and leaves such stacks to
  * libunwind. from, when not NULL, is where the caller's frames begin
  * (LT_CALLER() in a hook). */
-int lt_stack_capture(void **buf, int depth, int *truncated, int signal_safe,
+int lt_stack_capture(void **buf, int depth, unsigned *truncated, int signal_safe,
                      const struct lt_caller *from);
 
-/* The id (1-based) of the stack in buf, entered into the table if new;
- * 0 when it is new and the table is full (counted as a drop). */
-uint32_t lt_stack_intern(void *const *buf, int n, int truncated);
+/* The id (1-based) of the stack in buf, entered into the table if new
+ * with flags (LT_STACK_*); 0 when it is new and the table is full (counted
+ * as a drop). */
+uint32_t lt_stack_intern(void *const *buf, int n, unsigned flags);
+
+/* The id of the current stack, captured and interned (the arguments as
+ * lt_stack_capture's), or 0 as lt_stack_intern. Where the stack is too
+ * short for a walk (lt_unwind_room_short), the stack is the caller's
+ * address alone, marked cut: a handler on a small alternate stack still
+ * finds its allocations at their call site, and runs on. */
+uint32_t lt_stack_walk_here(int signal_safe, const struct lt_caller *from);
+uint32_t lt_stack_caller_only(const struct lt_caller *from);
+
+static inline uint32_t lt_stack_here(int signal_safe, const struct lt_caller *from)
+{
+        if (lt_likely(!lt_unwind_room_short()))
+                return lt_stack_walk_here(signal_safe, from);
+        return lt_stack_caller_only(from);
+}
 
 static inline struct lt_stack_rec *lt_stack_rec(uint32_t id);
 

@@ -12,6 +12,7 @@
 
 #include "attach.h"
 #include "engine.h"
+#include "fds.h"
 #include "live.h"
 #include "lock.h"
 #include "log.h"
@@ -36,22 +37,46 @@ static struct lt_history_state *hs(void)
         return &lt_tf.hdr->history;
 }
 
+/* /proc/self/statm, kept open (fds.h): opened on a thread of the
+ * program's, never by the tracer's own, which asks for it again when the
+ * program took it (or it is the parent's, after a fork) and meanwhile
+ * gives the last figure read. */
+static _Atomic int statm = -1;
+static pid_t statm_pid;
+static uint64_t last_rss;
+int lt_ticker_statm_wanted;
+
+void lt_ticker_open_statm(void)
+{
+        int fd = atomic_load(&statm);
+        if (fd >= 0 && lt_fd_still(LT_FD_STATM)) {
+                if (statm_pid == getpid())
+                        return;
+                lt_fd_release(LT_FD_STATM); /* the parent's, inherited */
+                close(fd);
+        }
+        fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+        statm_pid = getpid();
+        atomic_store(&statm, fd < 0 ? -1 : lt_fd_adopt(fd, LT_FD_STATM));
+}
+
 static uint64_t read_rss(void)
 {
         char buf[128];
-        int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        ssize_t n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
+        int fd = atomic_load(&statm);
+        if (fd < 0 || statm_pid != getpid() || !lt_fd_still(LT_FD_STATM)) {
+                __atomic_store_n(&lt_ticker_statm_wanted, 1, __ATOMIC_RELAXED);
+                return last_rss;
+        }
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
         if (n <= 0)
-                return 0;
+                return last_rss;
         buf[n] = '\0';
         const char *p = strchr(buf, ' ');
         uint64_t pages = 0;
         for (p = p ? p + 1 : buf; *p >= '0' && *p <= '9'; p++)
                 pages = pages * 10 + (uint64_t)(*p - '0');
-        return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+        return last_rss = pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 static uint32_t timers_live(void)
@@ -78,7 +103,10 @@ static struct lt_history_rec *history_of(uint32_t key)
                 return lt_tf_rec(LT_SEC_HISTORY, *slot - 1);
         struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_HISTORY];
         uint64_t idx = s->count;
-        if (idx >= (uint64_t)lt_opt.history_sites || lt_tf_reserve(LT_SEC_HISTORY, idx + 1) < 0) {
+        int err = idx >= (uint64_t)lt_opt.history_sites ? -ENOSPC : lt_tf_reserve(LT_SEC_HISTORY, idx + 1);
+        if (err == -EAGAIN)
+                return NULL; /* the file's descriptor taken: at a later tick */
+        if (err < 0) {
                 lt_tf_drop(LT_DROP_HISTORY_FULL, 1);
                 *slot = UINT32_MAX; /* counted once */
                 return NULL;
@@ -295,12 +323,13 @@ static void *run(void *arg)
 {
         (void)arg;
         lt_in_tracer = 1; /* nothing this thread does is the program's */
+        lt_tf_tracer_thread = 1;
         /* The rules of the first frames of every capture (lt_unwind's own
          * and its caller's), which the captures that may not read rules
          * (lt_unwind_want) cannot ask for. */
         void *frames[LT_STACK_BUF];
-        int truncated;
-        lt_stack_capture(frames, 2, &truncated, 0, NULL);
+        unsigned flags;
+        lt_stack_capture(frames, 2, &flags, 0, NULL);
         struct timespec next_tick, now;
         clock_gettime(CLOCK_MONOTONIC, &next_tick);
         long tick_ns = lt_opt.tick_ms * 1000000L;
@@ -361,6 +390,7 @@ int lt_ticker_start(void)
                 h->period = 1;
         hdr->sections[LT_SEC_TIMELINE].count = LT_HIST_COLS;
         h->pid_alive = (uint32_t)getpid();
+        lt_ticker_open_statm();
 
         sigset_t all, old;
         sigfillset(&all);

@@ -10,6 +10,12 @@
  * process is traced without a timeline). */
 int lt_ticker_start(void);
 
+/* Set when /proc/self/statm must be opened again, on a thread of the
+ * program's (see ticker.c): the one that clears it calls
+ * lt_ticker_open_statm(). */
+extern int lt_ticker_statm_wanted;
+void lt_ticker_open_statm(void);
+
 /* Takes one tick now, from any thread (at exit, the last state). */
 void lt_ticker_tick_now(void);
 

@@ -187,10 +187,7 @@ static void close_locked(int fd)
 
 static uint32_t current_stack(void)
 {
-        void *buf[LT_STACK_BUF];
-        int truncated;
-        int n = lt_stack_capture(buf, (int)lt_opt.depth, &truncated, 1, NULL);
-        return lt_stack_intern(buf, n, truncated);
+        return lt_stack_here(1, NULL);
 }
 
 void lt_timer_created(enum lt_timer_kind kind, int64_t id, int clock)
@@ -221,13 +218,14 @@ void lt_timer_created(enum lt_timer_kind kind, int64_t id, int clock)
         lt_unlock(&lock);
 }
 
-static void arm_locked(uint32_t slot1, uint32_t stack, int flags, const struct itimerspec *v)
+static void arm_locked(uint32_t slot1, uint32_t stack, int flags, const struct itimerspec *v,
+                       uint64_t at_ns)
 {
         int armed = v->it_value.tv_sec || v->it_value.tv_nsec;
         struct lt_timer_rec *r = rec(slot1 - 1);
         r->arm_stack = stack;
         r->arms++;
-        r->armed_ns = lt_now_ns();
+        r->armed_ns = at_ns;
         r->interval_ns = ts_ns(&v->it_interval);
         r->value_ns = ts_ns(&v->it_value);
         r->flags = (uint8_t)((r->flags & LT_TIMER_INHERITED) | (armed ? LT_TIMER_ARMED : 0) |
@@ -243,7 +241,8 @@ static int expired_once(const struct lt_timer_rec *r)
                r->armed_ns + r->value_ns <= lt_now_ns();
 }
 
-void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct itimerspec *v)
+void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct itimerspec *v,
+                    uint64_t at_ns)
 {
         uint32_t stack = current_stack();
         int armed = v->it_value.tv_sec || v->it_value.tv_nsec;
@@ -273,7 +272,7 @@ void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct
                 }
         }
         if (slot1)
-                arm_locked(slot1, stack, flags, v);
+                arm_locked(slot1, stack, flags, v, at_ns);
         lt_unlock(&lock);
 }
 
@@ -385,7 +384,7 @@ static void adopt_timerfd(int fd)
         uint32_t slot1 = make(LT_TIMER_TIMERFD, 0, fd, clock, LT_TIMER_INHERITED);
         fd_map(fd, slot1);
         if (slot1 && (v.it_value.tv_sec || v.it_value.tv_nsec))
-                arm_locked(slot1, 0, 0, &v);
+                arm_locked(slot1, 0, 0, &v, lt_now_ns());
         lt_unlock(&lock);
 }
 
@@ -429,7 +428,7 @@ static void adopt_inherited(void)
                 uint32_t slot1 = make(LT_TIMER_ITIMER, 0, which, which, LT_TIMER_INHERITED);
                 itimer_slot[which] = slot1;
                 if (slot1)
-                        arm_locked(slot1, 0, 0, &v);
+                        arm_locked(slot1, 0, 0, &v, lt_now_ns());
                 lt_unlock(&lock);
         }
 }

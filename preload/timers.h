@@ -35,9 +35,12 @@ static inline int lt_fd_is_timer(int fd)
 /* A timer was made: kind, id (fd or timer_t), clock. */
 void lt_timer_created(enum lt_timer_kind kind, int64_t id, int clock);
 
-/* A timer was armed (value all zero: disarmed). itimers and alarm are
- * created by their first arming and end when disarmed. */
-void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct itimerspec *v);
+/* A timer was armed (value all zero: disarmed) by a call made at at_ns
+ * (taken before it: a one-shot timer that fired is then never found
+ * armed at the end). itimers and alarm are created by their first arming
+ * and end when disarmed. */
+void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct itimerspec *v,
+                    uint64_t at_ns);
 
 /* A POSIX timer was deleted. */
 void lt_timer_deleted(int64_t id);

@@ -10,10 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "log.h"
 #include "options.h"
 
 struct lt_tf lt_tf = { .fd = -1 };
+LT_TLS int lt_tf_tracer_thread;
 
 /* Records in chunk 0 of each section. Small, so that a short-lived process
  * leaves a small file; 16 chunks of that size, then 16 twice as big, ...
@@ -121,6 +123,20 @@ static int reserve_disk(int fd, uint64_t off, uint64_t len)
         return 0;
 }
 
+/* The trace file's descriptor, kept high and guarded (fds.h); -1: none. */
+static void set_fd(int fd)
+{
+        lt_tf.fd = fd < 0 ? -1 : lt_fd_adopt(fd, LT_FD_TRACE);
+}
+
+static void close_fd(void)
+{
+        lt_fd_release(LT_FD_TRACE);
+        if (lt_tf.fd >= 0)
+                close(lt_tf.fd);
+        lt_tf.fd = -1;
+}
+
 /* The program may have closed our descriptor, or put another file on its
  * number. Returns 0 when lt_tf.fd is still the trace file. */
 static int check_fd(void)
@@ -129,6 +145,8 @@ static int check_fd(void)
         if (lt_tf.fd >= 0 && fstat(lt_tf.fd, &st) == 0 && st.st_dev == tf_dev &&
             st.st_ino == tf_ino)
                 return 0;
+        if (lt_tf_tracer_thread)
+                return -EAGAIN;
         int fd = open(lt_tf.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -136,7 +154,7 @@ static int check_fd(void)
                 close(fd);
                 return -ESTALE;
         }
-        lt_tf.fd = fd;
+        set_fd(fd);
         return 0;
 }
 
@@ -188,7 +206,7 @@ void lt_tf_drop(enum lt_drop_kind kind, uint64_t n)
         if (!h)
                 return;
         __atomic_fetch_add(&h->drops[kind], n, __ATOMIC_RELAXED);
-        if (kind != LT_DROP_TRUNCATED_STACKS &&
+        if (kind != LT_DROP_TRUNCATED_STACKS && kind != LT_DROP_SHORT_STACKS &&
             !(__atomic_load_n(&h->flags, __ATOMIC_RELAXED) & LT_F_DROPPED))
                 __atomic_fetch_or(&h->flags, LT_F_DROPPED, __ATOMIC_RELAXED);
 }
@@ -202,7 +220,7 @@ int lt_tf_reserve(enum lt_section_kind kind, uint64_t n)
         while (n > lt_tf_capacity(kind) && !err)
                 err = grow(kind);
         lt_unlock(&lt_tf.grow_lock);
-        if (err) {
+        if (err && err != -EAGAIN) {
                 lt_tf_drop(LT_DROP_FILE_FULL, 1);
                 lt_log_once(grow_failed, "%s: cannot grow the trace file (%s); what follows is "
                             "counted, not recorded", lt_tf.path, strerrordesc_np(-err));
@@ -262,6 +280,7 @@ static int create_file(uint64_t proc_start, uint32_t *exec_count)
  * that changes directory find the same place. */
 static char abs_dir[LT_PATH_MAX];
 
+/* Returns 0, -errno, or 1 when the directory was refused and said so. */
 static int check_dir(void)
 {
         struct stat st;
@@ -281,7 +300,7 @@ static int check_dir(void)
         if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
                 lt_log_error("LEAKTRACE_DIR=%s is writable by anyone and not sticky: another user "
                              "could replace the trace; running untraced", lt_opt.dir);
-                return -EPERM;
+                return 1;
         }
         if (access(lt_opt.dir, W_OK | X_OK) < 0)
                 return -errno;
@@ -328,8 +347,8 @@ int lt_tf_open(void)
         uint64_t proc_start = proc_start_time();
         uint32_t exec_count = 0;
         int err = check_dir();
-        if (err == -EPERM)
-                return err;
+        if (err > 0)
+                return -EPERM;
         int fd = err ? err : create_file(proc_start, &exec_count);
         if (fd < 0) {
                 lt_log_error("cannot create a trace file in LEAKTRACE_DIR=%s (%s); running untraced",
@@ -340,7 +359,8 @@ int lt_tf_open(void)
         fstat(fd, &st);
         tf_dev = st.st_dev;
         tf_ino = st.st_ino;
-        lt_tf.fd = fd;
+        set_fd(fd);
+        fd = lt_tf.fd;
         err = reserve_disk(fd, 0, LT_HEADER_SIZE);
         void *p = MAP_FAILED;
         if (!err) {
@@ -351,9 +371,8 @@ int lt_tf_open(void)
         if (err) {
                 lt_log_error("cannot write the trace file %s (%s); running untraced", lt_tf.path,
                              strerrordesc_np(-err));
-                close(fd);
+                close_fd();
                 unlink(lt_tf.path);
-                lt_tf.fd = -1;
                 return err;
         }
         fill_header(p, proc_start, exec_count);
@@ -391,9 +410,7 @@ void lt_tf_close(void)
                 capacity[k] = 0;
         }
         munmap(h, LT_HEADER_SIZE);
-        if (lt_tf.fd >= 0)
-                close(lt_tf.fd);
-        lt_tf.fd = -1;
+        close_fd();
         lt_unlock(&lt_tf.grow_lock);
 }
 
@@ -503,8 +520,7 @@ int lt_tf_fork_child(void)
                 if (!err && fork_copy_len < len)
                         munmap(fork_copy + fork_copy_len, len - fork_copy_len);
         }
-        close(lt_tf.fd);
-        lt_tf.fd = -1;
+        close_fd();
         fork_copy = NULL;
         if (err) {
                 lt_tf.hdr = NULL; /* some pages may still be the parent's */
@@ -540,7 +556,7 @@ int lt_tf_materialize(void)
         fstat(fd, &st);
         tf_dev = st.st_dev;
         tf_ino = st.st_ino;
-        lt_tf.fd = fd;
+        set_fd(fd);
         h->pid = (uint32_t)getpid();
         h->ppid = parent;
         h->fork_parent = parent;

@@ -20,6 +20,14 @@ struct lt_tf {
 
 extern struct lt_tf lt_tf;
 
+/* Set in the tracer's own thread: it never opens the trace file again when
+ * the program took its descriptor. An open() there takes the lowest free
+ * number at a moment the program does not expect (its dup2 onto that
+ * number fails with EBUSY; its next open gets the one after); the
+ * program's own threads open it again, at their next allocation. Growing
+ * the file there meanwhile fails with -EAGAIN, neither counted nor said. */
+extern LT_TLS int lt_tf_tracer_thread;
+
 /* Creates the trace file in lt_opt.dir and maps it. Returns 0, or -errno
  * after saying on stderr why the process runs untraced. */
 int lt_tf_open(void);

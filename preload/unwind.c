@@ -31,6 +31,7 @@
 #include <libunwind.h>
 #include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -105,8 +106,8 @@ static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 static int enabled;
 
 /* The thread's stack, found once; lo > hi: unknown, use libunwind. */
-static LT_TLS uintptr_t stack_lo, stack_hi;
-static LT_TLS int stack_known;
+LT_TLS uintptr_t lt_stack_lo, lt_stack_hi;
+LT_TLS int lt_stack_known;
 
 static uint64_t rtable_bytes(uint64_t n)
 {
@@ -149,7 +150,7 @@ static inline uint64_t epoch_tag(void)
 
 static int find_stack(void)
 {
-        stack_known = -1;
+        lt_stack_known = -1;
         pthread_attr_t a;
         if (pthread_getattr_np(pthread_self(), &a))
                 return -1;
@@ -159,9 +160,21 @@ static int find_stack(void)
         pthread_attr_destroy(&a);
         if (err)
                 return -1;
-        stack_lo = (uintptr_t)addr;
-        stack_hi = (uintptr_t)addr + size;
-        stack_known = 1;
+        lt_stack_lo = (uintptr_t)addr;
+        lt_stack_hi = (uintptr_t)addr + size;
+        lt_stack_known = 1;
+        return 0;
+}
+
+LT_NOINLINE LT_COLD int lt_unwind_room_short_slow(uintptr_t sp)
+{
+        if (lt_stack_known > 0 && sp >= lt_stack_lo && sp < lt_stack_hi)
+                return 1; /* the thread's own stack, near its end */
+        stack_t ss;
+        if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+                return sp - (uintptr_t)ss.ss_sp < LT_ROOM_NEEDED;
+        /* Not found yet, or a stack of the program's making (a coroutine's):
+         * its size is not known. */
         return 0;
 }
 
@@ -656,7 +669,7 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read,
 {
         /* Finding the stack allocates too (the main thread's reads
          * /proc/self/maps). */
-        if (!enabled || (stack_known <= 0 && (stack_known < 0 || !may_read || find_stack() < 0)))
+        if (!enabled || (lt_stack_known <= 0 && (lt_stack_known < 0 || !may_read || find_stack() < 0)))
                 return -1;
         struct regs r;
         __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
@@ -665,13 +678,13 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read,
         if (from && from->ip) {
                 /* The caller's frame is above this one's: a caller that
                  * is not (a hook called on another stack) starts here. */
-                if (from->sp > r.sp && from->sp <= stack_hi) {
+                if (from->sp > r.sp && from->sp <= lt_stack_hi) {
                         r = (struct regs){ from->ip, from->sp, from->bp };
                         ra = r.ip;
                 }
         }
-        const uintptr_t hi = stack_hi;
-        if (r.sp < stack_lo || r.sp >= hi)
+        const uintptr_t hi = lt_stack_hi;
+        if (r.sp < lt_stack_lo || r.sp >= hi)
                 return -1; /* an alternate signal stack, a coroutine's: not ours to walk */
         const uint64_t tag = epoch_tag();
         const struct rtable *t = atomic_load_explicit(&table, memory_order_acquire);
@@ -686,9 +699,9 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read,
                 uint64_t rule = lookup(e, bmask, shift, ra, tag, may_read);
                 unsigned base = RULE_BASE(rule);
                 if (lt_unlikely(base > RULE_RBP)) /* RULE_END or RULE_SLOW */
-                        return base == RULE_END ? n : -1;
+                        return base == RULE_END ? n : -1 - n;
                 if (base == RULE_RBP && lt_unlikely(!bp_known))
-                        return -1;
+                        return -1 - n;
                 uintptr_t cfa = (base == RULE_RSP ? r.sp : r.bp) + (uintptr_t)(intptr_t)RULE_CFA(rule);
                 /* Above this frame, and the return address below the top. */
                 if (lt_unlikely(cfa <= r.sp || cfa > hi))
@@ -700,7 +713,7 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read,
                         } else {
                                 uintptr_t slot = cfa + (uintptr_t)(intptr_t)at;
                                 if (lt_unlikely(slot < r.sp || slot + 8 > hi))
-                                        return -1;
+                                        return -1 - n;
                                 r.bp = *(const uintptr_t *)slot;
                                 bp_known = 1;
                         }

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "lt.h"
+
 /* A hook's caller as it made the call: its return address, its stack
  * pointer after the return, and its rbp. A walk started there skips the
  * tracer's own frames, a fifth of a typical malloc stack. */
@@ -32,13 +34,38 @@ int lt_unwind_init(int on);
 
 /* Fills buf with up to want code addresses of the current stack, innermost
  * first, starting in this function, as unw_backtrace() would, or at the
- * caller from (when not NULL and from->ip is set). Returns how many, or -1
- * when a frame needs libunwind. Without may_read (in a signal handler, or
+ * caller from (when not NULL and from->ip is set). Returns how many, or,
+ * when a frame needs libunwind, -1 - the frames it did put in buf (the
+ * stack up to that frame). Without may_read (in a signal handler, or
  * in a hook that malloc may be under: mmap, mprotect) it neither waits
  * for a lock nor allocates: it reads new rules from .eh_frame in place,
  * and leaves to libunwind those that only libdw can read, and the code of
  * objects that no capture with may_read has met yet. */
 int lt_unwind(void **buf, int want, int may_read, const struct lt_caller *from);
+
+/* The current thread's stack, once a walk has found it (lt_stack_known 1;
+ * -1: it cannot be found). */
+extern LT_TLS uintptr_t lt_stack_lo, lt_stack_hi;
+extern LT_TLS int lt_stack_known;
+
+/* Stack a walk may take below the hook's frame, with room to spare: the
+ * fast walk and its rule reading, or libunwind and the loader's lazy
+ * binding of its calls, took up to about 9 KiB. */
+#define LT_ROOM_NEEDED (32u << 10)
+
+int lt_unwind_room_short_slow(uintptr_t sp);
+
+/* Whether the stack the caller runs on is too short for a walk: a signal
+ * handler's alternate stack (SIGSTKSZ is 8 KiB), or the end of the
+ * thread's. A compare on the thread's own stack; a system call elsewhere. */
+static inline int lt_unwind_room_short(void)
+{
+        uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+        if (lt_likely(lt_stack_known > 0 &&
+                      sp - lt_stack_lo - LT_ROOM_NEEDED < lt_stack_hi - lt_stack_lo - LT_ROOM_NEEDED))
+                return 0;
+        return lt_unwind_room_short_slow(sp);
+}
 
 /* A stack that went to libunwind because rules could not be read (frames
  * as lt_unwind gives them): its addresses are kept for

@@ -65,6 +65,8 @@
 #define LT_F_ATTACHED 0x40u  /* recorded by `leaktrace attach` from start_ns on: blocks
                               * allocated before are unknown, their frees not counted;
                               * end_ns is the detach when LT_F_COMPLETE */
+#define LT_F_FROZEN 0x80u    /* node: recording ended at its 'exit' event, before node
+                              * tore its heap down (which frees every block it held) */
 
 /* JS frames. node run with --perf-basic-prof writes /tmp/perf-<pid>.map, one
  * line per piece of code it makes: "START SIZE name", START and SIZE in hex
@@ -111,7 +113,8 @@ enum lt_section_kind {
         X(HISTORY_FULL, "sites without history (LEAKTRACE_HISTORY_SITES)")      \
         X(SNAPSHOTS_FULL, "snapshots not taken (at most 64)")                  \
         X(MAPPINGS_FULL, "anonymous mappings not tracked (table full)")          \
-        X(PERF_MAP_FULL, "perf map copy cut at 256 MiB (JS code made later not named)")
+        X(PERF_MAP_FULL, "perf map copy cut at 256 MiB (JS code made later not named)") \
+        X(SHORT_STACKS, "stacks cut short: made on a small signal stack, or with libunwind's pipe taken by the program")
 
 enum lt_drop_kind {
 #define LT_X_ENUM(K, text) LT_DROP_##K,
@@ -307,6 +310,7 @@ struct lt_stack_rec {
 };
 _Static_assert(sizeof(struct lt_stack_rec) == 64, "lt_stack_rec layout");
 #define LT_STACK_TRUNCATED 0x1u /* deeper than the configured depth */
+#define LT_STACK_SHORT 0x2u     /* the walk could not go on: a small signal stack, or no libunwind */
 
 /* Frame addresses, innermost first, are return addresses as the unwinder
  * gave them: the innermost is the return address into the code that called

@@ -331,6 +331,26 @@ test('node with its inspector open (--inspect): JS timers followed from the atta
   assert.equal(end.code, 0, srv.out());
 });
 
+// --inspect=127.0.0.1:0: node picks the port and only prints it; attach
+// finds it as the one socket of the process's that listens there.
+test('node with its inspector on a port of its choosing (--inspect=127.0.0.1:0): found, JS timers followed', { timeout: 120000 }, async (t) => {
+  const dir = tmpdir(t);
+  const script = "console.log('ready'); setInterval(() => setInterval(() => {}, 60000), 50); /* LEAK: interval */";
+  const node = start(process.execPath, ['--inspect=127.0.0.1:0', '-e', script]);
+  t.after(() => killQuietly(node));
+  await printed(node, 'ready', 'node');
+  const port = Number(/ws:\/\/127\.0\.0\.1:(\d+)\//.exec(node.out())?.[1]);
+  assert.ok(port > 0, `node printed its port: ${node.out()}`);
+  const r = await attach(['--duration', '1', '-o', dir, '--no-report', String(node.child.pid)]);
+  assert.equal(r.code, 0, r.what);
+  assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${port}\n`));
+  const proc = processes(report([path.join(dir, `leaktrace.${node.child.pid}.lt`)]))[0];
+  const js = proc.timers.filter((s) => s.kind === 'js');
+  assert.ok(js.length === 1 && js[0].live >= 5, `the intervals made each 50 ms: ${JSON.stringify(proc.timers).slice(0, 400)}`);
+  node.child.kill('SIGTERM');
+  await within(node.exited, 30000, 'node after SIGTERM');
+});
+
 test('torture (16 threads allocating, forks in the middle of anything) started plain: attached and detached 5 times, its data right to the end', async (t) => {
   const dir = tmpdir(t);
   const tor = start(prog('torture'), ['run', '20000', '5'], { cwd: dir });

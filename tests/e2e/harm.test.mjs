@@ -48,6 +48,19 @@ test('exit status passes through, traced and through leaktrace run', (t) => {
   assertStatus(viaRun, 3);
   assert.equal(viaRun.stdout, plain);
   assert.equal(traceFiles(dir).length, 2, `one file per run: ${traceFiles(dir)}`);
+  // main returns its status (the C library's own exit, no hook): recorded too.
+  for (const f of traceFiles(dir))
+    assert.equal(header(path.join(dir, f)).exit_status, 3, `${f}: exit status recorded`);
+});
+
+test('a statically linked program: runs, its status passed on, and run says why there is no trace', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--', prog('static_prog')], { cwd: dir });
+  assertStatus(r, 4);
+  assert.equal(r.stdout, 'static: allocated\n');
+  assert.deepEqual(lines(r.stderr), [`leaktrace: no trace file was written: ${prog('static_prog')} is statically ` +
+    'linked: no loader reads LD_PRELOAD for it, and leaktrace cannot trace it']);
+  assert.deepEqual(traceFiles(dir), []);
 });
 
 // A bad value: one line on stderr more than with a good one, naming the

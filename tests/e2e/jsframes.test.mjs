@@ -28,9 +28,9 @@ const LINE = markers(BUFFERS_JS).FUNCTION.leakBuffers;
 const BUFFERS = 200 * 50, BUFFER_BYTES = 200 * (50 * 4096 + (49 * 50) / 2);
 
 /** `leaktrace run [ARGS] -- node buffers.js` in a fresh directory, which is also node's cwd. */
-function runBuffers(t, args = []) {
+function runBuffers(t, args = [], scriptArgs = []) {
   const dir = tmpdir(t);
-  const r = run(LEAKTRACE, ['run', '-o', dir, '--format', 'json', ...args, '--', NODE, BUFFERS_JS],
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--format', 'json', ...args, '--', NODE, BUFFERS_JS, ...scriptArgs],
     { env: cleanEnv(), cwd: dir, timeout: 90000 });
   assertStatus(r);
   assert.equal(r.stdout, `kept ${BUFFERS}\n`, 'the script ran as without the tracer, its stdout its own');
@@ -115,6 +115,19 @@ test('native allocations from a JS function: the JS frame named, at its script a
     'one warning line');
   const bare = JSON.parse(without.stdout);
   assert.ok(bare.sites.every((s) => jsFrames(s).length === 0), 'no JS frame without a map');
+});
+
+// Ending by itself, node disposes of its heap, which frees every Buffer
+// the script kept: the JS module's 'exit' listener stops the recording
+// first, so the trace keeps them, as with process.exit.
+test('node ending by itself: what the script held at its end, not what teardown left', (t) => {
+  const { trace, rep } = runBuffers(t, [], ['200', 'natural']);
+  const sites = bufferSites(rep, (s) => s.frames.some(isLeakBuffers));
+  assert.deepEqual({ blocks: sites.reduce((a, s) => a + s.live_blocks, 0), bytes: sites.reduce((a, s) => a + s.live_bytes, 0) },
+    { blocks: BUFFERS, bytes: BUFFER_BYTES }, 'every Buffer still live');
+  const text = run(LEAKTRACE, ['report', trace]);
+  assertStatus(text);
+  assert.match(text.stdout, /^note: recorded up to node's 'exit' event/m);
 });
 
 test('--no-js-frames: node is not asked for its map, nothing is copied, no JS frame', (t) => {

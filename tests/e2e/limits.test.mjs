@@ -156,6 +156,12 @@ test('LEAKTRACE_DIR that is a file: one line, runs untraced, the file untouched'
   assert.equal(fs.readFileSync(file, 'utf8'), 'precious\n');
 });
 
+// /proc/1: refused with EPERM by the kernel itself (as root), or EACCES
+// (anyone else). Either way one line says why.
+test('LEAKTRACE_DIR that cannot be written (/proc/1): one line, runs untraced', (t) => {
+  refused(t, '/proc/1', tmpdir(t), /cannot create a trace file in LEAKTRACE_DIR=\/proc\/1 \((Operation not permitted|Permission denied)\)/);
+});
+
 test('LEAKTRACE_DIR writable by anyone without the sticky bit: one line, runs untraced', (t) => {
   const cwd = tmpdir(t);
   const dir = path.join(cwd, 'open');

@@ -110,3 +110,18 @@ test('exec: the new image inherits the timerfd without CLOEXEC, and only it', (t
   assert.deepEqual(before.timers.map((tm) => [tm.kind, tm.live, tm.frames[0].function]),
     [['timerfd', 1, 'main'], ['timerfd', 1, 'main']], describeTimers(before.timers));
 });
+
+// The watchdog pattern: a one-shot real-time timer whose handler ends the
+// process, within microseconds of the expiry. The timer fired: it is not
+// live (its arming is timed before the call, not after the stack walk).
+test('a one-shot itimer whose handler exits: fired, not live', (t) => {
+  const dir = tmpdir(t);
+  for (let i = 0; i < 5; i++) {
+    const r = run(TIMERS, ['watchdog'], { env: tracedEnv(dir), cwd: dir });
+    assertStatus(r, 3);
+    const proc = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+    assert.deepEqual(proc.timers, [], `run ${i}: no live timer:\n${describeTimers(proc.timers)}`);
+    const check = run(LEAKTRACE, ['check', '--max-live-timers', '0', path.join(dir, `leaktrace.${r.pid}.lt`)]);
+    assertStatus(check, 0);
+  }
+});

@@ -4,7 +4,9 @@
  *   timers fork               the same, then forks: the child inherits the fds
  *   timers exec               a timerfd without CLOEXEC and one with it, then
  *                             execs `timers after-exec`
- *   timers after-exec         prints the timerfds it inherited */
+ *   timers after-exec         prints the timerfds it inherited
+ *   timers watchdog           a one-shot ITIMER_REAL of 50 ms whose handler
+ *                             ends the process (_exit 3): the timer fired */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -84,9 +86,26 @@ static NOINLINE void ended_itimer(void)
         setitimer(ITIMER_VIRTUAL, &off, NULL);
 }
 
+static void on_watchdog(int sig)
+{
+        (void)sig;
+        _exit(3);
+}
+
+static NOINLINE void watchdog(void)
+{
+        struct itimerval v = { { 0, 0 }, { 0, 50000 } };
+        signal(SIGALRM, on_watchdog);
+        setitimer(ITIMER_REAL, &v, NULL); /* ENDED: watchdog */
+        for (;;)
+                pause();
+}
+
 int main(int argc, char **argv)
 {
         const char *mode = argc > 1 ? argv[1] : "";
+        if (!strcmp(mode, "watchdog"))
+                watchdog();
         if (!strcmp(mode, "after-exec")) {
                 int n = 0;
                 for (int fd = 3; fd < 64; fd++) {

@@ -158,7 +158,8 @@ static int set_environment(const char *preload, const char *dir, uint64_t sessio
         snprintf(num, sizeof(num), "%" PRIu64, session);
         int err = 0;
         if (setenv("LD_PRELOAD", value, 1) < 0 || setenv("LEAKTRACE_DIR", dir, 1) < 0 ||
-            setenv(LT_SESSION_ENV, num, 1) < 0 || unsetenv(LT_ROOT_ENV) < 0)
+            setenv(LT_SESSION_ENV, num, 1) < 0 || unsetenv(LT_ROOT_ENV) < 0 ||
+            unsetenv(LT_FOLLOW_SAID_ENV) < 0)
                 err = -errno;
         free(value);
         return err;

@@ -173,13 +173,18 @@ int lt_follow_decide(void)
         int manager = node && in_list(script, package_managers);
         int launcher = !node && in_list(base_name(exe), launchers);
         int root = is_root(manager || launcher);
-        if (manager && !getenv(LT_ROOT_ENV))
+        /* Said once for a tree: a shell script's every helper is a
+         * launcher's child too (a pyenv shim said it 28 times). */
+        int say = !getenv(LT_ROOT_ENV) && !getenv(LT_FOLLOW_SAID_ENV);
+        if (manager && say)
                 lt_log("%s is a package manager: not traced, the node processes it starts are "
                        "(LEAKTRACE_FOLLOW=all traces it too)",
                        script);
-        else if (launcher && !getenv(LT_ROOT_ENV))
+        else if (launcher && say)
                 lt_log("%s only starts other programs: not traced, the programs it starts are "
                        "(LEAKTRACE_FOLLOW=all traces it too)",
                        base_name(exe));
+        if ((manager || launcher) && say)
+                setenv(LT_FOLLOW_SAID_ENV, "1", 1);
         return !manager && (node || root);
 }

@@ -58,11 +58,18 @@
         X("SESSION", "none", INTERNAL,                                                         \
           "set by `leaktrace run`: the trace files of its run carry it")                       \
         X("ROOT_PID", "none", INTERNAL,                                                        \
-          "the pid of the traced command, set by its preload for its descendants")
+          "the pid of the traced command, set by its preload for its descendants")             \
+        X("FOLLOW_SAID", "none", INTERNAL,                                                     \
+          "set by the preload of a launcher or package manager once it said that it is not "   \
+          "traced: the processes it starts do not say it again")                               \
+        X("JS_EXIT", "none", INTERNAL,                                                         \
+          "set by the JS module at node's exit event: the preload stops recording there")
 
 #define LT_SESSION_ENV "LEAKTRACE_SESSION" /* set by `leaktrace run`, not by users */
 /* The pid of the command itself: set by the first process that loads the
  * preload, for its descendants; `leaktrace run` clears it for its command. */
 #define LT_ROOT_ENV "LEAKTRACE_ROOT_PID"
+/* Set once a launcher said it is not traced (follow.c). */
+#define LT_FOLLOW_SAID_ENV "LEAKTRACE_FOLLOW_SAID"
 
 #endif

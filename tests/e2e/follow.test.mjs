@@ -82,7 +82,18 @@ test('LEAKTRACE_FOLLOW=sometimes: one line naming it, then the default', (t) => 
 test('launchers as the command (env, timeout) pass it on: the native program they start is traced', (t) => {
   const { cmds, r } = traced(t, [], ['/usr/bin/env', 'timeout', '60', EXECS, 'first', 'execve']);
   assert.deepEqual(cmds, ['execs first', 'execs second'], r.stderr);
-  assert.match(r.stderr, /timeout only starts other programs: not traced, the programs it starts are/);
+  // Said once, by the first: what it starts says it no more.
+  assert.deepEqual(r.stderr.split('\n').filter((l) => l.includes('only starts other programs')),
+    [r.stderr.split('\n').find((l) => /^leaktrace\[\d+\]: env only starts other programs: not traced, the programs it starts are/.test(l))],
+    r.stderr);
+});
+
+test('a shell script that runs launchers on the way (a pyenv shim): one line for the whole tree', (t) => {
+  const { cmds, r } = traced(t, [], ['/bin/sh', '-c', `env true; env true; nice env "${NODE}" -e "$0"`, NODE_SCRIPT]);
+  assert.ok(cmds.includes(`${path.basename(NODE)} -e`), `node traced: ${cmds}`);
+  const said = r.stderr.split('\n').filter((l) => l.includes('only starts other programs'));
+  assert.equal(said.length, 1, r.stderr);
+  assert.match(said[0], /: (sh|dash|bash) only starts other programs/);
 });
 
 test('SIGTERM sent to leaktrace run reaches the program, which ends cleanly: its trace is complete', async (t) => {

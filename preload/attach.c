@@ -39,8 +39,9 @@
 int lt_attached;
 
 /* What is redirected: the malloc family, the timer calls and the calls that
- * end or copy a timer fd, the mapping calls, and dlclose (a new epoch of
- * the unwinder's rules). Not exec, exit or fopen:
+ * end or copy a timer fd, the mapping calls, dlclose (a new epoch of the
+ * unwinder's rules), and setenv (node's exit event, as the JS module tells
+ * it: hooks_node.c). Not exec, exit or fopen:
  * an exec'd image or an exit leaves the file as a killed process does. */
 static const char *const hooked[] = {
         "malloc",        "free",           "calloc",          "realloc",      "reallocarray",
@@ -49,7 +50,7 @@ static const char *const hooked[] = {
         "setitimer",     "alarm",          "close",           "close_range",  "closefrom",
         "dup",           "dup2",           "dup3",            "fcntl",        "fcntl64",
         "mmap",          "mmap64",         "munmap",          "mprotect",     "mremap",
-        "dlclose",
+        "dlclose",       "setenv",
 };
 #define NHOOKED LT_ARRAY_SIZE(hooked)
 static uintptr_t hook_addr[NHOOKED];

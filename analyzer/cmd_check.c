@@ -55,10 +55,12 @@ struct bounds {
         int64_t max_growth;
         int64_t max_timers; /* < 0: none */
         int64_t max_live;   /* < 0: none */
+        int growth;         /* growth is judged: --max-growth, or no other bound */
 };
 
-/* One line per failure of report R. Returns how many. */
-static int check_one(FILE *out, struct lt_report *r, const struct bounds *b)
+/* One line per failure of report R. Returns how many, and sets *unjudged
+ * when growth is judged and this history is too short for any verdict. */
+static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int *unjudged)
 {
         const char *path = r->trace->path;
         const char *est = r->trace->hdr.sample_bytes ? " (sampled: estimates)" : "";
@@ -115,13 +117,22 @@ static int check_one(FILE *out, struct lt_report *r, const struct bounds *b)
                         lt_human_bytes(live, sizeof(live), r->live_bytes), b->max_live, est);
                 failed++;
         }
+        const struct lt_history *h = r->history;
+        if (b->growth && !lt_history_judged(r)) {
+                /* Not "ok": a gate that cannot judge has not passed. */
+                fprintf(out,
+                        "%s: no verdict: the history is too short to judge growth (%zu point%s, "
+                        "%d needed); record longer, or tick faster with LEAKTRACE_TICK_MS\n",
+                        path, h->tl.n, h->tl.n == 1 ? "" : "s", LT_VERDICT_MIN_POINTS);
+                *unjudged = 1;
+                return failed;
+        }
         if (!failed) {
-                const struct lt_history *h = r->history;
                 fprintf(out, "%s: ok: ", path);
                 if (!lt_history_judged(r))
-                        fprintf(out,
-                                "no verdict, the history is too short (%zu points, %d needed)\n",
-                                h->tl.n, LT_VERDICT_MIN_POINTS);
+                        fprintf(out, "within the bounds given (the history is too short to judge "
+                                     "growth: %zu point%s, %d needed)\n",
+                                h->tl.n, h->tl.n == 1 ? "" : "s", LT_VERDICT_MIN_POINTS);
                 else
                         fprintf(out,
                                 "no leak beyond the bounds (%zu leak%s, %zu cache%s, %zu "
@@ -139,9 +150,10 @@ static int check_main(int argc, char **argv)
 {
         struct bounds b = {.max_growth = 0, .max_timers = -1, .max_live = -1};
         struct lt_args a;
-        int c;
+        int c, growth_given = 0;
         lt_args_init(&a, &lt_check_cmd, argc, argv);
         while ((c = lt_args_next(&a)) > 0) {
+                growth_given |= c == 'g';
                 if (parse_count(a.val, c != 't',
                                 c == 'g'   ? &b.max_growth
                                 : c == 'l' ? &b.max_live
@@ -159,7 +171,8 @@ static int check_main(int argc, char **argv)
                 lt_usage_error("check", "no trace file given");
                 return 2;
         }
-        int bad = 0, failed = 0;
+        b.growth = growth_given || (b.max_timers < 0 && b.max_live < 0);
+        int bad = 0, failed = 0, unjudged = 0;
         for (int i = 1; i <= a.noperands; i++) {
                 struct lt_trace t;
                 struct lt_report r;
@@ -175,12 +188,12 @@ static int check_main(int argc, char **argv)
                         bad = 1;
                         continue;
                 }
-                failed += check_one(stdout, &r, &b);
+                failed += check_one(stdout, &r, &b, &unjudged);
                 lt_report_free(&r);
                 lt_trace_free(&t);
         }
         fflush(stdout);
-        return bad ? 2 : failed ? 1 : 0;
+        return bad ? 2 : failed ? 1 : unjudged ? 3 : 0;
 }
 
 static const struct lt_cli_opt check_opts[] = {
@@ -203,11 +216,16 @@ const struct lt_cli_cmd lt_check_cmd = {
         "`leaktrace report` does (leak, cache, transient or unclear); a site judged a leak "
         "fails the check unless it grew by at most --max-growth bytes over the history. Each "
         "failure is one line on stdout: the file, the site's file:line and function, its "
-        "growth and what is live; a file that passes gets one line saying so.\n\n"
+        "growth and what is live; a file that passes gets one line saying so. A history too "
+        "short for any verdict (fewer than 5 ticks: a short run, or LEAKTRACE_TICK_MS too long "
+        "for it) cannot pass a check of growth: it gets one line, and status 3 when nothing "
+        "else failed. Growth is checked when --max-growth is given, or when no other bound "
+        "is.\n\n"
         "BYTES may end in K, M or G (KiB, MiB, GiB).",
     .opts = check_opts,
     .operand_kind = LT_KIND_TRACE,
     .exit_status = "Exit status: 0 when no file fails, 1 when one does, 2 when a file cannot "
-                   "be read or the command line is wrong.",
+                   "be read or the command line is wrong, 3 when none fails but growth could "
+                   "not be judged in one (its history too short).",
     .main = check_main,
 };

@@ -17,7 +17,9 @@
  *   leak       it grew, ends at 80% of its peak or more, the Theil-Sen
  *              slope is positive, the least-squares line fits with R^2 of
  *              0.6 or more, and the last third of the axis still added 15%
- *              of G or more (a steady linear growth adds a third);
+ *              of G or more (a steady linear growth adds a third), what it
+ *              added being the last point less the series where the third
+ *              starts;
  *   unclear    anything else: too few points, uneven growth, or a growth
  *              that slows without levelling off.
  *
@@ -195,9 +197,16 @@ static void judge_axis(const double *x, const double *y, size_t m, const char *a
                 tmin = y[i] < tmin ? y[i] : tmin;
                 tmax = y[i] > tmax ? y[i] : tmax;
         }
-        double tslope = lt_theil_sen(x + k, y + k, m - k);
-        double tail = isnan(tslope) ? 0 : tslope * (x[m - 1] - x[k]);
-        double share = tail / g;
+        /* What the last third added: the last point less the series where
+         * the third starts (on the line between the points around it). Not
+         * the tail's slope times its width: against allocations, a server
+         * gone idle after leaking puts a crowd of flat points at the end
+         * of the axis (its few allocations of housekeeping), whose median
+         * slope of 0 read as a leak that had stopped. */
+        double ys = y[k];
+        if (k > 0 && x[k - 1] <= xs && xs < x[k])
+                ys = y[k - 1] + (y[k] - y[k - 1]) * (xs - x[k - 1]) / (x[k] - x[k - 1]);
+        double share = (yl - ys) / g;
         int kept = yl >= KEPT * ymax;
         if (kept && share <= TAIL_FLAT && tmax - tmin <= TAIL_MOVES * ymax) {
                 a->kind = LT_VERDICT_CACHE;

@@ -405,9 +405,14 @@ void lt_engine_freeze(void)
         int state = __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE);
         if (state != LT_ON && state != LT_STOPPED)
                 return;
+        lt_in_tracer++;
         flush_totals();
         __atomic_store_n(&lt_recording, LT_PAUSED, __ATOMIC_RELEASE);
+        /* The timeline's last point is this moment: RSS read later, after
+         * node's teardown, would fall back to what it was at start. */
+        lt_ticker_tick_now();
         __atomic_fetch_or(&h->flags, LT_F_FROZEN, __ATOMIC_RELEASE);
+        lt_in_tracer--;
 }
 
 void lt_engine_exit_status(int status)

@@ -319,6 +319,12 @@ static int control(void)
         return quit;
 }
 
+/* No tick after node's exit event (engine.h, lt_engine_freeze). */
+static int frozen(void)
+{
+        return __atomic_load_n(&lt_tf.hdr->flags, __ATOMIC_ACQUIRE) & LT_F_FROZEN;
+}
+
 static void *run(void *arg)
 {
         (void)arg;
@@ -338,7 +344,7 @@ static void *run(void *arg)
                 long long until = (long long)(next_tick.tv_sec - now.tv_sec) * 1000000000LL +
                                   (next_tick.tv_nsec - now.tv_nsec);
                 if (until <= 0) {
-                        if (lt_tf.hdr) {
+                        if (lt_tf.hdr && !frozen()) {
                                 lt_lock(&tick_lock);
                                 tick(0, NULL);
                                 lt_unlock(&tick_lock);
@@ -416,7 +422,7 @@ int lt_ticker_start(void)
 
 void lt_ticker_tick_now(void)
 {
-        if (!lt_tf.hdr || !running)
+        if (!lt_tf.hdr || !running || frozen())
                 return;
         lt_lock(&tick_lock);
         tick(0, NULL);

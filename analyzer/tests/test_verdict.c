@@ -104,6 +104,21 @@ static void verdicts(void)
         lt_verdict_judge(s.t, s.allocs, s.bytes, s.n, &v);
         tap_ok(v.fit_axis == LT_AXIS_ALLOCS, "idle leak: judged against allocations");
 
+        /* The same, idle but for a few allocations of housekeeping at every
+         * tick (a timer, node's module writing its state): the idle points
+         * crowd the end of the allocation axis. The last third of that
+         * axis still added a fifth of the growth: a leak, not a growth
+         * that slows (its tail's slope, which was the measure, is 0). */
+        init(&s, N);
+        for (size_t i = 0; i < N; i++) {
+                s.bytes[i] = 100 * (int64_t)(i < 20 ? i + 1 : 20);
+                s.allocs[i] = i < 20 ? 100.0 * (double)i : 1900.0 + 5.0 * (double)(i - 19);
+        }
+        expect("leaked under load, then idle with a little housekeeping", &s, LT_VERDICT_LEAK);
+        lt_verdict_judge(s.t, s.allocs, s.bytes, s.n, &v);
+        tap_ok(v.fit_axis == LT_AXIS_ALLOCS && strstr(v.reason, "in the last third"),
+               "idle leak with housekeeping: judged against allocations (%s)", v.reason);
+
         /* A cache that fills while the process keeps allocating. */
         init(&s, N);
         for (size_t i = 0; i < N; i++)

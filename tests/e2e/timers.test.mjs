@@ -125,3 +125,21 @@ test('a one-shot itimer whose handler exits: fired, not live', (t) => {
     assertStatus(check, 0);
   }
 });
+
+// A run of 50 ms has one point of history: no growth can be judged, and a
+// check of growth does not pass it (status 3), where a check of timers
+// alone does.
+test('check on a history too short to judge: status 3 for growth, 0 for timers alone', (t) => {
+  const dir = tmpdir(t);
+  const r = run(TIMERS, ['watchdog'], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r, 3);
+  const file = path.join(dir, `leaktrace.${r.pid}.lt`);
+  for (const args of [[], ['--max-growth', '1K'], ['--max-growth', '1K', '--max-live-timers', '0']]) {
+    const c = run(LEAKTRACE, ['check', ...args, file]);
+    assertStatus(c, 3);
+    assert.match(c.stdout, /^.*\.lt: no verdict: the history is too short to judge growth \(\d+ points?, 5 needed\); record longer, or tick faster with LEAKTRACE_TICK_MS\n$/, args.join(' '));
+  }
+  const timersOnly = run(LEAKTRACE, ['check', '--max-live-timers', '0', file]);
+  assertStatus(timersOnly, 0);
+  assert.match(timersOnly.stdout, /: ok: within the bounds given \(the history is too short to judge growth/);
+});

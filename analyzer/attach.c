@@ -93,6 +93,10 @@ static const char *entry_error(int rc)
                 return "it is attached already; `leaktrace ctl PID detach` ends that";
         case -EPERM:
                 return "a setuid or setgid program is never traced";
+        case -ENOTSUP:
+                return "it allocates with another allocator than the C library's (jemalloc, "
+                       "tcmalloc, ...), whose blocks the C library's free cannot take: start it "
+                       "under `leaktrace run` instead";
         default:
                 return strerror(-rc);
         }

@@ -325,7 +325,13 @@ __attribute__((constructor(101))) static void lt_init(void)
         }
         unwind_setup();
         if (lt_stacks_init((uint64_t)lt_opt.max_stacks) < 0 ||
-            lt_live_init((uint64_t)lt_opt.max_live) < 0 || lt_tf_open() < 0) {
+            lt_live_init((uint64_t)lt_opt.max_live) < 0) {
+                lt_log_error("no memory for the tracer's tables (a small RLIMIT_AS? they reserve "
+                             "address space for LEAKTRACE_MAX_STACKS stacks); running untraced");
+                lt_in_tracer = 0;
+                return;
+        }
+        if (lt_tf_open() < 0) {
                 lt_in_tracer = 0;
                 return;
         }
@@ -462,8 +468,33 @@ static int attach_tables(void)
         return 0;
 }
 
+/* Whether the process allocates with something else than the C library
+ * (jemalloc, tcmalloc, mimalloc; linked or preloaded): the malloc its
+ * calls find is not libc's, and an attach, whose hooks call libc's, would
+ * hand the blocks made before it to glibc's free (redis-server aborted).
+ * A non-PIE executable's canonical PLT entry for malloc, a jump through
+ * its GOT, is the C library's after all. */
+static int foreign_allocator(void)
+{
+        void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+        if (!libc)
+                return 0;
+        const unsigned char *used = dlsym(RTLD_DEFAULT, "malloc");
+        int foreign = used && (void *)used != dlsym(libc, "malloc");
+        dlclose(libc);
+        if (!foreign)
+                return 0;
+        if (used[0] == 0xf3 && used[1] == 0x0f && used[2] == 0x1e && used[3] == 0xfa)
+                used += 4; /* endbr64 */
+        if (used[0] == 0xf2)
+                used++; /* bnd */
+        return !(used[0] == 0xff && used[1] == 0x25);
+}
+
 int lt_engine_attach(void)
 {
+        if (foreign_allocator())
+                return -ENOTSUP;
         lt_in_tracer++;
         int err = attach_tables();
         if (!err)

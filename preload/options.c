@@ -40,14 +40,26 @@ static void load_bool(const char *var, const char *s, long min, long max, long *
                 lt_log_error("%s=%s is neither 0 nor 1; using %ld", var, s, *field);
 }
 
+/* Strings are copied: the environment's own memory is the program's, and
+ * programs that set their process title (nginx, redis, postgres) write
+ * their title over it, so that a forked worker found LEAKTRACE_DIR empty
+ * and wrote its trace in /. */
+static char str_pool[8192];
+static size_t str_used;
+
 static void load_str(const char *var, const char *s, long min, long max, const char **field)
 {
         (void)min;
         (void)max;
-        if (*s)
-                *field = s;
-        else
+        size_t n = strlen(s) + 1;
+        if (n == 1) {
                 lt_log_error("%s is empty; using %s", var, *field);
+        } else if (n > sizeof(str_pool) - str_used) {
+                lt_log_error("%s is too long (%zu bytes); using %s", var, n - 1, *field);
+        } else {
+                *field = memcpy(str_pool + str_used, s, n);
+                str_used += n;
+        }
 }
 
 #define load_INT load_int
@@ -73,6 +85,7 @@ void lt_options_load_list(char *list)
 {
         const char *s;
         lt_opt = defaults;
+        str_used = 0;
         for (char *c = list, *end = list + strlen(list); c < end; c++)
                 if (*c == '\n')
                         *c = '\0';
@@ -84,6 +97,7 @@ void lt_options_load_list(char *list)
 void lt_options_load(void)
 {
         const char *s;
+        str_used = 0;
 #define GET(var) getenv(var)
         LT_OPTIONS(LT_X_LOAD)
 #undef GET

@@ -14,7 +14,7 @@ import path from 'node:path';
 import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  LEAKTRACE, cleanEnv, describeSites, frameAt, header, markers, processes, prog, report, siteAt,
+  BUILD, LEAKTRACE, cleanEnv, describeSites, frameAt, header, markers, processes, prog, report, siteAt,
   src, tmpdir, traceFiles,
 } from './lib.mjs';
 import { EXAMPLE, MAP_PANEL, SERVER, assertPackages, intervalLine, within } from './ssrlib.mjs';
@@ -190,6 +190,25 @@ test('attach refused with one line, exit 2: no such process, another user\'s, on
       '65534; run leaktrace as that user, or as root\n');
     assertFree(pid, 'after the refusal of another user');
   }
+  srv.child.kill('SIGTERM');
+  const end = await within(srv.exited, 30000, 'the server');
+  assert.equal(end.signal, 'SIGTERM', srv.out());
+});
+
+// jemalloc, tcmalloc (redis-server links jemalloc): the hooks of an attach
+// call the C library's malloc, whose free cannot take the blocks made
+// before. Refused, and the process runs on.
+test('a process that allocates with another allocator: attach refused with one line, the process unharmed', async (t) => {
+  const srv = start(prog('server'), ['60'], { env: cleanEnv({ LD_PRELOAD: path.join(BUILD, 'tests', 'libotheralloc.so') }) });
+  t.after(() => killQuietly(srv));
+  await printed(srv, 'ready', 'the server');
+  const pid = srv.child.pid;
+  const r = await attach(['-o', tmpdir(t), String(pid)]);
+  assert.equal(r.code, 2, r.what);
+  assert.equal(r.stderr, `leaktrace: process ${pid} could not start recording: it allocates with another ` +
+    "allocator than the C library's (jemalloc, tcmalloc, ...), whose blocks the C library's free cannot take: " +
+    'start it under `leaktrace run` instead (its stderr may say more)\n');
+  assertFree(pid, 'after the refusal');
   srv.child.kill('SIGTERM');
   const end = await within(srv.exited, 30000, 'the server');
   assert.equal(end.signal, 'SIGTERM', srv.out());

@@ -127,3 +127,17 @@ test('stderr closed and a file opened in its place: no line of the tracer in the
   // What would have been said: the table was full.
   assert.ok(rep.summary.drops?.live_full > 0, `live_full: ${JSON.stringify(rep.summary.drops)}`);
 });
+
+// nginx and redis write their process title over the environment's
+// strings: a forked worker still writes its trace where LEAKTRACE_DIR said
+// (an empty directory name put it in /).
+test('the environment overwritten by a process title, then a fork: the child\'s trace in LEAKTRACE_DIR', (t) => {
+  const dir = tmpdir(t);
+  const r = run(HOSTILE, ['proctitle'], { env: tracedEnv(dir), cwd: '/' });
+  assertStatus(r);
+  const child = Number(/^child (\d+)$/m.exec(r.stdout)?.[1]);
+  assert.ok(child > 0, r.stdout);
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${r.pid}.lt`, `leaktrace.${child}.lt`].sort((a, b) => parseInt(a.split('.')[1]) - parseInt(b.split('.')[1])));
+  const rep = report([path.join(dir, `leaktrace.${child}.lt`)]);
+  assertLeak(siteAt(rep, HOSTILE_C, MARK.LEAK.child), 1, 321, "the child's block");
+});

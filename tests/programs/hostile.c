@@ -19,13 +19,17 @@
  *                             SIZE bytes allocates N times.
  *   hostile stderr FILE       closes stderr, opens FILE in its place (as
  *                             descriptor 2), keeps 2000 blocks and writes
- *                             "DATA" to it. */
+ *                             "DATA" to it.
+ *   hostile proctitle         writes its title over the environment's
+ *                             strings, as nginx and redis do, then forks a
+ *                             child that keeps a block and prints its pid. */
 #define _GNU_SOURCE
 #include "common.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #ifndef CLOSE_RANGE_UNSHARE
 #include <linux/close_range.h>
@@ -177,8 +181,30 @@ static int file_on_stderr(const char *path)
         return 0;
 }
 
+extern char **environ;
+
+static int proctitle(void)
+{
+        for (char **e = environ; *e; e++)
+                memset(*e, 0, strlen(*e));
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+                if (!malloc(321)) /* LEAK: child */
+                        _exit(98);
+                say("child %d\n", (int)getpid());
+                _exit(0);
+        }
+        int st;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+                die("hostile: the child failed\n");
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc == 2 && !strcmp(argv[1], "proctitle"))
+                return proctitle();
         if (argc == 3 && !strcmp(argv[1], "stderr"))
                 return file_on_stderr(argv[2]);
         if (argc == 5 && !strcmp(argv[1], "fds"))
@@ -186,5 +212,5 @@ int main(int argc, char **argv)
         if (argc == 4 && !strcmp(argv[1], "altstack"))
                 return altstack((size_t)atol(argv[2]), atoi(argv[3]));
         die("usage: hostile fds loop|closefrom|close_range|raw|dup2 IN OUT | hostile altstack SIZE N | "
-            "hostile stderr FILE\n");
+            "hostile stderr FILE | hostile proctitle\n");
 }

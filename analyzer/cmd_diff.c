@@ -185,11 +185,25 @@ static int add_state(struct entry **all, int side, struct state *st, int with_ma
         return 0;
 }
 
+static uint64_t magnitude(int64_t v)
+{
+        return v < 0 ? -(uint64_t)v : (uint64_t)v;
+}
+
+/* Biggest change first, either way: a leak a fix removed (18.8 MB gone)
+ * comes before the noise of a few pages that grew, not after all of it.
+ * At equal size, growth before shrinking. */
 static int entry_cmp(const void *pa, const void *pb)
 {
         const struct entry *a = *(struct entry *const *)pa, *b = *(struct entry *const *)pb;
+        uint64_t ma = magnitude(a->dbytes), mb = magnitude(b->dbytes);
+        if (ma != mb)
+                return ma > mb ? -1 : 1;
         if (a->dbytes != b->dbytes)
                 return a->dbytes > b->dbytes ? -1 : 1;
+        ma = magnitude(a->dblocks), mb = magnitude(b->dblocks);
+        if (ma != mb)
+                return ma > mb ? -1 : 1;
         if (a->dblocks != b->dblocks)
                 return a->dblocks > b->dblocks ? -1 : 1;
         return strcmp(a->key, b->key);
@@ -399,7 +413,8 @@ const struct lt_cli_cmd lt_diff_cmd = {
     .description =
         "Compares two states site by site: the sites that grew, appeared, shrank or "
         "disappeared from A to B, with live bytes and blocks before, after and their change, "
-        "biggest growth first. A state is\n\n"
+        "biggest change first, either way (a leak that a fix removed comes before the noise "
+        "that grew). A state is\n\n"
         "FILE\ta trace file as it ended (or as it is now, for a live process)\n\n"
         "FILE@NAME\tthe snapshot of that name, taken by `leaktrace ctl PID snapshot NAME`\n\n"
         "FILE@N\tthe Nth snapshot of the file, counting from 1\n\n"

@@ -199,6 +199,9 @@ static int js_frames(struct lt_timer_site *s, const struct lt_js_site *e)
                 else
                         s->js_frames[s->njs_frames++] = &e->frames[i];
         }
+        s->node_own = true;
+        for (unsigned i = 0; i < s->njs_frames && s->node_own; i++)
+                s->node_own = s->js_frames[i]->file && !strncmp(s->js_frames[i]->file, "node:", 5);
         return 0;
 }
 
@@ -342,6 +345,8 @@ int lt_timers_build(struct lt_report *rep)
         for (size_t i = 0; i < t->njs; i++) {
                 s = &t->js[i];
                 t->live = add_sat(t->live, s->live);
+                if (s->node_own)
+                        t->live_node_own = add_sat(t->live_node_own, s->live);
                 t->created += s->created;
                 if (s->live > 0)
                         t->sites[t->nsites++] = s;

@@ -17,6 +17,8 @@ struct lt_timer_site {
         uint8_t kind;                /* enum lt_timer_kind */
         bool inherited;              /* a timerfd or itimer inherited across exec: no stack */
         bool repeating;              /* one of its live timers repeats */
+        bool node_own;               /* kind js: made by node itself, every frame node's
+                                      * (an http server's connection check, every 30 s) */
         int64_t live;                /* timers alive at the end of the trace */
         uint64_t created;            /* timers ever made here */
         uint64_t interval_ns;        /* of its newest live repeating timer; 0 when none repeats */
@@ -46,6 +48,7 @@ struct lt_timers {
         struct lt_timer_site **sites; /* the sites with live timers, in report order */
         size_t nsites;
         int64_t live; /* over every site */
+        int64_t live_node_own; /* of them, node's own (node_own): not the program's to clear */
         uint64_t created;
         bool has_js; /* a JS state was read */
         struct lt_js_state state;

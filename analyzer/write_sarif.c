@@ -458,7 +458,7 @@ static int write_results(struct sarif *c, struct lt_report *r, unsigned top)
         n = top && top < t->nsites ? top : t->nsites;
         for (size_t i = 0; i < n; i++) {
                 const struct lt_timer_site *s = t->sites[i];
-                if (!s->repeating && s->live < 2)
+                if ((!s->repeating && s->live < 2) || s->node_own)
                         continue;
                 int err = timer_result(c, r, s);
                 if (err)

@@ -294,6 +294,8 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
                         fputs("one-shot", out);
                 if (s->oldest_age_s >= 0)
                         fprintf(out, ", oldest %.1f s", s->oldest_age_s);
+                if (s->node_own)
+                        fputs(" (node's own: not the program's to clear)", out);
                 putc('\n', out);
                 if (s->inherited) {
                         fputs("  (inherited across exec: made before this program started)\n", out);

@@ -167,6 +167,10 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
   // The file against its first snapshot: phases 2 and 3.
   const df = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', `${r.file}@first`, r.file]).stdout).diff;
   assert.equal(df.sites[0].blocks_delta, 2 * STEPS);
+  // The other way: the leak shrank, the biggest change, first.
+  const back = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', r.file, `${r.file}@first`]).stdout).diff;
+  assert.deepEqual([back.sites[0].change, back.sites[0].blocks_delta, back.sites[0].frames[0].line],
+    ['shrank', -2 * STEPS, M.LEAK.leak]);
 
   // markdown: summary, the table row, the source line quoted.
   const md = run(LEAKTRACE, ['report', '--format', 'markdown', r.file]);

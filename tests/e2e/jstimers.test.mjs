@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  BUILD, LEAKTRACE, assertStatus, cleanEnv, describeTimers, extractReport, frameAt, markers, report, run,
+  BUILD, LEAKTRACE, assertStatus, cleanEnv, describeTimers, extractReport, frameAt, header, markers, report, run,
   tmpdir, traceFiles,
 } from './lib.mjs';
 
@@ -153,4 +153,28 @@ test('jsdom: window.setInterval never cleared is the application line that calle
 
 test('the preload finds the module in the build tree', () => {
   assert.ok(fs.existsSync(path.join(BUILD, 'node', 'leaktrace.js')), 'build/node/leaktrace.js');
+});
+
+// An http server arms node's own connection check (every 30 s) with only
+// node's frames on its stack: listed, marked node's own, and neither a
+// SARIF result nor counted by check --max-live-timers.
+test('node\'s own timers (an http server\'s connection check): listed as such, not counted by check', (t) => {
+  const dir = tmpdir(t);
+  const script = "const http = require('http');" +
+    "const s = http.createServer((q, r) => r.end('ok')).listen(0, '127.0.0.1', () => {" +
+    "  http.get({ port: s.address().port, host: '127.0.0.1', agent: false }, (res) => {" +
+    "    res.resume(); res.on('end', () => process.exit(0)); }); });";
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--no-report', '--', NODE, '-e', script], { env: cleanEnv(), cwd: dir });
+  assertStatus(r);
+  const [file] = traceFiles(dir).map((f) => path.join(dir, f));
+  const { pid } = header(file);
+  t.after(() => fs.rmSync(`/tmp/perf-${pid}.map`, { force: true }));
+  const text = run(LEAKTRACE, ['report', file]);
+  assertStatus(text);
+  assert.match(text.stdout, /\ntimer #\d+: js, 1 live of 1 created, repeating every 30000 ms, oldest [\d.]+ s \(node's own: not the program's to clear\)\n  #0 setupConnectionsTracking \(node:_http_server:/);
+  const sarif = JSON.parse(run(LEAKTRACE, ['report', '--format', 'sarif', file]).stdout);
+  assert.deepEqual(sarif.runs[0].results.filter((x) => x.ruleId === 'timer-leak'), [], 'no timer-leak result for node\'s own');
+  const check = run(LEAKTRACE, ['check', '--max-live-timers', '0', file]);
+  const mine = check.stdout.split('\n').filter((l) => / live js timer at /.test(l));
+  assert.ok(mine.every((l) => !l.includes('node:')), `only the program's timers counted:\n${check.stdout}`);
 });

@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_escape.h"
@@ -50,12 +51,67 @@ const char *lt_rate_str(char *buf, size_t len, double per_s)
         return buf;
 }
 
+static bool prefixed(const char *s, const char *prefix)
+{
+        return !strncmp(s, prefix, strlen(prefix));
+}
+
+bool lt_frame_is_users(const char *file, unsigned line, const char *module, int code)
+{
+        if (!file || !line || code == LT_CODE_V8)
+                return false;
+        size_t scheme = strspn(file, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+        if (file[0] != '/' && !(scheme > 1 && file[scheme] == ':'))
+                return false; /* relative to a build directory: glibc's ./csu/... */
+        if (code == LT_CODE_JS) {
+                size_t n = strlen(file);
+                return !prefixed(file, "node:") && !strstr(file, "/node_modules/") &&
+                       !(n >= 18 && !strcmp(file + n - 18, "/node/leaktrace.js"));
+        }
+        static const char *const system[] = {"/usr/include/", "/usr/src/", "/usr/lib"};
+        static const char *const system_mod[] = {"/lib/",     "/lib64/", "/usr/lib",  "/bin/",
+                                                 "/usr/bin/", "/sbin/",  "/usr/sbin/"};
+        for (size_t i = 0; i < sizeof(system) / sizeof(*system); i++)
+                if (prefixed(file, system[i]))
+                        return false;
+        for (size_t i = 0; module && i < sizeof(system_mod) / sizeof(*system_mod); i++)
+                if (prefixed(module, system_mod[i]))
+                        return false;
+        return true;
+}
+
+/* The first frame of the user's own code, as the SARIF and HTML reports
+ * name a site: "file:line (function)". Returns buf, or NULL when no frame
+ * is the user's. */
+static const char *users_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
+{
+        struct lt_shown_frame *fr;
+        unsigned n;
+        if (lt_site_frames(r, s, &fr, &n) < 0)
+                return NULL;
+        const char *found = NULL;
+        for (unsigned i = 0; i < n && !found; i++) {
+                const struct lt_frame_info *f = fr[i].info;
+                const char *module = fr[i].mod >= 0 ? r->trace->mods[fr[i].mod].path : NULL;
+                if (!lt_frame_is_users(f->file, f->line, module, f->code))
+                        continue;
+                const char *base = strrchr(f->file, '/');
+                snprintf(buf, len, "%s:%u (%s)", base ? base + 1 : f->file, f->line,
+                         f->function ? f->function : "??");
+                found = buf;
+        }
+        free(fr);
+        return found;
+}
+
 const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
 {
         if (!s->nframes) {
                 snprintf(buf, len, "(no frames recorded)");
                 return buf;
         }
+        if (users_where(buf, len, r, s))
+                return buf;
         uint64_t addr = lt_site_addr(s, 0);
         int mod = lt_site_module(s, 0);
         const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);

@@ -86,11 +86,6 @@ struct sarif {
         size_t nresults;
 };
 
-static bool starts(const char *s, const char *prefix)
-{
-        return !strncmp(s, prefix, strlen(prefix));
-}
-
 static bool has_scheme(const char *s)
 {
         size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
@@ -110,20 +105,7 @@ static bool placeable(const struct frame *f)
  * system library or header, not node's own JS, and not a package's. */
 static bool user_frame(const struct frame *f)
 {
-        if (!placeable(f) || f->code == LT_CODE_V8)
-                return false;
-        if (f->code == LT_CODE_JS)
-                return !starts(f->file, "node:") && !strstr(f->file, "/node_modules/");
-        static const char *const system[] = {"/usr/include/", "/usr/src/", "/usr/lib"};
-        static const char *const system_mod[] = {"/lib/",     "/lib64/", "/usr/lib",  "/bin/",
-                                                 "/usr/bin/", "/sbin/",  "/usr/sbin/"};
-        for (size_t i = 0; i < sizeof(system) / sizeof(*system); i++)
-                if (starts(f->file, system[i]))
-                        return false;
-        for (size_t i = 0; f->module && i < sizeof(system_mod) / sizeof(*system_mod); i++)
-                if (starts(f->module, system_mod[i]))
-                        return false;
-        return true;
+        return lt_frame_is_users(f->file, f->line, f->module, f->code);
 }
 
 /* Where a result is: the first frame of the user's own code, else the

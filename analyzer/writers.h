@@ -63,6 +63,12 @@ struct lt_shown_frame {
 int lt_site_frames(struct lt_report *r, const struct lt_site *s, struct lt_shown_frame **frames,
                    unsigned *n);
 
+/* The user's own code: a frame with a file and line (an absolute path or a
+ * URI) that is not in a system library or header, not node's own JS nor
+ * leaktrace's JS module, and not a package's (node_modules). code is the
+ * frame's LT_CODE_*, module the path of the object it is in, or NULL. */
+bool lt_frame_is_users(const char *file, unsigned line, const char *module, int code);
+
 /* The frames of site S, outermost first, as names fit for a folded stack
  * (no ';', no control character): callers by function, the innermost by
  * function, file and line, unknown ones as module+offset; a mapping site

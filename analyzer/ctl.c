@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,26 @@ int lt_ctl_send(struct lt_header *h, uint32_t cmd, const char *arg, int wait_ms,
         return 0;
 }
 
+/* When pid is `leaktrace run` (this same program), the child it started:
+ * the pid a user finds first (`$!`, pgrep) is often run's. 0 otherwise. */
+static pid_t run_child(pid_t pid)
+{
+        char link[64], exe[PATH_MAX], self[PATH_MAX];
+        snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+        ssize_t n = readlink(link, exe, sizeof(exe) - 1), m = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0 || m <= 0 || n != m || memcmp(exe, self, (size_t)n))
+                return 0;
+        snprintf(link, sizeof(link), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+        FILE *f = fopen(link, "r");
+        if (!f)
+                return 0;
+        int child = 0;
+        if (fscanf(f, "%d", &child) != 1)
+                child = 0;
+        fclose(f);
+        return (pid_t)child;
+}
+
 static int ctl_main(int argc, char **argv)
 {
         struct lt_args a;
@@ -195,9 +216,17 @@ static int ctl_main(int argc, char **argv)
                         return 2;
                 }
                 if (err == -ENOENT) {
-                        fprintf(stderr, "leaktrace: process %d is not traced (no trace file in its "
+                        pid_t child = run_child(pid);
+                        if (child > 0)
+                                fprintf(stderr,
+                                        "leaktrace: process %d is `leaktrace run`, not the program "
+                                        "it traces: that is process %d\n",
+                                        (int)pid, (int)child);
+                        else
+                                fprintf(stderr,
+                                        "leaktrace: process %d is not traced (no trace file in its "
                                         "memory map); start it with `leaktrace run --paused`\n",
-                                (int)pid);
+                                        (int)pid);
                         return 2;
                 }
                 if (err) {

@@ -242,14 +242,28 @@ int lt_write_flame_svg(FILE *out, struct lt_report *const *reports, size_t n)
         }
         unsigned depth = depth_of(root);
         double height = HEAD + depth * ROW + FOOT;
-        char human[64], title[256];
-        snprintf(title, sizeof(title), "leaktrace: live bytes by call stack, %s in %zu site%s",
-                 lt_human_bytes(human, sizeof(human), root->bytes), nsites, nsites == 1 ? "" : "s");
+        char human[64], mapped[64], title[320];
+        /* Mappings are in the picture (in blue): said, as the text report's
+         * "live" does not count them. */
+        if (root->map_bytes > 0)
+                snprintf(title, sizeof(title),
+                         "leaktrace: live and mapped bytes, %s in %zu site%s",
+                         lt_human_bytes(human, sizeof(human), root->bytes), nsites,
+                         nsites == 1 ? "" : "s");
+        else
+                snprintf(title, sizeof(title), "leaktrace: live bytes by call stack, %s in %zu site%s",
+                         lt_human_bytes(human, sizeof(human), root->bytes), nsites,
+                         nsites == 1 ? "" : "s");
         lt_svg_begin(out, WIDTH, height, title);
         fputs("<text class=\"title\" x=\"10\" y=\"22\">", out);
         lt_svg_text(out, title);
         fputs("</text>\n<text class=\"small\" x=\"10\" y=\"40\">", out);
         lt_svg_text(out, root->name);
+        if (root->map_bytes > 0) {
+                fputs(" \xe2\x80\x94 ", out);
+                lt_svg_text(out, lt_human_bytes(mapped, sizeof(mapped), root->map_bytes));
+                fputs(" of it anonymous mappings", out);
+        }
         fputs(sampled ? " \xe2\x80\x94 sampled: bytes are estimates" : "", out);
         fputs(" \xe2\x80\x94 each frame as wide as the live bytes allocated under it; hover for "
               "figures</text>\n",

@@ -6,12 +6,12 @@
 // must show the leak's growth exactly, and the formats for people (markdown,
 // folded stacks, flame graph, timeline) must hold what the JSON holds.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  LEAKTRACE, assertStatus, describeSites, extractReport, markers, prog, report, run, runThreeSites, siteAt, src,
+  LEAKTRACE, assertStatus, cleanEnv, describeSites, extractReport, markers, prog, report, run, runThreeSites, siteAt, src,
   tmpdir, tracedEnv,
 } from './lib.mjs';
 
@@ -257,4 +257,24 @@ test('run --paused: a program nobody starts records nothing', (t) => {
   assert.deepEqual(json.sites.filter((s) => s.kind === 'allocation'), []);
   assert.equal(json.summary.allocations, 0);
   assert.ok(json.timeline.length > 5 && json.timeline.every((p) => p.allocations === 0));
+});
+
+// The pid a user finds first ($!, pgrep) is often leaktrace run's: ctl
+// names the program's instead of telling them to start it under run.
+test('ctl given the pid of leaktrace run: points at the program it traces', async (t) => {
+  const dir = tmpdir(t);
+  const child = spawn(LEAKTRACE, ['run', '--paused', '--no-report', '-o', dir, '--', prog('three_sites')],
+    { env: cleanEnv(), cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => child.kill('SIGKILL'));
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  const deadline = Date.now() + 20000;
+  while (!out.includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(out.includes('ready'), `three_sites started: ${out}`);
+  const kids = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+  const r = run(LEAKTRACE, ['ctl', String(child.pid), 'status']);
+  assertStatus(r, 2);
+  assert.equal(r.stderr, `leaktrace: process ${child.pid} is \`leaktrace run\`, not the program it traces: ` +
+    `that is process ${kids}\n`);
+  assertStatus(run(LEAKTRACE, ['ctl', kids, 'status']));
 });

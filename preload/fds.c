@@ -30,18 +30,16 @@ static int fd_floor(void)
         return floor;
 }
 
-static int adopt(int fd, enum lt_fd_kind kind, int must_move)
+int lt_fd_adopt(int fd, enum lt_fd_kind kind)
 {
         if (fd < 0)
                 return fd;
         if (fd < fd_floor() && lt_real.fcntl) {
                 int high = lt_real.fcntl(fd, F_DUPFD_CLOEXEC, fd_floor());
-                if (high >= 0 || must_move)
+                if (high >= 0) {
                         lt_real.close(fd);
-                if (high < 0 && must_move)
-                        return -1;
-                if (high >= 0)
                         fd = high;
+                }
         }
         struct stat st;
         if (fstat(fd, &st) == 0) {
@@ -50,16 +48,6 @@ static int adopt(int fd, enum lt_fd_kind kind, int must_move)
         }
         atomic_store_explicit(&lt_own_fd[kind], fd, memory_order_release);
         return fd;
-}
-
-int lt_fd_adopt(int fd, enum lt_fd_kind kind)
-{
-        return adopt(fd, kind, 0);
-}
-
-int lt_fd_adopt_high(int fd, enum lt_fd_kind kind)
-{
-        return adopt(fd, kind, 1);
 }
 
 void lt_fd_release(enum lt_fd_kind kind)

@@ -40,10 +40,6 @@ extern LT_TLS int lt_fd_in_libunwind;
  * fd itself when there is no room up there. */
 int lt_fd_adopt(int fd, enum lt_fd_kind kind);
 
-/* As lt_fd_adopt, for a descriptor opened again by the tracer's thread:
- * one that cannot go up is closed at once, not left on a number the
- * program is about to use. Returns the descriptor, or -1. */
-int lt_fd_adopt_high(int fd, enum lt_fd_kind kind);
 
 /* The descriptor is no longer the tracer's (about to be closed by it). */
 void lt_fd_release(enum lt_fd_kind kind);

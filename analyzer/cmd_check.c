@@ -177,18 +177,21 @@ static int check_main(int argc, char **argv)
                 return 2;
         }
         b.growth = growth_given || (b.max_timers < 0 && b.max_live < 0);
-        int bad = 0, failed = 0, unjudged = 0;
-        for (int i = 1; i <= a.noperands; i++) {
+        char **paths;
+        size_t n;
+        int bad = lt_expand_trace_args(argv + 1, (size_t)a.noperands, &paths, &n) != 0;
+        int failed = 0, unjudged = 0;
+        for (size_t i = 0; i < n; i++) {
                 struct lt_trace t;
                 struct lt_report r;
                 char why[512];
-                if (lt_trace_load(argv[i], &t, why, sizeof(why)) < 0) {
-                        fprintf(stderr, "leaktrace: %s: %s\n", argv[i], why);
+                if (lt_trace_load(paths[i], &t, why, sizeof(why)) < 0) {
+                        fprintf(stderr, "leaktrace: %s: %s\n", paths[i], why);
                         bad = 1;
                         continue;
                 }
                 if (lt_report_build(&r, &t) < 0) {
-                        fprintf(stderr, "leaktrace: %s: out of memory\n", argv[i]);
+                        fprintf(stderr, "leaktrace: %s: out of memory\n", paths[i]);
                         lt_trace_free(&t);
                         bad = 1;
                         continue;
@@ -197,6 +200,9 @@ static int check_main(int argc, char **argv)
                 lt_report_free(&r);
                 lt_trace_free(&t);
         }
+        for (size_t i = 0; i < n; i++)
+                free(paths[i]);
+        free(paths);
         fflush(stdout);
         return bad ? 2 : failed ? 1 : unjudged ? 3 : 0;
 }
@@ -214,7 +220,7 @@ static const struct lt_cli_opt check_opts[] = {
 
 const struct lt_cli_cmd lt_check_cmd = {
     .name = "check",
-    .operands = "FILE...",
+    .operands = "FILE|DIR...",
     .summary = "for CI: exit 1 when a trace shows a leak beyond the bounds",
     .description =
         "For CI: fails when a trace shows a leak. Each site is judged from its history as "

@@ -220,11 +220,7 @@ static int add_dir(const char *dir, char ***paths, size_t *n)
         return err;
 }
 
-/* The trace files that ARGS name: a file itself, a directory its *.lt
- * files. Returns the exit status so far: 0, or 2 when an argument named
- * no file (said on stderr); *paths (malloc'd strings) and *n hold the
- * others. */
-static int expand_args(char *const *args, size_t nargs, char ***paths, size_t *n)
+int lt_expand_trace_args(char *const *args, size_t nargs, char ***paths, size_t *n)
 {
         int status = 0;
         *paths = NULL;
@@ -275,7 +271,7 @@ static int report_main(int argc, char **argv)
         }
         char **paths;
         size_t n;
-        int status = expand_args(argv + 1, (size_t)a.noperands, &paths, &n);
+        int status = lt_expand_trace_args(argv + 1, (size_t)a.noperands, &paths, &n);
         if (n) {
                 int s = lt_report_files(stdout, paths, n, &o);
                 status = s > status ? s : status;

@@ -68,6 +68,12 @@ int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, co
  * Returns 0 when every file was reported, else 2 (the exit status). */
 int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_report_opts *o);
 
+/* The trace files that ARGS name: a file itself, a directory its *.lt
+ * files (not recursive), oldest process first. Returns the exit status so
+ * far: 0, or 2 when an argument named no file (said on stderr); *paths
+ * (malloc'd strings, and the array) and *n hold the others. */
+int lt_expand_trace_args(char *const *args, size_t nargs, char ***paths, size_t *n);
+
 
 /* The preload: $LEAKTRACE_PRELOAD, else the one beside this program in a
  * build tree, else where an install puts it relative to the binary. Writes

@@ -181,7 +181,7 @@ test('a file that is missing, a directory or not a trace is named, with what to 
     [['report', 'empty'], 'leaktrace: empty: no trace file (*.lt) in this directory'],
     [['report', 'notes.txt'], /^leaktrace: notes\.txt: .*not a leaktrace trace/],
     [['check', 'gone.lt'], 'leaktrace: gone.lt: cannot open: No such file or directory'],
-    [['check', 'empty'], 'leaktrace: empty: is a directory, not a trace file (name its *.lt files)'],
+    [['check', 'empty'], 'leaktrace: empty: no trace file (*.lt) in this directory'],
     [['check', 'notes.txt'], /^leaktrace: notes\.txt: .*not a leaktrace trace/],
     [['timeline', 'empty'], 'leaktrace: empty: is a directory, not a trace file (name its *.lt files)'],
     [['timeline', 'notes.txt'], /^leaktrace: notes\.txt: .*not a leaktrace trace/],

@@ -142,4 +142,8 @@ test('check on a history too short to judge: status 3 for growth, 0 for timers a
   const timersOnly = run(LEAKTRACE, ['check', '--max-live-timers', '0', file]);
   assertStatus(timersOnly, 0);
   assert.match(timersOnly.stdout, /: ok: within the bounds given \(the history is too short to judge growth/);
+  // A directory: its trace files, as report takes them.
+  const viaDir = run(LEAKTRACE, ['check', '--max-live-timers', '0', dir]);
+  assertStatus(viaDir, 0);
+  assert.equal(viaDir.stdout, timersOnly.stdout);
 });

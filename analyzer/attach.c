@@ -19,6 +19,7 @@
 #include <string.h>
 #include <libgen.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -459,6 +460,19 @@ static int attach_main(int argc, char **argv)
         err = lt_inject(pid, preload, opts, &rc, why, sizeof(why));
         if (err) {
                 fprintf(stderr, "leaktrace: %s\n", why);
+                return 2;
+        }
+        if (rc == -EACCES || rc == -EROFS) {
+                /* /proc/PID belongs to the process's effective user. */
+                char proc[32], user[32] = "";
+                struct stat st;
+                snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+                if (stat(proc, &st) == 0)
+                        snprintf(user, sizeof(user), " (uid %u)", (unsigned)st.st_uid);
+                fprintf(stderr,
+                        "leaktrace: process %d%s cannot create its trace file in %s: %s; give it a "
+                        "directory it can write with -o DIR\n",
+                        (int)pid, user, absdir, strerror(-rc));
                 return 2;
         }
         if (rc) {

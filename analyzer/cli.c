@@ -344,11 +344,11 @@ static void option_list(FILE *out, const struct lt_cli_opt *opts, int with_help)
                         n = snprintf(label, sizeof(label), "  --%s%s%s", o->name, o->arg ? " " : "",
                                      o->arg ? o->arg : "");
                 fputs(label, out);
-                if (n + 2 > OPT_COLUMN) {
+                /* A label too wide for its column has its text on the next line. */
+                if (n + 2 > OPT_COLUMN)
                         fprintf(out, "\n%*s", OPT_COLUMN, "");
-                        n = OPT_COLUMN - 2;
-                }
-                fprintf(out, "%*s", OPT_COLUMN - n, "");
+                else
+                        fprintf(out, "%*s", OPT_COLUMN - n, "");
                 char *help = lt_cli_opt_help(o);
                 wrap(out, help ? help : o->help, OPT_COLUMN, OPT_COLUMN);
                 free(help);

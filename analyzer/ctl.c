@@ -230,10 +230,17 @@ static int ctl_main(int argc, char **argv)
                         return 2;
                 }
                 if (err) {
-                        fprintf(stderr, "leaktrace: process %d: cannot read its memory map (%s)%s\n",
-                                (int)pid, strerror(-err),
-                                err == -EACCES ? " (only the process's owner or root can control it)"
-                                               : "");
+                        /* Reading another process's map takes its owner, or
+                         * CAP_SYS_PTRACE, which root lacks in many containers. */
+                        const char *why = err != -EACCES ? ""
+                                          : geteuid() ? " (only the process's owner or root can "
+                                                        "control it)"
+                                                      : " (root without CAP_SYS_PTRACE, as in many "
+                                                        "containers)";
+                        fprintf(stderr,
+                                "leaktrace: process %d: cannot read its memory map (%s)%s; name its "
+                                "trace file instead of its pid\n",
+                                (int)pid, strerror(-err), why);
                         return 2;
                 }
         } else {

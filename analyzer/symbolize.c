@@ -32,6 +32,7 @@ struct mod {
         char *why; /* why a failed module cannot be used; NULL: nothing to say */
         bool warned;
         struct lt_modindex *ix; /* when ready */
+        int64_t orig;           /* an alias's object (LT_MOD_ALIAS); else -1 */
 };
 
 struct cache_key {
@@ -62,6 +63,24 @@ static const Dwfl_Callbacks offline_callbacks = {
     .section_address = dwfl_offline_section_address,
 };
 
+/* The object whose code alias record i maps again: loaded while the alias
+ * was, with the same file. -1 when i is no alias, or its object is unknown
+ * (then the alias is read as an object of its own). */
+static int64_t alias_of(const struct lt_trace *t, uint64_t i)
+{
+        const struct lt_module_rec *a = &t->mods[i];
+        if (!(a->flags & LT_MOD_ALIAS))
+                return -1;
+        for (uint64_t k = 0; k < t->nmods; k++) {
+                const struct lt_module_rec *m = &t->mods[k];
+                if (!(m->flags & LT_MOD_ALIAS) && m->gen_loaded <= a->gen_loaded &&
+                    a->gen_loaded < m->gen_unloaded && m->build_id_len == a->build_id_len &&
+                    !memcmp(m->build_id, a->build_id, m->build_id_len) && !strcmp(m->path, a->path))
+                        return (int64_t)k;
+        }
+        return -1;
+}
+
 struct lt_symbolizer *lt_sym_open(const struct lt_trace *t)
 {
         struct lt_symbolizer *s = calloc(1, sizeof(*s));
@@ -74,8 +93,10 @@ struct lt_symbolizer *lt_sym_open(const struct lt_trace *t)
                 lt_sym_close(s);
                 return NULL;
         }
-        for (uint64_t i = 0; i < t->nmods; i++)
+        for (uint64_t i = 0; i < t->nmods; i++) {
                 s->mods[i].session = -1;
+                s->mods[i].orig = alias_of(t, i);
+        }
         return s;
 }
 
@@ -279,6 +300,11 @@ static int resolve(struct lt_symbolizer *s, int mod, uint64_t addr, struct lt_ad
                         return lt_addrinfo_fill_code(code, info);
                 if (err != -ENOENT)
                         return err;
+        }
+        if (mod >= 0 && s->mods[mod].orig >= 0) { /* the same code, where its object has it */
+                const struct lt_module_rec *a = &s->t->mods[mod];
+                addr = addr - a->bias + s->t->mods[s->mods[mod].orig].bias;
+                mod = (int)s->mods[mod].orig;
         }
         Dwfl_Module *dm = mod >= 0 ? module_ready(s, mod) : NULL;
         return lt_addrinfo_fill(dm, dm ? s->mods[mod].ix : NULL, addr, info);

@@ -22,6 +22,7 @@
 #define X0 90.0  /* left of the plot */
 #define X1 970.0 /* right */
 #define H 612.0
+#define TITLE_CHARS 90 /* what the title's font fits in W */
 
 /* Three panels, each with its own value axis: memory as the system sees
  * it, the live bytes of malloc (far smaller than RSS in most programs, so
@@ -42,12 +43,14 @@ static const struct series {
         const char *key, *label, *color;
         int panel, dashed, js;
 } series[] = {
-    {"rss", "RSS", "#1f4e9c", PANEL_MEMORY, 0, 0},
-    {"live_bytes", "live bytes (malloc)", "#d62728", PANEL_LIVE, 0, 0},
-    {"mapped_bytes", "mapped bytes (anonymous mmap)", "#2ca02c", PANEL_MEMORY, 0, 0},
-    {"js_heap", "JS heap used (node)", "#ff7f0e", PANEL_MEMORY, 1, 1},
-    {"timers_live", "live timers (OS)", "#7b3fa0", PANEL_TIMERS, 0, 0},
-    {"js_timers", "live timers (JS)", "#c0399f", PANEL_TIMERS, 1, 1},
+    /* The colours are the HTML report's (analyzer/html/report.css), so
+     * that a series looks the same in both. */
+    {"rss", "RSS", "#6a1b9a", PANEL_MEMORY, 0, 0},
+    {"live_bytes", "live bytes (malloc)", "#c62828", PANEL_LIVE, 0, 0},
+    {"mapped_bytes", "mapped bytes (anonymous mmap)", "#1565c0", PANEL_MEMORY, 0, 0},
+    {"js_heap", "JS heap used (node)", "#00838f", PANEL_MEMORY, 1, 1},
+    {"timers_live", "live timers (OS)", "#2e7d32", PANEL_TIMERS, 0, 0},
+    {"js_timers", "live timers (JS)", "#e65100", PANEL_TIMERS, 1, 1},
 };
 #define NSERIES (sizeof(series) / sizeof(series[0]))
 
@@ -181,24 +184,38 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
 
         char title[LT_PATH_MAX + 64];
         const struct lt_trace *t0 = procs[0].trace;
-        if (n == 1)
-                snprintf(title, sizeof(title), "leaktrace timeline: pid %" PRIu32 " %s",
-                         t0->hdr.pid, t0->argc ? t0->argv[0] : t0->hdr.exe);
-        else
+        if (n == 1) {
+                /* The command line as far as the width allows: "node" alone
+                 * does not say which server this was. */
+                int len =
+                    snprintf(title, sizeof(title), "leaktrace timeline: pid %" PRIu32, t0->hdr.pid);
+                for (uint32_t i = 0; i < (t0->argc ? t0->argc : 1) && len < TITLE_CHARS; i++)
+                        len += snprintf(title + len, sizeof(title) - (size_t)len, " %s",
+                                        t0->argc ? t0->argv[i] : t0->hdr.exe);
+                if (len > TITLE_CHARS) {
+                        int cut = TITLE_CHARS - 3;
+                        while (cut > 0 && (title[cut] & 0xc0) == 0x80) /* not in a character */
+                                cut--;
+                        memcpy(title + cut, "...", 4);
+                }
+        } else
                 snprintf(title, sizeof(title), "leaktrace timeline: %zu processes", n);
         lt_svg_begin(out, W, H, title);
         fputs("<text class=\"title\" x=\"10\" y=\"24\">", out);
         lt_svg_text(out, title);
         fputs("</text>\n<text class=\"small\" x=\"10\" y=\"42\">", out);
         if (n == 1)
-                fprintf(out, "tick %" PRIu32 " ms, %zu points", t0->hdr.history.tick_ms,
-                        procs[0].tl->n);
+                fprintf(out, "tick %" PRIu32 " ms, %zu point%s", t0->hdr.history.tick_ms,
+                        procs[0].tl->n, procs[0].tl->n == 1 ? "" : "s");
         else
                 fputs("one after the other on one time axis; a solid line marks each start", out);
-        int died = 0;
-        for (size_t p = 0; p < n; p++)
+        int died = 0, snaps = 0;
+        for (size_t p = 0; p < n; p++) {
                 died |= !lt_trace_complete(procs[p].trace);
-        fprintf(out, "; dashed lines are snapshots%s</text>\n",
+                snaps |= procs[p].trace->nsnaps > 0;
+        }
+        fprintf(out, "%s%s%s</text>\n", has_js ? "; dashed series come from the JS module" : "",
+                snaps ? "; dashed vertical lines are snapshots" : "",
                 died ? "; \xc3\x97: the process did not exit cleanly" : "");
 
         fprintf(out,

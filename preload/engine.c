@@ -183,6 +183,7 @@ void lt_record_restore(const struct lt_live_entry *e)
 static void atfork_prepare(void)
 {
         lt_in_tracer++;
+        lt_modules_lock(); /* first: a scan takes the file's grow_lock under it */
         lt_perfmap_lock();
         lt_ticker_lock();
         lt_mappings_lock();
@@ -210,11 +211,13 @@ static void atfork_parent(void)
         lt_mappings_unlock();
         lt_ticker_unlock();
         lt_perfmap_unlock();
+        lt_modules_unlock();
         lt_in_tracer--;
 }
 
 static void atfork_child(void)
 {
+        lt_modules_reset_lock();
         lt_lock_reset(&lt_tf.grow_lock);
         lt_live_reset_locks();
         lt_sample_reset_lock();
@@ -512,6 +515,7 @@ int lt_engine_attach(void)
         if (lt_timers_attach() < 0)
                 lt_log_error("no memory for the timer tables: timers are not traced");
         lt_modules_scan();
+        lt_modules_find_aliases();
         lt_engine_set(LT_ON);
         err = lt_attach_patch();
         if (err < 0) {

@@ -13,10 +13,26 @@
 
 #define REAL(name) (lt_likely(lt_real.name != NULL) || lt_real_init() == 0 ? lt_real.name : NULL)
 
-static void *mapped(void *p, size_t len, int prot, int flags)
+/* Enters the tracer for what it knows of the process's code, which it
+ * keeps whether recording or paused. */
+static int enter_modules(void)
+{
+        if (lt_in_tracer || __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE) == LT_OFF)
+                return 0;
+        lt_in_tracer = 1;
+        return 1;
+}
+
+static void *mapped(void *p, size_t len, int prot, int flags, int fd, off_t off)
 {
         if (p == MAP_FAILED)
                 return p;
+        if ((flags & MAP_FIXED) && enter_modules()) {
+                int saved = errno;
+                lt_modules_unmapped((uintptr_t)p, len);
+                errno = saved;
+                lt_leave();
+        }
         if (flags & MAP_ANONYMOUS) {
                 if (lt_enter()) {
                         int saved = errno;
@@ -24,9 +40,19 @@ static void *mapped(void *p, size_t len, int prot, int flags)
                         errno = saved;
                         lt_leave();
                 }
-        } else if ((flags & MAP_FIXED) && lt_enter_end()) {
+                return p;
+        }
+        if ((flags & MAP_FIXED) && lt_enter_end()) {
                 int saved = errno;
                 lt_mapping_unmapped((uintptr_t)p, len); /* a file over anonymous memory */
+                errno = saved;
+                lt_leave();
+        }
+        /* Code mapped from a file by the program, not by the loader (whose
+         * mmap is its own): V8 maps node's builtins again this way. */
+        if ((prot & PROT_EXEC) && fd >= 0 && enter_modules()) {
+                int saved = errno;
+                lt_modules_mapped_exec((uintptr_t)p, len, fd, (uint64_t)off);
                 errno = saved;
                 lt_leave();
         }
@@ -37,14 +63,14 @@ LT_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t 
 {
         if (!REAL(mmap))
                 return errno = ENOSYS, MAP_FAILED;
-        return mapped(lt_real.mmap(addr, len, prot, flags, fd, off), len, prot, flags);
+        return mapped(lt_real.mmap(addr, len, prot, flags, fd, off), len, prot, flags, fd, off);
 }
 
 LT_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
         if (!REAL(mmap))
                 return errno = ENOSYS, MAP_FAILED;
-        return mapped(lt_real.mmap(addr, len, prot, flags, fd, off), len, prot, flags);
+        return mapped(lt_real.mmap(addr, len, prot, flags, fd, off), len, prot, flags, fd, off);
 }
 
 LT_EXPORT int munmap(void *addr, size_t len)
@@ -52,6 +78,12 @@ LT_EXPORT int munmap(void *addr, size_t len)
         if (!REAL(munmap))
                 return errno = ENOSYS, -1;
         int rc = lt_real.munmap(addr, len);
+        if (rc == 0 && enter_modules()) {
+                int saved = errno;
+                lt_modules_unmapped((uintptr_t)addr, len);
+                errno = saved;
+                lt_leave();
+        }
         if (rc == 0 && lt_enter_end()) {
                 int saved = errno;
                 lt_mapping_unmapped((uintptr_t)addr, len);

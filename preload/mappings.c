@@ -237,19 +237,28 @@ void lt_mapping_remapped(uintptr_t old, size_t old_len, uintptr_t addr, size_t l
         uint32_t stack = current_stack();
         uintptr_t old_hi = page_up(old + old_len), hi = page_up(addr + len);
         lt_lock(&lock);
-        /* The moved memory keeps the site that made it accessible; what it
-         * grew by counts for the caller of mremap. */
+        /* The memory, moved or resized, keeps the site that made it
+         * accessible, growth included; the caller of mremap has it only
+         * when it had none. */
         uint64_t i = first_above(old);
         uint32_t site = 0;
         int known = i < nregions && regions[i].lo < old_hi;
         if (known) {
                 site = regions[i].site;
+                int moved = site != 0;
                 remove_range(old, old_hi);
                 remove_range(addr, hi);
                 if (!site && stack)
                         site = site_get(stack);
-                if (insert_at(first_above(addr), (struct region){ addr, hi, site }) == 0 && site)
+                if (insert_at(first_above(addr), (struct region){ addr, hi, site }) == 0 && site) {
                         count(site, (int64_t)(hi - addr), 1);
+                        /* Its bytes mapped in all grow by what it grew by,
+                         * not by the memory that only moved. */
+                        uint64_t kept = hi - addr < old_hi - old ? hi - addr : old_hi - old;
+                        if (moved)
+                                __atomic_sub_fetch(&site_rec(site)->bytes_mapped, kept,
+                                                   __ATOMIC_RELAXED);
+                }
         }
         lt_unlock(&lock);
 }

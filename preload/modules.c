@@ -3,9 +3,12 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -23,6 +26,14 @@ static unsigned long long seen_adds = ~0ull, seen_subs = ~0ull;
 static uint32_t loaded[MAX_LOADED];
 static unsigned char loaded_seen[MAX_LOADED];
 static unsigned nloaded;
+
+/* Aliases recorded and not unmapped: their ranges and records. */
+#define MAX_ALIASES 16
+static struct alias {
+        uintptr_t lo, hi;
+        uint32_t rec;
+} aliases[MAX_ALIASES];
+static unsigned naliases;
 
 struct scan {
         int changed;
@@ -228,6 +239,160 @@ int lt_modules_scan(void)
         return 0;
 }
 
+/* Records [lo, lo + len), which maps the file FST at OFF with PROT_EXEC, as
+ * an alias of the loaded object of that file, if there is one. Under
+ * scan_lock. */
+static void add_alias(uintptr_t lo, size_t len, const struct stat *fst, uint64_t off)
+{
+        struct stat st;
+        const struct lt_module_rec *orig = NULL;
+        const struct lt_segment *seg = NULL;
+        for (unsigned i = 0; i < nloaded && !orig; i++) {
+                const struct lt_module_rec *m = lt_tf_rec(LT_SEC_MODULES, loaded[i]);
+                if (m->flags & (LT_MOD_VDSO | LT_MOD_PATH_CUT) ||
+                    (m->lo < lo + len && lo < m->hi) || stat(m->path, &st) < 0 ||
+                    st.st_dev != fst->st_dev || st.st_ino != fst->st_ino)
+                        continue;
+                for (uint32_t k = 0; k < m->nsegs; k++)
+                        if ((m->segs[k].pflags & PF_X) && m->segs[k].offset <= off &&
+                            off - m->segs[k].offset < m->segs[k].memsz) {
+                                orig = m;
+                                seg = &m->segs[k];
+                                break;
+                        }
+        }
+        if (!orig)
+                return;
+        struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_MODULES];
+        uint64_t idx = s->count;
+        if (naliases == MAX_ALIASES || lt_tf_reserve(LT_SEC_MODULES, idx + 1) < 0) {
+                lt_tf_drop(LT_DROP_MODULES_FULL, 1);
+                return;
+        }
+        struct lt_module_rec *m = lt_tf_rec(LT_SEC_MODULES, idx);
+        memcpy(m, orig, sizeof(*m));
+        m->bias = lo - (seg->vaddr + (off - seg->offset));
+        m->lo = lo;
+        m->hi = lo + len;
+        m->flags = (orig->flags & ~LT_MOD_MAIN) | LT_MOD_ALIAS;
+        /* Nothing was code here before (a reservation, V8's code range):
+         * the stacks of this generation may name it. */
+        m->gen_loaded = gen;
+        m->gen_unloaded = LT_MOD_LOADED;
+        __atomic_store_n(&s->count, idx + 1, __ATOMIC_RELEASE);
+        aliases[naliases] = (struct alias){lo, lo + len, (uint32_t)idx};
+        __atomic_store_n(&naliases, naliases + 1, __ATOMIC_RELEASE);
+}
+
+void lt_modules_mapped_exec(uintptr_t lo, size_t len, int fd, uint64_t off)
+{
+        struct stat fst;
+        if (!lt_tf.hdr || !len || fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode))
+                return;
+        lt_lock(&scan_lock);
+        add_alias(lo, len, &fst, off);
+        lt_unlock(&scan_lock);
+}
+
+/* One line of /proc/self/maps: an executable mapping of a file that no
+ * loaded object covers is checked for an alias. */
+static void alias_of_line(const char *line)
+{
+        unsigned long lo, hi;
+        unsigned long long off;
+        char perms[8];
+        int path_at = 0;
+        if (sscanf(line, "%lx-%lx %7s %llx %*s %*s %n", &lo, &hi, perms, &off, &path_at) < 4 ||
+            !path_at || perms[2] != 'x' || line[path_at] != '/')
+                return;
+        for (unsigned i = 0; i < nloaded; i++) {
+                const struct lt_module_rec *m = lt_tf_rec(LT_SEC_MODULES, loaded[i]);
+                if (m->lo <= lo && hi <= m->hi)
+                        return; /* the object's own */
+        }
+        for (unsigned i = 0; i < naliases; i++)
+                if (aliases[i].lo == lo)
+                        return;
+        int fd = open(line + path_at, O_RDONLY | O_CLOEXEC);
+        struct stat fst;
+        if (fd < 0)
+                return;
+        if (fstat(fd, &fst) == 0 && S_ISREG(fst.st_mode))
+                add_alias(lo, hi - lo, &fst, off);
+        close(fd);
+}
+
+void lt_modules_find_aliases(void)
+{
+        if (!lt_tf.hdr)
+                return;
+        int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        lt_lock(&scan_lock);
+        /* Line by line, without allocating: a line longer than the buffer
+         * (a path near PATH_MAX) is passed over. */
+        char buf[4096 + 256];
+        size_t have = 0;
+        int skipping = 0;
+        for (;;) {
+                ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                have += (size_t)n;
+                buf[have] = '\0';
+                char *p = buf, *nl;
+                while ((nl = memchr(p, '\n', have - (size_t)(p - buf)))) {
+                        *nl = '\0';
+                        if (!skipping)
+                                alias_of_line(p);
+                        skipping = 0;
+                        p = nl + 1;
+                }
+                have -= (size_t)(p - buf);
+                memmove(buf, p, have);
+                if (have == sizeof(buf) - 1) {
+                        skipping = 1;
+                        have = 0;
+                }
+        }
+        lt_unlock(&scan_lock);
+        close(fd);
+}
+
+void lt_modules_unmapped(uintptr_t addr, size_t len)
+{
+        /* V8 maps and unmaps its heap's pages all the time, never over its
+         * builtins: a look without the lock first. */
+        unsigned n = __atomic_load_n(&naliases, __ATOMIC_ACQUIRE), hit = 0;
+        for (unsigned i = 0; i < n && i < MAX_ALIASES; i++)
+                hit |= aliases[i].lo < addr + len && addr < aliases[i].hi;
+        if (!hit)
+                return;
+        lt_lock(&scan_lock);
+        if (!lt_tf.hdr) /* no file any more (a child that could not have its own) */
+                naliases = 0;
+        unsigned kept = 0;
+        int gone = 0;
+        for (unsigned i = 0; i < naliases; i++) {
+                if (aliases[i].lo < addr + len && addr < aliases[i].hi) {
+                        struct lt_module_rec *m = lt_tf_rec(LT_SEC_MODULES, aliases[i].rec);
+                        __atomic_store_n(&m->gen_unloaded, gen + 1, __ATOMIC_RELEASE);
+                        gone = 1;
+                } else {
+                        aliases[kept++] = aliases[i];
+                }
+        }
+        naliases = kept;
+        if (gone) { /* a new generation, in which the alias is gone */
+                __atomic_store_n(&gen, gen + 1, __ATOMIC_RELEASE);
+                __atomic_store_n(&lt_tf.hdr->mod_gen, gen, __ATOMIC_RELEASE);
+        }
+        lt_unlock(&scan_lock);
+}
+
 void lt_modules_refresh(void)
 {
         unsigned long long c[2];
@@ -242,10 +407,26 @@ uint32_t lt_modules_gen(void)
         return __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
 }
 
+void lt_modules_lock(void)
+{
+        lt_lock(&scan_lock);
+}
+
+void lt_modules_unlock(void)
+{
+        lt_unlock(&scan_lock);
+}
+
+void lt_modules_reset_lock(void)
+{
+        lt_lock_reset(&scan_lock);
+}
+
 void lt_modules_reset(void)
 {
         lt_lock(&scan_lock);
         nloaded = 0;
+        naliases = 0;
         gen = 1;
         seen_adds = seen_subs = ~0ull;
         lt_unlock(&scan_lock);

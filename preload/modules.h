@@ -4,6 +4,7 @@
 #ifndef LT_MODULES_H
 #define LT_MODULES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Scans the loaded objects: records new ones, marks the vanished ones
@@ -14,6 +15,24 @@ int lt_modules_scan(void);
 /* Rescans if anything was loaded or unloaded since the last scan. Cheap
  * enough for every new stack, not for every allocation. */
 void lt_modules_refresh(void);
+
+/* mmap of FD at OFF to [lo, lo + len) with PROT_EXEC: if FD is the file of
+ * a loaded object, that code is recorded as its alias (LT_MOD_ALIAS), so
+ * that frames in it are named as the object's. */
+void lt_modules_mapped_exec(uintptr_t lo, size_t len, int fd, uint64_t off);
+
+/* Attach mode: the aliases mapped before the preload came, from
+ * /proc/self/maps. */
+void lt_modules_find_aliases(void);
+
+/* [addr, addr + len) was unmapped or mapped over: the aliases in it are
+ * gone. Cheap when there are none. */
+void lt_modules_unmapped(uintptr_t addr, size_t len);
+
+/* Around fork: the scan's lock, taken before every other of the tracer's. */
+void lt_modules_lock(void);
+void lt_modules_unlock(void);
+void lt_modules_reset_lock(void);
 
 /* Attach mode, before a new trace file: forgets what the last one held. */
 void lt_modules_reset(void);

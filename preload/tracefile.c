@@ -307,6 +307,34 @@ static int check_dir(void)
         return 0;
 }
 
+/* The command line, as /proc/self/cmdline has it now (a read that fails
+ * writes nothing: H's is kept). */
+static void read_cmdline(struct lt_header *h)
+{
+        char *buf = h->cmdline;
+        ssize_t n = read_file("/proc/self/cmdline", buf, LT_CMDLINE_MAX);
+        if (n <= 0)
+                return;
+        if (buf[n - 1] != '\0') { /* cut: end it */
+                if (n == LT_CMDLINE_MAX)
+                        n--;
+                buf[n++] = '\0';
+        }
+        /* A process title written over the arguments (nginx's workers,
+         * redis) leaves the rest of their space zeroed: hundreds of empty
+         * arguments. Two or more at the end are taken for that and dropped;
+         * one may be the program's. */
+        if (n >= 3 && !buf[n - 2] && !buf[n - 3]) {
+                while (n >= 2 && !buf[n - 2])
+                        n--;
+        }
+        memset(buf + n, 0, LT_CMDLINE_MAX - (size_t)n);
+        h->cmdline_len = (uint32_t)n;
+        h->argc = 0;
+        for (ssize_t i = 0; i < n; i++)
+                h->argc += buf[i] == '\0';
+}
+
 static void fill_header(struct lt_header *h, uint64_t proc_start, uint32_t exec_count)
 {
         memcpy(h->magic, LT_MAGIC, LT_MAGIC_LEN);
@@ -321,18 +349,8 @@ static void fill_header(struct lt_header *h, uint64_t proc_start, uint32_t exec_
         h->exec_count = exec_count;
         h->file_size = LT_HEADER_SIZE;
 
-        ssize_t n = read_file("/proc/self/cmdline", h->cmdline, LT_CMDLINE_MAX);
-        if (n > 0) {
-                if (h->cmdline[n - 1] != '\0') { /* cut: end it */
-                        if (n == LT_CMDLINE_MAX)
-                                n--;
-                        h->cmdline[n++] = '\0';
-                }
-                h->cmdline_len = (uint32_t)n;
-                for (ssize_t i = 0; i < n; i++)
-                        h->argc += h->cmdline[i] == '\0';
-        }
-        n = readlink("/proc/self/exe", h->exe, LT_PATH_MAX - 1);
+        read_cmdline(h);
+        ssize_t n = readlink("/proc/self/exe", h->exe, LT_PATH_MAX - 1);
         h->exe[n > 0 ? n : 0] = '\0';
 
         for (int k = 1; k < LT_SEC__COUNT; k++) {
@@ -565,5 +583,6 @@ int lt_tf_materialize(void)
         h->end_ns = 0;
         h->flags = (h->flags & LT_F_DROPPED) | LT_F_FORK_CHILD;
         h->perf_map_bytes = 0; /* perfmap.h links the parent's copy */
+        read_cmdline(h); /* a worker may have a title of its own by now */
         return 0;
 }

@@ -321,6 +321,10 @@ _Static_assert(sizeof(struct lt_stack_rec) == 64, "lt_stack_rec layout");
 #define LT_MOD_SELF 0x2u    /* libleaktrace.so */
 #define LT_MOD_VDSO 0x4u    /* the kernel's vDSO: no file behind it */
 #define LT_MOD_PATH_CUT 0x8u /* path longer than the record holds */
+/* A copy of a loaded object's code mapped from its file at another address
+ * (V8 maps node's builtins again next to its JIT code): same path, build-id
+ * and segments as the object's own record, its own bias and range. */
+#define LT_MOD_ALIAS 0x10u
 #define LT_MAX_SEGS 8
 #define LT_MOD_LOADED UINT32_MAX /* gen_unloaded of a module still loaded */
 

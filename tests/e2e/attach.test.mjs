@@ -124,6 +124,24 @@ test('a native server started plain: attached 5 s, detached, runs on to a clean 
     `${leak.live_bytes} B leaked in about 5 s at ${rate} B/s`);
 });
 
+test('code mapped again before the attach (as V8 maps node\'s builtins): found in the map, its frames named', async (t) => {
+  const ALIAS_C = src('alias.c');
+  const M = markers(ALIAS_C);
+  const dir = tmpdir(t);
+  const p = start(prog('alias'), ['serve', '4']);
+  t.after(() => killQuietly(p));
+  await printed(p, 'ready', 'alias');
+  const r = await attach(['--duration', '1', '-o', dir, '--no-report', String(p.child.pid)]);
+  assert.equal(r.code, 0, r.what);
+  const end = await within(p.exited, 60000, 'alias');
+  assert.equal(end.code, 0, p.out());
+  const proc = processes(report([path.join(dir, `leaktrace.${p.child.pid}.lt`)]))[0];
+  const site = siteAt(proc, ALIAS_C, M.LEAK.via);
+  assert.equal(site.frames[0].function, 'alloc_via');
+  assert.ok(site.frames[1].line === M.CALL.serve && site.live_blocks > 10 && site.live_bytes === site.live_blocks * 777,
+    describeSites(proc.sites));
+});
+
 test('attached twice: the second is refused; Ctrl-C detaches the first, which reports', async (t) => {
   const dir = tmpdir(t);
   const srv = start(prog('server'), ['30']);

@@ -140,4 +140,6 @@ test('the environment overwritten by a process title, then a fork: the child\'s 
   assert.deepEqual(traceFiles(dir), [`leaktrace.${r.pid}.lt`, `leaktrace.${child}.lt`].sort((a, b) => parseInt(a.split('.')[1]) - parseInt(b.split('.')[1])));
   const rep = report([path.join(dir, `leaktrace.${child}.lt`)]);
   assertLeak(siteAt(rep, HOSTILE_C, MARK.LEAK.child), 1, 321, "the child's block");
+  // The title, without the hundreds of empty arguments its zeroed space reads as.
+  assert.deepEqual(rep.process.command, ['hostile: worker']);
 });

@@ -20,9 +20,11 @@
  *   hostile stderr FILE       closes stderr, opens FILE in its place (as
  *                             descriptor 2), keeps 2000 blocks and writes
  *                             "DATA" to it.
- *   hostile proctitle         writes its title over the environment's
- *                             strings, as nginx and redis do, then forks a
- *                             child that keeps a block and prints its pid. */
+ *   hostile proctitle         writes its title, "hostile: worker", over its
+ *                             arguments and zeroes them and the environment's
+ *                             strings after it, as nginx and redis do, then
+ *                             forks a child that keeps a block and prints its
+ *                             pid. */
 #define _GNU_SOURCE
 #include "common.h"
 
@@ -183,10 +185,20 @@ static int file_on_stderr(const char *path)
 
 extern char **environ;
 
-static int proctitle(void)
+static int proctitle(char **argv)
 {
+        /* The arguments and the environment's strings are one area. */
+        char *end = argv[0];
+        for (char **a = argv; *a; a++)
+                end = *a + strlen(*a) + 1;
         for (char **e = environ; *e; e++)
-                memset(*e, 0, strlen(*e));
+                if (*e == end)
+                        end = *e + strlen(*e) + 1;
+        static const char title[] = "hostile: worker";
+        if ((size_t)(end - argv[0]) < sizeof(title))
+                die("hostile: no room for the title\n");
+        memset(argv[0], 0, (size_t)(end - argv[0]));
+        memcpy(argv[0], title, sizeof(title));
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) {
@@ -204,7 +216,7 @@ static int proctitle(void)
 int main(int argc, char **argv)
 {
         if (argc == 2 && !strcmp(argv[1], "proctitle"))
-                return proctitle();
+                return proctitle(argv);
         if (argc == 3 && !strcmp(argv[1], "stderr"))
                 return file_on_stderr(argv[2]);
         if (argc == 5 && !strcmp(argv[1], "fds"))

@@ -59,7 +59,8 @@ struct bounds {
 };
 
 /* One line per failure of report R. Returns how many, and sets *unjudged
- * when growth is judged and this history is too short for any verdict. */
+ * when growth is judged and this history is too short for any verdict, or
+ * some site grew at too few ticks to be judged. */
 static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int *unjudged)
 {
         const char *path = r->trace->path;
@@ -121,6 +122,30 @@ static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int
                 fprintf(out, "%s: %s live, more than --max-live %" PRId64 "%s\n", path,
                         lt_human_bytes(live, sizeof(live), r->live_bytes), b->max_live, est);
                 failed++;
+        }
+        /* Sites that would be leaks but for growing at too few ticks: not
+         * judged, so not passed. */
+        size_t stepped = 0;
+        const struct lt_site *big = NULL;
+        for (size_t i = 0; b->growth && i < r->nsites; i++) {
+                const struct lt_site *s = r->sites[i];
+                if (!s->hist || !s->hist->verdict.stepped ||
+                    s->hist->verdict.growth_bytes <= b->max_growth)
+                        continue;
+                stepped++;
+                if (!big || s->hist->verdict.growth_bytes > big->hist->verdict.growth_bytes)
+                        big = s;
+        }
+        if (stepped && !failed) {
+                fprintf(out,
+                        "%s: no verdict for %zu site%s that grew at fewer than %d ticks, the most "
+                        "(%s) at %s: the load lasted too few ticks to tell a leak from a cache "
+                        "that filled; load longer, or tick faster with LEAKTRACE_TICK_MS\n",
+                        path, stepped, stepped == 1 ? "" : "s", LT_VERDICT_MIN_RISES,
+                        lt_signed_bytes(g, sizeof(g), (double)big->hist->verdict.growth_bytes),
+                        lt_site_where(where, sizeof(where), r, big));
+                *unjudged = 1;
+                return failed;
         }
         const struct lt_history *h = r->history;
         if (b->growth && !lt_history_judged(r)) {
@@ -229,14 +254,15 @@ const struct lt_cli_cmd lt_check_cmd = {
         "failure is one line on stdout: the file, the site's file:line and function, its "
         "growth and what is live; a file that passes gets one line saying so. A history too "
         "short for any verdict (fewer than 5 ticks: a short run, or LEAKTRACE_TICK_MS too long "
-        "for it) cannot pass a check of growth: it gets one line, and status 3 when nothing "
-        "else failed. Growth is checked when --max-growth is given, or when no other bound "
-        "is.\n\n"
+        "for it) cannot pass a check of growth, nor can a site that grew as a leak does but at "
+        "fewer than 3 ticks (a burst of load, then idle: a cache that filled looks the same): "
+        "it gets one line, and status 3 when nothing else failed. Growth is checked when "
+        "--max-growth is given, or when no other bound is.\n\n"
         "BYTES may end in K, M or G (KiB, MiB, GiB).",
     .opts = check_opts,
     .operand_kind = LT_KIND_TRACE,
     .exit_status = "Exit status: 0 when no file fails, 1 when one does, 2 when a file cannot "
                    "be read or the command line is wrong, 3 when none fails but growth could "
-                   "not be judged in one (its history too short).",
+                   "not be judged in one (its history too short, or a site's growth in too few ticks).",
     .main = check_main,
 };

@@ -106,7 +106,9 @@ static void print_status(const char *path, const struct lt_header *h)
         human(live, sizeof(live), (double)h->totals.live_bytes);
         printf("pid %u (%s): %s\n", h->pid, cmd, state_names[state]);
         printf("file: %s\n", path);
-        printf("live: %s in %lld blocks, %llu stacks, %llu timers made\n", live,
+        printf("live: %s in %lld blocks, %llu stacks, %llu OS timers made (JS timers: in the "
+               "report)\n",
+               live,
                (long long)h->totals.live_blocks,
                (unsigned long long)h->sections[LT_SEC_STACKS].count,
                (unsigned long long)h->sections[LT_SEC_TIMERS].count);

@@ -20,8 +20,10 @@
  *              of G or more (a steady linear growth adds a third), what it
  *              added being the last point less the series where the third
  *              starts;
- *   unclear    anything else: too few points, uneven growth, or a growth
- *              that slows without levelling off.
+ *   unclear    anything else: too few points, uneven growth, a growth
+ *              that slows without levelling off, or the shape of a leak
+ *              from a rise at fewer than LT_VERDICT_MIN_RISES ticks (a
+ *              short burst of load: a cache filling looks the same).
  *
  * The axis is time, and also the process's allocation count: a leak grows
  * with the work done, so a server that went idle after leaking is still a
@@ -63,7 +65,8 @@ static int cmp_double(const void *pa, const void *pb)
         return a < b ? -1 : a > b;
 }
 
-double lt_theil_sen(const double *x, const double *y, size_t n)
+/* The median slope of the pairs more than min_dx apart on x. */
+static double theil_sen_apart(const double *x, const double *y, size_t n, double min_dx)
 {
         if (n < 2)
                 return NAN;
@@ -73,7 +76,7 @@ double lt_theil_sen(const double *x, const double *y, size_t n)
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
                 for (size_t j = i + 1; j < n; j++)
-                        if (x[j] != x[i])
+                        if (fabs(x[j] - x[i]) > min_dx)
                                 s[k++] = (y[j] - y[i]) / (x[j] - x[i]);
         double m = NAN;
         if (k) {
@@ -82,6 +85,11 @@ double lt_theil_sen(const double *x, const double *y, size_t n)
         }
         free(s);
         return m;
+}
+
+double lt_theil_sen(const double *x, const double *y, size_t n)
+{
+        return theil_sen_apart(x, y, n, 0);
 }
 
 /* Sums of squares about the means: of x, of y, and of their products. */
@@ -185,7 +193,11 @@ static void judge_axis(const double *x, const double *y, size_t m, const char *a
                          bytes_str(b1, sizeof(b1), g), against);
                 return;
         }
-        double slope = lt_theil_sen(x, y, m);
+        /* Whether it rises: pairs closer than a twentieth of the axis say
+         * nothing of that. Against allocations, the points of a process
+         * gone idle crowd the axis's end (its few allocations of
+         * housekeeping), and their flat pairs would outvote the rise. */
+        double slope = theil_sen_apart(x, y, m, 0.05 * (x[m - 1] - x[0]));
         double xs = x[0] + (x[m - 1] - x[0]) * (TAIL);
         size_t k = 0;
         while (k < m && x[k] < xs)
@@ -294,5 +306,33 @@ void lt_verdict_judge(const double *t, const double *allocs, const int64_t *byte
         v->r2 = pick->r2;
         v->fit_axis = !pick->usable ? LT_AXIS_NONE : pick == &at ? LT_AXIS_TIME : LT_AXIS_ALLOCS;
         memcpy(v->reason, pick->reason, sizeof(v->reason));
+        /* Rises of more than 1% of the growth: a leak under load rises at
+         * most ticks; one that rose at one or two was not watched long
+         * enough to tell. */
+        double g = y[m - 1] - y[0], ymax = y[0];
+        size_t last_rise = 0;
+        for (size_t i = 1; i < m; i++) {
+                if (y[i] - y[i - 1] > 0.01 * g) {
+                        v->rises++;
+                        last_rise = i;
+                }
+                ymax = y[i] > ymax ? y[i] : ymax;
+        }
+        /* Held level while the process did a tenth as much work again as
+         * while it grew (start-up's tables, then a steady load): that is
+         * not a burst whose end nobody watched. */
+        int worked_after = xa[m - 1] - xa[last_rise] >= 0.1 * (xa[last_rise] - xa[0]);
+        int kept_growth = g > 0 && y[m - 1] >= KEPT * ymax;
+        if ((v->kind == LT_VERDICT_LEAK || (v->kind == LT_VERDICT_UNCLEAR && kept_growth)) &&
+            v->rises < LT_VERDICT_MIN_RISES && !worked_after) {
+                char b1[32], b2[32];
+                v->kind = LT_VERDICT_UNCLEAR;
+                v->stepped = 1;
+                snprintf(v->reason, sizeof(v->reason),
+                         "grew from %s to %s at only %u tick%s: too few to tell a leak from a cache "
+                         "that filled; load longer, or tick faster",
+                         bytes_str(b1, sizeof(b1), y[0]), bytes_str(b2, sizeof(b2), y[m - 1]),
+                         v->rises, v->rises == 1 ? "" : "s");
+        }
         free(y);
 }

@@ -25,6 +25,12 @@ enum lt_verdict_kind {
  * it is judged at all. */
 #define LT_VERDICT_MIN_POINTS 5
 
+/* Ticks at which a leak must have grown: a site that rose at one or two
+ * (a burst of load, then idle; or a warm-up in steps) has the shape of a
+ * leak against allocations as much as that of a cache that filled, and is
+ * left unclear, marked `stepped`. */
+#define LT_VERDICT_MIN_RISES 3
+
 /* Which axis a fit was made against. */
 enum lt_fit_axis { LT_AXIS_NONE, LT_AXIS_TIME, LT_AXIS_ALLOCS };
 
@@ -36,6 +42,8 @@ struct lt_verdict {
         double growth_per_kalloc; /* over the process's allocations, bytes per 1000; NAN */
         double r2;                /* least-squares fit on fit_axis; NAN: none */
         enum lt_fit_axis fit_axis;
+        unsigned rises; /* intervals, since it first held memory, in which it grew */
+        int stepped;    /* a leak's shape, but fewer than LT_VERDICT_MIN_RISES rises */
         char reason[200]; /* why, in figures, one line for people */
 };
 

@@ -101,7 +101,7 @@ static void write_retention(FILE *out, const struct lt_retention *ret, const cha
                         lt_timer_kind_name(ret->site->kind));
         }
         put(out, where);
-        fprintf(out, ": about %s retained per live timer (R\xc2\xb2 %.2f over %u ticks).",
+        fprintf(out, ": about %s more with each live timer (R\xc2\xb2 %.2f over %u ticks).",
                 retained_str(b, sizeof(b), ret->fit.slope), ret->fit.r2, ret->fit.points);
 }
 
@@ -121,6 +121,12 @@ void lt_text_growth(FILE *out, struct lt_report *r, unsigned top)
         if (!g)
                 return;
         char a[64], b[64], where[512];
+        if (!(g->span_s > 0)) {
+                fputs("Where the growth went: no growth to tell, the history has one point (the "
+                      "process ended within its first tick)\n",
+                      out);
+                return;
+        }
         fprintf(out, "Where the growth went (%.1f s):\n", g->span_s);
         for (int k = 0; k < LT_GROWTH__COUNT; k++) {
                 const struct lt_growth_series *s = &g->series[k];
@@ -199,6 +205,12 @@ void lt_md_growth(FILE *out, struct lt_report *r, unsigned top)
         if (!g)
                 return;
         char a[64], b[64], where[512];
+        if (!(g->span_s > 0)) {
+                fputs("\n**Where the growth went**: no growth to tell, the history has one point "
+                      "(the process ended within its first tick).\n",
+                      out);
+                return;
+        }
         fprintf(out, "\n**Where the growth went** (%.1f s):\n\n", g->span_s);
         fputs("| | growth | per minute |\n|---|--:|--:|\n", out);
         for (int k = 0; k < LT_GROWTH__COUNT; k++) {

@@ -29,7 +29,8 @@
 #define UNRELEASED_WHY                                                                             \
         "The process's history was too short to judge whether this call stack's memory grows "     \
         "(fewer than " STR(LT_VERDICT_MIN_POINTS) " points: a short run, or a large "              \
-        "LEAKTRACE_TICK_MS): every site still holding memory at the end is reported."
+        "LEAKTRACE_TICK_MS): every site whose stack holds the program's own code and that still "  \
+        "held memory at the end is reported."
 /* clang-format on */
 
 /* The rules: id, name, level, short and full description. */
@@ -108,17 +109,25 @@ static bool user_frame(const struct frame *f)
         return lt_frame_is_users(f->file, f->line, f->module, f->code);
 }
 
-/* Where a result is: the first frame of the user's own code, else the
- * first with a file and line, else -1 (the result has no location). */
-static int located_at(const struct stack *st)
+/* The first frame of the user's own code, or -1. */
+static int first_user(const struct stack *st)
 {
         for (unsigned i = 0; i < st->n; i++)
                 if (user_frame(&st->f[i]))
                         return (int)i;
-        for (unsigned i = 0; i < st->n; i++)
-                if (placeable(&st->f[i]))
-                        return (int)i;
         return -1;
+}
+
+/* Where a result is: the first frame of the user's own code, else the
+ * first with a file and line that is not node's own JS (node:..., which no
+ * checkout holds), else -1 (the result has no location). */
+static int located_at(const struct stack *st)
+{
+        int at = first_user(st);
+        for (unsigned i = 0; at < 0 && i < st->n; i++)
+                if (placeable(&st->f[i]) && strncmp(st->f[i].file, "node:", 5) != 0)
+                        at = (int)i;
+        return at;
 }
 
 static int push(struct stack *st, const struct frame *f)
@@ -195,11 +204,46 @@ static void put_uri(FILE *out, const char *s, bool reserved)
         }
 }
 
+/* Absolute PATH without its "." and ".." segments, as a URI must be (the
+ * debug information of a build has "/build/out/../deps/uv/src/timer.c"),
+ * in BUF: lexically, as the build machine's directories are not here. */
+static const char *lexical(char *buf, size_t len, const char *path)
+{
+        size_t n = 0;
+        for (const char *p = path; *p;) {
+                while (*p == '/')
+                        p++;
+                size_t seg = strcspn(p, "/");
+                if (!seg)
+                        break;
+                if (seg == 1 && p[0] == '.') {
+                        /* nothing */
+                } else if (seg == 2 && p[0] == '.' && p[1] == '.') {
+                        while (n > 0 && buf[--n] != '/')
+                                ;
+                } else {
+                        if (n + 1 + seg >= len)
+                                return path; /* too long: as it is */
+                        buf[n++] = '/';
+                        memcpy(buf + n, p, seg);
+                        n += seg;
+                }
+                p += seg;
+        }
+        if (!n)
+                buf[n++] = '/';
+        buf[n] = '\0';
+        return buf;
+}
+
 /* The artifactLocation of FILE, placeable(): relative to SRCROOT when
  * under it, else a file: URI when absolute, as it is when a URI. */
 static void write_artifact(struct sarif *c, const char *file)
 {
         FILE *out = c->out;
+        char clean[4096];
+        if (file[0] == '/')
+                file = lexical(clean, sizeof(clean), file);
         size_t rl = c->root ? strlen(c->root) : 0;
         fputs("{\"uri\":\"", out);
         if (file[0] == '/' && c->root && !strncmp(file, c->root, rl) && file[rl] == '/') {
@@ -380,6 +424,12 @@ static int site_result(struct sarif *c, struct lt_report *r, const struct lt_sit
         struct stack st = {0};
         char *msg = NULL;
         int err = site_stack(r, s, &st);
+        /* Unjudged, memory that only the libraries' or node's own code
+         * holds at the end (its start-up's tables) is not for review. */
+        if (!err && rule == RULE_UNRELEASED && first_user(&st) < 0) {
+                free(st.f);
+                return 0;
+        }
         if (!err && !(msg = message(r, &st, s, NULL, rule)))
                 err = -ENOMEM;
         if (!err) {

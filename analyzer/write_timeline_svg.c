@@ -254,7 +254,8 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                                 "<text x=\"%.2f\" y=\"%.2f\" class=\"small\">pid %" PRIu32
                                 "</text></g>\n",
                                 t->hdr.pid, x, panels[0].top, x, PLOT_BOTTOM, x + 3,
-                                panels[0].bottom - 4, t->hdr.pid);
+                                /* staggered: cluster workers start together */
+                                panels[0].bottom - 4 - 12 * (double)(p % 4), t->hdr.pid);
                 }
                 if (!lt_trace_complete(t)) { /* the end of a process that died */
                         double te = pr->offset + pr->tl->t[pr->tl->n - 1];
@@ -286,12 +287,15 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                         double x = px(&a, ts);
                         fprintf(out, "<g class=\"snapshot\" data-t=\"%.3f\"><title>snapshot ", ts);
                         lt_svg_text(out, t->snaps[s].name);
+                        /* Its name after the line, or before it at the right edge. */
+                        int right = x > X1 - 80;
                         fprintf(out,
                                 " at %.3f s</title><line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" "
                                 "y2=\"%.2f\" stroke=\"#444\" stroke-dasharray=\"4 3\"/>"
-                                "<text x=\"%.2f\" y=\"%.2f\" class=\"small\">",
-                                ts, x, panels[0].top, x, PLOT_BOTTOM, x + 3,
-                                panels[0].top + 14 + 13 * (double)(s % 3));
+                                "<text x=\"%.2f\" y=\"%.2f\" class=\"small\"%s>",
+                                ts, x, panels[0].top, x, PLOT_BOTTOM, right ? x - 3 : x + 3,
+                                panels[0].top + 14 + 13 * (double)(s % 3),
+                                right ? " text-anchor=\"end\"" : "");
                         lt_svg_text(out, t->snaps[s].name);
                         fputs("</text></g>\n", out);
                 }
@@ -312,6 +316,19 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                                         py(&a, series[k].panel, v));
                         }
                         fputs("\"/>\n", out);
+                        /* Several processes draw each series in its colour:
+                         * each line's end says whose it is. */
+                        if (n > 1 && !series[k].js && series[k].panel != PANEL_TIMERS) {
+                                double tt, v;
+                                point(pr, k, np - 1, &tt, &v);
+                                double x = px(&a, tt), y = py(&a, series[k].panel, v);
+                                int right = x > X1 - 60; /* no room after it: above, before */
+                                fprintf(out,
+                                        "<text class=\"small\" x=\"%.2f\" y=\"%.2f\"%s>pid %" PRIu32
+                                        "</text>\n",
+                                        right ? x - 3 : x + 3, right ? y - 5 : y + 4,
+                                        right ? " text-anchor=\"end\"" : "", t->hdr.pid);
+                        }
                         if (np == 1) { /* a line of one point is not drawn: a dot */
                                 double tt, v;
                                 point(pr, k, 0, &tt, &v);

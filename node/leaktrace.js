@@ -264,6 +264,7 @@ class Tracer {
     this.startMs = Date.now();
     this.live = new Map(); /* asyncId -> Timer, and timers gone since the last sweep */
     this.sweepAt = SWEEP_MIN; /* live's size that makes onTimeout() sweep */
+    this.exiting = false; /* set at the exit write: see isGone() */
     this.carry = new WeakMap(); /* a promise, tick or immediate -> the Link it continues */
     this.carried = false; /* carry was ever set */
     this.sites = new Map(); /* "file:line:column" -> Site */
@@ -513,6 +514,15 @@ class Tracer {
    */
   isGone(id, res) {
     if (res._destroyed) return true;
+    /*
+     * At the exit, fired and running its callback: node took it out of its
+     * list before the call and marks it destroyed after. A one-shot timer
+     * whose callback ends the process (`setTimeout(() => process.exit(0))`)
+     * is no live timer; an interval goes back in the list when it returns.
+     * (Not before the exit: a timer that re-arms from its callback hands
+     * its chain on from there.)
+     */
+    if (this.exiting && res._idleNext === null && res._idlePrev === null && !res._repeat) return true;
     if (this.asyncIdSymbol === null)
       this.asyncIdSymbol = Object.getOwnPropertySymbols(res).find((s) => s.description === 'asyncId') || undefined;
     return this.asyncIdSymbol !== undefined && res[this.asyncIdSymbol] !== id;
@@ -774,8 +784,43 @@ function fail(err) {
   }
 }
 
+/*
+ * Started paused (LEAKTRACE_START=paused): no timer is followed until the
+ * preload records, as no block is; the module reads the recording state in
+ * the trace file's header at its ticks ("OFFSET:PATH" in LEAKTRACE_JS_WAIT,
+ * set by the preload). Its heap figures are sampled all the same.
+ */
+const STATE_ON = 1; /* enum lt_state, include/leaktrace/format.h */
+let wait = null; /* { fd, offset, buf } while paused */
+
+function openWait(value) {
+  const m = /^(\d+):(.+)$/.exec(value || '');
+  if (!m) return null;
+  try {
+    return { fd: fs.openSync(m[2], 'r'), offset: Number(m[1]), buf: Buffer.alloc(4) };
+  } catch {
+    return null; /* no file to read: follow timers from now, as before */
+  }
+}
+
+/* Whether the wait is over: the preload records now, or cannot be read. */
+function waitOver() {
+  try {
+    if (fs.readSync(wait.fd, wait.buf, 0, 4, wait.offset) === 4 && wait.buf.readUInt32LE(0) !== STATE_ON)
+      return false;
+  } catch {
+    /* the file is gone: stop waiting */
+  }
+  try {
+    fs.closeSync(wait.fd);
+  } catch {}
+  wait = null;
+  return true;
+}
+
 function onTick() {
   try {
+    if (wait !== null && waitOver()) hook.enable();
     tracer.ticked = true;
     tracer.write(false);
   } catch (err) {
@@ -797,6 +842,7 @@ function onExit() {
      * keep none of what the program held when it finished.
      */
     process.env.LEAKTRACE_JS_EXIT = '1';
+    t.exiting = true;
     t.write(true, gcDone);
   } catch (err) {
     fail(err);
@@ -816,14 +862,52 @@ function start() {
    * and stream modules: a fifth of `node -e 0`'s start-up.
    */
   delete process.env.LEAKTRACE_JS_STATE;
+  const waitFor = process.env.LEAKTRACE_JS_WAIT;
+  delete process.env.LEAKTRACE_JS_WAIT;
   /* Loaded twice (two paths to this file): the first one tracks, and answers for both. */
   if (process[MARK]) return;
   Object.defineProperty(process, MARK, { value: api, enumerable: false });
   if (bad.length) say(`ignoring ${bad.join(', ')}: bad value, default used`);
-  begin(o);
+  begin(o, waitFor);
 }
 
-function begin(o) {
+/*
+ * The exit write runs when node emits 'exit' (process.exit, or the end of
+ * the event loop), seen through process.emit rather than as a listener: a
+ * listener of ours would be the eleventh of a program that has ten, and
+ * node would warn the program of a leak that only the tracer made.
+ */
+let emitWrapped = null;
+let emitBefore = null; /* [own property or not, the function] */
+
+function watchExit() {
+  const emit = process.emit;
+  emitBefore = [Object.prototype.hasOwnProperty.call(process, 'emit'), emit];
+  /* A method named emit, as the frame it adds to a stack says. */
+  const wrapped = {
+    emit(event) {
+      if (event === 'exit' && emitWrapped === wrapped) {
+        emitWrapped = null; /* once */
+        onExit();
+      }
+      return Reflect.apply(emit, this, arguments);
+    },
+  }.emit;
+  emitWrapped = wrapped;
+  process.emit = wrapped;
+}
+
+/* Puts process.emit back, if nobody wrapped it since; else ours, which
+ * they call, only passes through from now on. */
+function unwatchExit() {
+  if (process.emit === emitWrapped) {
+    if (emitBefore[0]) process.emit = emitBefore[1];
+    else delete process.emit;
+  }
+  emitWrapped = emitBefore = null;
+}
+
+function begin(o, waitFor) {
   const asyncHooks = require('async_hooks');
   executionAsyncResource = asyncHooks.executionAsyncResource;
   executionAsyncId = asyncHooks.executionAsyncId;
@@ -832,8 +916,9 @@ function begin(o) {
   ticker = setInterval(onTick, o.tickMs);
   ticker.unref();
   hook = asyncHooks.createHook({ init: hookInit });
-  hook.enable();
-  process.on('exit', onExit);
+  wait = openWait(waitFor);
+  if (wait === null || waitOver()) hook.enable();
+  watchExit();
   tracer.write(false);
 }
 
@@ -879,7 +964,7 @@ function detach() {
   try {
     hook.disable();
     clearInterval(ticker);
-    process.removeListener('exit', onExit);
+    unwatchExit();
     tracer.write(true);
   } catch (err) {
     fail(err);

@@ -180,6 +180,9 @@ void lt_record_restore(const struct lt_live_entry *e)
         errno = saved;
 }
 
+/* Whether this fork's child gets a copy of the file: the parent records. */
+static int fork_copies;
+
 static void atfork_prepare(void)
 {
         lt_in_tracer++;
@@ -193,14 +196,16 @@ static void atfork_prepare(void)
         lt_live_lock_all();
         lt_sample_lock();
         lt_lock(&lt_tf.grow_lock);
-        /* An attached process's children record nothing: no copy for them. */
-        if (!lt_attach_late())
+        /* An attached process's children record nothing, nor do those of a
+         * process paused or stopped: no copy for them. */
+        fork_copies = !lt_attach_late() && lt_recording == LT_ON;
+        if (fork_copies)
                 lt_tf_fork_prepare();
 }
 
 static void atfork_parent(void)
 {
-        if (!lt_attach_late())
+        if (fork_copies)
                 lt_tf_fork_parent();
         lt_unlock(&lt_tf.grow_lock);
         lt_sample_unlock();
@@ -232,8 +237,14 @@ static void atfork_child(void)
         if (lt_attach_late()) {
                 lt_recording = LT_OFF;
                 lt_attached = 0;
-        } else if (lt_recording)
+        } else if (fork_copies) {
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
+        } else if (lt_recording) {
+                /* Forked while paused or stopped: untraced, as a child of
+                 * the parent's moment; the file is the parent's alone. */
+                lt_recording = LT_OFF;
+                lt_tf_fork_forget();
+        }
         lt_timers_fork_child();
         lt_in_tracer--;
 }
@@ -244,8 +255,11 @@ int lt_engine_forked_slow(void)
         lt_in_tracer++;
         lt_lock(&lt_tf.grow_lock);
         int started = 0;
+        int err = 0;
+        if (lt_recording == LT_FORKED)
+                LT_NO_CANCEL(err = lt_tf_materialize());
         if (lt_recording == LT_FORKED) {
-                if (lt_tf_materialize() < 0) {
+                if (err < 0) {
                         lt_recording = LT_OFF;
                 } else {
                         lt_recording = LT_ON;
@@ -367,7 +381,7 @@ int lt_engine_exec_begin(void)
                 return 0;
         lt_in_tracer++;
         flush_totals();
-        lt_ticker_tick_now();
+        lt_ticker_tick_now(0);
         lt_perfmap_copy(1);
         h->end_ns = lt_now_ns();
         __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);
@@ -391,16 +405,37 @@ void lt_engine_exec_failed(void)
         h->end_ns = 0;
 }
 
-void lt_engine_finish(void)
+void lt_engine_child_untraced(void)
 {
-        if (lt_recording == LT_FORKED)
-                lt_engine_forked_slow(); /* a child that only exits has a file too */
-        if (lt_recording == LT_OFF || lt_recording == LT_FORKED)
+        if (lt_recording == LT_OFF || !lt_tf.hdr)
+                return;
+        lt_recording = LT_OFF;
+        lt_tf_fork_forget();
+}
+
+void lt_engine_finish(int quick)
+{
+        struct lt_header *h = lt_tf.hdr;
+        /* A fork child that recorded nothing of its own leaves no file: a
+         * copy of its parent's, for every child of a server that forks per
+         * job, would fill the disk. */
+        if (!h || lt_recording == LT_OFF || lt_recording == LT_FORKED)
+                return;
+        /* A vfork child, or one made by the clone system call, on its
+         * parent's file: the parent's end is not this. */
+        if ((uint32_t)getpid() != h->pid)
+                return;
+        /* _exit from a signal handler that interrupted the tracer: the
+         * locks it would take may be this thread's own. */
+        if (quick && lt_in_tracer)
                 return;
         lt_in_tracer++;
         flush_totals();
-        lt_modules_scan();
-        lt_ticker_tick_now();
+        /* _exit is what a fork child calls, and a thread of its parent may
+         * have held the loader's lock at the fork: no dl_iterate_phdr. */
+        if (!quick)
+                lt_modules_scan();
+        lt_ticker_tick_now(quick);
         lt_perfmap_copy(1);
         lt_tf_finish();
         lt_in_tracer--;
@@ -419,7 +454,7 @@ void lt_engine_freeze(void)
         __atomic_store_n(&lt_recording, LT_PAUSED, __ATOMIC_RELEASE);
         /* The timeline's last point is this moment: RSS read later, after
          * node's teardown, would fall back to what it was at start. */
-        lt_ticker_tick_now();
+        lt_ticker_tick_now(0);
         __atomic_fetch_or(&h->flags, LT_F_FROZEN, __ATOMIC_RELEASE);
         lt_in_tracer--;
 }
@@ -435,7 +470,7 @@ void lt_engine_exit_status(int status)
 
 __attribute__((destructor)) static void lt_fini(void)
 {
-        lt_engine_finish();
+        lt_engine_finish(0);
 }
 
 /* The tables are made once; a later attach empties them, and the file of
@@ -532,7 +567,7 @@ out:
 
 void lt_engine_detach(void)
 {
-        lt_engine_finish();
+        lt_engine_finish(0);
         lt_engine_set(LT_OFF);
         /* The process keeps no descriptor of ours; the mapping stays until
          * the next attach. */

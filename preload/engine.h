@@ -123,8 +123,16 @@ int lt_engine_attach(void);
  * records nothing more. */
 void lt_engine_detach(void);
 
-/* Called on the way out of the process (_exit). */
-void lt_engine_finish(void);
+/* The file finished, on the way out of the process: from the exit
+ * destructors (quick 0), or from _exit (quick 1: it may run in a signal
+ * handler or a fork child, so nothing that could wait on a lock this
+ * thread or a vanished one holds). Not for a vfork or clone child on its
+ * parent's file, nor for a fork child that recorded nothing. */
+void lt_engine_finish(int quick);
+
+/* A child made without fork's handlers (_Fork, clone, the system calls):
+ * records nothing and lets go of its parent's file. Async-signal-safe. */
+void lt_engine_child_untraced(void);
 
 /* exit() or _exit() was called with status: noted in the file. Returning
  * from main reaches exit() inside the C library, unseen: then the status is

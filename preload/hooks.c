@@ -188,9 +188,10 @@ LT_EXPORT void *realloc(void *p, size_t size)
         int known = lt_record_take(p, &e);
         void *q = lt_real.realloc(p, size);
         if (q) {
-                /* Stopped: the block's old self is gone, its new self is
-                 * not recorded. */
-                if (__atomic_load_n(&lt_recording, __ATOMIC_RELAXED) == LT_ON)
+                /* A free and a new block, which the sampler takes or not as
+                 * any other (its weight assumes so). Stopped: the block's old
+                 * self is gone, its new self is not recorded. */
+                if (__atomic_load_n(&lt_recording, __ATOMIC_RELAXED) == LT_ON && lt_sample_take(size))
                         lt_record_alloc(q, size, LT_CALLER());
         } else if (known && size != 0) {
                 int saved = errno;
@@ -283,14 +284,14 @@ static __attribute__((noreturn)) void real_exit(int status, int run_handlers)
 LT_EXPORT void _exit(int status)
 {
         lt_engine_exit_status(status);
-        lt_engine_finish();
+        lt_engine_finish(1);
         real_exit(status, 0);
 }
 
 LT_EXPORT void _Exit(int status)
 {
         lt_engine_exit_status(status);
-        lt_engine_finish();
+        lt_engine_finish(1);
         real_exit(status, 0);
 }
 

@@ -4,13 +4,14 @@
  * (LEAKTRACE_FOLLOW=0, a setuid program). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/sched.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "engine.h"
 #include "real.h"
-
-#define MAX_VARARGS 1024 /* execl and friends: arguments counted on the stack */
 
 #define EXEC_BODY(call)                                                                        \
         if (!REAL_EXEC(call))                                                                  \
@@ -25,6 +26,7 @@
         return rc
 
 #define REAL_EXEC(call) (lt_real.malloc || lt_real_init() == 0)
+#define REAL(name) (lt_likely(lt_real.name != NULL) || lt_real_init() == 0 ? lt_real.name : NULL)
 
 LT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
@@ -51,33 +53,27 @@ LT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
         EXEC_BODY(fexecve(fd, argv, envp));
 }
 
-/* Collects execl's arguments into argv on the caller's stack. Returns the
- * count, or -1 when there are more than MAX_VARARGS. */
-static int collect(const char *arg0, va_list ap, char **argv)
-{
-        int n = 0;
-        for (const char *a = arg0; n < MAX_VARARGS; a = va_arg(ap, const char *)) {
-                argv[n++] = (char *)a;
-                if (!a)
-                        return n;
-        }
-        return -1;
-}
-
-/* The execl family: the arguments onto the stack, then the vector call.
+/* The execl family: the arguments counted, then copied into an array of
+ * that size on the stack (as the C library's own execl does: no limit but
+ * the kernel's, no malloc in a vfork child), then the vector call.
  * execle's environment follows the NULL that ends the arguments. */
 #define EXEC_LIST(call, with_env)                                                              \
-        char *argv[MAX_VARARGS];                                                               \
-        char *const *envp = NULL;                                                              \
         va_list ap;                                                                            \
         va_start(ap, arg);                                                                     \
-        int n = collect(arg, ap, argv);                                                        \
-        if (with_env && n > 0)                                                                 \
+        size_t n = 1;                                                                          \
+        for (const char *a = arg; a; a = va_arg(ap, const char *))                             \
+                n++;                                                                           \
+        va_end(ap);                                                                            \
+        char *argv[n];                                                                         \
+        char *const *envp = NULL;                                                              \
+        va_start(ap, arg);                                                                     \
+        argv[0] = (char *)arg;                                                                 \
+        for (size_t i = 1; i < n; i++)                                                         \
+                argv[i] = va_arg(ap, char *);                                                  \
+        if (with_env)                                                                          \
                 envp = va_arg(ap, char *const *);                                              \
         va_end(ap);                                                                            \
         (void)envp;                                                                            \
-        if (n < 0)                                                                             \
-                return errno = E2BIG, -1;                                                      \
         return call
 
 LT_EXPORT int execl(const char *path, const char *arg, ...)
@@ -93,4 +89,78 @@ LT_EXPORT int execlp(const char *file, const char *arg, ...)
 LT_EXPORT int execle(const char *path, const char *arg, ...)
 {
         EXEC_LIST(execve(path, argv, envp), 1);
+}
+
+/* Children made without fork's handlers: glibc's _Fork (the
+ * async-signal-safe fork, which runs none), clone() and the clone, clone3,
+ * fork and vfork system calls made through syscall(). Such a child still
+ * has its parent's mappings of the trace file, shared: it records nothing
+ * (what it execs is traced anew), and leaves the file alone. A child that
+ * shares its parent's memory (CLONE_VM: vfork, a thread made by hand) is
+ * left as it is: what it would change is its parent's. fork() itself calls
+ * _Fork inside the C library, not through this hook. */
+LT_EXPORT pid_t _Fork(void)
+{
+        if (!REAL(_Fork))
+                return errno = ENOSYS, -1;
+        pid_t pid = lt_real._Fork();
+        if (pid == 0)
+                lt_engine_child_untraced();
+        return pid;
+}
+
+struct clone_start {
+        int (*fn)(void *);
+        void *arg;
+};
+
+/* The child's first steps, on the stack its parent gave it. */
+static int clone_child(void *p)
+{
+        struct clone_start start = *(struct clone_start *)p; /* the child's copy */
+        lt_engine_child_untraced();
+        return start.fn(start.arg);
+}
+
+LT_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+        va_list ap;
+        va_start(ap, arg);
+        pid_t *ptid = va_arg(ap, pid_t *);
+        void *tls = va_arg(ap, void *);
+        pid_t *ctid = va_arg(ap, pid_t *);
+        va_end(ap);
+        if (!REAL(clone))
+                return errno = ENOSYS, -1;
+        if (flags & CLONE_VM)
+                return lt_real.clone(fn, stack, flags, arg, ptid, tls, ctid);
+        /* Without CLONE_VM the child has a copy of this frame: it reads
+         * START there, whatever the parent does with its own meanwhile. */
+        struct clone_start start = {fn, arg};
+        return lt_real.clone(clone_child, stack, flags, &start, ptid, tls, ctid);
+}
+
+LT_EXPORT long syscall(long n, ...)
+{
+        va_list ap;
+        va_start(ap, n);
+        long a[6];
+        for (int i = 0; i < 6; i++)
+                a[i] = va_arg(ap, long);
+        va_end(ap);
+        if (!REAL(syscall))
+                return errno = ENOSYS, -1;
+        long rc = lt_real.syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+        if (rc == 0) {
+                int vm = 0;
+                if (n == SYS_clone)
+                        vm = (a[0] & CLONE_VM) != 0;
+                else if (n == SYS_clone3)
+                        vm = a[0] && (((const struct clone_args *)a[0])->flags & CLONE_VM);
+                else if (n == SYS_vfork)
+                        vm = 1;
+                if ((n == SYS_clone || n == SYS_clone3 || n == SYS_fork) && !vm)
+                        lt_engine_child_untraced();
+        }
+        return rc;
 }

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "lt.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -153,7 +155,8 @@ static void vlog(const char *fmt, va_list ap)
         n += lt_vfmt(buf + n, sizeof(buf) - n - 1, fmt, ap);
         buf[n++] = '\n';
         if (stderr_ours()) {
-                ssize_t w = write(STDERR_FILENO, buf, n);
+                ssize_t w;
+                LT_NO_CANCEL(w = write(STDERR_FILENO, buf, n));
                 (void)w;
         }
         errno = saved;

@@ -2,6 +2,7 @@
 #ifndef LT_H
 #define LT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,5 +46,17 @@ static inline void lt_cpu_relax(void)
         __asm__ __volatile__("yield");
 #endif
 }
+
+/* The tracer's slow paths call cancellation points (fallocate, open,
+ * write, libunwind's pipe) while it holds its locks: a thread cancelled in
+ * there would leave them held, and the next allocation of any thread would
+ * wait forever. Those paths run with cancellation off. */
+#define LT_NO_CANCEL(...)                                                                          \
+        do {                                                                                       \
+                int lt_cancel_state_;                                                              \
+                pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &lt_cancel_state_);                 \
+                __VA_ARGS__;                                                                       \
+                pthread_setcancelstate(lt_cancel_state_, NULL);                                    \
+        } while (0)
 
 #endif

@@ -395,8 +395,15 @@ void lt_modules_unmapped(uintptr_t addr, size_t len)
 
 void lt_modules_refresh(void)
 {
+        /* Under the scan's lock, which fork's prepare takes: no thread of
+         * the tracer is inside dl_iterate_phdr when a fork copies the
+         * loader's lock (a child that asked for it then would wait
+         * forever). Busy: another thread is looking already. */
+        if (!lt_trylock(&scan_lock))
+                return;
         unsigned long long c[2];
         dl_iterate_phdr(read_counters, c);
+        lt_unlock(&scan_lock);
         if (c[0] != __atomic_load_n(&seen_adds, __ATOMIC_RELAXED) ||
             c[1] != __atomic_load_n(&seen_subs, __ATOMIC_RELAXED))
                 lt_modules_scan();

@@ -2,6 +2,7 @@
 #include "node.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,6 +163,15 @@ static int timer_module(char *module, size_t size)
         if (!lt_tf_sibling(stem, sizeof(stem), ""))
                 return -1;
         setenv("LEAKTRACE_JS_STATE", stem, 1);
+        /* Started paused: the module follows no timer until the recording
+         * starts, which it reads in the trace's header at its ticks. */
+        if (!strcmp(lt_opt.start, "paused")) {
+                char at[LT_PATH_MAX + 32];
+                lt_fmt(at, sizeof(at), "%zu:%s",
+                       offsetof(struct lt_header, history) + offsetof(struct lt_history_state, state),
+                       lt_tf.path);
+                setenv("LEAKTRACE_JS_WAIT", at, 1);
+        }
         if (find_module(module, size) < 0) {
                 lt_log("cannot find leaktrace.js (set LEAKTRACE_JS_MODULE): JS timers are not traced");
                 return -1;

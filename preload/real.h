@@ -55,7 +55,10 @@
         X(fopen, FILE *, (const char *, const char *))                                         \
         X(fopen64, FILE *, (const char *, const char *))                                       \
         X(setenv, int, (const char *, const char *, int))                                      \
-        X(dlclose, int, (void *))
+        X(dlclose, int, (void *))                                                              \
+        X(_Fork, pid_t, (void))                                                                \
+        X(clone, int, (int (*)(void *), void *, int, void *, ...))                             \
+        X(syscall, long, (long, ...))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

@@ -109,7 +109,7 @@ int lt_stack_capture(void **buf, int depth, unsigned *truncated, int signal_safe
                 /* Without libunwind, the stack up to the frame it was for. */
                 if (lt_fd_unwinder_ok()) {
                         lt_fd_in_libunwind++;
-                        n = unw_backtrace(buf, want);
+                        LT_NO_CANCEL(n = unw_backtrace(buf, want)); /* it writes a pipe */
                         lt_fd_in_libunwind--;
                 } else {
                         n = walked;

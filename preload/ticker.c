@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "ticker.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -46,7 +47,14 @@ static pid_t statm_pid;
 static uint64_t last_rss;
 int lt_ticker_statm_wanted;
 
+static void open_statm(void);
+
 void lt_ticker_open_statm(void)
+{
+        LT_NO_CANCEL(open_statm()); /* open and close: cancellation points */
+}
+
+static void open_statm(void)
 {
         int fd = atomic_load(&statm);
         if (fd >= 0 && lt_fd_still(LT_FD_STATM)) {
@@ -325,6 +333,22 @@ static int frozen(void)
         return __atomic_load_n(&lt_tf.hdr->flags, __ATOMIC_ACQUIRE) & LT_F_FROZEN;
 }
 
+/* glibc's count of the process's threads, which ends the process with
+ * exit(0) when the last of them returns or calls pthread_exit: the
+ * tracer's thread is taken out of it, or a program whose main thread
+ * ends with pthread_exit would never end (it would wait for ours). A
+ * GLIBC_PRIVATE symbol: without it, nothing is done. */
+static unsigned int *nptl_threads(void)
+{
+        static unsigned int *n;
+        static int looked;
+        if (!looked) {
+                n = dlsym(RTLD_DEFAULT, "__nptl_nthreads");
+                looked = 1;
+        }
+        return n;
+}
+
 static void *run(void *arg)
 {
         (void)arg;
@@ -371,6 +395,9 @@ static void *run(void *arg)
                 }
         }
         running = 0;
+        /* Counted again, as glibc uncounts it on the way out. */
+        if (nptl_threads())
+                __atomic_fetch_add(nptl_threads(), 1, __ATOMIC_ACQ_REL);
         __atomic_store_n(&alive, 0, __ATOMIC_RELEASE);
         return NULL;
 }
@@ -416,15 +443,22 @@ int lt_ticker_start(void)
                              strerrordesc_np(err));
                 return -err;
         }
+        if (nptl_threads())
+                __atomic_fetch_sub(nptl_threads(), 1, __ATOMIC_ACQ_REL);
         running = 1;
         return 0;
 }
 
-void lt_ticker_tick_now(void)
+void lt_ticker_tick_now(int quick)
 {
         if (!lt_tf.hdr || !running || frozen())
                 return;
-        lt_lock(&tick_lock);
+        if (quick) {
+                if (!lt_trylock(&tick_lock))
+                        return; /* the tracer's thread is at it: its point will do */
+        } else {
+                lt_lock(&tick_lock);
+        }
         tick(0, NULL);
         lt_unlock(&tick_lock);
 }

@@ -16,8 +16,9 @@ int lt_ticker_start(void);
 extern int lt_ticker_statm_wanted;
 void lt_ticker_open_statm(void);
 
-/* Takes one tick now, from any thread (at exit, the last state). */
-void lt_ticker_tick_now(void);
+/* Takes one tick now, from any thread (at exit, the last state); QUICK:
+ * not if another thread is ticking. */
+void lt_ticker_tick_now(int quick);
 
 /* Attach mode, before a new trace file: waits (up to 2 s) for the thread
  * of the last attach to end after its detach, and forgets the histories.

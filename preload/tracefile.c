@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -217,8 +218,7 @@ int lt_tf_reserve(enum lt_section_kind kind, uint64_t n)
                 return 0;
         int err = 0;
         lt_lock(&lt_tf.grow_lock);
-        while (n > lt_tf_capacity(kind) && !err)
-                err = grow(kind);
+        LT_NO_CANCEL(while (n > lt_tf_capacity(kind) && !err) err = grow(kind));
         lt_unlock(&lt_tf.grow_lock);
         if (err && err != -EAGAIN) {
                 lt_tf_drop(LT_DROP_FILE_FULL, 1);
@@ -524,6 +524,12 @@ void lt_tf_fork_parent(void)
         fork_copy = NULL;
 }
 
+void lt_tf_fork_forget(void)
+{
+        close_fd();
+        lt_tf.hdr = NULL; /* the parent's pages, still mapped: never written from here */
+}
+
 int lt_tf_fork_child(void)
 {
         if (!lt_tf.hdr)
@@ -548,11 +554,33 @@ int lt_tf_fork_child(void)
         return err;
 }
 
+/* A forked child's file starts as a copy of its parent's: a server that
+ * forks a child per job would fill the disk with them. None is made that
+ * would leave the filesystem of LEAKTRACE_DIR with less than a twentieth
+ * of its size free (at most 1 GiB kept). */
+static int room_for_copy(uint64_t bytes)
+{
+        struct statvfs v;
+        if (statvfs(lt_opt.dir, &v) < 0 || !v.f_blocks)
+                return 1; /* not known: as before */
+        uint64_t total = (uint64_t)v.f_blocks * v.f_frsize;
+        uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+        uint64_t keep = total / 20 < (1ull << 30) ? total / 20 : (1ull << 30);
+        return avail >= bytes + keep;
+}
+
 int lt_tf_materialize(void)
 {
         struct lt_header *h = lt_tf.hdr;
         if (!h)
                 return -EBADF;
+        if (!room_for_copy(h->file_size)) {
+                lt_tf.hdr = NULL;
+                lt_log_error("a forked child's trace file (a copy of its parent's, %lu MiB) would "
+                             "leave %s nearly full; the child runs untraced",
+                             (unsigned long)(h->file_size >> 20), lt_opt.dir);
+                return -ENOSPC;
+        }
         uint32_t parent = h->pid;
         uint32_t exec_count = 0;
         uint64_t proc_start = proc_start_time();

@@ -67,6 +67,8 @@ void lt_tf_finish(void);
 void lt_tf_fork_prepare(void);
 void lt_tf_fork_parent(void);
 int lt_tf_fork_child(void);
+/* A fork child that records nothing: lets go of its parent's file. */
+void lt_tf_fork_forget(void);
 
 /* In a forked child, before it records anything: gives it a file of its
  * own, a copy of its private pages, mapped where they are. Returns 0, or

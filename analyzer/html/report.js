@@ -57,7 +57,9 @@ function bytes(n) {
     u++;
   }
   const sign = n < 0 ? '-' : '';
-  return u < 0 ? `${sign}${v} ${v === 1 ? 'byte' : 'bytes'}` : `${sign}${v.toFixed(1)} ${units[u]}`;
+  if (u >= 0) return `${sign}${v.toFixed(1)} ${units[u]}`;
+  v = Math.round(v); /* a rate per minute need not be whole: the text report rounds it too */
+  return `${sign}${v} ${v === 1 ? 'byte' : 'bytes'}`;
 }
 
 const exactBytes = (n) => (num(n) === null ? '' : `${group(n)} ${Math.abs(n) === 1 ? 'byte' : 'bytes'}`);
@@ -646,7 +648,7 @@ function summarySection(p, pi) {
   }
   for (const r of p.growth?.retention || []) {
     gcard.append(h('p', { class: 'retention' }, `The ${r.against === 'js_heap_used' ? 'JS heap' : r.against || 'memory'} grows with the live ${r.kind === 'js' ? 'JS ' : ''}timers of `,
-      h('span', { class: 'mono' }, whereOf(r.frames)), `: about ${bytes(r.bytes_per_timer)} retained per live timer (${r.live} live, R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')}).`));
+      h('span', { class: 'mono' }, whereOf(r.frames)), `: about ${bytes(r.bytes_per_timer)} more with each live timer (${r.live} live, R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')}).`));
   }
   cards.push(gcard);
 
@@ -1164,7 +1166,7 @@ function timersSection(p, pi) {
   const table = h('table', { class: 'data', id: 'timer-table' },
     h('thead', null, h('tr', null, h('th', { class: 'num' }, '#'), h('th', null, 'kind'), h('th', { class: 'num' }, 'live'),
       h('th', { class: 'num wide' }, 'made'), h('th', null, 'repeats'), h('th', { class: 'num wide' }, 'oldest'),
-      estimates ? h('th', { class: 'num', title: 'the JS heap\u2019s growth per live timer of this site' }, 'retained per timer') : null,
+      estimates ? h('th', { class: 'num', title: 'the JS heap\u2019s growth per live timer of this site' }, 'more per timer') : null,
       h('th', null, 'made at'))));
   const body = h('tbody');
   const open = new Set();

@@ -526,7 +526,7 @@ int main(int argc, char **argv)
                     "  JS array buffers      0 bytes      0 bytes/min\n"
                     "  live timers               +25         +300/min\n"
                     "  The JS heap grows with the live timers of handleRequest "
-                    "(/app/server.js:12:3): about 1.0 MiB retained per live timer (R\xc2\xb2 1.00 "
+                    "(/app/server.js:12:3): about 1.0 MiB more with each live timer (R\xc2\xb2 1.00 "
                     "over 5 ticks).\n"
                     "\nlive: 0 bytes in 0 blocks;";
                 if (!tap_ok(!strncmp(out, lead, strlen(lead)),
@@ -553,7 +553,7 @@ int main(int argc, char **argv)
                     "| JS array buffers | 0 bytes | 0 bytes/min |\n"
                     "| live timers | +25 | +300/min |\n\n"
                     "The JS heap grows with the live timers of `handleRequest "
-                    "(/app/server.js:12:3)`: about 1.0 MiB retained per live timer (R\xc2\xb2 1.00 "
+                    "(/app/server.js:12:3)`: about 1.0 MiB more with each live timer (R\xc2\xb2 1.00 "
                     "over 5 ticks).\n\n"
                     "0 bytes live in 0 blocks.\n";
                 if (!tap_ok(status == 0 && !strncmp(out, lead, strlen(lead)),

@@ -119,6 +119,48 @@ static void verdicts(void)
         tap_ok(v.fit_axis == LT_AXIS_ALLOCS && strstr(v.reason, "in the last third"),
                "idle leak with housekeeping: judged against allocations (%s)", v.reason);
 
+        /* A burst of load 2 ticks long, then idle (but for housekeeping):
+         * the shape of a leak against allocations, and of a cache that
+         * filled as much; so is a heap that grew in two steps. Neither is
+         * judged: unclear, and marked stepped. From a run of an express
+         * server given 500 requests in a second: allocations and bytes at
+         * each tick since the site first held memory. */
+        {
+                static const double allocs[] = {534116, 569888, 570130, 570554, 570586, 570976};
+                static const int64_t leak[] = {3162112, 7979008, 7979008, 7979008, 7979008, 7979008};
+                static const double allocs2[] = {496993, 534116, 569888, 570130,
+                                                 570554, 570586, 570976};
+                static const int64_t heap[] = {524288,  786432,  1310720, 1310720,
+                                               1310720, 1310720, 1310720};
+                init(&s, 7);
+                for (size_t i = 0; i < 7; i++) {
+                        s.allocs[i] = allocs2[i];
+                        s.bytes[i] = heap[i];
+                }
+                lt_verdict_judge(s.t, s.allocs, s.bytes, s.n, &v);
+                tap_ok(v.kind == LT_VERDICT_UNCLEAR && v.stepped && v.rises == 2 &&
+                           strstr(v.reason, "at only 2 ticks"),
+                       "grew at 2 ticks of 7: unclear, stepped (%s)", v.reason);
+                init(&s, 6);
+                for (size_t i = 0; i < 6; i++) {
+                        s.allocs[i] = allocs[i];
+                        s.bytes[i] = leak[i];
+                }
+                lt_verdict_judge(s.t, s.allocs, s.bytes, s.n, &v);
+                tap_ok(v.kind == LT_VERDICT_UNCLEAR && v.stepped && v.rises == 1,
+                       "grew at 1 tick of 6: unclear, stepped (%s)", v.reason);
+                /* The same growth over 3 ticks of load is a leak. */
+                init(&s, 7);
+                for (size_t i = 0; i < 7; i++) {
+                        s.allocs[i] = i < 4 ? 500000.0 + 20000.0 * (double)i : 560000.0 + (double)i;
+                        s.bytes[i] = 1000000 * (int64_t)(i < 4 ? i + 1 : 4);
+                }
+                lt_verdict_judge(s.t, s.allocs, s.bytes, s.n, &v);
+                tap_ok(v.kind == LT_VERDICT_LEAK && !v.stepped && v.rises == 3,
+                       "grew at 3 ticks, then idle: a leak (%s)", v.reason);
+                init(&s, N);
+        }
+
         /* A cache that fills while the process keeps allocating. */
         init(&s, N);
         for (size_t i = 0; i < N; i++)

@@ -1,5 +1,5 @@
 // When the module must stay out, it does nothing at all: no hooks, no exit
-// listener, no file. And when it is at work, the program's output is the same.
+// watch, no file. And when it is at work, the program's output is the same.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -17,16 +17,17 @@ function probe(dir, opts) {
 }
 
 function assertInactive(dir, { r, seen }) {
-  assert.deepEqual(seen, { hooks: false, exitListeners: 0, stateFile: null, snapshot: null }, r.what);
+  assert.deepEqual(seen, { hooks: false, exitListeners: 0, emitWatched: false, stateFile: null, snapshot: null }, r.what);
   assert.deepEqual(fs.readdirSync(dir), [], 'no file written');
   assert.equal(r.stderr, '');
 }
 
-test('active: hooks, an exit listener, a state file', (t) => {
+test('active: hooks, process.emit watched for the exit (no listener of its own), a state file', (t) => {
   const dir = tmpdir(t);
   const { r, seen } = probe(dir);
   assert.equal(seen.hooks, true);
-  assert.equal(seen.exitListeners, 1);
+  assert.equal(seen.exitListeners, 0);
+  assert.equal(seen.emitWatched, true);
   assert.equal(seen.stateFile, r.stateFile);
   assert.equal(seen.snapshot, r.stateFile);
   assert.equal(r.state.complete, true);

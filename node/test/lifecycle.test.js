@@ -78,6 +78,25 @@ test('an uncaught exception: the exit write still happens', (t) => {
   assert.equal(siteAt(s, LIFE, M.THROW_LEAK.line).live, 1);
 });
 
+test('a one-shot timer that ends the process from its callback is not live; an interval is', (t) => {
+  const dir = tmpdir(t);
+  const r = run(dir, LIFE, ['exitcb']);
+  assertOk(r);
+  const s = r.state;
+  assert.equal(s.complete, true);
+  assert.deepEqual([siteAt(s, LIFE, M.EXITCB.line).live, siteAt(s, LIFE, M.EXITCB_LEAK.line).live, s.timers_live],
+    [0, 1, 1], show(s));
+});
+
+test('ten exit listeners of the program: no warning, none of ours among them', (t) => {
+  const dir = tmpdir(t);
+  const r = run(dir, LIFE, ['listeners']);
+  assertOk(r);
+  assert.equal(r.stdout, 'exit listeners 10, warnings 0\n');
+  assert.equal(r.stderr, '');
+  assert.equal(r.state.complete, true, 'the exit write, all the same');
+});
+
 test('a bad setting: one line on stderr, the default used', (t) => {
   const dir = tmpdir(t);
   const r = run(dir, LIFE, ['quiet', '10'], { env: { LEAKTRACE_TICK_MS: 'soon' } });

@@ -180,6 +180,8 @@ test('the top row is the leak, with its exact bytes; its stack shows the file, t
   assert.equal(await detail.locator('ol.stack > li[data-frame="1"] .fn').textContent(), 'phase');
   assert.match(await detail.textContent(), /12,000 bytes in 120 blocks/);
   assert.equal(await detail.locator('.site-history svg path.series').count(), 1, 'its own history chart');
+  // Figures as people read them: no rate of 676.4399999999999 bytes/min.
+  assert.doesNotMatch(await page.locator('body').innerText(), /\d\.\d{4,}/, 'no unrounded figure on the page');
   await page.screenshot({ path: path.join(SHOTS, 'site-1280x800.png') });
 
   // The keyboard: Enter on the focused row closes it and opens it again.
@@ -397,7 +399,7 @@ test('a report that carries a growth summary and JS frames shows them', async (t
   assert.equal(await page.locator('#growth-card tr[data-series="js_heap_used"] td').first().textContent(), 'JS heap used');
   assert.equal(await page.locator('#growth-card tr[data-series="js_heap_used"] td').nth(3).textContent(), '+50.0 MiB');
   assert.match(await page.locator('#growth-card .retention').textContent(),
-    /^The JS heap grows with the live JS timers of UNSAFE_componentWillMount App\.js:12:5: about 1\.0 MiB retained per live timer \(50 live, R² 0\.99 over 20 points\)\.$/);
+    /^The JS heap grows with the live JS timers of UNSAFE_componentWillMount App\.js:12:5: about 1\.0 MiB more with each live timer \(50 live, R² 0\.99 over 20 points\)\.$/);
   const row = page.locator('#timer-table tbody tr.row').first();
   assert.equal(await row.locator('td').nth(6).textContent(), '\u2248 1.0 MiB', 'the retained bytes of its timers');
   await page.locator('#site-table tbody tr.row').first().click();
@@ -414,7 +416,7 @@ function pageBytes(n) {
     v /= 1024;
     u++;
   }
-  return u < 0 ? `${v} bytes` : `${v.toFixed(1)} ${['KiB', 'MiB', 'GiB', 'TiB', 'PiB'][u]}`;
+  return u < 0 ? `${Math.round(v)} bytes` : `${v.toFixed(1)} ${['KiB', 'MiB', 'GiB', 'TiB', 'PiB'][u]}`;
 }
 
 test('node: the JS heap and JS timers on the timeline, sites named by their JS frame', async (t) => {

@@ -80,7 +80,7 @@ test('a setInterval per request keeping 1 MB each: the JS heap grows with its li
     ['RSS', 'JS heap used', 'JS heap total', 'JS external', 'JS array buffers', 'native malloc', 'mappings',
       'live timers'], text.stdout);
   assert.match(lines[10], new RegExp(`^  The JS heap grows with the live timers of handleRequest ` +
-    `\\(${GROWTH_JS.replace(/[.]/g, '\\.')}:${at}:\\d+\\): about \\d+(\\.\\d)? (KiB|MiB) retained per live timer ` +
+    `\\(${GROWTH_JS.replace(/[.]/g, '\\.')}:${at}:\\d+\\): about \\d+(\\.\\d)? (KiB|MiB) more with each live timer ` +
     `\\(R² (0\\.[89]\\d|1\\.00) over \\d+ ticks\\)\\.$`), text.stdout);
   assert.equal(lines[11], '', 'then a blank line, and the rest of the report');
 });

@@ -7,13 +7,15 @@
 // cleared or fired must not be there. The same through jsdom, whose
 // window.setInterval re-arms a fresh node timer from each tick.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   BUILD, LEAKTRACE, assertStatus, cleanEnv, describeTimers, extractReport, frameAt, header, markers, report, run,
-  tmpdir, traceFiles,
+  tmpdir, traceFiles, tracedEnv,
 } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -177,4 +179,32 @@ test('node\'s own timers (an http server\'s connection check): listed as such, n
   const check = run(LEAKTRACE, ['check', '--max-live-timers', '0', file]);
   const mine = check.stdout.split('\n').filter((l) => / live js timer at /.test(l));
   assert.ok(mine.every((l) => !l.includes('node:')), `only the program's timers counted:\n${check.stdout}`);
+});
+
+test('started paused: the JS timers made before `ctl start` are not followed, those after are', async (t) => {
+  const PAUSED_JS = path.join(FIXTURES, 'paused.js');
+  const dir = tmpdir(t);
+  const child = spawn(NODE, [PAUSED_JS], {
+    env: tracedEnv(dir, { LEAKTRACE_START: 'paused', LEAKTRACE_TICK_MS: '50' }), cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30000);
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  for await (const text of readline.createInterface({ input: child.stdout })) {
+    if (text === 'ready') {
+      assertStatus(run(LEAKTRACE, ['ctl', String(child.pid), 'start']));
+      // The module reads the recording state at its ticks (50 ms): ten of them.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.stdin.write('\n');
+    } else if (text === 'armed') {
+      child.stdin.write('\n');
+    }
+  }
+  assert.equal(await exited, 0, stderr);
+  clearTimeout(killer);
+  const rep = report([path.join(dir, `leaktrace.${child.pid}.lt`)]);
+  const js = rep.timers.filter((x) => x.kind === 'js');
+  assertOnlyLeak(js, PAUSED_JS, line(PAUSED_JS, 'AFTER', 'interval'), 'after',
+    { live: 3, created: 3, repeating: true, interval_ns: 60000 * 1e6 }, 'after ctl start');
 });

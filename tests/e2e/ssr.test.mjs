@@ -105,7 +105,7 @@ test('fixed: no live timer from that line, the JS heap does not grow', async () 
     `heap grew by ${(grew / MiB).toFixed(1)} MiB for ${REQUESTS} pages that keep nothing`);
 });
 
-test('growth: leaky: the JS heap grows, about a store retained per live timer of that line', async () => {
+test('growth: leaky: the JS heap grows, about a store more with each live timer of that line', async () => {
   const x = await leaky();
   const g = x.rep.growth;
   assert.ok(g && Array.isArray(g.series) && Array.isArray(g.retention), `a growth summary: ${JSON.stringify(g)}`);

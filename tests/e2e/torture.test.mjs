@@ -33,7 +33,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** Runs torture, snapshots it while it runs, stops it; rejects after the watchdog. */
 function runTorture(dir) {
   return new Promise((resolve, reject) => {
-    const child = spawn(TORTURE, ['run', '20000', '6'], {
+    const child = spawn(TORTURE, ['run', '20000', '12'], {
       env: tracedEnv(dir, { LEAKTRACE_FOLLOW: 'all' }), cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '', stderr = '', done = false;
@@ -142,17 +142,18 @@ test('16 threads, forks with and without exec, snapshots: no deadlock, exact fig
     assert.match(r.snapshots[i - 1], new RegExp(`^snapshot ${i} taken in process ${r.pid} `), `snapshot ${i}`);
   assert.match(r.snapshots[SNAPSHOTS], new RegExp(`^pid ${r.pid} .*: recording$`, 'm'), 'status');
 
-  const kids = [...r.stdout.matchAll(/^child (\d+) (snap|own|exit|exec)$/gm)].map((m) => ({
+  const kids = [...r.stdout.matchAll(/^child (\d+) (snap|own|exit|quit|exec)$/gm)].map((m) => ({
     pid: Number(m[1]), kind: m[2],
   }));
   const count = (k) => kids.filter((c) => c.kind === k).length;
-  for (const k of ['snap', 'own', 'exit', 'exec']) assert.ok(count(k) >= 3, `at least 3 ${k} children: ${count(k)}`);
+  for (const k of ['snap', 'own', 'exit', 'quit', 'exec']) assert.ok(count(k) >= 3, `at least 3 ${k} children: ${count(k)}`);
 
-  // One file for the parent and one for each child: fork children that
-  // exited, and exec'd images (a child that execs at once leaves none of
-  // its own before the exec).
+  // One file for the parent and one for each child that recorded
+  // something, and exec'd images; a child that _exits (or execs) at once
+  // records nothing of its own and leaves no file ("quit").
   const files = traceFiles(dir);
-  const want = [r.pid, ...kids.map((c) => c.pid)].map((p) => `leaktrace.${p}.lt`).sort();
+  const want = [r.pid, ...kids.filter((c) => c.kind !== 'quit').map((c) => c.pid)]
+    .map((p) => `leaktrace.${p}.lt`).sort();
   assert.deepEqual([...files].sort(), want, 'one trace file per process');
 
   const procs = processes(report(files.map((f) => path.join(dir, f)), ['--top', '0']));
@@ -170,7 +171,7 @@ test('16 threads, forks with and without exec, snapshots: no deadlock, exact fig
   assert.deepEqual(parent.snapshots.map((s) => s.name), Array.from({ length: SNAPSHOTS }, (_, i) => `torture-${i + 1}`),
     'the parent keeps its snapshots');
 
-  for (const kid of kids) {
+  for (const kid of kids.filter((c) => c.kind !== 'quit')) {
     const p = byPid.get(kid.pid);
     const where = `${kid.kind} child ${kid.pid}`;
     const h = header(path.join(dir, `leaktrace.${kid.pid}.lt`));

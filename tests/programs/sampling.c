@@ -1,6 +1,7 @@
 /* Leak sites of very different shapes, for the accuracy of sampling:
  * many small blocks, a middling number of middling ones, a few large ones,
- * and a site that leaks little; plus churn that frees all it takes.
+ * a site that leaks little, and blocks grown by realloc (a new block for
+ * the sampler, as a malloc is); plus churn that frees all it takes.
  * Prints nothing but a closing line; the test knows the figures below. */
 #include "common.h"
 
@@ -12,8 +13,11 @@
 #define LARGE_SIZE (1 << 20)
 #define LITTLE_N 100
 #define LITTLE_SIZE 100
+#define GROWN_N 20000
+#define GROWN_FROM 16
+#define GROWN_SIZE 48
 
-static void *keep[SMALL_N + MEDIUM_N + LARGE_N + LITTLE_N];
+static void *keep[SMALL_N + MEDIUM_N + LARGE_N + LITTLE_N + GROWN_N];
 static int nkeep;
 
 static NOINLINE void leak_small(void)
@@ -40,6 +44,15 @@ static NOINLINE void leak_little(void)
                 keep[nkeep++] = malloc(LITTLE_SIZE); /* LEAK: little */
 }
 
+static NOINLINE void leak_grown(void)
+{
+        for (int i = 0; i < GROWN_N; i++) {
+                void *p = malloc(GROWN_FROM);
+                if (!p || !(keep[nkeep++] = realloc(p, GROWN_SIZE))) /* LEAK: grown */
+                        die("sampling: no memory\n");
+        }
+}
+
 static NOINLINE void churn(void)
 {
         uint64_t s = 42;
@@ -60,6 +73,7 @@ int main(void)
         leak_medium();
         leak_large();
         leak_little();
+        leak_grown();
         say("sampling: %d blocks kept\n", nkeep);
         return 0;
 }

@@ -5,11 +5,13 @@
  *     reading, so that its children start from a state the program knows
  *     exactly: "snap" children write what they inherited (per call site:
  *     live blocks and bytes, allocations and bytes allocated) to
- *     expect.<pid> and _exit at once; "own" children free every inherited
+ *     expect.<pid>, allocate and free one block (a child that records
+ *     nothing of its own leaves no file) and _exit; "own" children free every inherited
  *     block of the workers, leak CHILD_LEAKS blocks of their own and exit;
  *   - the wild forker forks whenever it likes, in the middle of anything:
- *     its children _exit at once, or exec this program again as
- *     "torture exec-leak", which leaks one block of EXEC_LEAK_SIZE.
+ *     its children allocate and free a block and _exit ("exit"), _exit at
+ *     once ("quit"), or exec this program again as "torture exec-leak",
+ *     which leaks one block of EXEC_LEAK_SIZE.
  * The main thread reads stdin: the first line (or EOF) stops the run. The
  * workers then free everything and leak LEAKS blocks of LEAK_SIZE each.
  *
@@ -239,6 +241,7 @@ static void snap_child(void)
         if (write(fd, buf, (size_t)n) != n)
                 _exit(98);
         close(fd);
+        free(malloc(1));
         _exit(0);
 }
 
@@ -298,14 +301,18 @@ static void *fork_wild(void *arg)
                 nap_ms(15);
                 pid_t pid = fork();
                 if (pid == 0) {
-                        if (n % 2 == 0)
+                        if (n % 4 == 0) {
+                                free(malloc(1)); /* recorded: the child has its file */
                                 _exit(0);
+                        }
+                        if (n % 4 == 2)
+                                _exit(0); /* nothing recorded: no file */
                         execl(self, self, "exec-leak", (char *)NULL);
                         _exit(97);
                 }
                 if (pid < 0)
                         die("torture: fork failed\n");
-                say("child %d %s\n", (int)pid, n % 2 == 0 ? "exit" : "exec");
+                say("child %d %s\n", (int)pid, n % 4 == 0 ? "exit" : n % 4 == 2 ? "quit" : "exec");
                 wait_ok(pid);
                 atomic_fetch_add(&wild_forks, 1);
         }

@@ -1,0 +1,79 @@
+// Children made around fork's handlers, and ends the tracer must not stand
+// in the way of (tests/programs/children.c): each process ends as it would
+// untraced, within the time limit, and its file says what it did.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { assertLeak, assertStatus, header, markers, prog, report, run, siteAt, src, tmpdir, traceFiles, tracedEnv } from './lib.mjs';
+
+const CHILDREN = prog('children');
+const CHILDREN_C = src('children.c');
+const KEPT_LINE = markers(CHILDREN_C).LEAK.kept;
+const KEPT = 4321;
+
+/** Runs `children ARGS` traced; asserts its status and that it left one file, its own. */
+function runIn(t, args, { signal = null, env = {} } = {}) {
+  const dir = tmpdir(t);
+  const r = run(CHILDREN, args, { env: tracedEnv(dir, env), cwd: dir, timeout: 30000 });
+  assert.equal(r.error, undefined, `${args.join(' ')}: ${r.error}`);
+  if (signal) assert.equal(r.signal, signal, r.what);
+  else assertStatus(r);
+  assert.deepEqual(traceFiles(dir), [`leaktrace.${r.pid}.lt`], `${args.join(' ')}: the process's file alone`);
+  const file = path.join(dir, `leaktrace.${r.pid}.lt`);
+  return { r, file, rep: report([file]) };
+}
+
+for (const mode of ['rawclone', 'underfork', 'clonefn']) {
+  test(`${mode}: children made without fork's handlers record nothing, the parent's file is its own`, (t) => {
+    const { r, file, rep } = runIn(t, [mode, '50']);
+    assert.equal(r.stdout, `${mode}: 50 children\n`);
+    assert.equal(header(file).complete, true);
+    assertLeak(siteAt(rep, CHILDREN_C, KEPT_LINE), 1, KEPT, 'the parent\'s block');
+    // The children's malloc(64) and free: not in the parent's figures.
+    assert.equal(rep.summary.live_blocks, rep.sites.filter((s) => s.kind === 'allocation')
+      .reduce((a, s) => a + s.live_blocks, 0));
+    assert.equal(rep.sites.filter((s) => s.frames.some((f) => f.function === 'child_work')).length, 0);
+  });
+}
+
+test('vfork, a failed exec, _exit: the parent, killed after, did not exit cleanly', (t) => {
+  const { file, rep } = runIn(t, ['vforkfail'], { signal: 'SIGKILL' });
+  assert.equal(header(file).complete, false, 'the child\'s _exit is not the parent\'s end');
+  assertLeak(siteAt(rep, CHILDREN_C, KEPT_LINE), 1, KEPT, 'the parent\'s block');
+});
+
+test('the main thread ends with pthread_exit: the process ends when its last thread does', (t) => {
+  const { r, file, rep } = runIn(t, ['mainexit']);
+  assert.equal(r.stdout, 'mainexit: the worker ends\n');
+  assert.equal(header(file).complete, true);
+  assertLeak(siteAt(rep, CHILDREN_C, KEPT_LINE), 1, KEPT, 'the worker\'s block');
+});
+
+test('threads cancelled while they allocate from new stacks: no lock left held', (t) => {
+  const { r } = runIn(t, ['cancel', '50']);
+  assert.equal(r.stdout, 'cancel: 50 rounds\n');
+});
+
+test('_exit from a signal handler while exit() runs: no deadlock', (t) => {
+  for (let i = 0; i < 3; i++) {
+    const dir = tmpdir(t);
+    const r = run(CHILDREN, ['watchdog', '100000'], { env: tracedEnv(dir), cwd: dir, timeout: 30000 });
+    assert.equal(r.error, undefined, `watchdog: ${r.error}`);
+    assert.ok(r.status === 0 || r.status === 3, `watchdog: status ${r.status} signal ${r.signal}`);
+  }
+});
+
+test('forks while a thread is inside dl_iterate_phdr: the children _exit, none hangs', (t) => {
+  const { r } = runIn(t, ['dlfork', '5']);
+  assert.equal(r.stdout, 'dlfork: 5 children\n');
+});
+
+test('execl with 1100 arguments: as many as the kernel takes, not 1024', (t) => {
+  const { r } = runIn(t, ['execl', '1100']);
+  assert.equal(r.stdout, 'execl: 1100 arguments\n');
+});
+
+test('a child forked while recording is paused is not traced, and leaves no file', (t) => {
+  const { r } = runIn(t, ['paused'], { env: { LEAKTRACE_START: 'paused' } });
+  assert.match(r.stdout, /^child \d+: 0x[0-9a-f]+\n$/);
+});

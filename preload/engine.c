@@ -55,6 +55,16 @@ static LT_NOINLINE void flush_totals(void)
                 ;
 }
 
+int lt_sandboxed;
+
+/* Whether the file is this process's, not its parent's (a vfork or clone
+ * child shares it). Under a seccomp filter getpid may be refused: taken to
+ * be. */
+static int own_file(const struct lt_header *h)
+{
+        return lt_sandboxed || (uint32_t)getpid() == h->pid;
+}
+
 static inline void add_totals(int64_t bytes, int64_t blocks)
 {
         pending_bytes += bytes;
@@ -377,7 +387,7 @@ int lt_engine_exec_begin(void)
                 return 0;
         /* A vfork child runs in its parent's memory: the file is the
          * parent's, which goes on. */
-        if ((uint32_t)getpid() != h->pid)
+        if (!own_file(h))
                 return 0;
         lt_in_tracer++;
         flush_totals();
@@ -405,6 +415,43 @@ void lt_engine_exec_failed(void)
         h->end_ns = 0;
 }
 
+
+void lt_engine_sandbox(int all_threads)
+{
+        if (lt_recording == LT_OFF || !lt_tf.hdr || lt_sandboxed)
+                return;
+        lt_in_tracer++;
+        lt_log("a seccomp filter is being installed: recording stops here, as the tracer's system "
+               "calls could be refused or kill the process (frees of recorded blocks are still "
+               "counted)");
+        if (lt_recording != LT_FORKED)
+                lt_engine_set(LT_STOPPED);
+        else
+                lt_recording = LT_OFF; /* a fork child with no file yet: none now */
+        lt_sandboxed = 1;
+        /* A filter for every thread (TSYNC) is the background thread's too. */
+        if (all_threads)
+                lt_ticker_stop();
+        lt_in_tracer--;
+}
+
+int lt_engine_pause_thread(void)
+{
+        if (lt_in_tracer || lt_recording == LT_OFF || !lt_tf.hdr || lt_sandboxed)
+                return 0;
+        lt_in_tracer++;
+        int stopped = lt_ticker_stop() == 1;
+        lt_in_tracer--;
+        return stopped;
+}
+
+void lt_engine_resume_thread(void)
+{
+        lt_in_tracer++;
+        lt_ticker_start();
+        lt_in_tracer--;
+}
+
 void lt_engine_child_untraced(void)
 {
         if (lt_recording == LT_OFF || !lt_tf.hdr)
@@ -423,7 +470,7 @@ void lt_engine_finish(int quick)
                 return;
         /* A vfork child, or one made by the clone system call, on its
          * parent's file: the parent's end is not this. */
-        if ((uint32_t)getpid() != h->pid)
+        if (!own_file(h))
                 return;
         /* _exit from a signal handler that interrupted the tracer: the
          * locks it would take may be this thread's own. */
@@ -431,12 +478,16 @@ void lt_engine_finish(int quick)
                 return;
         lt_in_tracer++;
         flush_totals();
-        /* _exit is what a fork child calls, and a thread of its parent may
-         * have held the loader's lock at the fork: no dl_iterate_phdr. */
-        if (!quick)
-                lt_modules_scan();
-        lt_ticker_tick_now(quick);
-        lt_perfmap_copy(1);
+        /* Under a seccomp filter: no system call, the file marked only. */
+        if (!lt_sandboxed) {
+                /* _exit is what a fork child calls, and a thread of its
+                 * parent may have held the loader's lock at the fork: no
+                 * dl_iterate_phdr. */
+                if (!quick)
+                        lt_modules_scan();
+                lt_ticker_tick_now(quick);
+                lt_perfmap_copy(1);
+        }
         lt_tf_finish();
         lt_in_tracer--;
 }
@@ -444,7 +495,7 @@ void lt_engine_finish(int quick)
 void lt_engine_freeze(void)
 {
         struct lt_header *h = lt_tf.hdr;
-        if (!h || (uint32_t)getpid() != h->pid)
+        if (!h || !own_file(h))
                 return;
         int state = __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE);
         if (state != LT_ON && state != LT_STOPPED)
@@ -462,7 +513,7 @@ void lt_engine_freeze(void)
 void lt_engine_exit_status(int status)
 {
         struct lt_header *h = lt_tf.hdr;
-        if (!h || lt_recording == LT_OFF || (uint32_t)getpid() != h->pid)
+        if (!h || lt_recording == LT_OFF || !own_file(h))
                 return;
         h->exit_status = (uint32_t)status & 0xff;
         __atomic_fetch_or(&h->flags, LT_F_STATUS, __ATOMIC_RELEASE);

@@ -130,6 +130,19 @@ void lt_engine_detach(void);
  * parent's file, nor for a fork child that recorded nothing. */
 void lt_engine_finish(int quick);
 
+/* A seccomp filter is about to be installed (for every thread when
+ * ALL_THREADS): recording stops for good, said once; the background thread
+ * ends when the filter is every thread's; nothing more is asked of the
+ * kernel, at the exit either. lt_sandboxed is then set. */
+extern int lt_sandboxed;
+void lt_engine_sandbox(int all_threads);
+
+/* Ends the background thread for a call the kernel refuses to a process
+ * of several threads (unshare of a user namespace): returns 1 when it did,
+ * and lt_engine_resume_thread() starts it again. */
+int lt_engine_pause_thread(void);
+void lt_engine_resume_thread(void);
+
 /* A child made without fork's handlers (_Fork, clone, the system calls):
  * records nothing and lets go of its parent's file. Async-signal-safe. */
 void lt_engine_child_untraced(void);

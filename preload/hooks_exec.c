@@ -5,8 +5,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -91,6 +93,67 @@ LT_EXPORT int execle(const char *path, const char *arg, ...)
         EXEC_LIST(execve(path, argv, envp), 1);
 }
 
+/* A seccomp filter is about to be installed: the tracer stops before it,
+ * as its own system calls could be refused or kill the process. */
+static void sandboxed(int all_threads)
+{
+        int saved = errno;
+        lt_engine_sandbox(all_threads);
+        errno = saved;
+}
+
+LT_EXPORT int prctl(int option, ...)
+{
+        va_list ap;
+        va_start(ap, option);
+        unsigned long a[4];
+        for (int i = 0; i < 4; i++)
+                a[i] = va_arg(ap, unsigned long);
+        va_end(ap);
+        if (!REAL(prctl))
+                return errno = ENOSYS, -1;
+        if (option == PR_SET_SECCOMP && (a[0] == SECCOMP_MODE_FILTER || a[0] == SECCOMP_MODE_STRICT))
+                sandboxed(a[0] == SECCOMP_MODE_STRICT);
+        return lt_real.prctl(option, a[0], a[1], a[2], a[3]);
+}
+
+/* A new user namespace, or joining one, is refused to a process of several
+ * threads: the background thread ends for the call, and starts again. */
+static int alone(int (*call)(int, int), int a, int b)
+{
+        int stopped = lt_engine_pause_thread();
+        int rc = call(a, b);
+        int saved = errno;
+        if (stopped)
+                lt_engine_resume_thread();
+        errno = saved;
+        return rc;
+}
+
+static int unshare_2(int flags, int unused)
+{
+        (void)unused;
+        return lt_real.unshare(flags);
+}
+
+LT_EXPORT int unshare(int flags)
+{
+        if (!REAL(unshare))
+                return errno = ENOSYS, -1;
+        if (!(flags & CLONE_NEWUSER))
+                return lt_real.unshare(flags);
+        return alone(unshare_2, flags, 0);
+}
+
+LT_EXPORT int setns(int fd, int nstype)
+{
+        if (!REAL(setns))
+                return errno = ENOSYS, -1;
+        if (nstype != 0 && nstype != CLONE_NEWUSER)
+                return lt_real.setns(fd, nstype);
+        return alone(lt_real.setns, fd, nstype);
+}
+
 /* Children made without fork's handlers: glibc's _Fork (the
  * async-signal-safe fork, which runs none), clone() and the clone, clone3,
  * fork and vfork system calls made through syscall(). Such a child still
@@ -150,6 +213,10 @@ LT_EXPORT long syscall(long n, ...)
         va_end(ap);
         if (!REAL(syscall))
                 return errno = ENOSYS, -1;
+        /* Strict mode ends with a raw exit of its thread: the background
+         * thread must not be the one left. */
+        if (n == SYS_seccomp && (a[0] == SECCOMP_SET_MODE_FILTER || a[0] == SECCOMP_SET_MODE_STRICT))
+                sandboxed(a[0] == SECCOMP_SET_MODE_STRICT || (a[1] & SECCOMP_FILTER_FLAG_TSYNC));
         long rc = lt_real.syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]);
         if (rc == 0) {
                 int vm = 0;

@@ -58,7 +58,10 @@
         X(dlclose, int, (void *))                                                              \
         X(_Fork, pid_t, (void))                                                                \
         X(clone, int, (int (*)(void *), void *, int, void *, ...))                             \
-        X(syscall, long, (long, ...))
+        X(syscall, long, (long, ...))                                                          \
+        X(prctl, int, (int, ...))                                                              \
+        X(unshare, int, (int))                                                                 \
+        X(setns, int, (int, int))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

@@ -29,6 +29,7 @@ static uint32_t *hist_of; /* stack id -> history record + 1 */
 static uint64_t hist_of_len;
 static int running;
 static int alive; /* the thread runs: attach mode waits for its end */
+static int stop_asked; /* lt_ticker_stop(): the thread ends at its next poll */
 
 /* 1: the thread ends after its answer (a detach). */
 static int control(void);
@@ -303,7 +304,10 @@ static int control(void)
         int status = 0;
         switch (c->req_cmd) {
         case LT_CMD_START:
-                lt_engine_set(LT_ON);
+                if (lt_sandboxed)
+                        status = -EPERM; /* seccomp: the hooks may make no system call */
+                else
+                        lt_engine_set(LT_ON);
                 break;
         case LT_CMD_STOP:
                 lt_engine_set(LT_STOPPED);
@@ -383,6 +387,8 @@ static void *run(void *arg)
                                                                       : LT_CONTROL_POLL_MS * 1000000LL;
                 struct timespec ts = { (time_t)(nap / 1000000000LL), (long)(nap % 1000000000LL) };
                 nanosleep(&ts, NULL);
+                if (__atomic_load_n(&stop_asked, __ATOMIC_ACQUIRE))
+                        break;
                 if (lt_tf.hdr && control())
                         break;
                 lt_attach_poll();
@@ -477,6 +483,24 @@ void lt_ticker_fork_child(void)
 {
         lt_lock_reset(&tick_lock);
         running = 0;
+}
+
+int lt_ticker_stop(void)
+{
+        if (!__atomic_load_n(&alive, __ATOMIC_ACQUIRE))
+                return 0;
+        __atomic_store_n(&stop_asked, 1, __ATOMIC_RELEASE);
+        int err = 0;
+        for (int waited = 0; __atomic_load_n(&alive, __ATOMIC_ACQUIRE); waited++) {
+                if (waited >= 3000) {
+                        err = -ETIMEDOUT;
+                        break;
+                }
+                struct timespec ms = {0, 1000000L};
+                nanosleep(&ms, NULL);
+        }
+        __atomic_store_n(&stop_asked, 0, __ATOMIC_RELEASE);
+        return err ? err : 1;
 }
 
 int lt_ticker_reset(void)

@@ -16,6 +16,13 @@ int lt_ticker_start(void);
 extern int lt_ticker_statm_wanted;
 void lt_ticker_open_statm(void);
 
+/* Ends the background thread and waits for it (up to 3 s): before a
+ * seccomp filter for every thread, or unshare(CLONE_NEWUSER), which the
+ * kernel refuses to a process of several threads. lt_ticker_start()
+ * starts it again. Returns 1 when it ended it, 0 when it was not running,
+ * or -ETIMEDOUT. */
+int lt_ticker_stop(void);
+
 /* Takes one tick now, from any thread (at exit, the last state); QUICK:
  * not if another thread is ticking. */
 void lt_ticker_tick_now(int quick);

@@ -1,6 +1,8 @@
 // Children made around fork's handlers, and ends the tracer must not stand
 // in the way of (tests/programs/children.c): each process ends as it would
-// untraced, within the time limit, and its file says what it did.
+// untraced, within the time limit, and its file says what it did. And
+// programs that confine themselves (tests/programs/sandbox.c): seccomp
+// filters and strict mode, a new user namespace; the same output traced.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -77,3 +79,25 @@ test('a child forked while recording is paused is not traced, and leaves no file
   const { r } = runIn(t, ['paused'], { env: { LEAKTRACE_START: 'paused' } });
   assert.match(r.stdout, /^child \d+: 0x[0-9a-f]+\n$/);
 });
+
+for (const mode of ['filter', 'tsync', 'strict', 'unshare']) {
+  test(`sandbox ${mode}: the same output as untraced${mode === 'unshare' ? '' : ', the tracer stopped before the filter'}`, (t) => {
+    const SANDBOX = prog('sandbox');
+    const plain = run(SANDBOX, [mode], { timeout: 30000 });
+    assertStatus(plain);
+    const dir = tmpdir(t);
+    const r = run(SANDBOX, [mode], { env: tracedEnv(dir), cwd: dir, timeout: 30000 });
+    assertStatus(r);
+    assert.equal(r.stdout, plain.stdout, 'the same output');
+    if (mode === 'unshare') {
+      assert.equal(r.stderr, '');
+    } else {
+      assert.match(plain.stdout, /^sum \d+\n$/);
+      assert.match(r.stderr, /^leaktrace\[\d+\]: a seccomp filter is being installed: recording stops here/);
+      assert.equal(r.stderr.split('\n').length, 2, 'one line');
+      // Strict mode ends with the exit system call, which no function of
+      // the C library sees: its file, like a killed process's, is not complete.
+      assert.equal(header(path.join(dir, `leaktrace.${r.pid}.lt`)).complete, mode !== 'strict', 'how its file ended');
+    }
+  });
+}

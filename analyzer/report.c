@@ -188,19 +188,30 @@ int lt_report_shown_frames(struct lt_report *rep, const struct lt_stack_rec *r, 
         int skip = hidden_frames(rep, r);
         if (skip < 0)
                 return skip;
-        unsigned n = r->depth - (unsigned)skip;
+        unsigned depth = r->depth - (unsigned)skip;
         const uint64_t *frames = r->depth ? rep->trace->frames + r->frames + skip : NULL;
-        int first_mod = -1;
-        for (unsigned i = 0; i < n; i++) {
+        /* The tracer's frames further in are left out too: a hook that is
+         * no tail call (timer_create's) under the allocation a library
+         * made inside it. Their modules first, then the key, whose
+         * addresses follow its 2n pairs. */
+        int mods[LT_MAX_DEPTH + 1];
+        unsigned kept[LT_MAX_DEPTH + 1], n = 0;
+        for (unsigned i = 0; i < depth && n < LT_MAX_DEPTH + 1; i++) {
                 int mod = lt_sym_module(rep->sym, frames[i], r->mod_gen);
+                if (i && mod >= 0 && (rep->trace->mods[mod].flags & LT_MOD_SELF))
+                        continue;
+                mods[n] = mod;
+                kept[n++] = i;
+        }
+        int first_mod = n ? mods[0] : -1;
+        for (unsigned k = 0; k < n; k++) {
+                uint64_t a = frames[kept[k]];
                 uint32_t js = 0;
-                if (mod < 0 && lt_sym_js_function(rep->sym, frames[i], &js) < 0)
+                if (mods[k] < 0 && lt_sym_js_function(rep->sym, a, &js) < 0)
                         return -ENOMEM;
-                key[2 * i] = js ? js : frames[i];
-                key[2 * i + 1] = js ? LT_KEY_JS : (uint64_t)(int64_t)mod;
-                key[2 * (size_t)n + i] = frames[i];
-                if (!i)
-                        first_mod = mod;
+                key[2 * k] = js ? js : a;
+                key[2 * k + 1] = js ? LT_KEY_JS : (uint64_t)(int64_t)mods[k];
+                key[2 * (size_t)n + k] = a;
         }
         *first_skip = 0;
         if (n) {

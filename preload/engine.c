@@ -351,6 +351,7 @@ __attribute__((constructor(101))) static void lt_init(void)
                 return;
         }
         unwind_setup();
+        lt_unwind_know_stack(); /* the main thread's, while its stack is the main one */
         if (lt_stacks_init((uint64_t)lt_opt.max_stacks) < 0 ||
             lt_live_init((uint64_t)lt_opt.max_live) < 0) {
                 lt_log_error("no memory for the tracer's tables (a small RLIMIT_AS? they reserve "

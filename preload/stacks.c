@@ -107,7 +107,7 @@ int lt_stack_capture(void **buf, int depth, unsigned *truncated, int signal_safe
         if (n < 0) {
                 int walked = -1 - n;
                 /* Without libunwind, the stack up to the frame it was for. */
-                if (lt_fd_unwinder_ok()) {
+                if (lt_fd_unwinder_ok() && lt_unwind_libunwind_fits()) {
                         lt_fd_in_libunwind++;
                         LT_NO_CANCEL(n = unw_backtrace(buf, want)); /* it writes a pipe */
                         lt_fd_in_libunwind--;
@@ -137,6 +137,10 @@ LT_NOINLINE uint32_t lt_stack_walk_here(int signal_safe, const struct lt_caller 
         void *buf[LT_STACK_BUF];
         unsigned flags;
         int n = lt_stack_capture(buf, (int)lt_opt.depth, &flags, signal_safe, from);
+        /* Nothing walked (no libunwind on a stack of unknown size): the
+         * caller at least. */
+        if (n <= 0 && from && from->ip)
+                return lt_stack_caller_only(from);
         return lt_stack_intern(buf, n, flags);
 }
 

@@ -178,6 +178,24 @@ LT_NOINLINE LT_COLD int lt_unwind_room_short_slow(uintptr_t sp)
         return 0;
 }
 
+void lt_unwind_know_stack(void)
+{
+        if (!lt_stack_known)
+                find_stack();
+}
+
+int lt_unwind_libunwind_fits(void)
+{
+        uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+        if (lt_stack_known <= 0 || (sp >= lt_stack_lo && sp < lt_stack_hi))
+                return 1; /* not looked for yet (a walk that may not read), or
+                           * the thread's own, whose room was checked */
+        stack_t ss;
+        if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+                return sp - (uintptr_t)ss.ss_sp >= LT_ROOM_NEEDED;
+        return 0; /* a coroutine's stack, of a size nobody told */
+}
+
 /* The objects read so far are checked when the modules change: an object
  * unloaded and another loaded in its place may have the same link map
  * (malloc gives its memory back) and the same start, so that only the file

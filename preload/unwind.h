@@ -55,6 +55,19 @@ extern LT_TLS int lt_stack_known;
 
 int lt_unwind_room_short_slow(uintptr_t sp);
 
+/* Whether libunwind, which takes about 9 KiB, may run on this stack: the
+ * thread's own (its room checked before) or the alternate signal stack with
+ * LT_ROOM_NEEDED below; not a stack the program made (a coroutine's, 8 KiB
+ * may be all it has), whose size nobody knows. The fast walk, a few hundred
+ * bytes, runs anywhere. */
+int lt_unwind_libunwind_fits(void);
+
+/* Finds the calling thread's stack now, where there is room for it: the
+ * main thread's is read from /proc/self/maps (by pthread_getattr_np, with
+ * kilobytes of stack), which a first allocation on a small coroutine stack
+ * could not afford. */
+void lt_unwind_know_stack(void);
+
 /* Whether the stack the caller runs on is too short for a walk: a signal
  * handler's alternate stack (SIGSTKSZ is 8 KiB), or the end of the
  * thread's. A compare on the thread's own stack; a system call elsewhere. */

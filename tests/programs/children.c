@@ -23,13 +23,17 @@
  *                         _exit at once: none hangs
  *   children execl N      execl of /bin/true with N arguments
  *   children paused       fork while recording is paused: the child
- *                         allocates and exits; it has no file */
+ *                         allocates and exits; it has no file
+ *   children coro KIB     a coroutine on a stack of KIB KiB (a guard page
+ *                         below) allocates 1000 times, 1.5 KiB deep: the
+ *                         tracer must fit in what is left */
 #define _GNU_SOURCE
 #include "common.h"
 
 #include <link.h>
 #include <sched.h>
 #include <signal.h>
+#include <ucontext.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -287,6 +291,47 @@ static int paused(void)
         return 0;
 }
 
+static ucontext_t main_ctx, co_ctx;
+
+static NOINLINE void *co_deep(int d)
+{
+        volatile char pad[256];
+        pad[0] = (char)d;
+        void *p = d ? co_deep(d - 1) : malloc(40 + (size_t)pad[0]);
+        __asm__ volatile("" ::: "memory");
+        return p;
+}
+
+static void co_main(void)
+{
+        for (int i = 0; i < 1000; i++) {
+                void *p = co_deep(4);
+                if (i == 0)
+                        kept = p; /* the first one stays */
+                else
+                        free(p);
+                swapcontext(&co_ctx, &main_ctx);
+        }
+}
+
+static int coro(int kib)
+{
+        size_t page = (size_t)sysconf(_SC_PAGESIZE), size = (size_t)kib << 10;
+        char *m =
+            mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED || mprotect(m, page, PROT_NONE))
+                die("children: no stack for the coroutine\n");
+        getcontext(&co_ctx);
+        co_ctx.uc_stack.ss_sp = m + page;
+        co_ctx.uc_stack.ss_size = size;
+        co_ctx.uc_link = &main_ctx;
+        makecontext(&co_ctx, co_main, 0);
+        for (int i = 0; i < 1000; i++)
+                swapcontext(&main_ctx, &co_ctx);
+        say("coro: %d KiB\n", kib);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         const char *mode = argc > 1 ? argv[1] : "";
@@ -307,6 +352,8 @@ int main(int argc, char **argv)
                 return execl_many(n);
         if (!strcmp(mode, "paused"))
                 return paused();
+        if (!strcmp(mode, "coro"))
+                return coro(n);
         die("usage: children rawclone|underfork|clonefn N | vforkfail | mainexit | cancel N | "
-            "watchdog N | dlfork N | execl 1100 | paused\n");
+            "watchdog N | dlfork N | execl 1100 | paused | coro KIB\n");
 }

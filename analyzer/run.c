@@ -436,8 +436,29 @@ static const char *never_preloaded(const char *path)
         return why;
 }
 
+/* The command was killed by SIG: its last image's file, which could not
+ * say so itself, says it now. */
+static void mark_signaled(struct found *f, ssize_t n, pid_t child, int sig)
+{
+        struct found *last = NULL;
+        for (ssize_t i = 0; i < n; i++)
+                if (f[i].hdr.pid == (uint32_t)child &&
+                    (!last || f[i].hdr.exec_count > last->hdr.exec_count))
+                        last = &f[i];
+        if (!last || (last->hdr.flags & (LT_F_COMPLETE | LT_F_EXEC)))
+                return;
+        int fd = open(last->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        uint32_t flags = last->hdr.flags | LT_F_SIGNALED, status = (uint32_t)sig;
+        if (pwrite(fd, &status, sizeof(status), offsetof(struct lt_header, exit_status)) ==
+            (ssize_t)sizeof(status))
+                pwrite(fd, &flags, sizeof(flags), offsetof(struct lt_header, flags));
+        close(fd);
+}
+
 static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t child,
-                      const struct lt_report_opts *o, int no_report)
+                      int status, const struct lt_report_opts *o, int no_report)
 {
         struct found *f = NULL;
         ssize_t n = find_traces(dir, session, child, &f);
@@ -446,6 +467,8 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
                         strerror((int)-n));
                 return;
         }
+        if (WIFSIGNALED(status))
+                mark_signaled(f, n, child, WTERMSIG(status));
         char file[PATH_MAX];
         const char *why = n == 0 && command_file(cmd, file) == 0 ? never_preloaded(file) : NULL;
         if (why) {
@@ -582,7 +605,7 @@ static int run_main(int argc, char **argv)
         } else {
                 code = WEXITSTATUS(status);
         }
-        after_run(absdir, cmd[0], session, child, &o, no_report);
+        after_run(absdir, cmd[0], session, child, status, &o, no_report);
         return code;
 }
 

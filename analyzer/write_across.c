@@ -33,6 +33,8 @@ static const char *ending(const struct lt_header *h, char *buf, size_t len)
                 snprintf(buf, len, "exited");
         else if (h->flags & LT_F_EXEC)
                 snprintf(buf, len, "replaced by exec");
+        else if (h->flags & LT_F_SIGNALED)
+                snprintf(buf, len, "killed by signal %" PRIu32, h->exit_status);
         else
                 snprintf(buf, len, "did not exit cleanly");
         return buf;

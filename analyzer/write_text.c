@@ -113,6 +113,20 @@ void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead)
 }
 
 /* The process's first line: pid, command, how it ended. */
+/* Whether the process of H runs still: its pid, started when it did. */
+static int still_running(const struct lt_header *h)
+{
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", h->pid);
+        FILE *f = h->proc_start && h->pid ? fopen(path, "r") : NULL;
+        if (!f)
+                return 0;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        return lt_stat_start_time(buf) == h->proc_start;
+}
+
 static void write_process(FILE *out, const struct lt_report *r)
 {
         const struct lt_trace *t = r->trace;
@@ -131,6 +145,12 @@ static void write_process(FILE *out, const struct lt_report *r)
                 fputs(" (exited)\n", out);
         else if (h->flags & LT_F_EXEC)
                 fputs(" (replaced by exec)\n", out);
+        else if (h->flags & LT_F_SIGNALED)
+                fprintf(out, " (killed by signal %" PRIu32 ", SIG%s)\n", h->exit_status,
+                        sigabbrev_np((int)h->exit_status) ? sigabbrev_np((int)h->exit_status)
+                                                          : "?");
+        else if (still_running(h))
+                fputs(" (still running)\n", out);
         else
                 fputs(" (did not exit cleanly)\n", out);
 }
@@ -140,9 +160,12 @@ static void write_summary(FILE *out, const struct lt_report *r)
 {
         const struct lt_trace *t = r->trace;
         const struct lt_header *h = &t->hdr;
-        if (!lt_trace_complete(t))
-                fputs("note: the process did not exit cleanly (killed, crashed, or still running): "
-                      "figures are as of its last update\n",
+        if (!lt_trace_complete(t) && still_running(h))
+                fputs("note: the process is still running: figures are as of its last update\n",
+                      out);
+        else if (!lt_trace_complete(t))
+                fputs("note: the process did not exit cleanly (killed or crashed): figures are as "
+                      "of its last moment\n",
                       out);
         if (h->flags & LT_F_ATTACHED) {
                 lt_write_attach_note(out, t, "note: attached: the report ");

@@ -56,6 +56,7 @@ static LT_NOINLINE void flush_totals(void)
 }
 
 int lt_sandboxed;
+LT_TLS int lt_js_busy;
 
 /* Whether the file is this process's, not its parent's (a vfork or clone
  * child shares it). Under a seccomp filter getpid may be refused: taken to
@@ -63,6 +64,11 @@ int lt_sandboxed;
 static int own_file(const struct lt_header *h)
 {
         return lt_sandboxed || (uint32_t)getpid() == h->pid;
+}
+
+int lt_engine_own_process(void)
+{
+        return lt_tf.hdr && own_file(lt_tf.hdr);
 }
 
 static inline void add_totals(int64_t bytes, int64_t blocks)
@@ -99,8 +105,8 @@ void lt_record_alloc(void *p, size_t size, struct lt_caller from)
         int saved = errno;
         uint64_t wbytes = size;
         uint32_t wblocks = 1;
-        if (lt_sample_bytes)
-                lt_sample_weigh(size, &wbytes, &wblocks);
+        if (lt_sample_bytes && !lt_sample_weigh(size, &wbytes, &wblocks))
+                goto out;
         if (lt_unlikely(__atomic_load_n(&lt_ticker_statm_wanted, __ATOMIC_RELAXED)) &&
             __atomic_exchange_n(&lt_ticker_statm_wanted, 0, __ATOMIC_RELAXED))
                 lt_ticker_open_statm();
@@ -261,7 +267,7 @@ static void atfork_child(void)
 
 int lt_engine_forked_slow(void)
 {
-        int on = 0;
+        int on = 0, saved = errno; /* a name taken (EEXIST) is no error of the program's */
         lt_in_tracer++;
         lt_lock(&lt_tf.grow_lock);
         int started = 0;
@@ -283,6 +289,7 @@ int lt_engine_forked_slow(void)
                 lt_ticker_start();
         }
         lt_in_tracer--;
+        errno = saved;
         return on;
 }
 

@@ -26,9 +26,14 @@ int lt_engine_forked_slow(void);
 extern LT_TLS int lt_in_tracer;
 
 /* Enters the tracer to record a new block or timer. */
+/* node's JS module at its own work on this thread (LEAKTRACE_JS_BUSY,
+ * hooks_node.c): what V8 allocates for the stacks it captures is the
+ * tracer's, not recorded; frees still are. */
+extern LT_TLS int lt_js_busy;
+
 static inline int lt_enter(void)
 {
-        if (lt_unlikely(lt_in_tracer))
+        if (lt_unlikely(lt_in_tracer | lt_js_busy))
                 return 0;
         int state = __atomic_load_n(&lt_recording, __ATOMIC_ACQUIRE);
         if (lt_unlikely(state != LT_ON) && (state != LT_FORKED || !lt_engine_forked_slow()))
@@ -142,6 +147,10 @@ void lt_engine_sandbox(int all_threads);
  * and lt_engine_resume_thread() starts it again. */
 int lt_engine_pause_thread(void);
 void lt_engine_resume_thread(void);
+
+/* Whether the trace file is this process's: not in a vfork child, which
+ * runs in its parent's memory (a system call each time). */
+int lt_engine_own_process(void);
 
 /* A child made without fork's handlers (_Fork, clone, the system calls):
  * records nothing and lets go of its parent's file. Async-signal-safe. */

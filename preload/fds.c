@@ -65,6 +65,14 @@ int lt_fd_still(enum lt_fd_kind kind)
         return 0;
 }
 
+int lt_fd_own_still(int fd)
+{
+        for (int k = 0; k < LT_FD__COUNT; k++)
+                if (atomic_load_explicit(&lt_own_fd[k], memory_order_relaxed) == fd)
+                        return lt_fd_still((enum lt_fd_kind)k);
+        return 0;
+}
+
 static void unwinder_gone(void)
 {
         if (!__atomic_exchange_n(&unwinder_lost, 1, __ATOMIC_RELAXED))

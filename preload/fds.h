@@ -61,6 +61,11 @@ static inline int lt_fd_is_own(int fd)
         return 0;
 }
 
+/* Whether fd, which lt_fd_is_own(), still holds our file: the program may
+ * have closed it behind the hooks (the raw close_range system call) and
+ * had the number again for a file of its own; then it is no longer ours. */
+int lt_fd_own_still(int fd);
+
 /* fd, one of ours, is closed: by the program, which puts another file on
  * its number (dup2, dup3; lost = 1: a pipe of libunwind's is not used
  * again), or by the tracer itself (libunwind opening a new pipe). */

@@ -159,7 +159,12 @@ LT_EXPORT void *calloc(size_t n, size_t size)
                         errno = ENOMEM;
                         return NULL;
                 }
-                return boot_alloc(total, 16); /* the pool is zeroed and never reused */
+                /* The pool is zeroed and never reused; the real malloc,
+                 * which boot_alloc may find by now, is not calloc. */
+                void *p = boot_alloc(total, 16);
+                if (p && !lt_boot_owns(p))
+                        memset(p, 0, total);
+                return p;
         }
         return record(lt_real.calloc(n, size), n * size, LT_CALLER());
 }
@@ -191,7 +196,8 @@ LT_EXPORT void *realloc(void *p, size_t size)
                 /* A free and a new block, which the sampler takes or not as
                  * any other (its weight assumes so). Stopped: the block's old
                  * self is gone, its new self is not recorded. */
-                if (__atomic_load_n(&lt_recording, __ATOMIC_RELAXED) == LT_ON && lt_sample_take(size))
+                if (__atomic_load_n(&lt_recording, __ATOMIC_RELAXED) == LT_ON && !lt_js_busy &&
+                    lt_sample_take(size))
                         lt_record_alloc(q, size, LT_CALLER());
         } else if (known && size != 0) {
                 int saved = errno;

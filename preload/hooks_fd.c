@@ -137,11 +137,12 @@ LT_EXPORT int close(int fd)
 {
         REAL_OR_ENOSYS(close);
         if (lt_unlikely(lt_fd_is_own(fd))) {
-                if (!lt_in_tracer) {
+                if (lt_in_tracer) {
+                        lt_fd_taken(fd, 0); /* libunwind closing its pipe to open another */
+                } else if (lt_fd_own_still(fd)) {
                         errno = EBADF; /* as untraced: nothing is open there */
                         return -1;
                 }
-                lt_fd_taken(fd, 0); /* libunwind closing its pipe to open another */
         }
         if (lt_unlikely(lt_fd_is_timer(fd)) && lt_enter_end()) {
                 int saved = errno;

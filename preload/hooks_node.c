@@ -1,7 +1,8 @@
 /* The stdio call through which V8 opens its log (node.h): node's fopen64,
  * and fopen for builds that call it by that name; and setenv, through which
  * the JS module says that node is exiting. Anything else passes through
- * with one test. */
+ * with one test. The module also says, around the stacks it captures,
+ * that what V8 allocates for them is its own (LEAKTRACE_JS_BUSY). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -59,7 +60,15 @@ LT_EXPORT int setenv(const char *name, const char *value, int overwrite)
                 errno = ENOSYS;
                 return -1;
         }
-        if (lt_unlikely(name && name[0] == 'L' && !strcmp(name, "LEAKTRACE_JS_EXIT")))
-                lt_engine_freeze();
+        if (lt_unlikely(name && name[0] == 'L')) {
+                if (!strcmp(name, "LEAKTRACE_JS_EXIT")) {
+                        lt_engine_freeze();
+                } else if (!strcmp(name, "LEAKTRACE_JS_BUSY")) {
+                        /* Said around each stack the module captures: kept
+                         * out of the environment, which it only passes by. */
+                        lt_js_busy = value && value[0] == '1';
+                        return 0;
+                }
+        }
         return real(name, value, overwrite);
 }

@@ -414,6 +414,11 @@ uint32_t lt_modules_gen(void)
         return __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
 }
 
+int lt_modules_trylock(void)
+{
+        return lt_trylock(&scan_lock);
+}
+
 void lt_modules_lock(void)
 {
         lt_lock(&scan_lock);

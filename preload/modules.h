@@ -31,6 +31,9 @@ void lt_modules_unmapped(uintptr_t addr, size_t len);
 
 /* Around fork: the scan's lock, taken before every other of the tracer's. */
 void lt_modules_lock(void);
+/* 1 with the lock taken, 0 when held: every dl_iterate_phdr of the tracer
+ * is made under it, so that none runs when a fork copies the loader's lock. */
+int lt_modules_trylock(void);
 void lt_modules_unlock(void);
 void lt_modules_reset_lock(void);
 

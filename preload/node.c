@@ -163,6 +163,7 @@ static int timer_module(char *module, size_t size)
         if (!lt_tf_sibling(stem, sizeof(stem), ""))
                 return -1;
         setenv("LEAKTRACE_JS_STATE", stem, 1);
+        setenv("LEAKTRACE_JS_PRELOAD", "1", 1); /* it may say LEAKTRACE_JS_BUSY */
         /* Started paused: the module follows no timer until the recording
          * starts, which it reads in the trace's header at its ticks. */
         if (!strcmp(lt_opt.start, "paused")) {

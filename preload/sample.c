@@ -65,8 +65,20 @@ int lt_sample_init(uint64_t bytes, uint64_t seed)
         return 0;
 }
 
-void lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks)
+/* A thread's countdown starts at 0 (TLS), which takes its first
+ * allocation whatever its size: that one is drawn for here instead. */
+static LT_TLS int primed;
+
+int lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks)
 {
+        if (lt_unlikely(!primed)) {
+                primed = 1;
+                int64_t first = draw();
+                if (first > (int64_t)size) {
+                        lt_sample_left = first - (int64_t)size;
+                        return 0; /* not sampled after all */
+                }
+        }
         /* The countdown may have gone far below zero for a large block:
          * start afresh, the process is memoryless. */
         lt_sample_left = draw();
@@ -79,6 +91,7 @@ void lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks)
          * unbiased. */
         double whole = floor(w);
         *blocks = (uint32_t)whole + (uniform() < w - whole);
+        return 1;
 }
 
 void lt_sample_mark(uintptr_t p)

@@ -31,8 +31,9 @@ static inline int lt_sample_take(size_t size)
 }
 
 /* For a sampled allocation of size bytes: draws the next countdown, and
- * gives the weights the block counts for. */
-void lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks);
+ * gives the weights the block counts for. Returns 1, or 0 when it is not
+ * sampled after all (a thread's first, whose countdown was never drawn). */
+int lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks);
 
 /* The filter of sampled addresses, in two levels. A free reads one bit of
  * an 8 KiB map, which stays in the first-level cache: the 1 MiB array of

@@ -43,7 +43,7 @@ uint32_t lt_stack_caller_only(const struct lt_caller *from);
 
 static inline uint32_t lt_stack_here(int signal_safe, const struct lt_caller *from)
 {
-        if (lt_likely(!lt_unwind_room_short()))
+        if (lt_likely(!lt_unwind_room_short(!signal_safe)))
                 return lt_stack_walk_here(signal_safe, from);
         return lt_stack_caller_only(from);
 }

@@ -289,6 +289,9 @@ void lt_timer_deleted(int64_t id)
 
 void lt_fd_closing(int fd)
 {
+        /* A vfork child closing its copies: the parent's timers stay. */
+        if (!lt_engine_own_process())
+                return;
         lt_lock(&lock);
         if (lt_fd_is_timer(fd))
                 close_locked(fd);
@@ -297,6 +300,8 @@ void lt_fd_closing(int fd)
 
 void lt_fd_range_closing(unsigned first, unsigned last)
 {
+        if (!lt_engine_own_process())
+                return;
         if (last >= LT_MAX_FDS)
                 last = LT_MAX_FDS - 1;
         lt_lock(&lock);
@@ -313,6 +318,8 @@ void lt_fd_range_closing(unsigned first, unsigned last)
 
 void lt_fd_duped(int oldfd, int newfd)
 {
+        if (!lt_engine_own_process())
+                return;
         if (oldfd == newfd || (unsigned)newfd >= LT_MAX_FDS)
                 return;
         lt_lock(&lock);

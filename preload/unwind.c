@@ -162,14 +162,18 @@ static int find_stack(void)
                 return -1;
         lt_stack_lo = (uintptr_t)addr;
         lt_stack_hi = (uintptr_t)addr + size;
-        lt_stack_known = 1;
+        /* 2: too small for the one compare of lt_unwind_room_short(). */
+        lt_stack_known = size >= 2 * LT_ROOM_NEEDED ? 1 : 2;
         return 0;
 }
 
-LT_NOINLINE LT_COLD int lt_unwind_room_short_slow(uintptr_t sp)
+LT_NOINLINE LT_COLD int lt_unwind_room_short_slow(uintptr_t sp, int may_find)
 {
+        /* A thread's first hook: its stack, small as it may be, found now. */
+        if (!lt_stack_known && may_find)
+                find_stack();
         if (lt_stack_known > 0 && sp >= lt_stack_lo && sp < lt_stack_hi)
-                return 1; /* the thread's own stack, near its end */
+                return sp - lt_stack_lo < LT_ROOM_NEEDED;
         stack_t ss;
         if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
                 return sp - (uintptr_t)ss.ss_sp < LT_ROOM_NEEDED;
@@ -446,7 +450,13 @@ static void learn_segment(const struct dl_find_object *o, uint64_t tag)
         if (!o->dlfo_eh_frame || segment((uintptr_t)o->dlfo_eh_frame, tag, &lo, &hi))
                 return;
         struct seg_search s = { (uintptr_t)o->dlfo_eh_frame, 0, 0 };
-        if (!dl_iterate_phdr(seg_of, &s) || !s.hi)
+        /* Under the modules' lock, which fork's prepare takes (modules.h);
+         * busy: learned at a later walk. */
+        if (!lt_modules_trylock())
+                return;
+        int found = dl_iterate_phdr(seg_of, &s);
+        lt_modules_unlock();
+        if (!found || !s.hi)
                 return;
         pthread_mutex_lock(&resolve_lock);
         if (!segment(s.hdr, tag, &lo, &hi)) {

@@ -53,7 +53,9 @@ extern LT_TLS int lt_stack_known;
  * binding of its calls, took up to about 9 KiB. */
 #define LT_ROOM_NEEDED (32u << 10)
 
-int lt_unwind_room_short_slow(uintptr_t sp);
+/* MAY_FIND: the thread's stack may be looked for now, if it never was
+ * (pthread_getattr_np: not in a signal handler, not inside malloc). */
+int lt_unwind_room_short_slow(uintptr_t sp, int may_find);
 
 /* Whether libunwind, which takes about 9 KiB, may run on this stack: the
  * thread's own (its room checked before) or the alternate signal stack with
@@ -71,13 +73,15 @@ void lt_unwind_know_stack(void);
 /* Whether the stack the caller runs on is too short for a walk: a signal
  * handler's alternate stack (SIGSTKSZ is 8 KiB), or the end of the
  * thread's. A compare on the thread's own stack; a system call elsewhere. */
-static inline int lt_unwind_room_short(void)
+static inline int lt_unwind_room_short(int may_find)
 {
         uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-        if (lt_likely(lt_stack_known > 0 &&
+        /* One compare, for a stack of twice the room or more (lt_stack_known
+         * 1; a smaller one is 2, and takes the slow path). */
+        if (lt_likely(lt_stack_known == 1 &&
                       sp - lt_stack_lo - LT_ROOM_NEEDED < lt_stack_hi - lt_stack_lo - LT_ROOM_NEEDED))
                 return 0;
-        return lt_unwind_room_short_slow(sp);
+        return lt_unwind_room_short_slow(sp, may_find);
 }
 
 /* A stack that went to libunwind because rules could not be read (frames

@@ -67,6 +67,8 @@
                               * end_ns is the detach when LT_F_COMPLETE */
 #define LT_F_FROZEN 0x80u    /* node: recording ended at its 'exit' event, before node
                               * tore its heap down (which frees every block it held) */
+#define LT_F_SIGNALED 0x100u /* killed by the signal in exit_status: written after its
+                              * death by `leaktrace run`, which saw it */
 
 /* JS frames. node run with --perf-basic-prof writes /tmp/perf-<pid>.map, one
  * line per piece of code it makes: "START SIZE name", START and SIZE in hex

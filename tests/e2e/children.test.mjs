@@ -4,9 +4,12 @@
 // programs that confine themselves (tests/programs/sandbox.c): seccomp
 // filters and strict mode, a new user namespace; the same output traced.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertLeak, assertStatus, header, markers, prog, report, run, siteAt, src, tmpdir, traceFiles, tracedEnv } from './lib.mjs';
+import {
+  LEAKTRACE, assertLeak, assertStatus, header, markers, prog, report, run, siteAt, src, tmpdir, traceFiles, tracedEnv,
+} from './lib.mjs';
 
 const CHILDREN = prog('children');
 const CHILDREN_C = src('children.c');
@@ -108,3 +111,30 @@ for (const mode of ['filter', 'tsync', 'strict', 'unshare']) {
     }
   });
 }
+
+test('the report of a process still running says so, not that it did not exit cleanly', async (t) => {
+  const dir = tmpdir(t);
+  const srv = spawn(prog('server'), ['3', '1'], { env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '100' }), cwd: dir });
+  const ended = new Promise((resolve) => srv.on('exit', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const file = path.join(dir, `leaktrace.${srv.pid}.lt`);
+  const running = run(LEAKTRACE, ['report', '--top', '1', file]);
+  assertStatus(running);
+  assert.match(running.stdout, new RegExp(`^pid ${srv.pid}: .* \\(still running\\)$`, 'm'));
+  assert.match(running.stdout, /^note: the process is still running: figures are as of its last update$/m);
+  assert.equal(await ended, 0);
+  const done = run(LEAKTRACE, ['report', '--top', '1', file]);
+  assert.match(done.stdout, new RegExp(`^pid ${srv.pid}: .* \\(exited, status 0\\)$`, 'm'));
+});
+
+test('killed by a signal under leaktrace run: its file says which, as run saw it', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--no-report', '--', CHILDREN, 'vforkfail'], { cwd: dir, timeout: 30000 });
+  assertStatus(r, 128 + 9);
+  const [file] = traceFiles(dir);
+  const h = header(path.join(dir, file));
+  assert.equal(h.complete, false);
+  const text = run(LEAKTRACE, ['report', '--top', '1', path.join(dir, file)]);
+  assertStatus(text);
+  assert.match(text.stdout, /^pid \d+: .* \(killed by signal 9, SIGKILL\)$/m);
+});

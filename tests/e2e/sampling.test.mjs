@@ -23,11 +23,16 @@ const SITES = {
 };
 const total = Object.values(SITES).reduce((a, s) => a + s.n * s.size, 0);
 
-/** Four standard deviations of the estimate of a site, relative to its size. */
+/**
+ * Four standard deviations of the estimate of a site, relative to its size:
+ * n blocks each taken with probability p and counted 1/p times have a
+ * relative deviation of sqrt((1 - p) / (n p)). (A site that expects less
+ * than one sample is 0, or one sample at 1/p times its block, many times
+ * the truth: a bound of 100% would fail one seed in seven.)
+ */
 function bound(s) {
   const p = -Math.expm1(-s.size / T);
-  const samples = s.n * p;
-  return Math.min(1, 4 / Math.sqrt(Math.max(samples, 1)) * Math.sqrt(1 - p));
+  return 4 * Math.sqrt((1 - p) / (s.n * p));
 }
 
 for (const seed of [1, 2, 3, 4, 5]) {
@@ -60,3 +65,16 @@ for (const seed of [1, 2, 3, 4, 5]) {
     assert.equal(other.length, 0, `churn sites left: ${JSON.stringify(other.map((x) => x.live_bytes))}`);
   });
 }
+
+test('a new thread\'s first allocation is sampled as any other: 2000 threads leaking one block each', (t) => {
+  const dir = tmpdir(t);
+  const r = run(PROG, ['threads'], { env: tracedEnv(dir, { LEAKTRACE_SAMPLE: String(T), LEAKTRACE_SEED: '7' }), cwd: dir });
+  assertStatus(r);
+  assert.equal(r.stdout, 'sampling: 2000 threads\n');
+  const rep = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  const s = { n: 2000, size: 4000 };
+  const truth = s.n * s.size;
+  const est = rep.sites.filter((x) => frameAt(x.frames[0], SRC, M.LEAK.thread)).reduce((a, x) => a + x.live_bytes, 0);
+  const err = Math.abs(est - truth) / truth;
+  assert.ok(err <= bound(s), `estimated ${est} bytes for ${truth} (error ${(100 * err).toFixed(1)}%, bound ${(100 * bound(s)).toFixed(1)}%)`);
+});

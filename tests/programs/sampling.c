@@ -66,8 +66,33 @@ static NOINLINE void churn(void)
                 free(window[i]);
 }
 
-int main(void)
+#define THREADS_N 2000
+#define THREAD_SIZE 4000
+
+static void *thread_leak(void *arg)
 {
+        *(void **)arg = malloc(THREAD_SIZE); /* LEAK: thread */
+        return NULL;
+}
+
+/* Each of THREADS_N threads leaks one block, its first allocation: the
+ * countdown of a new thread must be drawn, not start at 0. */
+static int threads(void)
+{
+        static void *kept_by[THREADS_N];
+        for (int i = 0; i < THREADS_N; i++) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, thread_leak, &kept_by[i]) || pthread_join(t, NULL))
+                        die("sampling: pthread failed\n");
+        }
+        say("sampling: %d threads\n", THREADS_N);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        if (argc > 1 && !strcmp(argv[1], "threads"))
+                return threads();
         leak_small();
         churn();
         leak_medium();

@@ -586,6 +586,18 @@ int lt_tf_materialize(void)
         uint64_t proc_start = proc_start_time();
         int fd = create_file(proc_start, &exec_count);
         int err = fd < 0 ? fd : reserve_disk(fd, 0, h->file_size);
+        /* The header says whose file it is before the copy goes out: a
+         * child killed in the middle leaves a file of its own, cut short,
+         * not one that claims to be its parent's. */
+        h->pid = (uint32_t)getpid();
+        h->ppid = parent;
+        h->fork_parent = parent;
+        h->proc_start = proc_start;
+        h->start_ns = h->update_ns = lt_now_ns();
+        h->end_ns = 0;
+        h->flags = (h->flags & LT_F_DROPPED) | LT_F_FORK_CHILD;
+        h->perf_map_bytes = 0; /* perfmap.h links the parent's copy */
+        read_cmdline(h); /* a worker may have a title of its own by now */
         if (!err)
                 err = each_region(copy_and_share, fd);
         if (err) {
@@ -603,14 +615,5 @@ int lt_tf_materialize(void)
         tf_dev = st.st_dev;
         tf_ino = st.st_ino;
         set_fd(fd);
-        h->pid = (uint32_t)getpid();
-        h->ppid = parent;
-        h->fork_parent = parent;
-        h->proc_start = proc_start;
-        h->start_ns = h->update_ns = lt_now_ns();
-        h->end_ns = 0;
-        h->flags = (h->flags & LT_F_DROPPED) | LT_F_FORK_CHILD;
-        h->perf_map_bytes = 0; /* perfmap.h links the parent's copy */
-        read_cmdline(h); /* a worker may have a title of its own by now */
         return 0;
 }

@@ -598,8 +598,8 @@ int main(int argc, char **argv)
                              "  #1 mid_a (%s:%u) [lt-test-report]\n"
                              "  #2 capture_all (%s:%u) [lt-test-report]\n\n"
                              "== %s ==\npid 100: ./server --port=80 (did not exit cleanly)\n"
-                             "note: the process did not exit cleanly (killed, crashed, or still "
-                             "running): figures are as of its last update\n",
+                             "note: the process did not exit cleanly (killed or crashed): "
+                             "figures are as of its last moment\n",
                              me, fe[0].line, me, fa[0].line, me, fa[1].line, me, fa[2].line,
                              p2) < 0 ||
                     asprintf(&h3,

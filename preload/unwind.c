@@ -148,7 +148,7 @@ static inline uint64_t epoch_tag(void)
         return (uint64_t)(lt_modules_gen() & 0xff) << 56;
 }
 
-static int find_stack(void)
+static LT_NOINLINE LT_COLD int find_stack(void)
 {
         lt_stack_known = -1;
         pthread_attr_t a;
@@ -444,7 +444,7 @@ static int segment(uintptr_t hdr, uint64_t tag, uintptr_t *lo, uintptr_t *hi)
  * loader's lock, and the loader allocates while it holds its own, so that
  * an allocation hook waiting on resolve_lock and a walk waiting on the
  * loader could wait on each other. */
-static void learn_segment(const struct dl_find_object *o, uint64_t tag)
+static LT_NOINLINE LT_COLD void learn_segment(const struct dl_find_object *o, uint64_t tag)
 {
         uintptr_t lo, hi;
         if (!o->dlfo_eh_frame || segment((uintptr_t)o->dlfo_eh_frame, tag, &lo, &hi))
@@ -548,7 +548,7 @@ static LT_NOINLINE LT_COLD struct rtable *rtable_grow(struct rtable *t)
  * read, and entered only when the lock is free: the thread may hold it
  * already, in the middle of a read that it interrupted or that mapped
  * memory. */
-static uint64_t slow_lookup(uintptr_t ra, uint64_t tag, int may_read)
+static LT_NOINLINE LT_COLD uint64_t slow_lookup(uintptr_t ra, uint64_t tag, int may_read)
 {
         struct dl_find_object found;
         const struct dl_find_object *o = _dl_find_object((void *)(ra - 1), &found) == 0 ? &found

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,37 @@ int lt_args_next(struct lt_args *a)
                 return o->key;
         }
         return LT_ARGS_END;
+}
+
+/* A count of bytes or timers: digits, then for bytes an optional K, M or
+ * G (KiB, MiB, GiB) suffix. Returns 0, or -EINVAL. */
+int lt_parse_count(const char *s, int bytes, int64_t *out)
+{
+        char *end;
+        errno = 0;
+        if (!*s || *s == '-' || *s == '+')
+                return -EINVAL;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s)
+                return -EINVAL;
+        unsigned shift = 0;
+        if (bytes && *end) {
+                const char *suf = end;
+                shift = *suf == 'K' || *suf == 'k'   ? 10
+                        : *suf == 'M' || *suf == 'm' ? 20
+                        : *suf == 'G' || *suf == 'g' ? 30
+                                                     : 64;
+                if (shift == 64)
+                        return -EINVAL;
+                suf++;
+                if (!strcmp(suf, "iB") || !strcmp(suf, "B"))
+                        suf += strlen(suf);
+                end = (char *)suf;
+        }
+        if (*end || v > (unsigned long long)INT64_MAX >> shift)
+                return -EINVAL;
+        *out = (int64_t)(v << shift);
+        return 0;
 }
 
 /* TEXT from column COL on, words wrapped at WIDTH, further lines indented

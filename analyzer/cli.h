@@ -6,6 +6,7 @@
 #ifndef LT_CLI_H
 #define LT_CLI_H
 
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -117,5 +118,9 @@ void lt_cli_help(const struct lt_cli_cmd *cmd, FILE *out);
 int lt_man_command(FILE *out);
 int lt_man_env(FILE *out);
 int lt_bash_completion(FILE *out);
+
+/* A count of bytes or timers: digits, then for bytes an optional K, M or
+ * G (KiB, MiB, GiB) suffix. Returns 0, or -EINVAL. */
+int lt_parse_count(const char *s, int bytes, int64_t *out);
 
 #endif

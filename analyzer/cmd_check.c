@@ -20,37 +20,6 @@
 #include "write_history.h"
 #include "writers.h"
 
-/* A count of bytes or timers: digits, then for bytes an optional K, M or
- * G (KiB, MiB, GiB) suffix. Returns 0, or -EINVAL. */
-static int parse_count(const char *s, int bytes, int64_t *out)
-{
-        char *end;
-        errno = 0;
-        if (!*s || *s == '-' || *s == '+')
-                return -EINVAL;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || end == s)
-                return -EINVAL;
-        unsigned shift = 0;
-        if (bytes && *end) {
-                const char *suf = end;
-                shift = *suf == 'K' || *suf == 'k'   ? 10
-                        : *suf == 'M' || *suf == 'm' ? 20
-                        : *suf == 'G' || *suf == 'g' ? 30
-                                                     : 64;
-                if (shift == 64)
-                        return -EINVAL;
-                suf++;
-                if (!strcmp(suf, "iB") || !strcmp(suf, "B"))
-                        suf += strlen(suf);
-                end = (char *)suf;
-        }
-        if (*end || v > (unsigned long long)INT64_MAX >> shift)
-                return -EINVAL;
-        *out = (int64_t)(v << shift);
-        return 0;
-}
-
 struct bounds {
         int64_t max_growth;
         int64_t max_timers; /* < 0: none */
@@ -184,7 +153,7 @@ static int check_main(int argc, char **argv)
         lt_args_init(&a, &lt_check_cmd, argc, argv);
         while ((c = lt_args_next(&a)) > 0) {
                 growth_given |= c == 'g';
-                if (parse_count(a.val, c != 't',
+                if (lt_parse_count(a.val, c != 't',
                                 c == 'g'   ? &b.max_growth
                                 : c == 'l' ? &b.max_live
                                            : &b.max_timers) < 0) {

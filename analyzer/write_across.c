@@ -197,7 +197,8 @@ static int text_timers(FILE *out, const struct lt_across *a, unsigned top)
                         s->nprocs == 1 ? "" : "es");
                 text_pids(out, a, s->procs, s->nprocs);
                 char every[64];
-                fprintf(out, "), %s\n", repeat_str(every, sizeof(every), s));
+                fprintf(out, "), %s%s\n", repeat_str(every, sizeof(every), s),
+                        s->site->node_own ? " (node's own: not the program's to clear)" : "");
                 if (s->site->inherited) {
                         fputs("  (inherited across exec: made before this program started)\n", out);
                 } else if (s->kind == LT_TIMER_JS) {

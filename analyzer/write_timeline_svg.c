@@ -157,6 +157,20 @@ static void legend(FILE *out, int panel, int has_js)
         }
 }
 
+/* Where recording started (ON) or stopped, at TS seconds. */
+static void recording_mark(FILE *out, const struct axes *a, double ts, int on)
+{
+        double x = px(a, ts);
+        fprintf(out,
+                "<g class=\"%s\" data-t=\"%.3f\"><title>recording %s at %.3f s</title><line "
+                "x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
+                "stroke-dasharray=\"1 3\"/><text x=\"%.2f\" y=\"%.2f\" class=\"small\" "
+                "text-anchor=\"end\">recording %s</text></g>\n",
+                on ? "recording" : "recording-off", ts, on ? "started" : "stopped", ts, x,
+                panels[0].top, x, PLOT_BOTTOM, on ? "#2a8f3a" : "#b03a2e", x - 3,
+                panels[0].top + (on ? 14 : 27), on ? "on" : "off");
+}
+
 int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n)
 {
         struct axes a = {.t0 = INFINITY, .t1 = -INFINITY, .v1 = {0}};
@@ -266,20 +280,15 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                                 "fill=\"#c00\">\xc3\x97</text></g>\n",
                                 t->hdr.pid, te, px(&a, te), panels[0].top + 12);
                 }
-                /* recording started later than the process: ctl start */
+                /* recording started later than the process (ctl start), and
+                 * stopped (ctl stop): the flat line after a stop is no
+                 * plateau */
                 uint64_t on_ns = t->hdr.history.start_tick_ns;
-                if (on_ns > t->hdr.start_ns + (uint64_t)t->hdr.history.tick_ms * 1000000u) {
-                        double ts = pr->offset + lt_trace_seconds(t, on_ns);
-                        double x = px(&a, ts);
-                        fprintf(out,
-                                "<g class=\"recording\" data-t=\"%.3f\"><title>recording "
-                                "started at %.3f s</title><line x1=\"%.2f\" y1=\"%.2f\" "
-                                "x2=\"%.2f\" y2=\"%.2f\" stroke=\"#2a8f3a\" "
-                                "stroke-dasharray=\"1 3\"/><text x=\"%.2f\" y=\"%.2f\" "
-                                "class=\"small\" text-anchor=\"end\">recording on</text></g>\n",
-                                ts, ts, x, panels[0].top, x, PLOT_BOTTOM, x - 3,
-                                panels[0].top + 14);
-                }
+                if (on_ns > t->hdr.start_ns + (uint64_t)t->hdr.history.tick_ms * 1000000u)
+                        recording_mark(out, &a, pr->offset + lt_trace_seconds(t, on_ns), 1);
+                uint64_t off_ns = t->hdr.history.stop_tick_ns;
+                if (off_ns > t->hdr.history.start_tick_ns && off_ns > t->hdr.start_ns)
+                        recording_mark(out, &a, pr->offset + lt_trace_seconds(t, off_ns), 0);
                 for (uint64_t s = 0; s < t->nsnaps; s++) {
                         double ts = pr->offset + lt_trace_seconds(t, t->snaps[s].time_ns);
                         if (ts < a.t0 || ts > a.t1)

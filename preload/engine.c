@@ -196,12 +196,22 @@ void lt_record_restore(const struct lt_live_entry *e)
         errno = saved;
 }
 
-/* Whether this fork's child gets a copy of the file: the parent records. */
-static int fork_copies;
+/* Whether this fork's child gets a copy of the file: the parent records.
+ * Per thread: the handlers of one fork run on the thread that forks. */
+static LT_TLS int fork_copies;
+/* fork (async-signal-safe) from a handler that interrupted the tracer on
+ * this thread: its locks may be held here, so none is taken, and the child
+ * runs untraced. */
+static LT_TLS int fork_in_tracer;
 
 static void atfork_prepare(void)
 {
+        fork_in_tracer = lt_in_tracer != 0;
         lt_in_tracer++;
+        if (fork_in_tracer) {
+                fork_copies = 0;
+                return;
+        }
         lt_modules_lock(); /* first: a scan takes the file's grow_lock under it */
         lt_perfmap_lock();
         lt_ticker_lock();
@@ -221,6 +231,10 @@ static void atfork_prepare(void)
 
 static void atfork_parent(void)
 {
+        if (fork_in_tracer) {
+                lt_in_tracer--;
+                return;
+        }
         if (fork_copies)
                 lt_tf_fork_parent();
         lt_unlock(&lt_tf.grow_lock);
@@ -253,6 +267,11 @@ static void atfork_child(void)
         if (lt_attach_late()) {
                 lt_recording = LT_OFF;
                 lt_attached = 0;
+        } else if (fork_in_tracer) {
+                /* The tracer code the handler interrupted goes on in the
+                 * child: it ends its step on the file, then nothing more
+                 * is recorded here. */
+                lt_recording = LT_OFF;
         } else if (fork_copies) {
                 lt_recording = lt_tf_fork_child() < 0 ? LT_OFF : LT_FORKED;
         } else if (lt_recording) {
@@ -305,8 +324,12 @@ void lt_engine_set(int state)
         int was = __atomic_exchange_n(&lt_recording, state, __ATOMIC_ACQ_REL);
         if (!h)
                 return;
-        if (state == LT_ON && was != LT_ON)
+        if (state == LT_ON && was != LT_ON) {
                 h->history.start_tick_ns = lt_now_ns();
+                h->history.stop_tick_ns = 0;
+        } else if (state == LT_STOPPED && was == LT_ON) {
+                h->history.stop_tick_ns = lt_now_ns();
+        }
         __atomic_store_n(&h->history.state, (uint32_t)header_state[state], __ATOMIC_RELEASE);
 }
 
@@ -397,10 +420,16 @@ int lt_engine_exec_begin(void)
          * parent's, which goes on. */
         if (!own_file(h))
                 return 0;
+        /* exec is async-signal-safe: from a handler that interrupted the
+         * tracer, whose locks may be this thread's, the file is marked
+         * only, as _exit leaves it. */
+        int quick = lt_in_tracer != 0;
         lt_in_tracer++;
         flush_totals();
-        lt_ticker_tick_now(0);
-        lt_perfmap_copy(1);
+        if (!quick && !lt_sandboxed) {
+                lt_ticker_tick_now(0);
+                lt_perfmap_copy(1);
+        }
         h->end_ns = lt_now_ns();
         __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);
         lt_in_tracer--;

@@ -213,7 +213,9 @@ struct lt_history_state {
         uint32_t pid_alive;  /* the pid whose background thread answers control */
         uint64_t tracer_bytes; /* memory the tracer itself holds, at the last tick */
         uint64_t start_tick_ns; /* CLOCK_REALTIME when recording (last) started */
-        uint64_t reserved[4];
+        uint64_t stop_tick_ns;  /* CLOCK_REALTIME when it (last) stopped (ctl stop, a
+                                 * seccomp filter); 0: never, or started since */
+        uint64_t reserved[3];
 };
 _Static_assert(sizeof(struct lt_history_state) == 80, "lt_history_state layout");
 

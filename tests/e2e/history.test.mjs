@@ -228,6 +228,24 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
   for (const s of rep.snapshots)
     assert.ok(doc.includes(`<title>snapshot ${s.name} at ${s.t.toFixed(3)} s</title>`), `snapshot ${s.name} marked`);
   assert.match(doc, /<g class="recording"/, 'the start of recording marked');
+  assert.doesNotMatch(doc, /recording-off/, 'never stopped: no stop marked');
+});
+
+test('ctl stop: the timeline marks where recording stopped', async (t) => {
+  const dir = tmpdir(t);
+  const srv = spawn(prog('server'), ['2', '1'], { env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '50' }), cwd: dir });
+  const ended = new Promise((resolve) => srv.on('exit', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  assertStatus(run(LEAKTRACE, ['ctl', String(srv.pid), 'stop']));
+  assert.equal(await ended, 0);
+  const file = path.join(dir, `leaktrace.${srv.pid}.lt`);
+  const tl = path.join(dir, 'timeline.svg');
+  assertStatus(run(LEAKTRACE, ['timeline', file, '-o', tl]));
+  const doc = assertWellFormed(tl);
+  const off = /<g class="recording-off" data-t="([\d.]+)">/.exec(doc);
+  assert.ok(off, 'the stop marked');
+  const at = Number(off[1]);
+  assert.ok(at > 0.3 && at < 1.9, `stopped at ${at} s, of a 2 s run`);
 });
 
 test('without the leak: check passes; live timers have their own bound', async (t) => {

@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { assertStatus, frameAt, markers, prog, report, run, src, tmpdir, tracedEnv } from './lib.mjs';
+import {
+  LEAKTRACE, assertStatus, cleanEnv, frameAt, markers, prog, report, run, src, tmpdir, traceFiles, tracedEnv,
+} from './lib.mjs';
 
 const PROG = prog('sampling');
 const SRC = src('sampling.c');
@@ -77,4 +79,18 @@ test('a new thread\'s first allocation is sampled as any other: 2000 threads lea
   const est = rep.sites.filter((x) => frameAt(x.frames[0], SRC, M.LEAK.thread)).reduce((a, x) => a + x.live_bytes, 0);
   const err = Math.abs(est - truth) / truth;
   assert.ok(err <= bound(s), `estimated ${est} bytes for ${truth} (error ${(100 * err).toFixed(1)}%, bound ${(100 * bound(s)).toFixed(1)}%)`);
+});
+
+test('leaktrace run --sample 64K: LEAKTRACE_SAMPLE for the command, estimates in its report', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '--sample', '64K', '-o', dir, '--no-report', '--', PROG], { env: cleanEnv(), cwd: dir });
+  assertStatus(r);
+  const [file] = traceFiles(dir);
+  const rep = report([path.join(dir, file)]);
+  assert.equal(rep.verdicts.estimated, true);
+  const text = run(LEAKTRACE, ['report', '--top', '1', path.join(dir, file)]);
+  assert.match(text.stdout, /^note: sampled \(one allocation per 65536 bytes on average\): figures are estimates$/m);
+  const bad = run(LEAKTRACE, ['run', '--sample', '2G', '--', PROG]);
+  assertStatus(bad, 2);
+  assert.match(bad.stderr, /^leaktrace run: --sample wants a number of bytes from 0 to 1G/);
 });

@@ -93,9 +93,6 @@ void lt_report_to_stderr(char **paths, size_t n, const struct lt_report_opts *o)
  * is none, or -errno when the map cannot be read. */
 int lt_file_of_pid(pid_t pid, char *path, size_t size);
 
-/* Field 22 of /proc/PID/stat (when it started), to tell the process from a
- * later one that got its pid; 0 when it cannot be read. */
-unsigned long long lt_start_time_of(pid_t pid);
 
 struct lt_header;
 /* Leaves CMD (enum lt_command) with ARG in the control block of the trace

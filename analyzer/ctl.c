@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "leaktrace/format.h"
+#include "trace.h"
 
 #define ANSWER_WITHIN_MS 2000
 
@@ -68,18 +69,6 @@ int lt_file_of_pid(pid_t pid, char *path, size_t size)
         return found;
 }
 
-unsigned long long lt_start_time_of(pid_t pid)
-{
-        char path[64], buf[1024];
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (!f)
-                return 0;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        return lt_stat_start_time(buf);
-}
 
 static void sleep_ms(long ms)
 {

@@ -490,3 +490,16 @@ int lt_trace_peek(const char *path, struct lt_header *h)
                 err = -EINVAL;
         return err;
 }
+
+unsigned long long lt_start_time_of(pid_t pid)
+{
+        char path[64], buf[1024];
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+                return 0;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        return lt_stat_start_time(buf);
+}

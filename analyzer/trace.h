@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "leaktrace/format.h"
 
@@ -57,5 +58,9 @@ static inline int lt_trace_complete(const struct lt_trace *t)
 {
         return (t->hdr.flags & (LT_F_COMPLETE | LT_F_EXEC)) != 0;
 }
+
+/* Field 22 of /proc/PID/stat (when it started), to tell the process from a
+ * later one that got its pid; 0 when it cannot be read. */
+unsigned long long lt_start_time_of(pid_t pid);
 
 #endif

@@ -116,15 +116,7 @@ void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead)
 /* Whether the process of H runs still: its pid, started when it did. */
 static int still_running(const struct lt_header *h)
 {
-        char path[64], buf[1024];
-        snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", h->pid);
-        FILE *f = h->proc_start && h->pid ? fopen(path, "r") : NULL;
-        if (!f)
-                return 0;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        return lt_stat_start_time(buf) == h->proc_start;
+        return h->proc_start && h->pid && lt_start_time_of((pid_t)h->pid) == h->proc_start;
 }
 
 static void write_process(FILE *out, const struct lt_report *r)

@@ -1,7 +1,13 @@
-/* The exec family: the image about to be replaced marks its file as ended
+/* What changes the process itself, past malloc's reach.
+ *
+ * The exec family: the image about to be replaced marks its file as ended
  * by exec (and unmarks it if exec fails). The new image, when traced, also
  * marks its predecessor; this catches the case where it is not
- * (LEAKTRACE_FOLLOW=0, a setuid program). */
+ * (LEAKTRACE_FOLLOW=0, a setuid program).
+ *
+ * And the process confining itself (a seccomp filter, a user namespace)
+ * or making children around fork's handlers (_Fork, clone, the system
+ * calls through syscall()): see each. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/sched.h>
@@ -121,9 +127,11 @@ LT_EXPORT int prctl(int option, ...)
  * threads: the background thread ends for the call, and starts again. */
 static int alone(int (*call)(int, int), int a, int b)
 {
-        int stopped = lt_engine_pause_thread();
-        int rc = call(a, b);
         int saved = errno;
+        int stopped = lt_engine_pause_thread();
+        errno = saved;
+        int rc = call(a, b);
+        saved = errno;
         if (stopped)
                 lt_engine_resume_thread();
         errno = saved;

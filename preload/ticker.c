@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ static uint64_t hist_of_len;
 static int running;
 static int alive; /* the thread runs: attach mode waits for its end */
 static int stop_asked; /* lt_ticker_stop(): the thread ends at its next poll */
+static pid_t ticker_tid; /* the thread's, while it runs */
 
 /* 1: the thread ends after its answer (a detach). */
 static int control(void);
@@ -357,6 +359,7 @@ static void *run(void *arg)
 {
         (void)arg;
         lt_in_tracer = 1; /* nothing this thread does is the program's */
+        __atomic_store_n(&ticker_tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
         lt_tf_tracer_thread = 1;
         /* The rules of the first frames of every capture (lt_unwind's own
          * and its caller's), which the captures that may not read rules
@@ -500,6 +503,16 @@ int lt_ticker_stop(void)
                 nanosleep(&ms, NULL);
         }
         __atomic_store_n(&stop_asked, 0, __ATOMIC_RELEASE);
+        /* Its run() has returned; the kernel still counts the thread until
+         * it is reaped, which unshare(CLONE_NEWUSER) would see: gone when
+         * a signal 0 to it finds nobody. */
+        pid_t tid = __atomic_load_n(&ticker_tid, __ATOMIC_ACQUIRE);
+        for (int waited = 0; !err && tid > 0 && waited < 1000; waited++) {
+                if (syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH)
+                        break;
+                struct timespec ms = {0, 1000000L};
+                nanosleep(&ms, NULL);
+        }
         return err ? err : 1;
 }
 

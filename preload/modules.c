@@ -35,6 +35,15 @@ static struct alias {
 } aliases[MAX_ALIASES];
 static unsigned naliases;
 
+/* The records the last scan found gone, and that scan's generation: a
+ * library loaded again as it was (a plugin reloaded in a loop) takes its
+ * record back instead of a new one each time, so the table does not grow
+ * with every cycle. Its code is the same at the same addresses. */
+#define MAX_GONE 64
+static uint32_t gone[MAX_GONE];
+static unsigned ngone;
+static uint32_t gone_gen;
+
 struct scan {
         int changed;
         uint32_t new_gen;
@@ -145,9 +154,25 @@ static int scan_one(struct dl_phdr_info *info, size_t size, void *arg)
                         return 0;
                 }
         }
+        if (nloaded >= MAX_LOADED) {
+                lt_tf_drop(LT_DROP_MODULES_FULL, 1);
+                return 0;
+        }
+        for (unsigned i = 0; i < ngone && gone_gen == gen; i++) {
+                struct lt_module_rec *old = lt_tf_rec(LT_SEC_MODULES, gone[i]);
+                if (old->gen_unloaded == gen && same_module(old, &m)) {
+                        __atomic_store_n(&old->gen_unloaded, LT_MOD_LOADED, __ATOMIC_RELEASE);
+                        loaded[nloaded] = gone[i];
+                        loaded_seen[nloaded] = 1;
+                        nloaded++;
+                        gone[i] = gone[--ngone];
+                        sc->changed = 1;
+                        return 0;
+                }
+        }
         struct lt_section *s = &lt_tf.hdr->sections[LT_SEC_MODULES];
         uint64_t idx = s->count;
-        if (nloaded >= MAX_LOADED || lt_tf_reserve(LT_SEC_MODULES, idx + 1) < 0) {
+        if (lt_tf_reserve(LT_SEC_MODULES, idx + 1) < 0) {
                 lt_tf_drop(LT_DROP_MODULES_FULL, 1);
                 return 0;
         }
@@ -213,15 +238,21 @@ int lt_modules_scan(void)
         memset(loaded_seen, 0, nloaded);
         dl_iterate_phdr(scan_one, &sc);
         /* Whatever was loaded and was not seen now is gone. */
-        unsigned kept = 0;
+        unsigned kept = 0, ngone_now = 0;
         for (unsigned i = 0; i < nloaded; i++) {
                 if (loaded_seen[i]) {
                         loaded[kept++] = loaded[i];
                 } else {
                         struct lt_module_rec *m = lt_tf_rec(LT_SEC_MODULES, loaded[i]);
                         __atomic_store_n(&m->gen_unloaded, sc.new_gen, __ATOMIC_RELEASE);
+                        if (ngone_now < MAX_GONE)
+                                gone[ngone_now++] = loaded[i];
                         sc.changed = 1;
                 }
+        }
+        if (sc.changed) {
+                ngone = ngone_now;
+                gone_gen = sc.new_gen;
         }
         nloaded = kept;
         /* An object loaded and unloaded since the last scan was never seen
@@ -439,6 +470,7 @@ void lt_modules_reset(void)
         lt_lock(&scan_lock);
         nloaded = 0;
         naliases = 0;
+        ngone = 0;
         gen = 1;
         seen_adds = seen_subs = ~0ull;
         lt_unlock(&scan_lock);

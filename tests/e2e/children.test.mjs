@@ -5,6 +5,7 @@
 // filters and strict mode, a new user namespace; the same output traced.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
@@ -137,4 +138,16 @@ test('killed by a signal under leaktrace run: its file says which, as run saw it
   const text = run(LEAKTRACE, ['report', '--top', '1', path.join(dir, file)]);
   assertStatus(text);
   assert.match(text.stdout, /^pid \d+: .* \(killed by signal 9, SIGKILL\)$/m);
+});
+
+test('a library loaded and unloaded 400 times: its module record is taken back, the trace does not grow with it', (t) => {
+  const lib = prog('libleaklib.so');
+  const size = (n) => {
+    const { r, file } = runIn(t, ['dlcycle', String(n), lib]);
+    assert.equal(r.stdout, `dlcycle: ${n}\n`);
+    return fs.statSync(file).size;
+  };
+  const few = size(20), many = size(400);
+  // A record is 1 KiB: 380 more cycles were 390 KB more before records were taken back.
+  assert.ok(many - few < 128 * 1024, `${few} bytes after 20 cycles, ${many} after 400`);
 });

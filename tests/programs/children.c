@@ -24,12 +24,16 @@
  *   children execl N      execl of /bin/true with N arguments
  *   children paused       fork while recording is paused: the child
  *                         allocates and exits; it has no file
+ *   children dlcycle N LIB  loads LIB with dlopen and unloads it, N times
+ *                         (a plugin reloaded): the trace must not grow
+ *                         with every cycle
  *   children coro KIB     a coroutine on a stack of KIB KiB (a guard page
  *                         below) allocates 1000 times, 1.5 KiB deep: the
  *                         tracer must fit in what is left */
 #define _GNU_SOURCE
 #include "common.h"
 
+#include <dlfcn.h>
 #include <link.h>
 #include <sched.h>
 #include <signal.h>
@@ -332,6 +336,19 @@ static int coro(int kib)
         return 0;
 }
 
+static int dlcycle(int n, const char *lib)
+{
+        for (int i = 0; i < n; i++) {
+                void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+                if (!h)
+                        die("children: dlopen %s: %s\n", lib, dlerror());
+                dlclose(h);
+        }
+        keep();
+        say("dlcycle: %d\n", n);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         const char *mode = argc > 1 ? argv[1] : "";
@@ -354,6 +371,8 @@ int main(int argc, char **argv)
                 return paused();
         if (!strcmp(mode, "coro"))
                 return coro(n);
+        if (!strcmp(mode, "dlcycle") && argc == 4)
+                return dlcycle(n, argv[3]);
         die("usage: children rawclone|underfork|clonefn N | vforkfail | mainexit | cancel N | "
-            "watchdog N | dlfork N | execl 1100 | paused | coro KIB\n");
+            "watchdog N | dlfork N | execl 1100 | paused | coro KIB | dlcycle N LIB\n");
 }

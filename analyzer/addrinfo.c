@@ -218,6 +218,7 @@ void lt_addrinfo_clear(struct lt_addr_info *info)
         for (unsigned i = 0; i < info->nframes; i++) {
                 free((char *)info->frames[i].function);
                 free((char *)info->frames[i].file);
+                free((char *)info->frames[i].gen_file);
         }
         free(info->frames);
         free((char *)info->symbol);

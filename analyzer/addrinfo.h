@@ -21,6 +21,10 @@ struct lt_frame_info {
         bool inlined;
         unsigned char code;   /* enum lt_code_kind: native, or from node's perf map */
         unsigned char tier;   /* JS frames: enum lt_js_tier */
+        /* A JS frame whose script's source map gave file, line and column
+         * (sourcemap.h): the position node gave; else NULL and 0. */
+        const char *gen_file;
+        unsigned gen_line, gen_column;
 };
 
 struct lt_addr_info {

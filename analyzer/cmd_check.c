@@ -152,6 +152,11 @@ static int check_main(int argc, char **argv)
         int c, growth_given = 0;
         lt_args_init(&a, &lt_check_cmd, argc, argv);
         while ((c = lt_args_next(&a)) > 0) {
+                if (c == 'S') {
+                        if (lt_report_opt(NULL, "check", "source-maps", a.val) < 0)
+                                return 2;
+                        continue;
+                }
                 growth_given |= c == 'g';
                 if (lt_parse_count(a.val, c != 't',
                                 c == 'g'   ? &b.max_growth
@@ -209,6 +214,7 @@ static const struct lt_cli_opt check_opts[] = {
      "but node's own; default: no bound)"},
     {'l', 0, "max-live", "BYTES", LT_KIND_ANY, NULL,
      "fail when more than BYTES are live at the end (default: no bound)"},
+    LT_SOURCE_MAPS_OPT,
     {0},
 };
 

@@ -323,7 +323,7 @@ static int diff_main(int argc, char **argv)
         int c;
         lt_args_init(&a, &lt_diff_cmd, argc, argv);
         while ((c = lt_args_next(&a)) > 0) {
-                if (lt_report_opt(&o, "diff", c == 't' ? "top" : "format", a.val) < 0)
+                if (lt_report_opt(&o, "diff", lt_report_opt_name(c), a.val) < 0)
                         return 2;
         }
         if (c != LT_ARGS_END)
@@ -402,6 +402,7 @@ static const struct lt_cli_opt diff_opts[] = {
     {'t', 0, "top", "N", LT_KIND_ANY, NULL,
      "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},
     {'f', 0, "format", "FORMAT", LT_KIND_WORDS, "text json ", "{} (text by default)"},
+    LT_SOURCE_MAPS_OPT,
     {0},
 };
 

@@ -16,6 +16,15 @@
 
 int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, const char *val)
 {
+        if (!strcmp(opt, "source-maps")) {
+                enum lt_srcmap_mode m;
+                if (lt_srcmap_parse_mode(val, &m) < 0) {
+                        lt_usage_error(cmd, "--source-maps is auto, off or always, not '%s'", val);
+                        return -EINVAL;
+                }
+                lt_srcmap_set_mode(m);
+                return 0;
+        }
         if (!strcmp(opt, "top")) {
                 char *end;
                 errno = 0;
@@ -258,7 +267,8 @@ static int report_main(int argc, char **argv)
                         break;
                 case 't':
                 case 'f':
-                        if (lt_report_opt(&o, "report", c == 't' ? "top" : "format", a.val) < 0)
+                case 'S':
+                        if (lt_report_opt(&o, "report", lt_report_opt_name(c), a.val) < 0)
                                 return 2;
                         break;
                 }
@@ -289,6 +299,7 @@ static const struct lt_cli_opt report_opts[] = {
     {'f', 0, "format", "FORMAT", LT_KIND_WORDS, LT_FORMAT_WORDS,
      "the form of the report: {} (text by default; see below)"},
     {'o', 'o', "output", "FILE", LT_KIND_FILE, NULL, "where to write the report (default: stdout)"},
+    LT_SOURCE_MAPS_OPT,
     {0},
 };
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "sourcemap.h"
+
 #define LT_DEFAULT_TOP 20
 /* The HTML report carries far more sites than a page of text, since it
  * sorts and filters them; but not all of a huge trace's. */
@@ -29,13 +31,21 @@
 #define LT_X_WORD(K, name) name " "
 #define LT_FORMAT_WORDS LT_FORMATS(LT_X_WORD)
 
+/* --source-maps of every command that shows JS frames (sourcemap.h). */
+#define LT_SOURCE_MAPS_OPT                                                                         \
+        {'S', 0, "source-maps", "WHEN", LT_KIND_WORDS, LT_SRCMAP_WORDS,                            \
+         "JS frames at the sources their scripts' source maps name: {} (default auto, or "         \
+         "LEAKTRACE_SOURCE_MAPS: the maps of scripts unchanged since the trace began; always: "    \
+         "changed ones too, as for a trace read on another machine)"}
+
 /* --top and --format of the commands that report when they end (run,
  * attach): entries of their option tables (struct lt_cli_opt, cli.h). */
 #define LT_END_REPORT_OPTS                                                                         \
         {'t', 0, "top", "N", LT_KIND_ANY, NULL,                                                    \
          "sites shown (default " LT_STR(LT_DEFAULT_TOP) "; 0: all)"},                              \
         {'f', 0, "format", "FORMAT", LT_KIND_WORDS, LT_FORMAT_WORDS,                               \
-         "the form of the report: {} (text by default; see leaktrace help report)"}
+         "the form of the report: {} (text by default; see leaktrace help report)"},               \
+        LT_SOURCE_MAPS_OPT
 
 enum lt_format {
 #define LT_X_ENUM(K, name) LT_FORMAT_##K,
@@ -59,9 +69,15 @@ struct lt_cli_cmd;
 extern const struct lt_cli_cmd lt_report_cmd, lt_run_cmd, lt_attach_cmd, lt_ctl_cmd, lt_diff_cmd,
     lt_check_cmd, lt_timeline_cmd;
 
-/* Takes the value of --top or --format into O. Returns 0, or -EINVAL after
+/* Takes the value of --top or --format into O, or of --source-maps (OPT
+ * "source-maps") as the mode of every report (sourcemap.h). Returns 0, or -EINVAL after
  * saying on stderr what is wrong with it (CMD names the subcommand). */
 int lt_report_opt(struct lt_report_opts *o, const char *cmd, const char *opt, const char *val);
+/* The OPT of lt_report_opt() for the key of --top, --format or --source-maps. */
+static inline const char *lt_report_opt_name(int key)
+{
+        return key == 't' ? "top" : key == 'f' ? "format" : "source-maps";
+}
 
 /* Reads, validates and reports the N trace files at PATHS, written to OUT.
  * A file that cannot be read gets its one line on stderr and no report.

@@ -11,11 +11,14 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "sourcemap.h"
 
 #define JS_TOOL "leaktrace-js"
 #define JS_VERSION 2
@@ -115,6 +118,7 @@ static void frame_free(struct lt_js_frame *f)
 {
         free(f->function);
         free(f->file);
+        free(f->gen_file);
 }
 
 static int get_site(struct ctx *c, json_t *obj, size_t i, struct lt_js_site *s)
@@ -325,6 +329,55 @@ int lt_js_load(const char *path, struct lt_js_state *js, char *why, size_t len)
         if (err)
                 lt_js_free(js);
         return err;
+}
+
+static int map_frame(struct lt_js_frame *f, uint64_t began_ns)
+{
+        if (!f->file)
+                return 0;
+        return lt_srcmap_apply(&f->file, &f->line, &f->column, &f->gen_file, &f->gen_line,
+                               &f->gen_column, began_ns);
+}
+
+static bool in_package(const struct lt_js_frame *f)
+{
+        return f->file && (strstr(f->file, "/node_modules/") || !strncmp(f->file, "node:", 5));
+}
+
+static int frame_copy(struct lt_js_frame *to, const struct lt_js_frame *from)
+{
+        struct lt_js_frame c = *from;
+        c.function = c.file = c.gen_file = NULL;
+        if ((from->function && !(c.function = strdup(from->function))) ||
+            (from->file && !(c.file = strdup(from->file))) ||
+            (from->gen_file && !(c.gen_file = strdup(from->gen_file)))) {
+                frame_free(&c);
+                return -ENOMEM;
+        }
+        frame_free(to);
+        *to = c;
+        return 0;
+}
+
+int lt_js_map_sources(struct lt_js_state *js, uint64_t began_ns)
+{
+        for (size_t i = 0; i < js->nsites; i++) {
+                struct lt_js_site *s = &js->sites[i];
+                int mapped = map_frame(&s->at, began_ns);
+                if (mapped < 0)
+                        return mapped;
+                const struct lt_js_frame *app = NULL;
+                for (unsigned j = 0; j < s->nframes; j++) {
+                        int err = map_frame(&s->frames[j], began_ns);
+                        if (err < 0)
+                                return err;
+                        if (!app && s->frames[j].gen_file && !in_package(&s->frames[j]))
+                                app = &s->frames[j];
+                }
+                if (mapped && in_package(&s->at) && app && frame_copy(&s->at, app) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 void lt_js_free(struct lt_js_state *js)

@@ -15,6 +15,10 @@ struct lt_js_frame {
         char *file;
         unsigned line;
         unsigned column;
+        /* Mapped by the script's source map (lt_js_map_sources): the
+         * position node gave; else NULL and 0. */
+        char *gen_file;
+        unsigned gen_line, gen_column;
 };
 
 /* One entry of the state: the timers of one site. An entry the module
@@ -75,6 +79,13 @@ char *lt_js_state_path(const char *trace_path);
  * state) with one line in why[len] saying what is wrong; *js is then
  * zeroed. */
 int lt_js_load(const char *path, struct lt_js_state *js, char *why, size_t len);
+
+/* Maps every frame of JS through its script's source map (sourcemap.h),
+ * for a process whose trace began at BEGAN_NS. A site whose frame `at`
+ * the map puts under node_modules, below a frame of the application, is
+ * then that frame's: the module chose `at` in a bundle, which holds the
+ * application and its packages alike. Returns 0 or -ENOMEM. */
+int lt_js_map_sources(struct lt_js_state *js, uint64_t began_ns);
 
 /* Releases what lt_js_load() took; *js may be zeroed or loaded. */
 void lt_js_free(struct lt_js_state *js);

@@ -131,5 +131,7 @@ int main(int argc, char **argv)
         const struct lt_cli_cmd *c = lt_cli_find(cmd);
         if (!c)
                 return not_a_command(cmd);
-        return c->main(argc - 1, argv + 1);
+        int status = c->main(argc - 1, argv + 1);
+        lt_srcmap_release();
+        return status;
 }

@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "paths.h"
+
 #define NO_ENTRY UINT32_MAX
 #define READ_CHUNK (64u << 10)
 
@@ -130,13 +132,6 @@ static bool scriptish(const char *s, size_t len)
         return false;
 }
 
-static int hex_digit(char c)
-{
-        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                   : c >= 'A' && c <= 'F'           ? c - 'A' + 10
-                                                                    : -1;
-}
-
 /* An ES module's script is a file:// URL: as a path, like a CommonJS
  * script's, so that every report finds and names its file alike. Only a
  * local one (no host, or localhost), with every escape valid and none a
@@ -144,34 +139,8 @@ static int hex_digit(char c)
  * NULL when out of memory. */
 static char *script_name(const char *s, size_t len)
 {
-        const char *p = s;
-        size_t n = len;
-        if (n > 7 && !memcmp(p, "file://", 7)) {
-                p += 7;
-                n -= 7;
-                if (n > 9 && !memcmp(p, "localhost", 9))
-                        p += 9, n -= 9;
-        }
-        if (p == s || !n || *p != '/')
-                return strndup(s, len);
-        char *out = malloc(n + 1), *o = out;
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i++) {
-                int hi, lo;
-                if (p[i] != '%') {
-                        *o++ = p[i];
-                } else if (i + 2 < n && (hi = hex_digit(p[i + 1])) >= 0 &&
-                           (lo = hex_digit(p[i + 2])) >= 0 && (hi | lo)) {
-                        *o++ = (char)(hi << 4 | lo);
-                        i += 2;
-                } else {
-                        free(out);
-                        return strndup(s, len);
-                }
-        }
-        *o = '\0';
-        return out;
+        int url;
+        return lt_file_url_path(s, len, &url);
 }
 
 void lt_pm_name_clear(struct lt_pm_name *n)

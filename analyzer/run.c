@@ -541,7 +541,8 @@ static int run_main(int argc, char **argv)
                         break;
                 case 't':
                 case 'f':
-                        if (lt_report_opt(&o, "run", c == 't' ? "top" : "format", a.val) < 0)
+                case 'S':
+                        if (lt_report_opt(&o, "run", lt_report_opt_name(c), a.val) < 0)
                                 return 2;
                         break;
                 case 'n':

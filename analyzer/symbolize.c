@@ -22,6 +22,7 @@
 #include "modindex.h"
 #include "modmap.h"
 #include "perfmap.h"
+#include "sourcemap.h"
 
 enum mod_state { MOD_UNTRIED, MOD_READY, MOD_FAILED };
 
@@ -291,13 +292,27 @@ static int perf_code(struct lt_symbolizer *s, uint64_t addr, const struct lt_pm_
         return addr ? lt_perfmap_find(s->perfmap, addr - 1, code) : -ENOENT;
 }
 
+/* A JS frame at the source its script's map names (sourcemap.h), when it
+ * has one. Returns 0 or -ENOMEM. */
+static int map_js(const struct lt_symbolizer *s, struct lt_frame_info *f)
+{
+        if (!f->file)
+                return 0;
+        int r = lt_srcmap_apply((char **)&f->file, &f->line, &f->column, (char **)&f->gen_file,
+                                &f->gen_line, &f->gen_column, s->t->hdr.start_ns);
+        return r < 0 ? r : 0;
+}
+
 static int resolve(struct lt_symbolizer *s, int mod, uint64_t addr, struct lt_addr_info *info)
 {
         if (mod < 0) {
                 const struct lt_pm_code *code;
                 int err = perf_code(s, addr, &code);
-                if (!err)
-                        return lt_addrinfo_fill_code(code, info);
+                if (!err) {
+                        if ((err = lt_addrinfo_fill_code(code, info)) < 0)
+                                return err;
+                        return code->name.kind == LT_CODE_JS ? map_js(s, &info->frames[0]) : 0;
+                }
                 if (err != -ENOENT)
                         return err;
         }

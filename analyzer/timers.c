@@ -274,6 +274,8 @@ static int load_js(struct lt_report *rep, struct lt_timers *t)
                 lt_js_free(&t->state);
                 err = -EINVAL;
         }
+        if (!err)
+                err = lt_js_map_sources(&t->state, tr->hdr.start_ns);
         if (err == -ENOMEM) {
                 free(path);
                 return err;

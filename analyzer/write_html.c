@@ -25,6 +25,8 @@
 
 #include "html_assets.h"
 #include "json_escape.h"
+#include "paths.h"
+#include "sourcemap.h"
 #include "timers.h"
 
 /* Bounds on the source lines embedded: a page to attach to a review, not a
@@ -141,32 +143,17 @@ static int src_collect(json_t *v, struct src_set *set)
  * malloc'd buffer with its length in *len, or NULL. */
 static char *src_read(const char *name, size_t *len)
 {
+        /* What was built, when a source map carries it (sourcemap.h). */
+        const char *built = lt_srcmap_content(name, len);
+        if (built) {
+                char *copy = *len <= SRC_MAX_FILE ? malloc(*len + 1) : NULL;
+                return copy ? memcpy(copy, built, *len + 1) : NULL;
+        }
         if (!strncmp(name, "file://", 7))
                 name += 7;
-        if (name[0] != '/')
+        char *buf;
+        if (name[0] != '/' || lt_read_file(name, SRC_MAX_FILE, &buf, len, NULL) < 0)
                 return NULL;
-        int fd = open(name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-        if (fd < 0)
-                return NULL;
-        struct stat st;
-        char *buf = NULL;
-        if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > SRC_MAX_FILE)
-                goto out;
-        if (!(buf = malloc((size_t)st.st_size + 1)))
-                goto out;
-        size_t got = 0;
-        while (got < (size_t)st.st_size) {
-                ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0)
-                        break;
-                got += (size_t)r;
-        }
-        buf[got] = '\0';
-        *len = got;
-out:
-        close(fd);
         return buf;
 }
 

@@ -50,6 +50,14 @@ static void write_drops(FILE *out, const struct lt_header *h)
         putc('}', out);
 }
 
+/* Where node ran a frame that a source map put elsewhere. */
+static void write_generated(FILE *out, const char *file, unsigned line, unsigned column)
+{
+        fputs(",\"generated\":{\"file\":", out);
+        lt_json_string(out, file);
+        fprintf(out, ",\"line\":%u,\"column\":%u}", line, column);
+}
+
 static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
 {
         const char *sep = "";
@@ -74,6 +82,8 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
                                 fprintf(out, ",\"column\":%u", f->column);
                         else if (f->code == LT_CODE_JS)
                                 fputs(",\"column\":null", out);
+                        if (f->gen_file)
+                                write_generated(out, f->gen_file, f->gen_line, f->gen_column);
                         fputs(",\"module\":", out);
                         lt_json_string(out, mod >= 0 ? r->trace->mods[mod].path : NULL);
                         fprintf(out, ",\"address\":\"0x%" PRIx64 "\"", addr);
@@ -111,9 +121,12 @@ static void write_js_frame(FILE *out, const struct lt_js_frame *f)
                 fputs("null", out);
         fputs(",\"column\":", out);
         if (f->column)
-                fprintf(out, "%u}", f->column);
+                fprintf(out, "%u", f->column);
         else
-                fputs("null}", out);
+                fputs("null", out);
+        if (f->gen_file)
+                write_generated(out, f->gen_file, f->gen_line, f->gen_column);
+        putc('}', out);
 }
 
 void lt_write_json_js_frames(FILE *out, const struct lt_timer_site *s)

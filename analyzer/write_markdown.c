@@ -16,6 +16,7 @@
 
 #include "history.h"
 #include "json_escape.h"
+#include "sourcemap.h"
 #include "write_across.h"
 #include "write_growth.h"
 #include "write_history.h"
@@ -96,6 +97,24 @@ static const char *base_name(const char *path)
  * bytes and stripped of leading blanks; 0, or -1 when it cannot be read. */
 static int source_line(const char *file, unsigned line, char *buf, size_t len)
 {
+        size_t blen;
+        const char *built = line ? lt_srcmap_content(file, &blen) : NULL;
+        if (built) { /* what was built, when a source map carries it (sourcemap.h) */
+                const char *p = built, *end = built + blen;
+                for (unsigned i = 1; i < line && p; i++)
+                        p = (p = memchr(p, '\n', (size_t)(end - p))) ? p + 1 : NULL;
+                if (!p || p == end)
+                        return -1;
+                const char *nl = memchr(p, '\n', (size_t)(end - p));
+                size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+                while (l && (p[l - 1] == '\r'))
+                        l--;
+                size_t skip = strspn(p, " \t");
+                skip = skip < l ? skip : l;
+                snprintf(buf, len, "%.*s", (int)((l - skip) < SOURCE_MAX ? l - skip : SOURCE_MAX),
+                         p + skip);
+                return 0;
+        }
         if (!file || !line || file[0] != '/')
                 return -1;
         /* Only a regular file: a FIFO named by a damaged trace or perf map

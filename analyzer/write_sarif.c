@@ -15,6 +15,7 @@
 
 #include "history.h"
 #include "json_escape.h"
+#include "paths.h"
 #include "timers.h"
 #include "write_history.h"
 #include "writers.h"
@@ -204,38 +205,6 @@ static void put_uri(FILE *out, const char *s, bool reserved)
         }
 }
 
-/* Absolute PATH without its "." and ".." segments, as a URI must be (the
- * debug information of a build has "/build/out/../deps/uv/src/timer.c"),
- * in BUF: lexically, as the build machine's directories are not here. */
-static const char *lexical(char *buf, size_t len, const char *path)
-{
-        size_t n = 0;
-        for (const char *p = path; *p;) {
-                while (*p == '/')
-                        p++;
-                size_t seg = strcspn(p, "/");
-                if (!seg)
-                        break;
-                if (seg == 1 && p[0] == '.') {
-                        /* nothing */
-                } else if (seg == 2 && p[0] == '.' && p[1] == '.') {
-                        while (n > 0 && buf[--n] != '/')
-                                ;
-                } else {
-                        if (n + 1 + seg >= len)
-                                return path; /* too long: as it is */
-                        buf[n++] = '/';
-                        memcpy(buf + n, p, seg);
-                        n += seg;
-                }
-                p += seg;
-        }
-        if (!n)
-                buf[n++] = '/';
-        buf[n] = '\0';
-        return buf;
-}
-
 /* The artifactLocation of FILE, placeable(): relative to SRCROOT when
  * under it, else a file: URI when absolute, as it is when a URI. */
 static void write_artifact(struct sarif *c, const char *file)
@@ -243,7 +212,7 @@ static void write_artifact(struct sarif *c, const char *file)
         FILE *out = c->out;
         char clean[4096];
         if (file[0] == '/')
-                file = lexical(clean, sizeof(clean), file);
+                file = lt_path_lexical(clean, sizeof(clean), file);
         size_t rl = c->root ? strlen(c->root) : 0;
         fputs("{\"uri\":\"", out);
         if (file[0] == '/' && c->root && !strncmp(file, c->root, rl) && file[rl] == '/') {

@@ -55,6 +55,9 @@
         X("JS_GC", "0", NODE, "1: a full garbage collection before the exit write")            \
         X("PRELOAD", "the one installed with leaktrace", COMMAND,                              \
           "the preload that `leaktrace run` uses")                                             \
+        X("SOURCE_MAPS", "auto", COMMAND,                                                      \
+          "JS frames through their scripts' source maps: auto (scripts unchanged since the "   \
+          "trace began), off, or always; --source-maps overrides it")                          \
         X("SESSION", "none", INTERNAL,                                                         \
           "set by `leaktrace run`: the trace files of its run carry it")                       \
         X("ROOT_PID", "none", INTERNAL,                                                        \

@@ -85,8 +85,9 @@ test('every command of the help is in the man page, with the same options', () =
     assert.equal(lt(['help', c]).stdout, h.stdout, `help ${c} is ${c} --help`);
     assert.deepEqual(helpOptions(h.stdout), manOpts[c], `${c}: --help and the man page`);
   }
-  assert.deepEqual(manOpts.report, new Set(['--top', '--format', '-o', '--output', '-h', '--help']));
-  assert.deepEqual(manOpts.check, new Set(['--max-growth', '--max-live-timers', '--max-live', '-h', '--help']));
+  assert.deepEqual(manOpts.report, new Set(['--top', '--format', '-o', '--output', '--source-maps', '-h', '--help']));
+  assert.deepEqual(manOpts.check,
+    new Set(['--max-growth', '--max-live-timers', '--max-live', '--source-maps', '-h', '--help']));
 });
 
 test('every option of the man page is accepted, and an option it lacks is not', (t) => {

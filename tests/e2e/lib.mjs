@@ -448,13 +448,26 @@ function checkTimers(timers) {
   }
 }
 
+/** Where node ran a frame that its script's source map put elsewhere. */
+function checkGenerated(f, where) {
+  if (!('generated' in f)) return;
+  const g = f.generated;
+  keys(g, ['file', 'line', 'column'], [], `${where}: generated`);
+  assert.ok(typeof g.file === 'string' && g.file !== '', `${where}: generated file`);
+  for (const k of ['line', 'column'])
+    assert.ok(Number.isSafeInteger(g[k]) && g[k] > 0, `${where}: generated ${k}`);
+  assert.ok(typeof f.file === 'string' && Number.isSafeInteger(f.line) && Number.isSafeInteger(f.column),
+    `${where}: a mapped frame has a position`);
+}
+
 function checkJsFrame(f) {
   const where = `JS frame ${JSON.stringify(f)}`;
-  keys(f, ['function', 'file', 'line', 'column'], [], where);
+  keys(f, ['function', 'file', 'line', 'column'], ['generated'], where);
   assert.ok(f.function === null || (typeof f.function === 'string' && f.function !== ''), `${where}: function`);
   assert.ok(f.file === null || (typeof f.file === 'string' && f.file !== ''), `${where}: file`);
   for (const k of ['line', 'column'])
     assert.ok(f[k] === null || (Number.isSafeInteger(f[k]) && f[k] > 0), `${where}: ${k}`);
+  checkGenerated(f, where);
 }
 
 export function describeTimers(timers) {
@@ -470,7 +483,8 @@ function checkFrame(f) {
   const where = `frame ${JSON.stringify(f)}`;
   if (f.js) {
     // A JS frame, named by node's perf map: no module, a column and a tier.
-    keys(f, ['function', 'file', 'line', 'column', 'module', 'address', 'js', 'tier'], [], where);
+    keys(f, ['function', 'file', 'line', 'column', 'module', 'address', 'js', 'tier'], ['generated'], where);
+    checkGenerated(f, where);
     assert.ok(typeof f.function === 'string' && f.function !== '', `${where}: function`);
     assert.ok(f.column === null || (Number.isSafeInteger(f.column) && f.column > 0), `${where}: column`);
     assert.ok(TIERS.includes(f.tier), `${where}: tier`);

@@ -1,0 +1,259 @@
+// Source maps: node runs what a build made (tsc's dist/, an esbuild bundle),
+// and the report shows the sources it was made from. The fixture
+// (tests/fixtures/js/mapped, rebuilt by its build.sh) keeps 2000 Buffers
+// from leakBuffers in src/store.ts and leaves intervals running: from
+// tsc's output with a .map beside each script, and from one bundle whose
+// map is inline and holds a package's code too, where the timer site is
+// the application's call, not the package's setInterval. Then the map's
+// other forms (sections, data: URL, sourceRoot) and what can be wrong with
+// it: each said in one warning line, the frame left where node ran it. A
+// map's sourcesContent gives markdown its quoted lines without the files.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { LEAKTRACE, assertStatus, checkSchema, cleanEnv, extractReport, markers, run, tmpdir } from './lib.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FIXTURE = path.join(ROOT, 'tests', 'fixtures', 'js', 'mapped');
+const NODE = process.execPath;
+const BUFFERS = 2000;
+
+/** The 1-based line of FILE that contains TEXT (once). */
+function lineOf(file, text) {
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const at = lines.flatMap((l, i) => (l.includes(text) ? [i + 1] : []));
+  assert.equal(at.length, 1, `${file}: '${text}' on one line: ${at}`);
+  return at[0];
+}
+
+/** A copy of the fixture in a fresh directory (its maps may be edited there). */
+function copyFixture(t) {
+  const dir = tmpdir(t);
+  for (const d of ['src', 'dist', 'bundle']) fs.cpSync(path.join(FIXTURE, d), path.join(dir, d), { recursive: true });
+  return dir;
+}
+
+/** `leaktrace run --format json -- node SCRIPT` with the trace in a directory of its own. */
+function traced(t, script, cwd) {
+  const out = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', out, '--format', 'json', '--top', '0', '--', NODE, script],
+    { env: cleanEnv(), cwd, timeout: 90000 });
+  assertStatus(r);
+  assert.equal(r.stdout, `kept ${BUFFERS}\n`, 'the script ran as without the tracer');
+  const rep = extractReport(r.stderr);
+  const pid = rep.process.pid;
+  t.after(() => fs.rmSync(`/tmp/perf-${pid}.map`, { force: true }));
+  return { rep, trace: path.join(out, `leaktrace.${pid}.lt`) };
+}
+
+/** `leaktrace report --format json ARGS TRACE` with ENV: the report and stderr's lines. */
+function reportOf(trace, args = [], env = {}) {
+  const r = run(LEAKTRACE, ['report', '--format', 'json', '--top', '0', ...args, trace], { env: cleanEnv(env) });
+  assertStatus(r);
+  return { rep: checkSchema(JSON.parse(r.stdout)), warnings: r.stderr.split('\n').filter(Boolean) };
+}
+
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const isLeakBuffers = (f) => f.js && f.function === 'leakBuffers';
+/** The Buffers' sites: 4096 bytes a block or more, under leakBuffers. */
+const bufferSites = (rep) => rep.sites.filter((s) =>
+  s.kind === 'allocation' && s.live_bytes / s.live_blocks >= 4096 && s.frames.some(isLeakBuffers));
+
+/** Every Buffer under one leakBuffers frame at WANT (file, line, and generated or not). */
+function assertBuffersAt(rep, want) {
+  const sites = bufferSites(rep);
+  const others = rep.sites.filter((s) => s.kind === 'allocation' && s.live_bytes / s.live_blocks >= 4096 &&
+    s.live_bytes / s.live_blocks < 4096 + 50 && !sites.includes(s));
+  assert.equal(sites.reduce((a, s) => a + s.live_blocks, 0), BUFFERS, 'every Buffer under leakBuffers; ' +
+    `the other sites of their sizes:\n${others.map((s) => `${s.live_blocks} blocks: ${s.frames.slice(0, 20)
+      .map((f) => `${f.function ?? f.address} ${f.file ? path.basename(f.file) : ''}`).join(' <- ')}`).join('\n')}`);
+  for (const s of sites) {
+    const f = s.frames.find(isLeakBuffers);
+    assert.equal(f.file, want.file, 'the frame\'s file');
+    assert.equal(f.line, want.line, 'the frame\'s line');
+    assert.deepEqual(f.generated && { file: f.generated.file, line: f.generated.line }, want.generated,
+      'where node ran it');
+  }
+}
+
+/** The JS timer sites: file and line of each frame shown, and the live count. */
+const jsTimers = (rep) => rep.timers.filter((tm) => tm.kind === 'js').map((tm) => ({
+  live: tm.live,
+  at: tm.frames.slice(0, 2).map((f) => `${f.file}:${f.line}`),
+}));
+
+test('tsc output: Buffers and timers at the TypeScript lines, where node ran them kept', (t) => {
+  const dir = copyFixture(t);
+  const { rep, trace } = traced(t, path.join(dir, 'dist', 'main.js'), dir);
+  const src = path.join(dir, 'src', 'store.ts'), dist = path.join(dir, 'dist', 'store.js');
+  const store = markers(src);
+  const mapped = {
+    file: src, line: store.FUNCTION.leakBuffers,
+    generated: { file: dist, line: lineOf(dist, 'function leakBuffers(') },
+  };
+  assertBuffersAt(rep, mapped);
+  assert.notEqual(mapped.line, mapped.generated.line, 'the fixture\'s lines differ, or the test could not tell');
+  const main = path.join(dir, 'src', 'main.ts');
+  assert.deepEqual(jsTimers(rep), [{
+    live: 3, at: [`${src}:${store.TIMER.poll}`, `${main}:${lineOf(main, 'startPolling(60000)')}`],
+  }], 'one site: setInterval in startPolling, called from main.ts');
+  const timer = rep.timers.find((tm) => tm.kind === 'js').frames[0];
+  assert.deepEqual(timer.generated, { file: dist, line: lineOf(dist, 'setInterval(check, ms)'), column: 5 },
+    'where node made the timer');
+
+  // The formats for people and tools name the sources too.
+  const text = run(LEAKTRACE, ['report', trace], { env: cleanEnv() });
+  assertStatus(text);
+  assert.match(text.stdout, new RegExp(`leakBuffers \\(${esc(src)}:${mapped.line}:\\d+\\) \\[JS\\]`));
+  assert.match(text.stdout, new RegExp(`startPolling \\(${esc(src)}:${store.TIMER.poll}:3\\)`));
+  assert.equal(text.stderr, '', 'nothing to warn of');
+  const sarif = run(LEAKTRACE, ['report', '--format', 'sarif', trace], { env: cleanEnv() });
+  assertStatus(sarif);
+  const uris = JSON.parse(sarif.stdout).runs[0].results.flatMap((res) =>
+    (res.locations ?? []).map((l) => l.physicalLocation?.artifactLocation?.uri ?? ''));
+  assert.ok(uris.some((u) => u.endsWith('/src/store.ts')), `a SARIF result in store.ts: ${uris}`);
+  assert.ok(!uris.some((u) => u.endsWith('/dist/store.js')), `none in dist/store.js: ${uris}`);
+
+  // Off: where node ran them, nothing generated.
+  const off = reportOf(trace, ['--source-maps', 'off']);
+  assertBuffersAt(off.rep, { file: dist, line: mapped.generated.line, generated: undefined });
+  assert.deepEqual(off.warnings, []);
+  assert.deepEqual(reportOf(trace, [], { LEAKTRACE_SOURCE_MAPS: 'off' }).rep.sites, off.rep.sites,
+    'LEAKTRACE_SOURCE_MAPS=off as --source-maps off');
+});
+
+test('an esbuild bundle, its map inline: the timer site is the application\'s call, not the package\'s', (t) => {
+  const dir = copyFixture(t);
+  const app = path.join(dir, 'bundle', 'app.js');
+  const { rep, trace } = traced(t, app, dir);
+  const src = path.join(dir, 'src', 'store.ts');
+  assertBuffersAt(rep, {
+    file: src, line: markers(src).FUNCTION.leakBuffers,
+    generated: { file: app, line: lineOf(app, 'function leakBuffers(') },
+  });
+  const bundle = path.join(dir, 'src', 'bundle.ts');
+  const pkg = path.join(dir, 'node_modules', 'fake-poller', 'index.js');
+  assert.deepEqual(jsTimers(rep), [{
+    live: 2,
+    at: [`${bundle}:${markers(bundle).CALL.poll}`,
+      `${pkg}:${markers(path.join(FIXTURE, 'packages', 'fake-poller', 'index.js')).TIMER.package}`],
+  }], 'the site is bundle.ts\'s call to poll; the package\'s setInterval below it');
+
+  // The sources are in the map (sourcesContent): markdown quotes their
+  // lines with no file on disk, as a report read on another machine.
+  const leakLine = fs.readFileSync(src, 'utf8').split('\n')[markers(src).FUNCTION.leakBuffers - 1].trim();
+  fs.rmSync(path.join(dir, 'src'), { recursive: true });
+  const md = run(LEAKTRACE, ['report', '--format', 'markdown', trace], { env: cleanEnv() });
+  assertStatus(md);
+  assert.ok(md.stdout.includes(`${markers(path.join(FIXTURE, 'src', 'store.ts')).FUNCTION.leakBuffers} | ${leakLine}`),
+    `the line of leakBuffers quoted from the map: ${md.stdout.split('\n').filter((l) => l.includes('store.ts')).slice(0, 3)}`);
+});
+
+test('a map as sections, as a data: URL, with a sourceRoot: the same positions', (t) => {
+  const dir = copyFixture(t);
+  const { trace } = traced(t, path.join(dir, 'dist', 'main.js'), dir);
+  const src = path.join(dir, 'src', 'store.ts'), dist = path.join(dir, 'dist', 'store.js');
+  const mapFile = `${dist}.map`;
+  const map = JSON.parse(fs.readFileSync(mapFile, 'utf8'));
+  const script = fs.readFileSync(dist, 'utf8');
+  const want = {
+    file: src, line: markers(src).FUNCTION.leakBuffers,
+    generated: { file: dist, line: lineOf(dist, 'function leakBuffers(') },
+  };
+  // Written before the trace began, as a build's output is.
+  const old = new Date(Date.now() - 3600e3);
+  const write = (file, text) => {
+    fs.writeFileSync(file, text);
+    fs.utimesSync(file, old, old);
+  };
+  const variants = {
+    sections: () => write(mapFile, JSON.stringify({ version: 3, sections: [{ offset: { line: 0, column: 0 }, map }] })),
+    'data: URL': () => write(dist, script.replace(/\/\/# sourceMappingURL=.*$/m,
+      `//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}`)),
+    sourceRoot: () => write(mapFile, JSON.stringify({ ...map, sourceRoot: '../src/', sources: ['store.ts'] })),
+    'a file: URL': () => write(dist, script.replace(/\/\/# sourceMappingURL=.*$/m,
+      `//# sourceMappingURL=file://${mapFile}`)),
+  };
+  for (const [name, make] of Object.entries(variants)) {
+    write(mapFile, JSON.stringify(map));
+    write(dist, script);
+    make();
+    const { rep, warnings } = reportOf(trace);
+    assert.deepEqual(warnings, [], `${name}: no warning`);
+    assertBuffersAt(rep, want);
+  }
+});
+
+test('a map that cannot be used: one warning line, the frames where node ran them', (t) => {
+  const dir = copyFixture(t);
+  const { trace } = traced(t, path.join(dir, 'dist', 'main.js'), dir);
+  const src = path.join(dir, 'src', 'store.ts'), dist = path.join(dir, 'dist', 'store.js');
+  const mapFile = `${dist}.map`;
+  const mapText = fs.readFileSync(mapFile, 'utf8');
+  const script = fs.readFileSync(dist, 'utf8');
+  const unmapped = { file: dist, line: lineOf(dist, 'function leakBuffers(') };
+  const mapped = { file: src, line: markers(src).FUNCTION.leakBuffers, generated: unmapped };
+  const old = new Date(Date.now() - 3600e3);
+  const write = (file, text) => {
+    fs.writeFileSync(file, text);
+    fs.utimesSync(file, old, old);
+  };
+  const tail = '; its frames keep the script\'s positions';
+  const cases = [
+    ['truncated', () => write(mapFile, mapText.slice(0, 100)),
+      new RegExp(`^source map ${esc(mapFile)}: not JSON \\(line 1: .+\\)$`)],
+    ['missing', () => fs.rmSync(mapFile), `source map ${mapFile}: No such file or directory`],
+    ['version 2', () => write(mapFile, JSON.stringify({ ...JSON.parse(mapText), version: 2 })),
+      `source map ${mapFile}: not version 3`],
+    ['bad mappings', () => write(mapFile, JSON.stringify({ ...JSON.parse(mapText), mappings: 'AAAA;!!' })),
+      `source map ${mapFile}: mappings: segment 2 (line 2) is not base64 VLQ of 1, 4 or 5 fields`],
+    ['a source out of range', () => write(mapFile, JSON.stringify({ ...JSON.parse(mapText), mappings: 'AAAA;ACAA' })),
+      `source map ${mapFile}: mappings: segment 2 (line 2) points outside its sources`],
+    ['a directory', () => {
+      fs.rmSync(mapFile);
+      fs.mkdirSync(mapFile);
+    }, `source map ${mapFile}: not a regular file`],
+    ['bad base64', () => write(dist, script.replace(/\/\/# sourceMappingURL=.*$/m,
+      '//# sourceMappingURL=data:application/json;base64,e30*')), 'its base64 is not valid'],
+    ['a network URL', () => write(dist, script.replace(/\/\/# sourceMappingURL=.*$/m,
+      '//# sourceMappingURL=https://example.com/store.js.map')),
+    'source map https://example.com/store.js.map: not a local file, not read'],
+  ];
+  const head = `leaktrace: warning: ${dist}: `;
+  for (const [name, make, why] of cases) {
+    fs.rmSync(mapFile, { recursive: true, force: true });
+    write(mapFile, mapText);
+    write(dist, script);
+    make();
+    const { rep, warnings } = reportOf(trace);
+    assert.equal(warnings.length, 1, `${name}: one line: ${warnings.join('\n')}`);
+    assert.ok(warnings[0].startsWith(head) && warnings[0].endsWith(tail), `${name}: ${warnings[0]}`);
+    const said = warnings[0].slice(head.length, -tail.length);
+    if (why instanceof RegExp) assert.match(said, why, name);
+    else assert.equal(said, why, name);
+    assertBuffersAt(rep, { ...unmapped, generated: undefined });
+  }
+
+  // Changed after the trace began: not applied unless asked for.
+  fs.rmSync(mapFile, { recursive: true, force: true });
+  fs.writeFileSync(mapFile, mapText);
+  fs.writeFileSync(dist, script);
+  const changed = reportOf(trace);
+  assert.deepEqual(changed.warnings, [`leaktrace: warning: ${dist}: changed after the trace began, so its ` +
+    `source map may describe other code (--source-maps always applies it)${tail}`]);
+  assertBuffersAt(changed.rep, { ...unmapped, generated: undefined });
+  for (const [args, env] of [[['--source-maps', 'always'], {}], [[], { LEAKTRACE_SOURCE_MAPS: 'always' }]]) {
+    const always = reportOf(trace, args, env);
+    assert.deepEqual(always.warnings, [], `${args} ${JSON.stringify(env)}: no warning`);
+    assertBuffersAt(always.rep, mapped);
+  }
+  const bogus = reportOf(trace, [], { LEAKTRACE_SOURCE_MAPS: 'sometimes' });
+  assert.equal(bogus.warnings[0],
+    'leaktrace: warning: LEAKTRACE_SOURCE_MAPS=sometimes is none of auto, off, always; auto is used');
+  assert.equal(bogus.warnings.length, 2, 'then the changed script\'s line, as under auto');
+  const r = run(LEAKTRACE, ['report', '--source-maps', 'sometimes', trace], { env: cleanEnv() });
+  assertStatus(r, 2);
+  assert.match(r.stderr, /^leaktrace report: --source-maps is (auto, off or always|one of)/);
+});

@@ -177,9 +177,12 @@ LT_NOINLINE LT_COLD int lt_unwind_room_short_slow(uintptr_t sp, int may_find)
         stack_t ss;
         if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
                 return sp - (uintptr_t)ss.ss_sp < LT_ROOM_NEEDED;
-        /* Not found yet, or a stack of the program's making (a coroutine's):
-         * its size is not known. */
-        return 0;
+        /* A stack of the program's making (a coroutine's), the thread's own
+         * being known: neither walk may run there (the fast one keeps to the
+         * thread's stack, libunwind needs more than such a stack may have),
+         * so the caller alone, without the walk's 2 KiB buffer on a stack
+         * that may have 4 KiB in all. Not found yet: the walk sees. */
+        return lt_stack_known > 0;
 }
 
 void lt_unwind_know_stack(void)

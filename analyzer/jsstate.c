@@ -339,9 +339,13 @@ static int map_frame(struct lt_js_frame *f, uint64_t began_ns)
                                &f->gen_column, began_ns);
 }
 
+/* node's own, or a package's: its source under node_modules, or the
+ * script node ran (a package that ships a map of its own names its
+ * sources webpack://pkg/./src/...). */
 static bool in_package(const struct lt_js_frame *f)
 {
-        return f->file && (strstr(f->file, "/node_modules/") || !strncmp(f->file, "node:", 5));
+        return f->file && (strstr(f->file, "/node_modules/") || !strncmp(f->file, "node:", 5) ||
+                           (f->gen_file && strstr(f->gen_file, "/node_modules/")));
 }
 
 static int frame_copy(struct lt_js_frame *to, const struct lt_js_frame *from)

@@ -94,29 +94,34 @@ static bool parse_dec(const char *s, size_t len, unsigned *v)
         return true;
 }
 
-/* "SCRIPT:LINE:COLUMN" or "SCRIPT:LINE", SCRIPT not empty: the length of
- * SCRIPT, or 0 when S[LEN] is not that. */
-static size_t parse_location(const char *s, size_t len, unsigned *line, unsigned *column)
+/* "SCRIPT:LINE:COLUMN" or "SCRIPT:LINE", or ":LINE:COLUMN" for code
+ * eval'd without a name (webpack's eval devtool): the length of SCRIPT
+ * into *SCRIPT_LEN (0: that empty one). Returns false when S[LEN] is none
+ * of these. */
+static bool parse_location(const char *s, size_t len, size_t *script_len, unsigned *line,
+                           unsigned *column)
 {
         size_t c2 = len;
         while (c2 > 0 && s[c2 - 1] != ':')
                 c2--;
         if (!c2)
-                return 0;
+                return false;
         unsigned a, b;
         if (!parse_dec(s + c2, len - c2, &b))
-                return 0;
+                return false;
         size_t c1 = c2 - 1;
         while (c1 > 0 && s[c1 - 1] != ':')
                 c1--;
-        if (c1 > 1 && parse_dec(s + c1, c2 - 1 - c1, &a)) {
+        if (c1 > 0 && parse_dec(s + c1, c2 - 1 - c1, &a)) {
                 *line = a;
                 *column = b;
-                return c1 - 1;
+                *script_len = c1 - 1;
+                return true;
         }
         *line = b;
         *column = 0;
-        return c2 > 1 ? c2 - 1 : 0;
+        *script_len = c2 - 1;
+        return c2 > 1;
 }
 
 /* What a script looks like: an absolute path, node:..., or a URL. */
@@ -177,16 +182,18 @@ int lt_pm_name_parse(const char *name, size_t len, struct lt_pm_name *out)
         unsigned line = 0, column = 0;
         for (size_t i = 0; i < n && split == n; i++)
                 if (s[i] == ' ' && scriptish(s + i + 1, n - i - 1) &&
-                    (script_len = parse_location(s + i + 1, n - i - 1, &line, &column)))
+                    parse_location(s + i + 1, n - i - 1, &script_len, &line, &column))
                         split = i;
         for (size_t i = n; i-- > 0 && split == n;)
                 if (s[i] == ' ' &&
-                    (script_len = parse_location(s + i + 1, n - i - 1, &line, &column)))
+                    parse_location(s + i + 1, n - i - 1, &script_len, &line, &column))
                         split = i;
         if (split < n) {
                 out->line = line;
                 out->column = column;
-                if (!(out->script = script_name(s + split + 1, script_len)))
+                /* Eval'd code without a name: as the JS module names it. */
+                if (!(out->script = script_len ? script_name(s + split + 1, script_len)
+                                               : strdup("<eval>")))
                         goto nomem;
         }
         out->function = split ? strndup(s, split) : strdup("(anonymous)");

@@ -57,6 +57,10 @@ struct content {
         UT_hash_handle hh;
 };
 static struct content *contents;
+
+/* Scripts under node_modules whose map is not there: said in one line. */
+static unsigned missing_packages;
+static char *first_missing;
 static int mode = -1; /* enum lt_srcmap_mode, or -1: not chosen yet */
 
 int lt_srcmap_parse_mode(const char *word, enum lt_srcmap_mode *m)
@@ -505,6 +509,7 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
         if (!find_url(buf, len, &url, &ulen))
                 return 0;
         char *text = NULL, *map_dir = NULL, *where = NULL, why[512] = "";
+        bool hush = false;
         size_t tlen = 0;
         int err = 0;
         if (ulen > 5 && !memcmp(url, "data:", 5)) {
@@ -527,8 +532,11 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
                         err = -ENOMEM;
                 }
         } else {
-                size_t plen;
-                char *u = percent_decode(url, ulen, &plen);
+                /* A URL: its query and fragment (app.js.map?v=3) name no file. */
+                size_t plen, bare = 0;
+                while (bare < ulen && url[bare] != '?' && url[bare] != '#')
+                        bare++;
+                char *u = percent_decode(url, bare, &plen);
                 char *dir = dir_of(path);
                 int is_url = 0;
                 char *file = NULL;
@@ -554,6 +562,8 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
                                          read_error(r));
                         else if (mt > s->mtime_ns)
                                 s->mtime_ns = mt;
+                        /* Many packages ship the comment without the map. */
+                        hush = r == -ENOENT && strstr(path, "/node_modules/");
                         if (!err && !(map_dir = dir_of(where)))
                                 err = -ENOMEM;
                 }
@@ -564,6 +574,8 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
         if (!err && !*why) {
                 json_error_t je;
                 json_t *j = json_loadb(text, tlen, JSON_ALLOW_NUL, &je);
+                free(text); /* a map of 100 MB is its size again as a tree */
+                text = NULL;
                 if (!j) {
                         snprintf(why, sizeof(why), "source map %s: not JSON (line %d: %s)", where,
                                  je.line, je.text);
@@ -604,7 +616,9 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
                         HASH_ADD_KEYPTR(hh, contents, c->name, strlen(c->name), c);
                 }
         }
-        if (*why)
+        if (*why && hush && !missing_packages++)
+                first_missing = strdup(s->key);
+        else if (*why && !hush)
                 warn(s->key, "%s", why);
         if (!s->ready)
                 smap_free(&s->map);
@@ -720,6 +734,19 @@ const char *lt_srcmap_content(const char *file, size_t *len)
 
 void lt_srcmap_release(void)
 {
+        if (missing_packages == 1)
+                fprintf(stderr,
+                        "leaktrace: warning: 1 script under node_modules names a source map that "
+                        "is not there (%s); its frames keep the script's positions\n",
+                        first_missing ? first_missing : "?");
+        else if (missing_packages)
+                fprintf(stderr,
+                        "leaktrace: warning: %u scripts under node_modules name a source map that "
+                        "is not there (%s, ...); their frames keep the scripts' positions\n",
+                        missing_packages, first_missing ? first_missing : "?");
+        free(first_missing);
+        first_missing = NULL;
+        missing_packages = 0;
         struct content *c, *ctmp;
         HASH_ITER(hh, contents, c, ctmp)
         {

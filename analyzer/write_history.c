@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json_escape.h"
+#include "paths.h"
 #include "writers.h"
 
 static const char *const axis_name[] = {
@@ -56,16 +57,17 @@ static bool prefixed(const char *s, const char *prefix)
         return !strncmp(s, prefix, strlen(prefix));
 }
 
-bool lt_frame_is_users(const char *file, unsigned line, const char *module, int code)
+bool lt_frame_is_users(const char *file, unsigned line, const char *module, int code,
+                       const char *gen_file)
 {
         if (!file || !line || code == LT_CODE_V8)
                 return false;
-        size_t scheme = strspn(file, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
-        if (file[0] != '/' && !(scheme > 1 && file[scheme] == ':'))
+        if (file[0] != '/' && !lt_has_scheme(file))
                 return false; /* relative to a build directory: glibc's ./csu/... */
         if (code == LT_CODE_JS) {
                 size_t n = strlen(file);
                 return !prefixed(file, "node:") && !strstr(file, "/node_modules/") &&
+                       !(gen_file && strstr(gen_file, "/node_modules/")) &&
                        !(n >= 18 && !strcmp(file + n - 18, "/node/leaktrace.js"));
         }
         static const char *const system[] = {"/usr/include/", "/usr/src/", "/usr/lib"};
@@ -93,7 +95,7 @@ static const char *users_where(char *buf, size_t len, struct lt_report *r, const
         for (unsigned i = 0; i < n && !found; i++) {
                 const struct lt_frame_info *f = fr[i].info;
                 const char *module = fr[i].mod >= 0 ? r->trace->mods[fr[i].mod].path : NULL;
-                if (!lt_frame_is_users(f->file, f->line, module, f->code))
+                if (!lt_frame_is_users(f->file, f->line, module, f->code, f->gen_file))
                         continue;
                 const char *base = strrchr(f->file, '/');
                 snprintf(buf, len, "%s:%u (%s)", base ? base + 1 : f->file, f->line,

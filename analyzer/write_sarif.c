@@ -75,6 +75,7 @@ struct frame {
         uint64_t offset;    /* in the module, else the address */
         unsigned char code; /* enum lt_code_kind */
         bool inlined;
+        const char *gen_file; /* a JS frame a source map placed: the script node ran */
 };
 
 struct stack {
@@ -88,26 +89,20 @@ struct sarif {
         size_t nresults;
 };
 
-static bool has_scheme(const char *s)
-{
-        size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
-        return n > 1 && s[n] == ':' && ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z');
-}
-
 /* A frame whose source a reader can open: a line in an absolute path or a
  * URI. A relative path is relative to a compilation directory that the
  * debug information names elsewhere (glibc's "./csu/..."): its frame is
  * told in words only. */
 static bool placeable(const struct frame *f)
 {
-        return f->file && f->line && (f->file[0] == '/' || has_scheme(f->file));
+        return f->file && f->line && (f->file[0] == '/' || lt_has_scheme(f->file));
 }
 
 /* The user's own code: a frame with a file and line that is not in a
  * system library or header, not node's own JS, and not a package's. */
 static bool user_frame(const struct frame *f)
 {
-        return lt_frame_is_users(f->file, f->line, f->module, f->code);
+        return lt_frame_is_users(f->file, f->line, f->module, f->code, f->gen_file);
 }
 
 /* The first frame of the user's own code, or -1. */
@@ -165,6 +160,7 @@ static int site_stack(struct lt_report *r, const struct lt_site *s, struct stack
                     .offset = m ? fr[i].addr - m->bias : fr[i].addr,
                     .code = fi->code,
                     .inlined = fi->inlined,
+                    .gen_file = fi->gen_file,
                 };
                 err = push(st, &f);
         }
@@ -184,7 +180,8 @@ static int js_stack(const struct lt_timer_site *s, struct stack *st)
                                   .file = jf->file,
                                   .line = jf->file ? jf->line : 0,
                                   .column = jf->file && jf->line ? jf->column : 0,
-                                  .code = LT_CODE_JS};
+                                  .code = LT_CODE_JS,
+                                  .gen_file = jf->gen_file};
                 if (push(st, &f))
                         return -ENOMEM;
         }
@@ -205,12 +202,39 @@ static void put_uri(FILE *out, const char *s, bool reserved)
         }
 }
 
+/* A source that webpack's map names (webpack://NAMESPACE/./src/x.js,
+ * webpack-internal:///./src/x.js) is relative to the project it was built
+ * in: its path from there ("src/x.js"), or NULL for anything else. */
+static const char *webpack_relative(const char *file)
+{
+        static const char *const schemes[] = {"webpack://", "webpack-internal://"};
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+                size_t n = strlen(schemes[i]);
+                if (strncmp(file, schemes[i], n))
+                        continue;
+                const char *p = strchr(file + n, '/'); /* past the namespace */
+                if (!p)
+                        return NULL;
+                while (*p == '/' || (p[0] == '.' && p[1] == '/'))
+                        p += *p == '/' ? 1 : 2;
+                return *p && strncmp(p, "../", 3) && !strchr(p, '?') ? p : NULL;
+        }
+        return NULL;
+}
+
 /* The artifactLocation of FILE, placeable(): relative to SRCROOT when
  * under it, else a file: URI when absolute, as it is when a URI. */
 static void write_artifact(struct sarif *c, const char *file)
 {
         FILE *out = c->out;
         char clean[4096];
+        const char *rel = webpack_relative(file);
+        if (rel) {
+                fputs("{\"uri\":\"", out);
+                put_uri(out, rel, false);
+                fputs("\",\"uriBaseId\":\"SRCROOT\"}", out);
+                return;
+        }
         if (file[0] == '/')
                 file = lt_path_lexical(clean, sizeof(clean), file);
         size_t rl = c->root ? strlen(c->root) : 0;

@@ -66,8 +66,12 @@ int lt_site_frames(struct lt_report *r, const struct lt_site *s, struct lt_shown
 /* The user's own code: a frame with a file and line (an absolute path or a
  * URI) that is not in a system library or header, not node's own JS nor
  * leaktrace's JS module, and not a package's (node_modules). code is the
- * frame's LT_CODE_*, module the path of the object it is in, or NULL. */
-bool lt_frame_is_users(const char *file, unsigned line, const char *module, int code);
+ * frame's LT_CODE_*, module the path of the object it is in, or NULL;
+ * gen_file, of a JS frame that a source map placed, the script node ran:
+ * a package's too when that is under node_modules (a package that ships
+ * its map names its sources webpack://pkg/./src/...). */
+bool lt_frame_is_users(const char *file, unsigned line, const char *module, int code,
+                       const char *gen_file);
 
 /* The frames of site S, outermost first, as names fit for a folded stack
  * (no ';', no control character): callers by function, the innermost by

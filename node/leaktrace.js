@@ -24,6 +24,7 @@ const MAX_SITES = 10000; /* aggregated sites kept; timers of further ones are co
 const MAX_FRAMES = 32; /* frames kept per stack, after dropping node's own */
 const CAPTURE_FRAMES = MAX_FRAMES + 8; /* node's timer and async_hooks frames come on top */
 const PROBE_FRAMES = 8; /* those five, and three of the caller's */
+const SCRIPT_CALLERS = 3; /* frames of the site's own script that tell its callers apart */
 const VERIFY_EVERY = 64;
 const SWEEP_MIN = 64; /* timers held, live or not, before a creation sweeps */
 const DEEP = -1;
@@ -188,6 +189,25 @@ function frameOf(cs, file) {
 }
 
 const keyOf = (cs, file) => `${file}:${cs.getLineNumber()}:${cs.getColumnNumber()}`;
+
+/*
+ * The key of the site whose frame is cs[at] (-1: none). In a bundle the
+ * application and its packages are one script, and cs[at] may be a
+ * package's line, the same for every caller: the frames right after it in
+ * the same script (up to SCRIPT_CALLERS) are part of the key, so that each
+ * caller keeps its own stack, in which the analyzer, reading the bundle's
+ * source map, finds the application's frame. Elsewhere the next frame is
+ * mostly in another file, and the key is the frame's alone; entries that
+ * differ only by their callers are merged again by the analyzer.
+ */
+function siteKeyOf(cs, at, atKey) {
+  if (at < 0) return atKey;
+  const file = fileOf(cs[at]);
+  let key = atKey;
+  for (let i = at + 1; i < cs.length && i <= at + SCRIPT_CALLERS && fileOf(cs[i]) === file; i++)
+    key += `<${cs[i].getLineNumber()}:${cs[i].getColumnNumber()}`;
+  return key;
+}
 
 const structured = (_, callsites) => callsites;
 const hasOwn = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
@@ -461,8 +481,9 @@ class Tracer {
     }
     const { first, app } = s;
     const at = app >= 0 ? app : first >= 0 ? first : s.internal;
-    const siteKey = at >= 0 ? keyOf(cs[at], fileOf(cs[at])) : '<unknown>';
-    const firstKey = first >= 0 ? (first === at ? siteKey : keyOf(cs[first], fileOf(cs[first]))) : siteKey;
+    const atKey = at >= 0 ? keyOf(cs[at], fileOf(cs[at])) : '<unknown>';
+    const siteKey = siteKeyOf(cs, at, atKey);
+    const firstKey = first >= 0 ? (first === at ? atKey : keyOf(cs[first], fileOf(cs[first]))) : atKey;
     let site = this.sites.get(siteKey);
     if (site === undefined) {
       /* The whole stack from the same point: the indexes found stay valid. */

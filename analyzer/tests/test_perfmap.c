@@ -235,6 +235,8 @@ static void test_names(void)
              "https://example.com/d.mjs", 1, 1},
             {"JS:~run evalmachine.<anonymous>:1:15", LT_CODE_JS, LT_TIER_INTERPRETED, "run",
              "evalmachine.<anonymous>", 1, 15},
+            {"JS:~fill :13:14", LT_CODE_JS, LT_TIER_INTERPRETED, "fill", "<eval>", 13, 14},
+            {"JS:~ :1:1", LT_CODE_JS, LT_TIER_INTERPRETED, "(anonymous)", "<eval>", 1, 1},
             {"JS:~<instance_members_initializer> /a.js:3:1", LT_CODE_JS, LT_TIER_INTERPRETED,
              "<instance_members_initializer>", "/a.js", 3, 1},
             {"LazyCompile:*leak /app/old.js:7", LT_CODE_JS, LT_TIER_OPTIMIZED, "leak",

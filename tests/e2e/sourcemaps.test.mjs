@@ -3,8 +3,8 @@
 // (tests/fixtures/js/mapped, rebuilt by its build.sh) keeps 2000 Buffers
 // from leakBuffers in src/store.ts and leaves intervals running: from
 // tsc's output with a .map beside each script, and from one bundle whose
-// map is inline and holds a package's code too, where the timer site is
-// the application's call, not the package's setInterval. Then the map's
+// map is inline and holds a package's code too, where the timer sites are
+// the application's calls, not the package's setInterval. Then the map's
 // other forms (sections, data: URL, sourceRoot) and what can be wrong with
 // it: each said in one warning line, the frame left where node ran it. A
 // map's sourcesContent gives markdown its quoted lines without the files.
@@ -135,11 +135,12 @@ test('an esbuild bundle, its map inline: the timer site is the application\'s ca
   });
   const bundle = path.join(dir, 'src', 'bundle.ts');
   const pkg = path.join(dir, 'node_modules', 'fake-poller', 'index.js');
-  assert.deepEqual(jsTimers(rep), [{
-    live: 2,
-    at: [`${bundle}:${markers(bundle).CALL.poll}`,
-      `${pkg}:${markers(path.join(FIXTURE, 'packages', 'fake-poller', 'index.js')).TIMER.package}`],
-  }], 'the site is bundle.ts\'s call to poll; the package\'s setInterval below it');
+  const inPkg = `${pkg}:${markers(path.join(FIXTURE, 'packages', 'fake-poller', 'index.js')).TIMER.package}`;
+  const calls = markers(bundle).CALL;
+  assert.deepEqual(jsTimers(rep), [
+    { live: 2, at: [`${bundle}:${calls.poll}`, inPkg] },
+    { live: 1, at: [`${bundle}:${calls.again}`, inPkg] },
+  ], 'a site for each of bundle.ts\'s calls to poll, the package\'s setInterval below it');
 
   // The sources are in the map (sourcesContent): markdown quotes their
   // lines with no file on disk, as a report read on another machine.
@@ -175,6 +176,8 @@ test('a map as sections, as a data: URL, with a sourceRoot: the same positions',
     sourceRoot: () => write(mapFile, JSON.stringify({ ...map, sourceRoot: '../src/', sources: ['store.ts'] })),
     'a file: URL': () => write(dist, script.replace(/\/\/# sourceMappingURL=.*$/m,
       `//# sourceMappingURL=file://${mapFile}`)),
+    'a query': () => write(dist, script.replace(/\/\/# sourceMappingURL=.*$/m,
+      '//# sourceMappingURL=store.js.map?v=3#x')),
   };
   for (const [name, make] of Object.entries(variants)) {
     write(mapFile, JSON.stringify(map));
@@ -184,6 +187,90 @@ test('a map as sections, as a data: URL, with a sourceRoot: the same positions',
     assert.deepEqual(warnings, [], `${name}: no warning`);
     assertBuffersAt(rep, want);
   }
+
+  // webpack names its sources webpack://NAMESPACE/./PATH: shown as it is,
+  // and placed by SARIF relative to the project (SRCROOT).
+  write(dist, script);
+  write(mapFile, JSON.stringify({ ...map, sources: ['webpack://app/./src/store.ts'] }));
+  assertBuffersAt(reportOf(trace).rep, { ...want, file: 'webpack://app/./src/store.ts' });
+  const sarif = run(LEAKTRACE, ['report', '--format', 'sarif', trace], { env: cleanEnv() });
+  assertStatus(sarif);
+  const where = JSON.parse(sarif.stdout).runs[0].results.flatMap((res) =>
+    (res.locations ?? []).map((l) => l.physicalLocation?.artifactLocation));
+  assert.ok(where.some((a) => a?.uri === 'src/store.ts' && a.uriBaseId === 'SRCROOT'),
+    `a location at src/store.ts under SRCROOT: ${JSON.stringify(where).slice(0, 400)}`);
+});
+
+test('a package that ships its own map: its frames stay the package\'s, the site is the application\'s line', (t) => {
+  const dir = tmpdir(t);
+  const pkg = path.join(dir, 'node_modules', 'shipped');
+  fs.mkdirSync(pkg, { recursive: true });
+  // Built elsewhere from webpack://shipped/./src/index.ts: line L of the
+  // script is line L + 10 of that source.
+  const lines = [
+    '\'use strict\';',
+    'const kept = [];',
+    'exports.reserve = function reserve(n) {',
+    '  for (let i = 0; i < n; i++) kept.push(Buffer.alloc(4096 + (i % 50)));',
+    '  return kept.length;',
+    '};',
+    'exports.every = function every(fn, ms) {',
+    '  return setInterval(fn, ms);',
+    '};',
+  ];
+  fs.writeFileSync(path.join(pkg, 'index.js'), `${lines.join('\n')}\n//# sourceMappingURL=index.js.map\n`);
+  fs.writeFileSync(path.join(pkg, 'index.js.map'), JSON.stringify({
+    version: 3, sources: ['webpack://shipped/./src/index.ts'], names: [],
+    mappings: ['AAUA', ...lines.slice(1).map(() => 'AACA')].join(';'),
+  }));
+  fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"shipped","version":"1.0.0","main":"index.js"}');
+  // And one that names a map it does not ship, as many do.
+  const nomap = path.join(dir, 'node_modules', 'nomap');
+  fs.mkdirSync(nomap);
+  fs.writeFileSync(path.join(nomap, 'index.js'), 'const kept = [];\nexports.more = function more(n) {\n' +
+    '  for (let i = 0; i < n; i++) kept.push(Buffer.alloc(8192));\n};\n//# sourceMappingURL=index.js.map\n');
+  const app = path.join(dir, 'app.js');
+  fs.writeFileSync(app, [
+    'const shipped = require(\'shipped\');',
+    `const n = shipped.reserve(${BUFFERS}); /* CALL: reserve */`,
+    'for (let i = 0; i < 2; i++) shipped.every(() => n, 60000); /* CALL: every */',
+    'require(\'nomap\').more(100);',
+    'console.log(`kept ${n}`);',
+    'setTimeout(() => process.exit(0), 100);',
+    '',
+  ].join('\n'));
+  const old = new Date(Date.now() - 3600e3);
+  for (const f of [path.join(pkg, 'index.js'), path.join(pkg, 'index.js.map'), path.join(nomap, 'index.js'), app])
+    fs.utimesSync(f, old, old);
+  const { trace } = traced(t, app, dir);
+  const { rep, warnings } = reportOf(trace);
+  assert.deepEqual(warnings, [`leaktrace: warning: 1 script under node_modules names a source map that is not ` +
+    `there (${path.join(nomap, 'index.js')}); its frames keep the script's positions`], 'one line for them all');
+  assert.ok(rep.sites.some((x) => x.frames.some((f) => f.function === 'more' && f.file === path.join(nomap, 'index.js'))),
+    'its frames where node ran them');
+  const calls = markers(app).CALL;
+  const sites = rep.sites.filter((s) => s.kind === 'allocation' && s.live_bytes / s.live_blocks >= 4096 &&
+    s.frames.some((f) => f.js && f.function === 'reserve'));
+  assert.equal(sites.reduce((a, s) => a + s.live_blocks, 0), BUFFERS, 'every Buffer under reserve');
+  for (const s of sites) {
+    const f = s.frames.find((x) => x.js && x.function === 'reserve');
+    assert.deepEqual([f.file, f.line, f.generated?.file], ['webpack://shipped/./src/index.ts', 13,
+      path.join(pkg, 'index.js')], 'the package\'s frame at its source');
+  }
+  // Where the report says each site is: the application's line, not the package's source.
+  const md = run(LEAKTRACE, ['report', '--format', 'markdown', '--top', '0', trace], { env: cleanEnv() });
+  assertStatus(md);
+  const rows = md.stdout.split('\n').filter((l) => /^\| \d+ \|/.test(l) &&
+    sites.some((x) => l.includes(`(${x.live_bytes} bytes)`)));
+  assert.ok(rows.length > 0, 'the Buffers\' sites in the table');
+  // (A JS frame is where its function starts: the module's code, line 1.)
+  assert.deepEqual(rows.filter((l) => !l.includes('`app.js:1 ((anonymous))`')), [],
+    'each at app.js, whose code called the package');
+  const ck = run(LEAKTRACE, ['check', '--max-live', '1', trace], { env: cleanEnv() });
+  assert.equal(ck.status, 1, ck.stdout + ck.stderr);
+  assert.doesNotMatch(ck.stdout, /index\.ts/, 'check names no package source');
+  assert.deepEqual(jsTimers(rep), [{ live: 2, at: [`${app}:${calls.every}`, 'webpack://shipped/./src/index.ts:18'] }],
+    'the timers at the application\'s call, the package\'s frame below');
 });
 
 test('a map that cannot be used: one warning line, the frames where node ran them', (t) => {

@@ -146,6 +146,11 @@ static int get_site(struct ctx *c, json_t *obj, size_t i, struct lt_js_site *s)
                 return bad(c, "%s.oldest_created_ms: not a number or null", where);
         if (!json_is_array(frames))
                 return bad(c, "%s.frames: not an array", where);
+        json_t *callers = json_object_get(obj, "callers"); /* none from older modules */
+        if (callers && (!json_is_integer(callers) || json_integer_value(callers) < 0 ||
+                        json_integer_value(callers) > 64))
+                return bad(c, "%s.callers: not a count of frames", where);
+        s->callers = callers ? (unsigned)json_integer_value(callers) : 0;
         s->repeating = json_is_true(rep);
         /* node keeps -1 as the delay of a timer already cleared */
         s->interval_ms = json_number_value(interval) > 0 ? json_number_value(interval) : 0;
@@ -363,22 +368,50 @@ static int frame_copy(struct lt_js_frame *to, const struct lt_js_frame *from)
         return 0;
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+        return a && b ? !strcmp(a, b) : a == b;
+}
+
+static bool same_frame(const struct lt_js_frame *a, const struct lt_js_frame *b)
+{
+        return str_eq(a->file, b->file) && a->line == b->line && a->column == b->column &&
+               str_eq(a->function, b->function);
+}
+
+/* The application's frame that site S's timers are the module's own
+ * (bundle) site for: among the callers the module keyed S by, the first
+ * the map puts outside the packages, in the same script. NULL when S's
+ * `at` is not a package's, or no such caller was keyed (its callers' timers
+ * are then together: the package's line stays the site). */
+static const struct lt_js_frame *app_caller(const struct lt_js_site *s)
+{
+        if (!s->at.gen_file || !in_package(&s->at))
+                return NULL;
+        unsigned k = 0;
+        while (k < s->nframes && !same_frame(&s->frames[k], &s->at))
+                k++;
+        for (unsigned j = k + 1; j < s->nframes && j <= k + s->callers; j++) {
+                const struct lt_js_frame *f = &s->frames[j];
+                if (!str_eq(f->gen_file, s->at.gen_file))
+                        return NULL;
+                if (!in_package(f))
+                        return f;
+        }
+        return NULL;
+}
+
 int lt_js_map_sources(struct lt_js_state *js, uint64_t began_ns)
 {
         for (size_t i = 0; i < js->nsites; i++) {
                 struct lt_js_site *s = &js->sites[i];
-                int mapped = map_frame(&s->at, began_ns);
-                if (mapped < 0)
-                        return mapped;
-                const struct lt_js_frame *app = NULL;
-                for (unsigned j = 0; j < s->nframes; j++) {
-                        int err = map_frame(&s->frames[j], began_ns);
-                        if (err < 0)
-                                return err;
-                        if (!app && s->frames[j].gen_file && !in_package(&s->frames[j]))
-                                app = &s->frames[j];
-                }
-                if (mapped && in_package(&s->at) && app && frame_copy(&s->at, app) < 0)
+                int err = map_frame(&s->at, began_ns);
+                for (unsigned j = 0; j < s->nframes && err >= 0; j++)
+                        err = map_frame(&s->frames[j], began_ns);
+                if (err < 0)
+                        return err;
+                const struct lt_js_frame *app = app_caller(s);
+                if (app && frame_copy(&s->at, app) < 0)
                         return -ENOMEM;
         }
         return 0;

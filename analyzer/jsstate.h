@@ -33,6 +33,9 @@ struct lt_js_site {
         double oldest_ms;           /* creation time of the oldest live one; < 0 for none */
         struct lt_js_frame *frames; /* innermost first */
         unsigned nframes;
+        /* Frames after `at` in its own script that the module told this
+         * site's callers apart by (a script with a source map; 0 else). */
+        unsigned callers;
 };
 
 /* A site's live timers at one point of the timeline. */
@@ -82,9 +85,10 @@ int lt_js_load(const char *path, struct lt_js_state *js, char *why, size_t len);
 
 /* Maps every frame of JS through its script's source map (sourcemap.h),
  * for a process whose trace began at BEGAN_NS. A site whose frame `at`
- * the map puts under node_modules, below a frame of the application, is
- * then that frame's: the module chose `at` in a bundle, which holds the
- * application and its packages alike. Returns 0 or -ENOMEM. */
+ * the map puts in a package is then the application's frame among the
+ * callers that the module told the site's timers apart by: the module
+ * chose `at` in a bundle, which holds the application and its packages
+ * alike. Returns 0 or -ENOMEM. */
 int lt_js_map_sources(struct lt_js_state *js, uint64_t began_ns);
 
 /* Releases what lt_js_load() took; *js may be zeroed or loaded. */

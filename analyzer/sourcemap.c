@@ -58,9 +58,10 @@ struct content {
 };
 static struct content *contents;
 
-/* Scripts under node_modules whose map is not there: said in one line. */
-static unsigned missing_packages;
-static char *first_missing;
+/* Scripts under node_modules whose map is not there, and scripts changed
+ * after the trace began: each said in one line, at the end. */
+static unsigned missing_packages, changed_scripts;
+static char *first_missing, *first_changed;
 static int mode = -1; /* enum lt_srcmap_mode, or -1: not chosen yet */
 
 int lt_srcmap_parse_mode(const char *word, enum lt_srcmap_mode *m)
@@ -96,14 +97,26 @@ static enum lt_srcmap_mode current_mode(void)
 }
 
 /* Says once for the script what is wrong with its map. */
+/* S on stderr, a control character (a newline from a URL's %0A) as '?':
+ * a warning stays one line. */
+static void put_clean(const char *s)
+{
+        for (; *s; s++)
+                fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
+}
+
 __attribute__((format(printf, 2, 3))) static void warn(const char *script, const char *fmt, ...)
 {
+        char buf[1024];
         va_list ap;
         va_start(ap, fmt);
-        fprintf(stderr, "leaktrace: warning: %s: ", script);
-        vfprintf(stderr, fmt, ap);
-        fputs("; its frames keep the script's positions\n", stderr);
+        vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
+        fputs("leaktrace: warning: ", stderr);
+        put_clean(script);
+        fputs(": ", stderr);
+        put_clean(buf);
+        fputs("; its frames keep the script's positions\n", stderr);
 }
 
 static const char *read_error(int err)
@@ -127,7 +140,7 @@ static int find_url(const char *buf, size_t len, const char **url, size_t *ulen)
                 while (p < e && (*p == ' ' || *p == '\t'))
                         p++;
                 if (e - p > 4 + (ptrdiff_t)sizeof(tag) - 1 && p[0] == '/' && p[1] == '/' &&
-                    (p[2] == '#' || p[2] == '@') && p[3] == ' ' &&
+                    (p[2] == '#' || p[2] == '@') && (p[3] == ' ' || p[3] == '\t') &&
                     !memcmp(p + 4, tag, sizeof(tag) - 1)) {
                         const char *u = p + 4 + sizeof(tag) - 1, *q = u;
                         while (q < e && *q != ' ' && *q != '\t' && *q != '\r')
@@ -266,8 +279,11 @@ static char *source_name(const char *raw, const char *root, const char *map_dir)
                         return path;
                 name = path;
         }
-        char *out = resolve(map_dir, name);
+        size_t n;
+        char *decoded = percent_decode(name, strlen(name), &n); /* a URL, relative */
         free(name);
+        char *out = decoded ? resolve(map_dir, decoded) : NULL;
+        free(decoded);
         return out;
 }
 
@@ -469,9 +485,17 @@ static int build(struct smap *m, json_t *j, const char *map_dir, char *why, size
                                  i + 1);
                         return -EINVAL;
                 }
+                /* Where the section starts, what came before ends: a
+                 * position before its first segment maps nowhere. */
+                struct seg start = {.line = (uint32_t)json_integer_value(l),
+                                    .col = (uint32_t)json_integer_value(c),
+                                    .src = NO_SOURCE};
                 char sub_why[192];
-                int err = add_map(m, sub, map_dir, (uint32_t)json_integer_value(l),
-                                  (uint32_t)json_integer_value(c), sub_why, sizeof(sub_why));
+                snprintf(sub_why, sizeof(sub_why), "more than %u segments", LT_SRCMAP_MAX_SEGMENTS);
+                int err = push(m, start);
+                if (!err)
+                        err = add_map(m, sub, map_dir, (uint32_t)json_integer_value(l),
+                                      (uint32_t)json_integer_value(c), sub_why, sizeof(sub_why));
                 if (err == -EINVAL || err == -EFBIG)
                         snprintf(why, wlen, "section %zu: %s", i + 1, sub_why);
                 if (err)
@@ -480,12 +504,16 @@ static int build(struct smap *m, json_t *j, const char *map_dir, char *why, size
         return 0;
 }
 
+/* By line, then column; at one position, a segment that maps nowhere (a
+ * section's start) before one that maps. */
 static int seg_cmp(const void *pa, const void *pb)
 {
         const struct seg *a = pa, *b = pb;
         if (a->line != b->line)
                 return a->line < b->line ? -1 : 1;
-        return (a->col > b->col) - (a->col < b->col);
+        if (a->col != b->col)
+                return a->col < b->col ? -1 : 1;
+        return (a->src != NO_SOURCE) - (b->src != NO_SOURCE);
 }
 
 static void smap_free(struct smap *m)
@@ -536,14 +564,18 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
                 size_t plen, bare = 0;
                 while (bare < ulen && url[bare] != '?' && url[bare] != '#')
                         bare++;
-                char *u = percent_decode(url, bare, &plen);
+                /* A URL with a scheme is decoded as one (file:), a relative
+                 * one here: each once. */
+                char *raw = strndup(url, bare);
+                bool scheme = raw && lt_has_scheme(raw);
+                char *u = !raw ? NULL : scheme ? strdup(raw) : percent_decode(url, bare, &plen);
                 char *dir = dir_of(path);
                 int is_url = 0;
                 char *file = NULL;
                 if (!u || !dir) {
                         err = -ENOMEM;
-                } else if (lt_has_scheme(u)) {
-                        if (!(file = lt_file_url_path(u, plen, &is_url)))
+                } else if (scheme) {
+                        if (!(file = lt_file_url_path(u, strlen(u), &is_url)))
                                 err = -ENOMEM;
                         else if (!is_url)
                                 snprintf(why, sizeof(why),
@@ -551,6 +583,7 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
                 } else if (!(file = resolve(dir, u))) {
                         err = -ENOMEM;
                 }
+                free(raw);
                 if (!err && !*why) {
                         where = file, file = NULL;
                         int64_t mt;
@@ -675,8 +708,8 @@ int lt_srcmap_find(const char *script, unsigned line, unsigned column, uint64_t 
             (uint64_t)s->mtime_ns > began_ns) {
                 if (!s->warned_changed) {
                         s->warned_changed = true;
-                        warn(script, "changed after the trace began, so its source map may "
-                                     "describe other code (--source-maps always applies it)");
+                        if (!changed_scripts++)
+                                first_changed = strdup(script);
                 }
                 return 0;
         }
@@ -734,16 +767,31 @@ const char *lt_srcmap_content(const char *file, size_t *len)
 
 void lt_srcmap_release(void)
 {
-        if (missing_packages == 1)
+        if (changed_scripts) {
+                fprintf(stderr, "leaktrace: warning: %u script%s changed after the trace began (",
+                        changed_scripts, changed_scripts == 1 ? "" : "s");
+                put_clean(first_changed ? first_changed : "?");
                 fprintf(stderr,
-                        "leaktrace: warning: 1 script under node_modules names a source map that "
-                        "is not there (%s); its frames keep the script's positions\n",
-                        first_missing ? first_missing : "?");
-        else if (missing_packages)
+                        "%s): %s may describe other code, not applied (--source-maps always "
+                        "applies %s)\n",
+                        changed_scripts == 1 ? "" : ", ...",
+                        changed_scripts == 1 ? "its source map" : "their source maps",
+                        changed_scripts == 1 ? "it" : "them");
+        }
+        if (missing_packages) {
                 fprintf(stderr,
-                        "leaktrace: warning: %u scripts under node_modules name a source map that "
-                        "is not there (%s, ...); their frames keep the scripts' positions\n",
-                        missing_packages, first_missing ? first_missing : "?");
+                        "leaktrace: warning: %u script%s under node_modules name%s a source map "
+                        "that is not there (",
+                        missing_packages, missing_packages == 1 ? "" : "s",
+                        missing_packages == 1 ? "s" : "");
+                put_clean(first_missing ? first_missing : "?");
+                fprintf(stderr, "%s); %s\n", missing_packages == 1 ? "" : ", ...",
+                        missing_packages == 1 ? "its frames keep the script's positions"
+                                              : "their frames keep the scripts' positions");
+        }
+        free(first_changed);
+        first_changed = NULL;
+        changed_scripts = 0;
         free(first_missing);
         first_missing = NULL;
         missing_packages = 0;

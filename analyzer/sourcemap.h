@@ -24,7 +24,7 @@
 /* A script or map is read up to this size. */
 #define LT_SRCMAP_MAX_BYTES (256u << 20)
 /* Mappings beyond this many segments make a map too big to use. */
-#define LT_SRCMAP_MAX_SEGMENTS (1u << 26)
+#define LT_SRCMAP_MAX_SEGMENTS (1u << 24)
 
 enum lt_srcmap_mode {
         LT_SRCMAP_AUTO,   /* maps of scripts unchanged since the trace began */

@@ -222,13 +222,15 @@ static const char *webpack_relative(const char *file)
         return NULL;
 }
 
-/* The artifactLocation of FILE, placeable(): relative to SRCROOT when
+/* The artifactLocation of frame F's file, placeable(): relative to SRCROOT when
  * under it, else a file: URI when absolute, as it is when a URI. */
-static void write_artifact(struct sarif *c, const char *file)
+static void write_artifact(struct sarif *c, const struct frame *f)
 {
         FILE *out = c->out;
         char clean[4096];
-        const char *rel = webpack_relative(file);
+        const char *file = f->file;
+        /* A package's own webpack:// sources are not the project's. */
+        const char *rel = user_frame(f) ? webpack_relative(file) : NULL;
         if (rel) {
                 fputs("{\"uri\":\"", out);
                 put_uri(out, rel, false);
@@ -293,7 +295,7 @@ static void write_location(struct sarif *c, const struct frame *f)
         putc('{', out);
         if (placeable(f)) {
                 fputs("\"physicalLocation\":{\"artifactLocation\":", out);
-                write_artifact(c, f->file);
+                write_artifact(c, f);
                 fprintf(out, ",\"region\":{\"startLine\":%u", f->line);
                 if (f->column)
                         fprintf(out, ",\"startColumn\":%u", f->column);

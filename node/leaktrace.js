@@ -24,7 +24,7 @@ const MAX_SITES = 10000; /* aggregated sites kept; timers of further ones are co
 const MAX_FRAMES = 32; /* frames kept per stack, after dropping node's own */
 const CAPTURE_FRAMES = MAX_FRAMES + 8; /* node's timer and async_hooks frames come on top */
 const PROBE_FRAMES = 8; /* those five, and three of the caller's */
-const SCRIPT_CALLERS = 3; /* frames of the site's own script that tell its callers apart */
+const SCRIPT_CALLERS = 3; /* frames of a bundle's site's own script that tell its callers apart */
 const VERIFY_EVERY = 64;
 const SWEEP_MIN = 64; /* timers held, live or not, before a creation sweeps */
 const DEEP = -1;
@@ -102,14 +102,17 @@ function stemIsOurs(stem) {
  * and column; the frames kept are those of the first stack seen there.
  */
 class Site {
-  constructor(frame, frames) {
+  constructor(key, frame, frames, callers) {
+    this.key = key;
     this.function = frame.function;
     this.file = frame.file;
     this.line = frame.line;
     this.column = frame.column;
     this.frames = frames;
-    /* What never changes is serialized once. */
-    this.json = JSON.stringify({ function: frame.function, file: frame.file, line: frame.line, column: frame.column })
+    /* What never changes is serialized once. `callers`: how many frames
+     * after this one the key holds (siteKeyOf). */
+    this.json = JSON.stringify({ function: frame.function, file: frame.file, line: frame.line, column: frame.column,
+      callers })
       .slice(1, -1);
     this.framesJson = JSON.stringify(frames);
   }
@@ -191,22 +194,68 @@ function frameOf(cs, file) {
 const keyOf = (cs, file) => `${file}:${cs.getLineNumber()}:${cs.getColumnNumber()}`;
 
 /*
- * The key of the site whose frame is cs[at] (-1: none). In a bundle the
- * application and its packages are one script, and cs[at] may be a
- * package's line, the same for every caller: the frames right after it in
- * the same script (up to SCRIPT_CALLERS) are part of the key, so that each
- * caller keeps its own stack, in which the analyzer, reading the bundle's
- * source map, finds the application's frame. Elsewhere the next frame is
- * mostly in another file, and the key is the frame's alone; entries that
- * differ only by their callers are merged again by the analyzer.
+ * The key of the site whose frame is cs[at] (-1: none), and how many frames
+ * after it the key holds. In a bundle the application and its packages are
+ * one script, and cs[at] may be a package's line, the same for every
+ * caller: in a script that names a source map, the frames right after it
+ * in the same script (up to SCRIPT_CALLERS, as far as the stack taken
+ * goes) are part of the key, so that each caller keeps its own stack, in
+ * which the analyzer, reading the map, finds the application's frame
+ * (never further than those frames). Elsewhere the key is the frame's
+ * alone, as the timeline's sites are.
  */
 function siteKeyOf(cs, at, atKey) {
-  if (at < 0) return atKey;
+  if (at < 0) return { key: atKey, callers: 0 };
   const file = fileOf(cs[at]);
-  let key = atKey;
-  for (let i = at + 1; i < cs.length && i <= at + SCRIPT_CALLERS && fileOf(cs[i]) === file; i++)
+  if (!hasSourceMap(file)) return { key: atKey, callers: 0 };
+  let key = atKey, callers = 0;
+  for (let i = at + 1; i < cs.length && callers < SCRIPT_CALLERS && fileOf(cs[i]) === file; i++, callers++)
     key += `<${cs[i].getLineNumber()}:${cs[i].getColumnNumber()}`;
-  return key;
+  return { key, callers };
+}
+
+/* Whether a script's last line names its source map, read once per script. */
+const withMap = new Map();
+function hasSourceMap(file) {
+  let has = withMap.get(file);
+  if (has !== undefined) return has;
+  has = false;
+  try {
+    const p = file.startsWith('file:') ? require('url').fileURLToPath(file) : file;
+    if (path.isAbsolute(p)) has = lastLineNamesMap(p);
+  } catch {
+    has = false; /* gone, unreadable: as one without */
+  }
+  if (withMap.size < MAX_SITES) withMap.set(file, has);
+  return has;
+}
+
+/* Reads backwards, 64 KiB at a time (at most 64 MiB: an inline map is one long line), to the last line. */
+function lastLineNamesMap(p) {
+  const fd = fs.openSync(p, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(65536);
+    let end = fs.fstatSync(fd).size, seen = false;
+    for (let read = 0; end > 0 && read < 64 << 20;) {
+      const start = Math.max(0, end - buf.length);
+      const n = fs.readSync(fd, buf, 0, end - start, start);
+      for (let i = n - 1; i >= 0; i--) {
+        if (!seen) seen = buf[i] > 32;
+        else if (buf[i] === 10) return commentAt(fd, start + i + 1);
+      }
+      read += n;
+      end = start;
+    }
+    return seen && end === 0 && commentAt(fd, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function commentAt(fd, at) {
+  const b = Buffer.alloc(64);
+  const n = fs.readSync(fd, b, 0, b.length, at);
+  return /^[ \t]*\/\/[#@][ \t]sourceMappingURL=/.test(b.toString('latin1', 0, n));
 }
 
 const structured = (_, callsites) => callsites;
@@ -375,7 +424,7 @@ class Tracer {
    * Interns the site whose frame is cs[at] (-1: none) under `key` and returns
    * it, or null when there are too many sites already.
    */
-  siteOf(cs, at, key) {
+  siteOf(cs, at, key, callers) {
     let site = this.sites.get(key);
     if (site !== undefined) return site;
     if (this.sites.size >= 2 * MAX_SITES) return null;
@@ -396,7 +445,7 @@ class Tracer {
       }
       self = frames[0] || { function: '<unknown>', file: '<unknown>', line: 0, column: 0 };
     }
-    site = new Site(self, frames);
+    site = new Site(key, self, frames, callers);
     this.sites.set(key, site);
     return site;
   }
@@ -482,13 +531,13 @@ class Tracer {
     const { first, app } = s;
     const at = app >= 0 ? app : first >= 0 ? first : s.internal;
     const atKey = at >= 0 ? keyOf(cs[at], fileOf(cs[at])) : '<unknown>';
-    const siteKey = siteKeyOf(cs, at, atKey);
+    const { key: siteKey, callers } = siteKeyOf(cs, at, atKey);
     const firstKey = first >= 0 ? (first === at ? atKey : keyOf(cs[first], fileOf(cs[first]))) : atKey;
     let site = this.sites.get(siteKey);
     if (site === undefined) {
       /* The whole stack from the same point: the indexes found stay valid. */
       if (cs.length >= PROBE_FRAMES && cs.length < CAPTURE_FRAMES) cs = callsites(hookInit, CAPTURE_FRAMES);
-      site = this.siteOf(cs, at, siteKey);
+      site = this.siteOf(cs, at, siteKey, callers);
     }
     busy(false);
 
@@ -505,7 +554,7 @@ class Tracer {
       entry = this.overflow;
     } else if (link !== undefined && (app < 0 || rearm)) {
       chain = link.chain;
-      entry = this.entryOf(`${chain.site.file}:${chain.site.line}:${chain.site.column}\0${siteKey}`, chain.site, site);
+      entry = this.entryOf(`${chain.site.key}\0${siteKey}`, chain.site, site);
     } else {
       entry = this.entryOf(siteKey, site, null);
     }

@@ -181,7 +181,9 @@ LT_NOINLINE LT_COLD int lt_unwind_room_short_slow(uintptr_t sp, int may_find)
          * being known: neither walk may run there (the fast one keeps to the
          * thread's stack, libunwind needs more than such a stack may have),
          * so the caller alone, without the walk's 2 KiB buffer on a stack
-         * that may have 4 KiB in all. Not found yet: the walk sees. */
+         * that may have 4 KiB in all. Not found yet (a hook that may not
+         * look for it: mmap or a timer call, which signal handlers reach):
+         * nothing is known here, and the walk goes on as it did before. */
         return lt_stack_known > 0;
 }
 

@@ -188,6 +188,32 @@ static void test_sections(void)
         expect(w, "sec/out/bundle.js", 3, 11, 0, two_ts, 8, 1);
         expect(w, "sec/out/bundle.js", 3, 15, 0, two_ts, 9, 2);
         expect(w, "sec/out/bundle.js", 4, 1, 0, two_ts, 10, 1);
+        /* Section two starts at line 3, column 11: one's segment at line
+         * 2 is not seen past that, and a gap before two's first segment
+         * maps nowhere. */
+        const struct seg gap1[] = {{2, 0, 0, 50, 0}}, gap2[] = {{0, 5, 0, 60, 0}};
+        char *g1 = encode(gap1, 1), *g2 = encode(gap2, 1);
+        char *gj1 = map_json("\"one.ts\"", NULL, g1), *gj2 = map_json("\"two.ts\"", NULL, g2);
+        char *gap;
+        if (asprintf(&gap,
+                     "{\"version\":3,\"sections\":[{\"offset\":{\"line\":0,\"column\":0},\"map\":"
+                     "%s},{\"offset\":{\"line\":2,\"column\":10},\"map\":%s}]}",
+                     gj1, gj2) < 0)
+                exit(2);
+        write_file("sec/gap.js", "a\nb\nc\n//# sourceMappingURL=gap.map\n");
+        write_file("sec/gap.map", gap);
+        char *gone = path_of("sec/one.ts"), *gtwo = path_of("sec/two.ts");
+        expect("section gap", "sec/gap.js", 3, 10, 0, gone, 51, 1);
+        expect("section gap", "sec/gap.js", 3, 11, 0, NULL, 0, 0);
+        expect("section gap", "sec/gap.js", 3, 15, 0, NULL, 0, 0);
+        expect("section gap", "sec/gap.js", 3, 16, 0, gtwo, 61, 1);
+        free(gone);
+        free(gtwo);
+        free(gap);
+        free(gj1);
+        free(gj2);
+        free(g1);
+        free(g2);
         free(one_ts);
         free(two_ts);
         free(json);
@@ -211,6 +237,18 @@ static void test_comments(void)
                    "x\n//# sourceMappingURL=bad.map\nf('//# sourceMappingURL=bad.map')\n"
                    "  //@ sourceMappingURL=good.map  \r\n\n\n");
         write_file("com/code.js", "x\nvar s = 1; //# sourceMappingURL=good.map\n");
+        /* A tab after the mark; a query after the name; escapes decoded once
+         * (a file named a%41.map, as a%2541.map in the URL). */
+        write_file("com/tab.js", "x\n//#\tsourceMappingURL=good.map?v=3\n");
+        write_file("com/a%41.map", good);
+        char *pct_url;
+        char *com = path_of("com");
+        if (asprintf(&pct_url, "x\n//# sourceMappingURL=file://%s/a%%2541.map\n", com) < 0)
+                exit(2);
+        write_file("com/fileurl.js", pct_url);
+        write_file("com/rel.js", "x\n//# sourceMappingURL=a%2541.map\n");
+        free(pct_url);
+        free(com);
         write_file("com/none.js", "x\n");
         write_file("com/empty.js", "");
         write_file("com/only.js", "//# sourceMappingURL=good.map");
@@ -233,6 +271,16 @@ static void test_comments(void)
         expect(w, "com/inline.js", 1, 1, 0, "/src/inline.ts", 1, 1);
         expect(w, "com/percent.js", 1, 1, 0, "/src/pct.ts", 1, 1);
         expect(w, "com/missing.js", 1, 1, 0, NULL, 0, 0);
+        expect(w, "com/tab.js", 1, 1, 0, "/src/good.ts", 42, 1);
+        expect(w, "com/fileurl.js", 1, 1, 0, "/src/good.ts", 42, 1);
+        expect(w, "com/rel.js", 1, 1, 0, "/src/good.ts", 42, 1);
+        /* A relative source is a URL too: its escapes decoded. */
+        write_file("com/esc.js", "x\n//# sourceMappingURL=esc.map\n");
+        write_file("com/esc.map",
+                   "{\"version\":3,\"sources\":[\"my%20src.ts\"],\"mappings\":\"AAAA\"}");
+        char *esc = path_of("com/my src.ts");
+        expect(w, "com/esc.js", 1, 1, 0, esc, 1, 1);
+        free(esc);
         /* A file: URL names the script as node's ES modules do. */
         char *p = path_of("com/only.js"), *url;
         struct lt_src_pos pos;

@@ -266,9 +266,9 @@ test('a package that ships its own map: its frames stay the package\'s, the site
   // (A JS frame is where its function starts: the module's code, line 1.)
   assert.deepEqual(rows.filter((l) => !l.includes('`app.js:1 ((anonymous))`')), [],
     'each at app.js, whose code called the package');
-  const ck = run(LEAKTRACE, ['check', '--max-live', '1', trace], { env: cleanEnv() });
+  const ck = run(LEAKTRACE, ['check', '--max-live-timers', '0', trace], { env: cleanEnv() });
   assert.equal(ck.status, 1, ck.stdout + ck.stderr);
-  assert.doesNotMatch(ck.stdout, /index\.ts/, 'check names no package source');
+  assert.ok(ck.stdout.includes(`2 live js timers at ${app}:${calls.every}:`), `check names the application's line: ${ck.stdout}`);
   assert.deepEqual(jsTimers(rep), [{ live: 2, at: [`${app}:${calls.every}`, 'webpack://shipped/./src/index.ts:18'] }],
     'the timers at the application\'s call, the package\'s frame below');
 });
@@ -328,8 +328,11 @@ test('a map that cannot be used: one warning line, the frames where node ran the
   fs.writeFileSync(mapFile, mapText);
   fs.writeFileSync(dist, script);
   const changed = reportOf(trace);
-  assert.deepEqual(changed.warnings, [`leaktrace: warning: ${dist}: changed after the trace began, so its ` +
-    `source map may describe other code (--source-maps always applies it)${tail}`]);
+  assert.deepEqual(changed.warnings, [`leaktrace: warning: 1 script changed after the trace began (${dist}): its ` +
+    'source map may describe other code, not applied (--source-maps always applies it)']);
+  // The map alone newer than the trace: the same.
+  fs.utimesSync(dist, old, old);
+  assert.deepEqual(reportOf(trace).warnings, changed.warnings, 'a map changed since, as its script');
   assertBuffersAt(changed.rep, { ...unmapped, generated: undefined });
   for (const [args, env] of [[['--source-maps', 'always'], {}], [[], { LEAKTRACE_SOURCE_MAPS: 'always' }]]) {
     const always = reportOf(trace, args, env);
@@ -342,5 +345,69 @@ test('a map that cannot be used: one warning line, the frames where node ran the
   assert.equal(bogus.warnings.length, 2, 'then the changed script\'s line, as under auto');
   const r = run(LEAKTRACE, ['report', '--source-maps', 'sometimes', trace], { env: cleanEnv() });
   assertStatus(r, 2);
-  assert.match(r.stderr, /^leaktrace report: --source-maps is (auto, off or always|one of)/);
+  assert.match(r.stderr, /^leaktrace report: --source-maps is auto, off or always, not 'sometimes'/);
+  // Every command that shows JS frames takes it.
+  const check = run(LEAKTRACE, ['check', '--max-live-timers', '0', '--source-maps', 'always', trace], { env: cleanEnv() });
+  assert.equal(check.status, 1, check.stderr);
+  assert.ok(check.stdout.includes(`3 live js timers at ${src}:${markers(src).TIMER.poll}:3 (startPolling)`),
+    `check names the TypeScript line: ${check.stdout}`);
+  assert.equal(check.stderr, '', 'and warns of nothing');
+  const ran = run(LEAKTRACE, ['run', '-o', tmpdir(t), '--source-maps', 'off', '--', NODE, path.join(dir, 'dist', 'main.js')],
+    { env: cleanEnv(), cwd: dir, timeout: 90000 });
+  assertStatus(ran);
+  t.after(() => fs.rmSync(`/tmp/perf-${ran.stderr.match(/trace of pid (\d+)/)?.[1]}.map`, { force: true }));
+  assert.match(ran.stderr, new RegExp(`leakBuffers \\(${esc(dist)}:${unmapped.line}:\\d+\\) \\[JS\\]`),
+    'run --source-maps off: node\'s positions in its report');
+});
+
+/** Writes FILE and its map, whose line L is line L of SOURCE, dated before the trace. */
+function writeMapped(file, lines, source) {
+  fs.writeFileSync(file, `${lines.join('\n')}\n//# sourceMappingURL=${path.basename(file)}.map\n`);
+  fs.writeFileSync(`${file}.map`, JSON.stringify({
+    version: 3, sources: [source], names: [], mappings: ['AAAA', ...lines.slice(1).map(() => 'AACA')].join(';'),
+  }));
+  const old = new Date(Date.now() - 3600e3);
+  for (const f of [file, `${file}.map`]) fs.utimesSync(f, old, old);
+}
+
+test('a package\'s timer function in a script of its own: its line stays the site, no caller gets the others\' timers', (t) => {
+  const dir = tmpdir(t);
+  fs.mkdirSync(path.join(dir, 'dist'));
+  // A vendor chunk built from node_modules/poller, and the application's
+  // chunk, which asks it for timers from two lines.
+  writeMapped(path.join(dir, 'dist', 'vendor.js'), [
+    'exports.poll = function poll(fn, ms) {',
+    '  return setInterval(fn, ms);',
+    '};',
+  ], '../node_modules/poller/index.js');
+  writeMapped(path.join(dir, 'dist', 'app.js'), [
+    'const { poll } = require(\'./vendor\');',
+    'const kept = [];',
+    'for (let i = 0; i < 2000; i++) kept.push(Buffer.alloc(4096 + (i % 50)));',
+    'for (let i = 0; i < 2; i++) poll(() => kept.length, 60000);',
+    'poll(() => 0, 30000);',
+    'console.log(`kept ${kept.length}`);',
+    'setTimeout(() => process.exit(0), 100);',
+  ], '../src/app.ts');
+  const { trace } = traced(t, path.join(dir, 'dist', 'app.js'), dir);
+  const { rep } = reportOf(trace);
+  const pkg = path.join(dir, 'node_modules', 'poller', 'index.js');
+  assert.deepEqual(jsTimers(rep), [{ live: 3, at: [`${pkg}:2`, `${path.join(dir, 'src', 'app.ts')}:4`] }],
+    'one site, the package\'s line: which call made which timer is not known');
+});
+
+test('without a source map, a timer site is its line alone, whoever calls it', (t) => {
+  const dir = tmpdir(t);
+  const app = path.join(dir, 'plain.js');
+  fs.writeFileSync(app, [
+    'function every(ms) { return setInterval(() => {}, ms); }',
+    ...Array.from({ length: 20 }, (_, i) => `every(${60000 + i});`),
+    'console.log(`kept ${2000}`);',
+    'setTimeout(() => process.exit(0), 100);',
+    '',
+  ].join('\n'));
+  const { trace } = traced(t, app, dir);
+  const state = JSON.parse(fs.readFileSync(trace.replace(/\.lt$/, '.js.json'), 'utf8'));
+  const here = state.sites.filter((s) => s.file === app && s.line === 1);
+  assert.deepEqual(here.map((s) => [s.live, s.callers]), [[20, 0]], 'one entry of the module, keyed by its line');
 });

@@ -22,9 +22,11 @@
  * source position it came from (src NO_SOURCE: a segment that maps
  * nowhere, as a one-field one). Lines and columns 0-based. */
 #define NO_SOURCE UINT32_MAX
+#define NO_NAME UINT32_MAX
 struct seg {
         uint32_t line, col;
         uint32_t src, src_line, src_col;
+        uint32_t name; /* in names, or NO_NAME */
 };
 
 struct smap {
@@ -34,6 +36,8 @@ struct smap {
                 size_t len;
         } * contents; /* one per source */
         size_t nsources;
+        char **names; /* the original identifiers that segments name */
+        size_t nnames;
         struct seg *segs; /* by line, then column */
         size_t nsegs, cap;
 };
@@ -330,10 +334,11 @@ static int push(struct smap *m, struct seg s)
  * its first line at LINE0 and that line's columns from COL0. Returns 0,
  * -ENOMEM, -EFBIG, or -EINVAL with WHY. */
 static int decode(struct smap *m, const char *s, size_t len, uint32_t src0, size_t nsrc,
-                  uint32_t line0, uint32_t col0, char *why, size_t wlen)
+                  uint32_t name0, size_t nname, uint32_t line0, uint32_t col0, char *why,
+                  size_t wlen)
 {
         const char *p = s, *end = s + len;
-        int64_t line = 0, col = 0, src = 0, sline = 0, scol = 0;
+        int64_t line = 0, col = 0, src = 0, sline = 0, scol = 0, name = 0;
         size_t nseg = 0;
         while (p < end) {
                 if (*p == ';') {
@@ -363,7 +368,7 @@ static int decode(struct smap *m, const char *s, size_t len, uint32_t src0, size
                         return -EINVAL;
                 }
                 col += f[0];
-                struct seg g = {.src = NO_SOURCE};
+                struct seg g = {.src = NO_SOURCE, .name = NO_NAME};
                 if (n >= 4) {
                         src += f[1], sline += f[2], scol += f[3];
                         if (src < 0 || (uint64_t)src >= nsrc || sline < 0 ||
@@ -378,6 +383,9 @@ static int decode(struct smap *m, const char *s, size_t len, uint32_t src0, size
                         g.src_line = (uint32_t)sline;
                         g.src_col = (uint32_t)scol;
                 }
+                /* A name out of range names nothing: the position stands. */
+                if (n == 5 && (name += f[4]) >= 0 && (uint64_t)name < nname)
+                        g.name = name0 + (uint32_t)name;
                 int64_t gl = line + line0, gc = col + (line ? 0 : col0);
                 if (col < 0 || gl > UINT32_MAX - 1 || gc > UINT32_MAX - 1) {
                         snprintf(why, wlen,
@@ -448,8 +456,26 @@ static int add_map(struct smap *m, json_t *j, const char *map_dir, uint32_t line
                 m->contents[m->nsources] = t;
                 m->sources[m->nsources++] = name;
         }
-        return decode(m, json_string_value(mappings), json_string_length(mappings), src0, n, line0,
-                      col0, why, wlen);
+        json_t *names = json_object_get(j, "names");
+        size_t nn = json_is_array(names) ? json_array_size(names) : 0;
+        if (m->nnames + nn > UINT32_MAX / 2) {
+                snprintf(why, wlen, "too many names");
+                return -EFBIG;
+        }
+        char **nall = realloc(m->names, (m->nnames + nn + 1) * sizeof(*nall));
+        if (!nall)
+                return -ENOMEM;
+        m->names = nall;
+        uint32_t name0 = (uint32_t)m->nnames;
+        for (size_t i = 0; i < nn; i++) {
+                json_t *v = json_array_get(names, i);
+                char *id = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+                if (json_is_string(v) && !id)
+                        return -ENOMEM;
+                m->names[m->nnames++] = id;
+        }
+        return decode(m, json_string_value(mappings), json_string_length(mappings), src0, n, name0,
+                      nn, line0, col0, why, wlen);
 }
 
 /* The whole map J: an index map's sections in order, or one map. */
@@ -489,7 +515,8 @@ static int build(struct smap *m, json_t *j, const char *map_dir, char *why, size
                  * position before its first segment maps nowhere. */
                 struct seg start = {.line = (uint32_t)json_integer_value(l),
                                     .col = (uint32_t)json_integer_value(c),
-                                    .src = NO_SOURCE};
+                                    .src = NO_SOURCE,
+                                    .name = NO_NAME};
                 char sub_why[192];
                 snprintf(sub_why, sizeof(sub_why), "more than %u segments", LT_SRCMAP_MAX_SEGMENTS);
                 int err = push(m, start);
@@ -524,6 +551,9 @@ static void smap_free(struct smap *m)
         }
         free(m->sources);
         free(m->contents);
+        for (size_t i = 0; i < m->nnames; i++)
+                free(m->names[i]);
+        free(m->names);
         free(m->segs);
         memset(m, 0, sizeof(*m));
 }
@@ -693,11 +723,30 @@ static struct script *script_of(const char *script)
         return s;
 }
 
-int lt_srcmap_find(const char *script, unsigned line, unsigned column, uint64_t began_ns,
-                   struct lt_src_pos *out)
+/* The last segment of M at or before LINE:COL (0-based) on that line, or
+ * NULL. */
+static const struct seg *at_or_before(const struct smap *m, uint32_t line, uint32_t col)
 {
+        const struct seg *g = m->segs;
+        size_t lo = 0, hi = m->nsegs;
+        const struct seg key = {.line = line, .col = col};
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (seg_cmp(&g[mid], &key) <= 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo && g[lo - 1].line == line ? &g[lo - 1] : NULL;
+}
+
+/* The script's map when it may be used for a trace that began at
+ * BEGAN_NS: NULL when it has none, or it changed since (said at the end). */
+static int usable(const char *script, uint64_t began_ns, struct script **out)
+{
+        *out = NULL;
         enum lt_srcmap_mode md = current_mode();
-        if (md == LT_SRCMAP_OFF || !script || !line || !column)
+        if (md == LT_SRCMAP_OFF || !script)
                 return 0;
         struct script *s = script_of(script);
         if (!s)
@@ -713,21 +762,44 @@ int lt_srcmap_find(const char *script, unsigned line, unsigned column, uint64_t 
                 }
                 return 0;
         }
-        /* The last segment at or before the position, on its line. */
-        const struct seg *g = s->map.segs;
-        size_t lo = 0, hi = s->map.nsegs;
-        const struct seg key = {.line = line - 1, .col = column - 1};
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (seg_cmp(&g[mid], &key) <= 0)
-                        lo = mid + 1;
-                else
-                        hi = mid;
+        *out = s;
+        return 0;
+}
+
+const char *lt_srcmap_function(const char *script, unsigned line, unsigned column,
+                               const char *function, uint64_t began_ns)
+{
+        struct script *s;
+        size_t n = function ? strlen(function) : 0;
+        if (!line || !column || !n || usable(script, began_ns, &s) < 0 || !s)
+                return NULL;
+        /* V8 places a function at its parameters: its name ends right
+         * before them ("function t(e)", a method's "t(e)"), or one
+         * character before (an arrow or a class given to "t=", V8's
+         * inferred name). The segment there names what it was. */
+        for (size_t gap = 0; gap < 2; gap++) {
+                if (column - 1 < n + gap)
+                        break;
+                uint32_t at = (uint32_t)(column - 1 - n - gap);
+                const struct seg *g = at_or_before(&s->map, line - 1, at);
+                if (g && g->col == at && g->name != NO_NAME && s->map.names[g->name])
+                        return s->map.names[g->name];
         }
-        if (!lo || g[lo - 1].line != key.line || g[lo - 1].src == NO_SOURCE ||
-            !s->map.sources[g[lo - 1].src])
+        return NULL;
+}
+
+int lt_srcmap_find(const char *script, unsigned line, unsigned column, uint64_t began_ns,
+                   struct lt_src_pos *out)
+{
+        struct script *s;
+        if (!line || !column)
                 return 0;
-        g += lo - 1;
+        int err = usable(script, began_ns, &s);
+        if (err < 0 || !s)
+                return err;
+        const struct seg *g = at_or_before(&s->map, line - 1, column - 1);
+        if (!g || g->src == NO_SOURCE || !s->map.sources[g->src])
+                return 0;
         out->file = s->map.sources[g->src];
         out->line = g->src_line + 1;
         out->column = g->src_col + 1;

@@ -57,6 +57,14 @@ struct lt_src_pos {
 int lt_srcmap_find(const char *script, unsigned line, unsigned column, uint64_t began_ns,
                    struct lt_src_pos *out);
 
+/* The name FUNCTION had in its source, for the JS function that V8 places
+ * at LINE:COLUMN of SCRIPT (as lt_srcmap_find(): its parameters): the map's
+ * name for the identifier FUNCTION right before them, when the map gives
+ * one (a minifier's "t" was "openSession"). NULL when it gives none; else
+ * valid until lt_srcmap_release(). */
+const char *lt_srcmap_function(const char *script, unsigned line, unsigned column,
+                               const char *function, uint64_t began_ns);
+
 /* Maps *FILE:*LINE:*COLUMN in place as lt_srcmap_find() does, the
  * malloc'd *FILE then replaced by a malloc'd copy of the source's name;
  * the position node gave goes to *GEN_FILE (which takes the old *FILE),

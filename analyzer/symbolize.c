@@ -293,11 +293,22 @@ static int perf_code(struct lt_symbolizer *s, uint64_t addr, const struct lt_pm_
 }
 
 /* A JS frame at the source its script's map names (sourcemap.h), when it
- * has one. Returns 0 or -ENOMEM. */
+ * has one, under the name the map gives its function. Returns 0 or
+ * -ENOMEM. */
 static int map_js(const struct lt_symbolizer *s, struct lt_frame_info *f)
 {
         if (!f->file)
                 return 0;
+        /* Its name first, from where node placed it: a minifier's "t". */
+        const char *was =
+            lt_srcmap_function(f->file, f->line, f->column, f->function, s->t->hdr.start_ns);
+        if (was && strcmp(was, f->function)) {
+                char *name = strdup(was);
+                if (!name)
+                        return -ENOMEM;
+                free((char *)f->function);
+                f->function = name;
+        }
         int r = lt_srcmap_apply((char **)&f->file, &f->line, &f->column, (char **)&f->gen_file,
                                 &f->gen_line, &f->gen_column, s->t->hdr.start_ns);
         return r < 0 ? r : 0;

@@ -2,7 +2,8 @@
  * when the first byte is 'd', the rest as the script whose last comment
  * names its map (a data: URL, a path). Positions are then asked for on the
  * first lines, at columns from the first to past any line's end; whatever
- * the map says must be a position in a source it names. A crash or a
+ * the map says must be a position in a source it names, and a function's
+ * name one of its strings. A crash or a
  * sanitizer report is a finding; its input goes into fuzz/crashes/. */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -55,6 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         struct lt_src_pos p;
                         int r = lt_srcmap_find(script, line, cols[c], 0, &p);
                         if (r < 0 || (r == 1 && (!p.file || !p.line || !p.column)))
+                                abort();
+                        /* A name, when given, is a string of the map's (read whole). */
+                        const char *was = lt_srcmap_function(script, line, cols[c], "t", 0);
+                        if (was && strlen(was) > LT_SRCMAP_MAX_BYTES)
                                 abort();
                 }
         }

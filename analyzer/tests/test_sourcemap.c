@@ -8,8 +8,8 @@
  * (sections, a column offset on their first line); sources resolved
  * (relative to the map, sourceRoot, file: URLs, other URLs as they are);
  * the script's comment (the last one, //@ too, alone on its line); the
- * sources' texts the map carries; the modes, and a script changed after
- * the trace began.
+ * sources' texts the map carries; a minifier's names; the modes, and a
+ * script changed after the trace began.
  *
  * Usage: lt-test-sourcemap */
 #define _GNU_SOURCE
@@ -320,6 +320,34 @@ static void test_contents(void)
                "contents: none for a name no map gave");
 }
 
+/* A minifier's names: "function t(e)" and "t=e=>" as V8 places them (at
+ * the parameters), the map naming the identifier before them. */
+static void test_names(void)
+{
+        /* line 0: "function t(e){}" t at 9, '(' at 10; "var u=e=>1" u at 20,
+         * '=' 21, e 22; a segment with a name out of range at 30. */
+        write_file("names/min.js", "function t(e){} var u=e=>1;   x(e)\n"
+                                   "//# sourceMappingURL=min.map\n");
+        write_file("names/min.map",
+                   "{\"version\":3,\"sources\":[\"/src/a.ts\"],\"names\":[\"openSession\","
+                   "\"grow\"],\"mappings\":\"AAAA,SAAUA,WAAUC,UAAUI\"}");
+        /* col 0; col 9, name 0; col 20, name 1; col 30, name 5 (none). */
+        char *p = path_of("names/min.js");
+        const char *n;
+        n = lt_srcmap_function(p, 1, 11, "t", 0);
+        tap_ok(n && !strcmp(n, "openSession"), "names: the name right before the parameters");
+        n = lt_srcmap_function(p, 1, 23, "u", 0);
+        tap_ok(n && !strcmp(n, "grow"), "names: an arrow's, one character before");
+        tap_ok(!lt_srcmap_function(p, 1, 11, "tt", 0),
+               "names: not when the name V8 gives is not there");
+        tap_ok(!lt_srcmap_function(p, 1, 13, "t", 0), "names: not two characters before");
+        tap_ok(!lt_srcmap_function(p, 1, 32, "x", 0), "names: not a name out of the list");
+        tap_ok(!lt_srcmap_function(p, 1, 1, "t", 0) && !lt_srcmap_function(p, 1, 11, "", 0) &&
+                   !lt_srcmap_function(p, 1, 11, NULL, 0),
+               "names: none at the line's start, nor for no name");
+        free(p);
+}
+
 static void test_bad(void)
 {
         write_file("bad/fields.js", "x\n//# sourceMappingURL=fields.map\n");
@@ -376,6 +404,7 @@ int main(void)
         test_sections();
         test_comments();
         test_contents();
+        test_names();
         test_bad();
         test_modes();
         lt_srcmap_release();

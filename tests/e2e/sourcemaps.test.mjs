@@ -152,6 +152,22 @@ test('an esbuild bundle, its map inline: the timer site is the application\'s ca
     `the line of leakBuffers quoted from the map: ${md.stdout.split('\n').filter((l) => l.includes('store.ts')).slice(0, 3)}`);
 });
 
+test('a minified bundle: its functions under their names in the sources, at their lines', (t) => {
+  const dir = copyFixture(t);
+  const min = path.join(dir, 'bundle', 'min.js');
+  const { rep } = traced(t, min, dir);
+  const src = path.join(dir, 'src', 'store.ts');
+  assert.doesNotMatch(fs.readFileSync(min, 'utf8'), /leakBuffers/, 'the minifier renamed it');
+  assertBuffersAt(rep, { file: src, line: markers(src).FUNCTION.leakBuffers, generated: { file: min, line: 1 } });
+  const bundle = path.join(dir, 'src', 'bundle.ts');
+  const inPkg = `${path.join(dir, 'node_modules', 'fake-poller', 'index.js')}:` +
+    `${markers(path.join(FIXTURE, 'packages', 'fake-poller', 'index.js')).TIMER.package}`;
+  assert.deepEqual(jsTimers(rep), [
+    { live: 2, at: [`${bundle}:${markers(bundle).CALL.poll}`, inPkg] },
+    { live: 1, at: [`${bundle}:${markers(bundle).CALL.again}`, inPkg] },
+  ], 'the timers at bundle.ts\'s calls');
+});
+
 test('a map as sections, as a data: URL, with a sourceRoot: the same positions', (t) => {
   const dir = copyFixture(t);
   const { trace } = traced(t, path.join(dir, 'dist', 'main.js'), dir);

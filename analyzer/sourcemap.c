@@ -100,7 +100,6 @@ static enum lt_srcmap_mode current_mode(void)
         return (enum lt_srcmap_mode)mode;
 }
 
-/* Says once for the script what is wrong with its map. */
 /* S on stderr, a control character (a newline from a URL's %0A) as '?':
  * a warning stays one line. */
 static void put_clean(const char *s)
@@ -109,6 +108,7 @@ static void put_clean(const char *s)
                 fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, stderr);
 }
 
+/* Says once for the script what is wrong with its map, in one line. */
 __attribute__((format(printf, 2, 3))) static void warn(const char *script, const char *fmt, ...)
 {
         char buf[1024];

@@ -558,6 +558,134 @@ static void smap_free(struct smap *m)
         memset(m, 0, sizeof(*m));
 }
 
+/* What load() reads a map from: its text, the directory its relative
+ * sources resolve against and the name it is said by; or why it is not
+ * read. */
+struct map_text {
+        char *text, *dir, *where;
+        size_t len;
+        bool hush; /* a package's map that is missing: counted, not said */
+        char why[512];
+};
+
+/* The map in a data: URL (URL[ULEN]) of the script at PATH. Returns 0 or
+ * -ENOMEM; what is wrong with the URL is in t->why. */
+static int inline_map(struct map_text *t, const char *path, const char *url, size_t ulen)
+{
+        const char *comma = memchr(url, ',', ulen);
+        if (!(t->where = strdup("(inline)")) || !(t->dir = dir_of(path)))
+                return -ENOMEM;
+        if (!comma) {
+                snprintf(t->why, sizeof(t->why), "a data: URL without a comma");
+                return 0;
+        }
+        const char *data = comma + 1;
+        size_t dlen = ulen - (size_t)(data - url);
+        if (!memmem(url, (size_t)(comma - url), ";base64", 7))
+                return (t->text = percent_decode(data, dlen, &t->len)) ? 0 : -ENOMEM;
+        ssize_t n = base64_decode(data, dlen, &t->text);
+        if (n == -ENOMEM)
+                return -ENOMEM;
+        if (n < 0)
+                snprintf(t->why, sizeof(t->why), "its base64 is not valid");
+        else
+                t->len = (size_t)n;
+        return 0;
+}
+
+/* The map file that URL[ULEN] names for script S at PATH: a path relative
+ * to the script's directory, or a file: URL. Returns 0 or -ENOMEM; what
+ * is wrong is in t->why. */
+static int file_map(struct map_text *t, struct script *s, const char *path, const char *url,
+                    size_t ulen)
+{
+        /* Its query and fragment (app.js.map?v=3) name no file. */
+        size_t plen, bare = 0;
+        while (bare < ulen && url[bare] != '?' && url[bare] != '#')
+                bare++;
+        /* A URL with a scheme is decoded as one (file:), a relative one
+         * here: each once. */
+        char *raw = strndup(url, bare);
+        bool scheme = raw && lt_has_scheme(raw);
+        char *u = !raw ? NULL : scheme ? strdup(raw) : percent_decode(url, bare, &plen);
+        char *dir = dir_of(path);
+        int is_url = 0, err = 0;
+        if (!u || !dir)
+                err = -ENOMEM;
+        else if (!scheme)
+                err = (t->where = resolve(dir, u)) ? 0 : -ENOMEM;
+        else if (!(t->where = lt_file_url_path(u, strlen(u), &is_url)))
+                err = -ENOMEM;
+        else if (!is_url)
+                snprintf(t->why, sizeof(t->why), "source map %s: not a local file, not read", u);
+        free(raw);
+        free(u);
+        free(dir);
+        if (err || *t->why)
+                return err;
+        int64_t mt;
+        int r = lt_read_file(t->where, LT_SRCMAP_MAX_BYTES, &t->text, &t->len, &mt);
+        if (r == -ENOMEM)
+                return -ENOMEM;
+        if (r < 0)
+                snprintf(t->why, sizeof(t->why), "source map %s: %s", t->where, read_error(r));
+        else if (mt > s->mtime_ns)
+                s->mtime_ns = mt;
+        /* Many packages ship the comment without the map. */
+        t->hush = r == -ENOENT && strstr(path, "/node_modules/");
+        return (t->dir = dir_of(t->where)) ? 0 : -ENOMEM;
+}
+
+/* S's map built from the text in T, which is freed. Returns 0 or -ENOMEM;
+ * a map that is not valid says why in t->why. */
+static int parse_map(struct map_text *t, struct script *s)
+{
+        json_error_t je;
+        json_t *j = json_loadb(t->text, t->len, JSON_ALLOW_NUL, &je);
+        free(t->text); /* a map of 100 MB is its size again as a tree */
+        t->text = NULL;
+        if (!j) {
+                snprintf(t->why, sizeof(t->why), "source map %s: not JSON (line %d: %s)", t->where,
+                         je.line, je.text);
+                return 0;
+        }
+        char bwhy[256] = "";
+        int err = build(&s->map, j, t->dir, bwhy, sizeof(bwhy));
+        json_decref(j);
+        if (err == -EFBIG && !*bwhy)
+                snprintf(bwhy, sizeof(bwhy), "more than %u segments", LT_SRCMAP_MAX_SEGMENTS);
+        if (err == -EINVAL || err == -EFBIG) {
+                snprintf(t->why, sizeof(t->why), "source map %s: %s", t->where, bwhy);
+                err = 0;
+        }
+        return err;
+}
+
+/* M's segments in order, and its sources' texts offered by name. Out of
+ * memory, the texts left are not offered: the files are. */
+static void ready(struct smap *m)
+{
+        for (size_t i = 1; i < m->nsegs; i++) {
+                if (seg_cmp(&m->segs[i - 1], &m->segs[i]) > 0) {
+                        qsort(m->segs, m->nsegs, sizeof(*m->segs), seg_cmp);
+                        break;
+                }
+        }
+        for (size_t i = 0; i < m->nsources; i++) {
+                struct content *c;
+                if (!m->contents[i].text)
+                        continue;
+                HASH_FIND_STR(contents, m->sources[i], c);
+                if (c)
+                        continue;
+                if (!(c = malloc(sizeof(*c))))
+                        break;
+                c->name = m->sources[i];
+                c->text = &m->contents[i];
+                HASH_ADD_KEYPTR(hh, contents, c->name, strlen(c->name), c);
+        }
+}
+
 /* Reads the map of script S (its text in BUF). Returns 0 with S ready, 0
  * with S not ready (no map, or one said to be unusable), or -ENOMEM. */
 static int load(struct script *s, const char *path, const char *buf, size_t len)
@@ -566,128 +694,24 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
         size_t ulen;
         if (!find_url(buf, len, &url, &ulen))
                 return 0;
-        char *text = NULL, *map_dir = NULL, *where = NULL, why[512] = "";
-        bool hush = false;
-        size_t tlen = 0;
-        int err = 0;
-        if (ulen > 5 && !memcmp(url, "data:", 5)) {
-                const char *comma = memchr(url, ',', ulen);
-                if (!(where = strdup("(inline)")) || !(map_dir = dir_of(path))) {
-                        err = -ENOMEM;
-                } else if (!comma) {
-                        snprintf(why, sizeof(why), "a data: URL without a comma");
-                } else if (memmem(url, (size_t)(comma - url), ";base64", 7)) {
-                        ssize_t n =
-                            base64_decode(comma + 1, ulen - (size_t)(comma + 1 - url), &text);
-                        if (n == -ENOMEM)
-                                err = -ENOMEM;
-                        else if (n < 0)
-                                snprintf(why, sizeof(why), "its base64 is not valid");
-                        else
-                                tlen = (size_t)n;
-                } else if (!(text = percent_decode(comma + 1, ulen - (size_t)(comma + 1 - url),
-                                                   &tlen))) {
-                        err = -ENOMEM;
-                }
-        } else {
-                /* A URL: its query and fragment (app.js.map?v=3) name no file. */
-                size_t plen, bare = 0;
-                while (bare < ulen && url[bare] != '?' && url[bare] != '#')
-                        bare++;
-                /* A URL with a scheme is decoded as one (file:), a relative
-                 * one here: each once. */
-                char *raw = strndup(url, bare);
-                bool scheme = raw && lt_has_scheme(raw);
-                char *u = !raw ? NULL : scheme ? strdup(raw) : percent_decode(url, bare, &plen);
-                char *dir = dir_of(path);
-                int is_url = 0;
-                char *file = NULL;
-                if (!u || !dir) {
-                        err = -ENOMEM;
-                } else if (scheme) {
-                        if (!(file = lt_file_url_path(u, strlen(u), &is_url)))
-                                err = -ENOMEM;
-                        else if (!is_url)
-                                snprintf(why, sizeof(why),
-                                         "source map %s: not a local file, not read", u);
-                } else if (!(file = resolve(dir, u))) {
-                        err = -ENOMEM;
-                }
-                free(raw);
-                if (!err && !*why) {
-                        where = file, file = NULL;
-                        int64_t mt;
-                        int r = lt_read_file(where, LT_SRCMAP_MAX_BYTES, &text, &tlen, &mt);
-                        if (r == -ENOMEM)
-                                err = -ENOMEM;
-                        else if (r < 0)
-                                snprintf(why, sizeof(why), "source map %s: %s", where,
-                                         read_error(r));
-                        else if (mt > s->mtime_ns)
-                                s->mtime_ns = mt;
-                        /* Many packages ship the comment without the map. */
-                        hush = r == -ENOENT && strstr(path, "/node_modules/");
-                        if (!err && !(map_dir = dir_of(where)))
-                                err = -ENOMEM;
-                }
-                free(file);
-                free(u);
-                free(dir);
-        }
-        if (!err && !*why) {
-                json_error_t je;
-                json_t *j = json_loadb(text, tlen, JSON_ALLOW_NUL, &je);
-                free(text); /* a map of 100 MB is its size again as a tree */
-                text = NULL;
-                if (!j) {
-                        snprintf(why, sizeof(why), "source map %s: not JSON (line %d: %s)", where,
-                                 je.line, je.text);
-                } else {
-                        char bwhy[256] = "";
-                        err = build(&s->map, j, map_dir, bwhy, sizeof(bwhy));
-                        json_decref(j);
-                        if (err == -EFBIG && !*bwhy)
-                                snprintf(bwhy, sizeof(bwhy), "more than %u segments",
-                                         LT_SRCMAP_MAX_SEGMENTS);
-                        if (err == -EINVAL || err == -EFBIG) {
-                                snprintf(why, sizeof(why), "source map %s: %s", where, bwhy);
-                                err = 0;
-                        }
-                }
-        }
-        if (!err && !*why) {
-                struct smap *m = &s->map;
-                for (size_t i = 1; i < m->nsegs; i++) {
-                        if (seg_cmp(&m->segs[i - 1], &m->segs[i]) > 0) {
-                                qsort(m->segs, m->nsegs, sizeof(*m->segs), seg_cmp);
-                                break;
-                        }
-                }
+        struct map_text t = {0};
+        int err = ulen > 5 && !memcmp(url, "data:", 5) ? inline_map(&t, path, url, ulen)
+                                                       : file_map(&t, s, path, url, ulen);
+        if (!err && !*t.why)
+                err = parse_map(&t, s);
+        if (!err && !*t.why) {
+                ready(&s->map);
                 s->ready = true;
-                /* Out of memory, the texts left are not offered: the files are. */
-                for (size_t i = 0; i < m->nsources; i++) {
-                        struct content *c;
-                        if (!m->contents[i].text)
-                                continue;
-                        HASH_FIND_STR(contents, m->sources[i], c);
-                        if (c)
-                                continue;
-                        if (!(c = malloc(sizeof(*c))))
-                                break;
-                        c->name = m->sources[i];
-                        c->text = &m->contents[i];
-                        HASH_ADD_KEYPTR(hh, contents, c->name, strlen(c->name), c);
-                }
         }
-        if (*why && hush && !missing_packages++)
+        if (*t.why && t.hush && !missing_packages++)
                 first_missing = strdup(s->key);
-        else if (*why && !hush)
-                warn(s->key, "%s", why);
+        else if (*t.why && !t.hush)
+                warn(s->key, "%s", t.why);
         if (!s->ready)
                 smap_free(&s->map);
-        free(text);
-        free(map_dir);
-        free(where);
+        free(t.text);
+        free(t.dir);
+        free(t.where);
         return err;
 }
 

@@ -1,7 +1,7 @@
 /* A fast unwinder for x86-64: the rule that gives each frame's caller,
  * read once per code address from the object's .eh_frame where the loader
- * mapped it (cfi.c; libdw for an object whose .eh_frame_hdr it does not
- * read) and kept in a table, then applied with a few loads per frame.
+ * mapped it (cfi.c; libdw, opened when needed, for an object whose
+ * .eh_frame_hdr it does not read) and kept in a table, then applied with a few loads per frame.
  *
  * libunwind's unw_backtrace costs about 85 instructions a frame even with
  * its per-thread cache; it was three quarters of the tracer's cost on a
@@ -101,6 +101,28 @@ struct object {
 };
 static struct object objects[MAX_OBJECTS];
 static int nobjects;
+
+/* libdw and libelf, for the objects whose .eh_frame_hdr lt_cfi_row() does
+ * not read: none, or one of another form, which no program or library
+ * seen here has (node, python, git and their libraries). Not linked:
+ * loading them, and libz, liblzma and libbz2 with them, cost every process
+ * the preload enters about 1 ms (/bin/true: 6.8 against 5.7 ms, medians of
+ * 151 runs in alternation). Opened at start when a loaded object needs
+ * them, else by the background thread once a walk met such an object:
+ * dlopen takes the loader's lock, which a hook may be under. Until then
+ * those stacks go to libunwind. */
+enum { DW_NONE, DW_WANTED, DW_READY, DW_FAILED };
+static struct {
+        _Atomic int state;
+        __typeof__(elf_begin) *elf_begin;
+        __typeof__(elf_end) *elf_end;
+        __typeof__(dwarf_getcfi_elf) *getcfi_elf;
+        __typeof__(dwarf_cfi_end) *cfi_end;
+        __typeof__(dwarf_cfi_addrframe) *cfi_addrframe;
+        __typeof__(dwarf_frame_register) *frame_register;
+        __typeof__(dwarf_frame_info) *frame_info;
+        __typeof__(dwarf_frame_cfa) *frame_cfa;
+} dw;
 static pthread_mutex_t resolve_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int enabled;
@@ -124,6 +146,50 @@ static struct rtable *rtable_new(uint64_t n)
         return t;
 }
 
+/* Opens libdw, once: by the constructor, or by the background thread. */
+static void dw_open(void)
+{
+        if (atomic_load_explicit(&dw.state, memory_order_acquire) >= DW_READY)
+                return;
+        void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
+        __typeof__(elf_version) *version = h ? dlsym(h, "elf_version") : NULL;
+        /* libelf's, found among libdw's dependencies. */
+        if (version) {
+                dw.elf_begin = dlsym(h, "elf_begin");
+                dw.elf_end = dlsym(h, "elf_end");
+                dw.getcfi_elf = dlsym(h, "dwarf_getcfi_elf");
+                dw.cfi_end = dlsym(h, "dwarf_cfi_end");
+                dw.cfi_addrframe = dlsym(h, "dwarf_cfi_addrframe");
+                dw.frame_register = dlsym(h, "dwarf_frame_register");
+                dw.frame_info = dlsym(h, "dwarf_frame_info");
+                dw.frame_cfa = dlsym(h, "dwarf_frame_cfa");
+        }
+        if (!version || !dw.elf_begin || !dw.elf_end || !dw.getcfi_elf || !dw.cfi_end ||
+            !dw.cfi_addrframe || !dw.frame_register || !dw.frame_info || !dw.frame_cfa) {
+                lt_log("libdw.so.1 cannot be loaded (%s): stacks through code without "
+                       ".eh_frame_hdr are unwound by libunwind",
+                       h ? "a function is missing" : dlerror());
+                atomic_store_explicit(&dw.state, DW_FAILED, memory_order_release);
+                return;
+        }
+        version(EV_CURRENT);
+        atomic_store_explicit(&dw.state, DW_READY, memory_order_release);
+}
+
+/* Whether an object with code has no .eh_frame_hdr: libdw reads its rules. */
+static int lacks_eh_frame_hdr(struct dl_phdr_info *info, size_t size, void *arg)
+{
+        (void)size;
+        (void)arg;
+        int hdr = 0, code = 0;
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+                const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+                hdr |= p->p_type == PT_GNU_EH_FRAME;
+                code |= p->p_type == PT_LOAD && (p->p_flags & PF_X);
+        }
+        return code && !hdr;
+}
+
 int lt_unwind_init(int on)
 {
         if (!on)
@@ -132,8 +198,9 @@ int lt_unwind_init(int on)
         if (!t)
                 return -1;
         atomic_store_explicit(&table, t, memory_order_release);
-        elf_version(EV_CURRENT);
         enabled = 1;
+        if (dl_iterate_phdr(lacks_eh_frame_hdr, NULL))
+                dw_open();
         return 0;
 }
 
@@ -244,9 +311,9 @@ static void objects_check(void)
                         continue;
                 }
                 if (ob->cfi)
-                        dwarf_cfi_end(ob->cfi);
+                        dw.cfi_end(ob->cfi);
                 if (ob->elf)
-                        elf_end(ob->elf);
+                        dw.elf_end(ob->elf);
         }
         nobjects = kept;
 }
@@ -276,12 +343,12 @@ static struct object *object_of(const struct dl_find_object *o)
                         ob->dev = st.st_dev;
                         ob->ino = st.st_ino;
                         ob->mtime = st.st_mtim;
-                        ob->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+                        ob->elf = dw.elf_begin(fd, ELF_C_READ_MMAP, NULL);
                 }
                 close(fd);
         }
         if (ob->elf)
-                ob->cfi = dwarf_getcfi_elf(ob->elf);
+                ob->cfi = dw.getcfi_elf(ob->elf);
         return ob;
 }
 
@@ -323,7 +390,7 @@ static int saved_at(Dwarf_Frame *f, int reg)
 {
         Dwarf_Op mem[3], *ops;
         size_t n;
-        if (dwarf_frame_register(f, reg, mem, &ops, &n) < 0)
+        if (dw.frame_register(f, reg, mem, &ops, &n) < 0)
                 return 1;
         if (n == 0)
                 return ops ? RBP_LOST : RBP_SAME; /* undefined : same value */
@@ -340,7 +407,7 @@ static int saved_at(Dwarf_Frame *f, int reg)
 
 /* The rule at code address pc from libdw, for the objects whose
  * .eh_frame_hdr lt_cfi_row() does not read (none, or of another form).
- * Under resolve_lock: it opens files and allocates. */
+ * Under resolve_lock, libdw open: it opens files and allocates. */
 static uint64_t read_rule_libdw(const struct dl_find_object *o, uintptr_t pc)
 {
         struct object *ob = object_of(o);
@@ -350,20 +417,20 @@ static uint64_t read_rule_libdw(const struct dl_find_object *o, uintptr_t pc)
         /* Code of an object with no CFI for it (V8's builtins in node's
          * text, hand-written assembly): the frame pointer chain, as
          * libunwind falls back to. */
-        if (!ob->cfi || dwarf_cfi_addrframe(ob->cfi, pc - ob->bias, &f) != 0)
+        if (!ob->cfi || dw.cfi_addrframe(ob->cfi, pc - ob->bias, &f) != 0)
                 return rule_pack(RULE_RBP, -16, 16);
         uint64_t rule = rule_pack(RULE_SLOW, 0, 0);
         Dwarf_Op *ops;
         size_t n;
         bool signal;
         int rbp = saved_at(f, DW_RBP), ra = saved_at(f, DW_RA);
-        if (dwarf_frame_info(f, NULL, NULL, &signal) != DW_RA || signal || rbp == 1)
+        if (dw.frame_info(f, NULL, NULL, &signal) != DW_RA || signal || rbp == 1)
                 goto out;
         if (ra == RBP_LOST) { /* the outermost frame: no caller */
                 rule = rule_pack(RULE_END, 0, 0);
                 goto out;
         }
-        if (ra != -8 || dwarf_frame_cfa(f, &ops, &n) < 0 || n != 1 || ops[0].atom != DW_OP_bregx ||
+        if (ra != -8 || dw.frame_cfa(f, &ops, &n) < 0 || n != 1 || ops[0].atom != DW_OP_bregx ||
             (ops[0].number != DW_RSP && ops[0].number != DW_RBP))
                 goto out;
         int64_t off = (int64_t)ops[0].number2;
@@ -486,19 +553,38 @@ static LT_NOINLINE LT_COLD void learn_segment(const struct dl_find_object *o, ui
  * but its CFI does not cover is V8's builtins in node's text or
  * hand-written assembly: the frame pointer chain for both, as libunwind
  * falls back to. */
+static void want(uintptr_t ra);
+
 static uint64_t read_rule(uintptr_t pc, const struct dl_find_object *o, uint64_t tag,
                           int may_alloc)
 {
         if (!o)
                 return rule_pack(RULE_RBP, -16, 16);
         uintptr_t lo, hi;
-        if (o->dlfo_eh_frame && segment((uintptr_t)o->dlfo_eh_frame, tag, &lo, &hi)) {
+        int learned = o->dlfo_eh_frame && segment((uintptr_t)o->dlfo_eh_frame, tag, &lo, &hi);
+        if (learned) {
                 struct lt_cfi_row row;
                 int found = lt_cfi_row(o->dlfo_eh_frame, lo, hi, pc, &row);
                 if (found >= 0)
                         return found ? rule_of(&row) : rule_pack(RULE_RBP, -16, 16);
         }
-        return may_alloc ? read_rule_libdw(o, pc) : 0;
+        if (!may_alloc)
+                return 0;
+        switch (atomic_load_explicit(&dw.state, memory_order_acquire)) {
+        case DW_READY:
+                return read_rule_libdw(o, pc);
+        case DW_FAILED:
+                return rule_pack(RULE_SLOW, 0, 0);
+        }
+        /* Its segment is learned at a later walk (the loader's lock was
+         * busy); an object that libdw must read has it opened, then the
+         * rule read, by the background thread. */
+        if (!learned && o->dlfo_eh_frame)
+                return 0;
+        int none = DW_NONE;
+        atomic_compare_exchange_strong(&dw.state, &none, DW_WANTED);
+        want(pc + 1);
+        return 0;
 }
 
 /* Return addresses are not as even as a hash: V8 gives every function
@@ -643,6 +729,22 @@ static inline uint64_t lookup(const char *e, uint64_t bmask, unsigned shift, uin
 static _Atomic uintptr_t wanted[WANTED];
 static _Atomic int nwanted;
 
+/* Enters ra, unless it is there already, or the list is full. */
+static void want(uintptr_t ra)
+{
+        int free_at = -1;
+        for (int s = 0; s < WANTED; s++) {
+                uintptr_t w = atomic_load_explicit(&wanted[s], memory_order_relaxed);
+                if (w == ra)
+                        return;
+                if (!w && free_at < 0)
+                        free_at = s;
+        }
+        uintptr_t none = 0;
+        if (free_at >= 0 && atomic_compare_exchange_strong(&wanted[free_at], &none, ra))
+                atomic_fetch_add_explicit(&nwanted, 1, memory_order_release);
+}
+
 void lt_unwind_want(void *const *frames, int n)
 {
         if (!enabled)
@@ -655,20 +757,8 @@ void lt_unwind_want(void *const *frames, int n)
          * addresses. */
         for (int i = 0; i < n; i++) {
                 uintptr_t ra = (uintptr_t)frames[i] + (i == 0);
-                if (known(t, ra, tag))
-                        continue;
-                int free_at = -1;
-                for (int s = 0; s < WANTED; s++) {
-                        uintptr_t w = atomic_load_explicit(&wanted[s], memory_order_relaxed);
-                        if (w == ra)
-                                goto next;
-                        if (!w && free_at < 0)
-                                free_at = s;
-                }
-                uintptr_t none = 0;
-                if (free_at >= 0 && atomic_compare_exchange_strong(&wanted[free_at], &none, ra))
-                        atomic_fetch_add_explicit(&nwanted, 1, memory_order_release);
-next:;
+                if (!known(t, ra, tag))
+                        want(ra);
         }
 }
 
@@ -688,6 +778,8 @@ static LT_NOINLINE LT_COLD void read_wanted(uint64_t tag)
 
 void lt_unwind_read_wanted(void)
 {
+        if (atomic_load_explicit(&dw.state, memory_order_relaxed) == DW_WANTED)
+                dw_open(); /* one library more: a new epoch, its rules read again */
         if (atomic_load_explicit(&nwanted, memory_order_relaxed) > 0)
                 read_wanted(epoch_tag());
 }

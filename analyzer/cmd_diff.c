@@ -62,6 +62,9 @@ static const char *const change_name[] = {
 };
 
 /* FILE, or FILE@SNAPSHOT when ARG is not itself a file. */
+/* A state's file and snapshot from ARG. A directory stands for the one
+ * trace file in it (`leaktrace run -o DIR` of one process). Returns 0,
+ * -ENOMEM, or -EINVAL said on stderr. */
 static int parse_state(struct state *s, const char *arg)
 {
         s->arg = arg;
@@ -73,7 +76,28 @@ static int parse_state(struct state *s, const char *arg)
                 s->path = strndup(arg, (size_t)(at - arg));
                 s->snap_arg = at + 1;
         }
-        return s->path ? 0 : -ENOMEM;
+        if (!s->path)
+                return -ENOMEM;
+        if (stat(s->path, &st) < 0 || !S_ISDIR(st.st_mode))
+                return 0;
+        char **paths;
+        size_t n;
+        if (lt_expand_trace_args(&s->path, 1, &paths, &n) != 0)
+                return -EINVAL; /* said */
+        int err = 0;
+        if (n == 1) {
+                free(s->path);
+                s->path = paths[0];
+        } else {
+                fprintf(stderr, "leaktrace: %s: %zu trace files in this directory; name the one "
+                                "to compare\n",
+                        s->path, n);
+                for (size_t i = 0; i < n; i++)
+                        free(paths[i]);
+                err = -EINVAL;
+        }
+        free(paths);
+        return err;
 }
 
 static int load_state(struct state *s)
@@ -338,7 +362,8 @@ static int diff_main(int argc, char **argv)
         for (int i = 0; i < 2 && !err; i++)
                 err = parse_state(&st[i], argv[1 + i]);
         if (err) {
-                fprintf(stderr, "leaktrace: out of memory\n");
+                if (err == -ENOMEM)
+                        fprintf(stderr, "leaktrace: out of memory\n");
                 goto out;
         }
         if (!strcmp(st[0].path, st[1].path))
@@ -419,6 +444,7 @@ const struct lt_cli_cmd lt_diff_cmd = {
         "FILE\ta trace file as it ended (or as it is now, for a live process)\n\n"
         "FILE@NAME\tthe snapshot of that name, taken by `leaktrace ctl PID snapshot NAME`\n\n"
         "FILE@N\tthe Nth snapshot of the file, counting from 1\n\n"
+        "A directory stands for the one trace file it holds (`leaktrace run -o DIR`).\n\n"
         "A and B may be two files (two runs of one program: sites are matched by function, "
         "file and line), two snapshots of one file, or a file and one of its snapshots. "
         "Snapshots hold allocation sites only: anonymous mappings are compared when both "

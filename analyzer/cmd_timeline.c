@@ -92,17 +92,18 @@ static int timeline_main(int argc, char **argv)
                 lt_usage_error("timeline", "no trace file given");
                 return 2;
         }
-        size_t n = (size_t)a.noperands, good = 0;
-        struct loaded *l = calloc(n, sizeof(*l));
-        struct lt_chart_proc *procs = calloc(n, sizeof(*procs));
-        int status = 0;
+        char **paths = NULL;
+        size_t n = 0, good = 0;
+        int status = lt_expand_trace_args(argv + 1, (size_t)a.noperands, &paths, &n) ? 2 : 0;
+        struct loaded *l = calloc(n + 1, sizeof(*l));
+        struct lt_chart_proc *procs = calloc(n + 1, sizeof(*procs));
         if (!l || !procs) {
                 fprintf(stderr, "leaktrace: out of memory\n");
                 status = 2;
                 goto out;
         }
         for (size_t i = 0; i < n; i++) {
-                const char *path = argv[1 + i];
+                const char *path = paths[i];
                 struct loaded *x = &l[good];
                 char why[512];
                 if (lt_trace_load(path, &x->trace, why, sizeof(why)) < 0) {
@@ -164,6 +165,9 @@ out:
         }
         free(l);
         free(procs);
+        for (size_t i = 0; i < n; i++)
+                free(paths[i]);
+        free(paths);
         return status;
 }
 
@@ -174,13 +178,13 @@ static const struct lt_cli_opt timeline_opts[] = {
 
 const struct lt_cli_cmd lt_timeline_cmd = {
     .name = "timeline",
-    .operands = "FILE...",
+    .operands = "FILE|DIR...",
     .summary = "chart of RSS, live and mapped bytes and live timers over time, as SVG",
     .description =
         "Draws, as one self-contained SVG, the RSS, the live bytes of malloc, the anonymous "
         "mapped bytes and the live timers of each traced process over time, from the timeline "
         "its trace keeps (one point per LEAKTRACE_TICK_MS, thinned over long runs), with the "
-        "snapshots taken by `leaktrace ctl` marked. Several traces (a server's worker and the "
+        "snapshots taken by `leaktrace ctl` marked. A directory stands for the trace files in it. Several traces (a server's worker and the "
         "workers that replaced it) share one time axis, each start marked. For a node process "
         "whose JS module left its state beside the trace, JS timers and the V8 heap too.",
     .opts = timeline_opts,

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "jsstate.h"
 #include "leaktrace/format.h"
 #include "trace.h"
 
@@ -151,6 +152,38 @@ static pid_t run_child(pid_t pid)
                 child = 0;
         fclose(f);
         return (pid_t)child;
+}
+
+/* After `start`: node's JS module reads the recording state between two
+ * tasks of its event loop, 20 ms apart, and writes its state file saying
+ * it follows timers. Waited for (up to JS_WITHIN_MS), so that the timers
+ * the program makes once this command returned are followed. Returns 0,
+ * or -1 when the module did not say so in time (its loop busy, or gone). */
+#define JS_WITHIN_MS 2000
+static int js_follows(const char *trace_path)
+{
+        char *state = lt_js_state_path(trace_path);
+        if (!state)
+                return 0;
+        int rc = 0;
+        for (int waited = 0;; waited += 10) {
+                char head[1024];
+                FILE *f = fopen(state, "re");
+                if (!f)
+                        break; /* no JS module in this process */
+                size_t n = fread(head, 1, sizeof(head) - 1, f);
+                fclose(f);
+                head[n] = '\0';
+                if (!strstr(head, "\"following\":false"))
+                        break; /* following, or a module that does not say */
+                if (waited >= JS_WITHIN_MS) {
+                        rc = -1;
+                        break;
+                }
+                nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+        free(state);
+        return rc;
 }
 
 static int ctl_main(int argc, char **argv)
@@ -302,6 +335,12 @@ static int ctl_main(int argc, char **argv)
                 printf("snapshot %llu taken in process %u (%s)\n", (unsigned long long)s->count,
                        h->pid, path);
         } else if (cmd != LT_CMD_STATUS) {
+                if (cmd == LT_CMD_START && js_follows(path) < 0)
+                        fprintf(stderr,
+                                "leaktrace: process %u: node's JS module has not seen the start "
+                                "within %d ms (its event loop busy): JS timers are followed from "
+                                "when it does\n",
+                                h->pid, JS_WITHIN_MS);
                 printf("process %u: %s\n", h->pid, state_names[h->history.state < LT_STATE__COUNT
                                                                         ? h->history.state
                                                                         : 0]);

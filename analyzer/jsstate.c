@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "paths.h"
 #include "sourcemap.h"
 
 #define JS_TOOL "leaktrace-js"
@@ -107,6 +108,15 @@ static int get_frame(struct ctx *c, json_t *obj, const char *where, struct lt_js
         int err = get_string(c, obj, "function", where, &f->function);
         if (!err)
                 err = get_string(c, obj, "file", where, &f->file);
+        if (!err && f->file && !strncmp(f->file, "file:", 5)) {
+                /* An ES module's: a path, as the other frames name it. */
+                int url;
+                char *p = lt_file_url_path(f->file, strlen(f->file), &url);
+                if (!p)
+                        return nomem(c);
+                free(f->file);
+                f->file = p;
+        }
         if (!err)
                 err = get_position(c, obj, "line", where, &f->line);
         if (!err)

@@ -760,6 +760,7 @@ class Tracer {
       time_ms: now,
       start_ms: this.startMs,
       complete,
+      following: wait === null /* timers followed: not waiting for `ctl start` */,
       tick_ms: this.opt.tickMs,
       gc: gcDone,
       timers_created: this.timersCreated,
@@ -866,6 +867,7 @@ function fail(err) {
     busy(false); /* an error in the middle of a capture */
     if (hook) hook.disable();
     if (ticker) clearInterval(ticker);
+    if (waitPoll) clearInterval(waitPoll);
   } catch {
     /* nothing more to undo */
   }
@@ -874,11 +876,18 @@ function fail(err) {
 /*
  * Started paused (LEAKTRACE_START=paused): no timer is followed until the
  * preload records, as no block is; the module reads the recording state in
- * the trace file's header at its ticks ("OFFSET:PATH" in LEAKTRACE_JS_WAIT,
- * set by the preload). Its heap figures are sampled all the same.
+ * the trace file's header ("OFFSET:PATH" in LEAKTRACE_JS_WAIT, set by the
+ * preload). Its heap figures are sampled all the same.
  */
 const STATE_ON = 1; /* enum lt_state, include/leaktrace/format.h */
 let wait = null; /* { fd, offset, buf } while paused */
+/*
+ * Read every WAIT_POLL_MS too, not only at ticks (a second apart): a server
+ * under load makes timers at once after `ctl start`, which waits until
+ * this module wrote its state file after the start.
+ */
+const WAIT_POLL_MS = 20;
+let waitPoll = null;
 
 function openWait(value) {
   const m = /^(\d+):(.+)$/.exec(value || '');
@@ -905,9 +914,27 @@ function waitOver() {
   return true;
 }
 
+/* The wait is over: timers followed from now, which the state file says at once. */
+function follow() {
+  clearInterval(waitPoll);
+  waitPoll = null;
+  hook.enable();
+}
+
+function pollWait() {
+  try {
+    if (wait !== null && waitOver()) {
+      follow();
+      tracer.write(false);
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
 function onTick() {
   try {
-    if (wait !== null && waitOver()) hook.enable();
+    if (wait !== null && waitOver()) follow();
     tracer.ticked = true;
     tracer.write(false);
   } catch (err) {
@@ -1006,7 +1033,12 @@ function begin(o, waitFor) {
   ticker.unref();
   hook = asyncHooks.createHook({ init: hookInit });
   wait = openWait(waitFor);
-  if (wait === null || waitOver()) hook.enable();
+  if (wait === null || waitOver()) {
+    hook.enable();
+  } else {
+    waitPoll = setInterval(pollWait, WAIT_POLL_MS);
+    waitPoll.unref();
+  }
   watchExit();
   tracer.write(false);
 }
@@ -1053,12 +1085,13 @@ function detach() {
   try {
     hook.disable();
     clearInterval(ticker);
+    clearInterval(waitPoll);
     unwatchExit();
     tracer.write(true);
   } catch (err) {
     fail(err);
   }
-  tracer = hook = ticker = null;
+  tracer = hook = ticker = waitPoll = null;
   return true;
 }
 

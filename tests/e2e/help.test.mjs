@@ -177,6 +177,8 @@ test('a file that is missing, a directory or not a trace is named, with what to 
   const dir = tmpdir(t);
   fs.mkdirSync(path.join(dir, 'empty'));
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a trace\n'.repeat(100));
+  fs.mkdirSync(path.join(dir, 'two'));
+  for (const f of ['leaktrace.1.lt', 'leaktrace.2.lt']) fs.writeFileSync(path.join(dir, 'two', f), 'x');
   const cases = [
     [['report', 'gone.lt'], 'leaktrace: gone.lt: cannot open: No such file or directory'],
     [['report', 'empty'], 'leaktrace: empty: no trace file (*.lt) in this directory'],
@@ -184,10 +186,11 @@ test('a file that is missing, a directory or not a trace is named, with what to 
     [['check', 'gone.lt'], 'leaktrace: gone.lt: cannot open: No such file or directory'],
     [['check', 'empty'], 'leaktrace: empty: no trace file (*.lt) in this directory'],
     [['check', 'notes.txt'], /^leaktrace: notes\.txt: .*not a leaktrace trace/],
-    [['timeline', 'empty'], 'leaktrace: empty: is a directory, not a trace file (name its *.lt files)'],
+    [['timeline', 'empty'], 'leaktrace: empty: no trace file (*.lt) in this directory'],
     [['timeline', 'notes.txt'], /^leaktrace: notes\.txt: .*not a leaktrace trace/],
     [['diff', 'gone.lt', 'notes.txt'], /^leaktrace: gone\.lt: /],
-    [['diff', 'empty', 'empty'], /^leaktrace: empty: is a directory/],
+    [['diff', 'empty', 'empty'], 'leaktrace: empty: no trace file (*.lt) in this directory'],
+    [['diff', 'two', 'notes.txt'], 'leaktrace: two: 2 trace files in this directory; name the one to compare'],
     [['ctl', 'gone.lt', 'status'], 'leaktrace: gone.lt: cannot open: No such file or directory'],
     [['ctl', 'empty', 'status'], 'leaktrace: empty: is a directory; give a pid or a trace file'],
     [['ctl', 'notes.txt', 'status'], /^leaktrace: notes\.txt: not a trace file/],

@@ -161,6 +161,10 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
   assert.equal(g.frames[0].line, M.LEAK.leak);
   assert.deepEqual([g.change, g.blocks_before, g.blocks_after, g.blocks_delta, g.bytes_delta],
     ['grew', STEPS, 2 * STEPS, STEPS, STEPS * 100]);
+  // The directory `leaktrace run -o` wrote stands for its one trace file.
+  const dd = run(LEAKTRACE, ['diff', '--format', 'json', `${path.dirname(r.file)}@1`, `${path.dirname(r.file)}@2`]);
+  assertStatus(dd);
+  assert.deepEqual(JSON.parse(dd.stdout).diff.sites, diff.sites);
   const dt = run(LEAKTRACE, ['diff', `${r.file}@first`, `${r.file}@second`]);
   assertStatus(dt);
   assert.match(dt.stdout, /\n#1 grew: \+4000 bytes, \+40 blocks \(4000 -> 8000 bytes, 40 -> 80 blocks\)\n  #0 leak_one /);
@@ -204,6 +208,9 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
   const tl = path.join(dir, 'timeline.svg');
   assertStatus(run(LEAKTRACE, ['timeline', r.file, '-o', tl]));
   const doc = assertWellFormed(tl);
+  const fromDir = run(LEAKTRACE, ['timeline', path.dirname(r.file)]);
+  assertStatus(fromDir);
+  assert.equal(fromDir.stdout, doc, 'the directory: the chart of its trace file');
   const plot = /<g class="plot"[^>]*>/.exec(doc)[0];
   const [t0, t1, x0, x1] = ['data-t0', 'data-t1', 'data-x0', 'data-x1'].map((k) => Number(attr(plot, k)));
   const panel = {};

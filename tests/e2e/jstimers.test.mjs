@@ -181,11 +181,19 @@ test('node\'s own timers (an http server\'s connection check): listed as such, n
   assert.ok(mine.every((l) => !l.includes('node:')), `only the program's timers counted:\n${check.stdout}`);
 });
 
+test('an ES module\'s timers: named by its path, not its file:// URL', (t) => {
+  const ESM_JS = path.join(FIXTURES, 'esmtimers.mjs');
+  const { rep } = runNode(t, ESM_JS, []);
+  assertOnlyLeak(rep.timers, ESM_JS, line(ESM_JS, 'LEAK', 'esm'), 'poll',
+    { live: 4, created: 4, repeating: true, interval_ns: 60000 * 1e6 }, 'ES module');
+  assert.equal(rep.timers[0].frames[0].file, ESM_JS);
+});
+
 test('started paused: the JS timers made before `ctl start` are not followed, those after are', async (t) => {
   const PAUSED_JS = path.join(FIXTURES, 'paused.js');
   const dir = tmpdir(t);
   const child = spawn(NODE, [PAUSED_JS], {
-    env: tracedEnv(dir, { LEAKTRACE_START: 'paused', LEAKTRACE_TICK_MS: '50' }), cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
+    env: tracedEnv(dir, { LEAKTRACE_START: 'paused', LEAKTRACE_TICK_MS: '5000' }), cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 30000);
   let stderr = '';
@@ -193,9 +201,10 @@ test('started paused: the JS timers made before `ctl start` are not followed, th
   const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   for await (const text of readline.createInterface({ input: child.stdout })) {
     if (text === 'ready') {
-      assertStatus(run(LEAKTRACE, ['ctl', String(child.pid), 'start']));
-      // The module reads the recording state at its ticks (50 ms): ten of them.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Returns once the module follows timers: those made at once are seen.
+      const ctl = run(LEAKTRACE, ['ctl', String(child.pid), 'start']);
+      assertStatus(ctl);
+      assert.equal(ctl.stderr, '');
       child.stdin.write('\n');
     } else if (text === 'armed') {
       child.stdin.write('\n');

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "history.h"
+#include "places.h"
 #include "report.h"
 #include "timers.h"
 #include "trace.h"
@@ -25,26 +26,66 @@ struct bounds {
         int64_t max_timers; /* < 0: none */
         int64_t max_live;   /* < 0: none */
         int growth;         /* growth is judged: --max-growth, or no other bound */
+        int all_code;       /* --all-code: places outside the user's code fail too */
 };
+
+/* Whether place PL is judged: the user's code, unless the program has
+ * none (a system binary, an interpreter's script) or --all-code. */
+static bool gated(const struct lt_places *p, const struct lt_place *pl, const struct bounds *b)
+{
+        return pl->users || b->all_code || !p->any_users;
+}
 
 /* One line per failure of report R. Returns how many, and sets *unjudged
  * when growth is judged and this history is too short for any verdict, or
  * some site grew at too few ticks to be judged. */
-static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int *unjudged)
+/* What "ok" judged: the places of each verdict, and the leaks left out. */
+static void ok_line(FILE *out, const struct lt_places *p, const struct bounds *b)
+{
+        size_t count[LT_VERDICT__COUNT] = {0}, out_leaks = 0;
+        const struct lt_place *big = NULL;
+        for (size_t i = 0; i < p->n; i++) {
+                const struct lt_place *pl = &p->v[i];
+                if (gated(p, pl, b)) {
+                        count[pl->verdict.kind]++;
+                } else if (pl->verdict.kind == LT_VERDICT_LEAK &&
+                           pl->verdict.growth_bytes > b->max_growth) {
+                        out_leaks++;
+                        if (!big || pl->verdict.growth_bytes > big->verdict.growth_bytes)
+                                big = pl;
+                }
+        }
+        fprintf(out,
+                "no leak beyond the bounds%s (%zu leak%s, %zu cache%s, %zu transient, %zu "
+                "unclear)",
+                b->all_code || !p->any_users ? "" : " in the program's code",
+                count[LT_VERDICT_LEAK], count[LT_VERDICT_LEAK] == 1 ? "" : "s",
+                count[LT_VERDICT_CACHE], count[LT_VERDICT_CACHE] == 1 ? "" : "s",
+                count[LT_VERDICT_TRANSIENT], count[LT_VERDICT_UNCLEAR]);
+        char g[64];
+        if (big)
+                fprintf(out,
+                        "; outside it %zu grew as leaks do, the most %s at %s%s (--all-code "
+                        "judges them)",
+                        out_leaks, lt_signed_bytes(g, sizeof(g), (double)big->verdict.growth_bytes),
+                        big->where, big->heap ? ", V8's heap" : "");
+        putc('\n', out);
+}
+
+static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
+                     const struct bounds *b, int *unjudged)
 {
         const char *path = r->trace->path;
         const char *est = r->trace->hdr.sample_bytes ? " (sampled: estimates)" : "";
         int failed = 0;
         char where[512], g[64], rate[64], live[64], k[64];
-        for (size_t i = 0; i < r->nsites; i++) {
-                const struct lt_site *s = r->sites[i];
-                if (!s->hist || s->hist->verdict.kind != LT_VERDICT_LEAK)
+        for (size_t i = 0; i < p->n; i++) {
+                const struct lt_place *pl = &p->v[i];
+                const struct lt_verdict *v = &pl->verdict;
+                if (v->kind != LT_VERDICT_LEAK || v->growth_bytes <= b->max_growth ||
+                    !gated(p, pl, b))
                         continue;
-                const struct lt_verdict *v = &s->hist->verdict;
-                if (v->growth_bytes <= b->max_growth)
-                        continue;
-                fprintf(out, "%s: leak at %s: grew %s (%" PRId64 " bytes) at %s", path,
-                        lt_site_where(where, sizeof(where), r, s),
+                fprintf(out, "%s: leak at %s: grew %s (%" PRId64 " bytes) at %s", path, pl->where,
                         lt_signed_bytes(g, sizeof(g), (double)v->growth_bytes), v->growth_bytes,
                         lt_rate_str(rate, sizeof(rate), v->growth_per_s));
                 if (!isnan(v->growth_per_kalloc))
@@ -52,10 +93,13 @@ static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int
                                 lt_signed_bytes(k, sizeof(k), v->growth_per_kalloc));
                 if (!isnan(v->r2))
                         fprintf(out, ", R\xc2\xb2 %.2f", v->r2);
-                fprintf(out, "; %s %s in %" PRId64 " %s%s\n",
-                        lt_human_bytes(live, sizeof(live), s->live_bytes),
-                        s->kind == LT_SITE_MAPPING ? "mapped" : "live", s->live_blocks,
-                        s->kind == LT_SITE_MAPPING ? "regions" : "blocks", est);
+                fprintf(out, "; %s %s in %" PRId64 " %s",
+                        lt_human_bytes(live, sizeof(live), pl->live_bytes),
+                        pl->kind == LT_SITE_MAPPING ? "mapped" : "live", pl->live_blocks,
+                        pl->kind == LT_SITE_MAPPING ? "regions" : "blocks");
+                if (pl->nsites > 1)
+                        fprintf(out, " from %zu stacks", pl->nsites);
+                fprintf(out, "%s\n", est);
                 failed++;
         }
         const struct lt_timers *t = r->timers;
@@ -92,18 +136,40 @@ static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int
                         lt_human_bytes(live, sizeof(live), r->live_bytes), b->max_live, est);
                 failed++;
         }
+        /* What the tracer could not record may hold a leak: not passed. */
+        if (!failed) {
+                static const int lossy[] = {LT_DROP_FILE_FULL, LT_DROP_LIVE_FULL,
+                                            LT_DROP_STACKS_FULL, LT_DROP_MAPPINGS_FULL,
+                                            LT_DROP_TIMERS_FULL};
+                const struct lt_header *hd = &r->trace->hdr;
+                for (size_t i = 0; i < sizeof(lossy) / sizeof(*lossy); i++) {
+                        int k = lossy[i];
+                        if (!hd->drops[k] || (k == LT_DROP_TIMERS_FULL && b->max_timers < 0))
+                                continue;
+                        fprintf(out,
+                                "%s: cannot pass: %" PRIu64 " %s not recorded (%s): what was lost "
+                                "may hold a leak\n",
+                                path, hd->drops[k],
+                                k == LT_DROP_TIMERS_FULL     ? "timers"
+                                : k == LT_DROP_MAPPINGS_FULL ? "mappings"
+                                                             : "allocations",
+                                lt_drop_text(k));
+                        *unjudged = 1;
+                        return failed;
+                }
+        }
         /* Sites that would be leaks but for growing at too few ticks: not
          * judged, so not passed. */
         size_t stepped = 0;
-        const struct lt_site *big = NULL;
-        for (size_t i = 0; b->growth && i < r->nsites; i++) {
-                const struct lt_site *s = r->sites[i];
-                if (!s->hist || !s->hist->verdict.stepped ||
-                    s->hist->verdict.growth_bytes <= b->max_growth)
+        const struct lt_place *big = NULL;
+        for (size_t i = 0; b->growth && i < p->n; i++) {
+                const struct lt_place *pl = &p->v[i];
+                if (!pl->verdict.stepped || pl->verdict.growth_bytes <= b->max_growth ||
+                    !gated(p, pl, b))
                         continue;
                 stepped++;
-                if (!big || s->hist->verdict.growth_bytes > big->hist->verdict.growth_bytes)
-                        big = s;
+                if (!big || pl->verdict.growth_bytes > big->verdict.growth_bytes)
+                        big = pl;
         }
         if (stepped && !failed) {
                 fprintf(out,
@@ -111,8 +177,8 @@ static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int
                         "(%s) at %s: the load lasted too few ticks to tell a leak from a cache "
                         "that filled; load longer, or tick faster with LEAKTRACE_TICK_MS\n",
                         path, stepped, stepped == 1 ? "" : "s", LT_VERDICT_MIN_RISES,
-                        lt_signed_bytes(g, sizeof(g), (double)big->hist->verdict.growth_bytes),
-                        lt_site_where(where, sizeof(where), r, big));
+                        lt_signed_bytes(g, sizeof(g), (double)big->verdict.growth_bytes),
+                        big->where);
                 *unjudged = 1;
                 return failed;
         }
@@ -133,14 +199,7 @@ static int check_one(FILE *out, struct lt_report *r, const struct bounds *b, int
                                      "growth: %zu point%s, %d needed)\n",
                                 h->tl.n, h->tl.n == 1 ? "" : "s", LT_VERDICT_MIN_POINTS);
                 else
-                        fprintf(out,
-                                "no leak beyond the bounds (%zu leak%s, %zu cache%s, %zu "
-                                "transient, %zu unclear)\n",
-                                h->verdicts[LT_VERDICT_LEAK],
-                                h->verdicts[LT_VERDICT_LEAK] == 1 ? "" : "s",
-                                h->verdicts[LT_VERDICT_CACHE],
-                                h->verdicts[LT_VERDICT_CACHE] == 1 ? "" : "s",
-                                h->verdicts[LT_VERDICT_TRANSIENT], h->verdicts[LT_VERDICT_UNCLEAR]);
+                        ok_line(out, p, b);
         }
         return failed;
 }
@@ -155,6 +214,10 @@ static int check_main(int argc, char **argv)
                 if (c == 'S') {
                         if (lt_report_opt(NULL, "check", "source-maps", a.val) < 0)
                                 return 2;
+                        continue;
+                }
+                if (c == 'a') {
+                        b.all_code = 1;
                         continue;
                 }
                 growth_given |= c == 'g';
@@ -195,7 +258,16 @@ static int check_main(int argc, char **argv)
                         bad = 1;
                         continue;
                 }
-                failed += check_one(stdout, &r, &b, &unjudged);
+                struct lt_places p;
+                if (lt_places_build(&r, &p) < 0) {
+                        fprintf(stderr, "leaktrace: %s: out of memory\n", paths[i]);
+                        lt_report_free(&r);
+                        lt_trace_free(&t);
+                        bad = 1;
+                        continue;
+                }
+                failed += check_one(stdout, &r, &p, &b, &unjudged);
+                lt_places_free(&p);
                 lt_report_free(&r);
                 lt_trace_free(&t);
         }
@@ -214,6 +286,9 @@ static const struct lt_cli_opt check_opts[] = {
      "but node's own; default: no bound)"},
     {'l', 0, "max-live", "BYTES", LT_KIND_ANY, NULL,
      "fail when more than BYTES are live at the end (default: no bound)"},
+    {'a', 0, "all-code", NULL, LT_KIND_ANY, NULL,
+     "judge growth outside the program's code too (V8's heap, node's and the libraries' "
+     "own memory)"},
     LT_SOURCE_MAPS_OPT,
     {0},
 };

@@ -17,7 +17,9 @@
 #include "history.h"
 #include "json_escape.h"
 #include "report.h"
+#include "timers.h"
 #include "trace.h"
+#include "write_history.h"
 #include "writers.h"
 
 /* One side of the comparison. */
@@ -270,6 +272,128 @@ static const char *signed_int(char *buf, size_t len, int64_t v)
         return buf;
 }
 
+/* Live timers per creation site in each file (whole files only: a
+ * snapshot keeps no timers), matched by kind and where they were made;
+ * node's own left out, as `check` counts them. */
+struct tentry {
+        char key[600];
+        const char *where; /* in key, after the kind */
+        const struct lt_timer_site *site[2];
+        int64_t live[2];
+        UT_hash_handle hh;
+};
+
+static int64_t tdelta(const struct tentry *e)
+{
+        int64_t d;
+        __builtin_sub_overflow(e->live[1], e->live[0], &d);
+        return d;
+}
+
+static int tentry_cmp(const void *pa, const void *pb)
+{
+        const struct tentry *a = *(struct tentry *const *)pa, *b = *(struct tentry *const *)pb;
+        uint64_t ma = magnitude(tdelta(a)), mb = magnitude(tdelta(b));
+        if (ma != mb)
+                return ma > mb ? -1 : 1;
+        return strcmp(a->key, b->key);
+}
+
+static int add_timers(struct tentry **all, int side, struct lt_report *r, int64_t *total)
+{
+        const struct lt_timers *t = r->timers;
+        for (size_t i = 0; t && i < t->nsites; i++) {
+                const struct lt_timer_site *s = t->sites[i];
+                if (s->node_own)
+                        continue;
+                char where[512];
+                if (s->inherited)
+                        snprintf(where, sizeof(where), "(inherited across exec)");
+                else if (s->kind == LT_TIMER_JS && s->njs_frames)
+                        snprintf(where, sizeof(where), "%s:%u:%u (%s)",
+                                 s->js_frames[0]->file ? s->js_frames[0]->file : "?",
+                                 s->js_frames[0]->line, s->js_frames[0]->column,
+                                 s->js_frames[0]->function ? s->js_frames[0]->function : "?");
+                else
+                        lt_site_where(where, sizeof(where), r, &s->stack);
+                struct tentry *e, probe;
+                int n = snprintf(probe.key, sizeof(probe.key), "%s timer at %s",
+                                 lt_timer_kind_name(s->kind), where);
+                if (n < 0)
+                        continue;
+                HASH_FIND_STR(*all, probe.key, e);
+                if (!e) {
+                        if (!(e = calloc(1, sizeof(*e))))
+                                return -ENOMEM;
+                        memcpy(e->key, probe.key, sizeof(e->key));
+                        e->where = strstr(e->key, " at ") + 4;
+                        HASH_ADD_STR(*all, key, e);
+                }
+                e->site[side] = s;
+                __builtin_add_overflow(e->live[side], s->live, &e->live[side]);
+                __builtin_add_overflow(*total, s->live, total);
+        }
+        return 0;
+}
+
+/* The timers' part of the diff: text lines, or JSON's "timers" member. */
+static int write_timers(FILE *out, struct state *st, unsigned top, int json)
+{
+        struct tentry *all = NULL, *e, *tmp, **list = NULL;
+        int64_t total[2] = {0, 0};
+        int err = 0;
+        for (int side = 0; side < 2 && !err; side++)
+                err = add_timers(&all, side, rep_of(&st[side]), &total[side]);
+        size_t n = 0, k = 0;
+        HASH_ITER(hh, all, e, tmp)
+        n += tdelta(e) != 0;
+        if (!err && !(list = malloc((n + 1) * sizeof(*list))))
+                err = -ENOMEM;
+        if (!err) {
+                HASH_ITER(hh, all, e, tmp)
+                if (tdelta(e) != 0)
+                        list[k++] = e;
+                qsort(list, n, sizeof(*list), tentry_cmp);
+                size_t limit = top && top < n ? top : n;
+                char d[32];
+                if (json) {
+                        fprintf(out,
+                                ",\"timers\":{\"live_before\":%" PRId64 ",\"live_after\":%" PRId64
+                                ",\"sites\":[",
+                                total[0], total[1]);
+                        for (size_t i = 0; i < limit; i++) {
+                                const struct lt_timer_site *s = list[i]->site[list[i]->site[1] ? 1 : 0];
+                                fprintf(out, "%s{\"kind\":\"%s\",\"where\":", i ? "," : "",
+                                        lt_timer_kind_name(s->kind));
+                                lt_json_string(out, list[i]->where);
+                                fprintf(out,
+                                        ",\"live_before\":%" PRId64 ",\"live_after\":%" PRId64
+                                        ",\"live_delta\":%" PRId64 "}",
+                                        list[i]->live[0], list[i]->live[1], tdelta(list[i]));
+                        }
+                        fputs("]}", out);
+                } else if (n) {
+                        int64_t dt;
+                        __builtin_sub_overflow(total[1], total[0], &dt);
+                        fprintf(out, "\ntimers: %" PRId64 " -> %" PRId64 " live (%s)\n", total[0],
+                                total[1], signed_int(d, sizeof(d), dt));
+                        for (size_t i = 0; i < limit; i++)
+                                fprintf(out, "  %s live %s (%" PRId64 " -> %" PRId64 ")\n",
+                                        signed_int(d, sizeof(d), tdelta(list[i])), list[i]->key,
+                                        list[i]->live[0], list[i]->live[1]);
+                        if (limit < n)
+                                fprintf(out, "  ... and %zu more (--top 0 shows all)\n", n - limit);
+                }
+        }
+        HASH_ITER(hh, all, e, tmp)
+        {
+                HASH_DEL(all, e);
+                free(e);
+        }
+        free(list);
+        return err;
+}
+
 static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n, size_t *count,
                       unsigned top, int json)
 {
@@ -333,10 +457,15 @@ static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n
         }
         size_t changed = n - count[CH_UNCHANGED];
         if (json)
-                fputs("]}}\n", out);
+                putc(']', out);
         else if (shown < changed)
                 fprintf(out, "\n... and %zu more changed site%s (--top 0 shows all)\n",
                         changed - shown, changed - shown == 1 ? "" : "s");
+        int err = st[0].snap || st[1].snap ? 0 : write_timers(out, st, top, json);
+        if (err)
+                return err;
+        if (json)
+                fputs("}}\n", out);
         return fflush(out) || ferror(out) ? -EIO : 0;
 }
 
@@ -447,8 +576,9 @@ const struct lt_cli_cmd lt_diff_cmd = {
         "A directory stands for the one trace file it holds (`leaktrace run -o DIR`).\n\n"
         "A and B may be two files (two runs of one program: sites are matched by function, "
         "file and line), two snapshots of one file, or a file and one of its snapshots. "
-        "Snapshots hold allocation sites only: anonymous mappings are compared when both "
-        "states are whole files.",
+        "Snapshots hold allocation sites only: anonymous mappings, and the live timers per "
+        "site where they were made (OS and JS, not node's own), are compared when both states "
+        "are whole files.",
     .opts = diff_opts,
     .operand_kind = LT_KIND_TRACE,
     .exit_status = "Exit status: 0, or 2 when a state cannot be read (one line on stderr).",

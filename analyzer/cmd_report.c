@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -282,7 +283,18 @@ static int report_main(int argc, char **argv)
         char **paths;
         size_t n;
         int status = lt_expand_trace_args(argv + 1, (size_t)a.noperands, &paths, &n);
-        if (n) {
+        struct stat out_st, in_st;
+        bool clash = false;
+        for (size_t i = 0; o.output && i < n && !clash && stat(o.output, &out_st) == 0; i++)
+                clash = stat(paths[i], &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+                        in_st.st_ino == out_st.st_ino;
+        if (clash) {
+                fprintf(stderr,
+                        "leaktrace: %s: is a trace file being reported; write the report "
+                        "elsewhere\n",
+                        o.output);
+                status = 2;
+        } else if (n) {
                 int s = lt_report_files(stdout, paths, n, &o);
                 status = s > status ? s : status;
         }

@@ -44,7 +44,9 @@ static const char *const drop_names[] = {
 #undef LT_X_NAME
 };
 
-/* The trace file a running process has mapped: its path, from /proc/PID/maps. */
+/* The trace file a running process has mapped: its path, from /proc/PID/maps.
+ * Returns 0, -ENOENT (none), -ESTALE (one whose file was deleted: PATH
+ * names it), or another -errno. */
 int lt_file_of_pid(pid_t pid, char *path, size_t size)
 {
         char maps[64];
@@ -59,12 +61,16 @@ int lt_file_of_pid(pid_t pid, char *path, size_t size)
                 if (!p)
                         continue;
                 p[strcspn(p, "\n")] = '\0';
-                const char *base = strrchr(p, '/') + 1;
                 size_t n = strlen(p);
+                static const char deleted[] = " (deleted)";
+                int gone = n > sizeof(deleted) - 1 && !strcmp(p + n - (sizeof(deleted) - 1), deleted);
+                if (gone)
+                        p[n -= sizeof(deleted) - 1] = '\0';
+                const char *base = strrchr(p, '/') + 1;
                 if (strncmp(base, "leaktrace.", 10) || n < 3 || strcmp(p + n - 3, ".lt"))
                         continue;
                 snprintf(path, size, "%s", p);
-                found = 0; /* the last one mapped is the newest image's */
+                found = gone ? -ESTALE : 0; /* the last one mapped is the newest image's */
         }
         fclose(f);
         return found;
@@ -221,6 +227,10 @@ static int ctl_main(int argc, char **argv)
                 lt_usage_error("ctl", "only snapshot takes a name");
                 return 2;
         }
+        if (strchr(name, '@')) {
+                lt_usage_error("ctl", "a snapshot name cannot hold '@' (diff reads FILE@NAME)");
+                return 2;
+        }
         if (strlen(name) >= sizeof(((struct lt_control *)0)->req_arg)) {
                 lt_usage_error("ctl", "snapshot name longer than %zu bytes",
                                sizeof(((struct lt_control *)0)->req_arg) - 1);
@@ -251,6 +261,13 @@ static int ctl_main(int argc, char **argv)
                                         "leaktrace: process %d is not traced (no trace file in its "
                                         "memory map); start it with `leaktrace run --paused`\n",
                                         (int)pid);
+                        return 2;
+                }
+                if (err == -ESTALE) {
+                        fprintf(stderr,
+                                "leaktrace: process %d: its trace file %s was deleted; there is "
+                                "nothing left to control or report\n",
+                                (int)pid, path);
                         return 2;
                 }
                 if (err) {

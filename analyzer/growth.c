@@ -109,6 +109,8 @@ struct inputs {
         size_t nj;
         double *x, *y, *ut, *uv; /* room for tl->n + nj points each */
         bool *complete;          /* per JS point: every site with live timers listed */
+        double from_ms;          /* recording (last) started, ms since the epoch: the JS
+                                  * module follows no timer before */
         size_t *entries;         /* per JS site (tm->js): state entries merged into it */
 };
 
@@ -183,6 +185,8 @@ static void js_fit(struct inputs *in, size_t k, struct lt_retain_fit *f)
                 const struct lt_js_point *p = in->jp[i];
                 uint64_t live = 0;
                 size_t listed = 0;
+                if ((double)p->time_ms < in->from_ms)
+                        continue; /* paused: its count 0, the heap growing all the same */
                 for (unsigned j = 0; j < p->nlive; j++) {
                         if (site_of[p->live[j].site] == k) {
                                 live += p->live[j].live; /* <= timers_live: jsstate.c checked */
@@ -294,7 +298,9 @@ static int js_inputs(const struct lt_report *rep, struct inputs *in)
 int lt_growth_build(struct lt_report *rep)
 {
         static const struct lt_timeline none;
-        struct inputs in = {.tl = rep->history ? &rep->history->tl : &none, .tm = rep->timers};
+        struct inputs in = {.tl = rep->history ? &rep->history->tl : &none,
+                            .tm = rep->timers,
+                            .from_ms = (double)rep->trace->hdr.history.start_tick_ns / 1e6};
         int err = js_inputs(rep, &in);
         size_t n = in.tl->n + in.nj;
         if (err || !n)

@@ -159,7 +159,7 @@ static int set_environment(const char *preload, const char *dir, uint64_t sessio
         int err = 0;
         if (setenv("LD_PRELOAD", value, 1) < 0 || setenv("LEAKTRACE_DIR", dir, 1) < 0 ||
             setenv(LT_SESSION_ENV, num, 1) < 0 || unsetenv(LT_ROOT_ENV) < 0 ||
-            unsetenv(LT_FOLLOW_SAID_ENV) < 0)
+            unsetenv(LT_FOLLOW_SAID_ENV) < 0 || unsetenv(LT_OPTIONS_SAID_ENV) < 0)
                 err = -errno;
         free(value);
         return err;
@@ -515,8 +515,11 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
         }
         if (!paths)
                 fprintf(stderr, "leaktrace: out of memory\n");
-        else if (!no_report)
+        else if (!no_report && !o->output)
                 lt_report_to_stderr(paths, np, o);
+        else if (!no_report && lt_report_files(stdout, paths, np, o) == 0 &&
+                 strcmp(o->output, "-"))
+                fprintf(stderr, "leaktrace: report written to %s\n", o->output);
         if (paths && lt_progress_wanted())
                 say_how_to_report(dir, paths, np);
         free(paths);
@@ -547,6 +550,9 @@ static int run_main(int argc, char **argv)
                         break;
                 case 'n':
                         no_report = 1;
+                        break;
+                case 'R':
+                        o.output = a.val;
                         break;
                 case 'p':
                         paused = 1;
@@ -641,6 +647,9 @@ static const struct lt_cli_opt run_opts[] = {
      "node: do not ask for its perf map; JS frames stay addresses (sets "
      "LEAKTRACE_JS_FRAMES=0)"},
     LT_END_REPORT_OPTS,
+    {'R', 0, "report-to", "FILE", LT_KIND_FILE, NULL,
+     "write the report to FILE, not to stderr (JSON or HTML to keep apart from what CMD says "
+     "there)"},
     {'n', 0, "no-report", NULL, LT_KIND_ANY, NULL, "only say which trace files were written"},
     {0},
 };

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "write_history.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -82,28 +83,85 @@ bool lt_frame_is_users(const char *file, unsigned line, const char *module, int 
         return true;
 }
 
-/* The first frame of the user's own code, as the SARIF and HTML reports
- * name a site: "file:line (function)". Returns buf, or NULL when no frame
- * is the user's. */
-static const char *users_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
+/* V8's heap at work: its pages mapped and set up, its collectors' tables.
+ * A block allocated under one of these frames is the heap's, whichever
+ * JS line's allocation made it grow or collect: a page serves every
+ * object on it. (Names of node 20's V8; a frame of another version that
+ * none matches is charged to the user's frame, as before.) */
+static bool heap_machinery(const char *fn)
 {
+        static const char *const prefixes[] = {"v8::internal::Heap::CollectGarbage",
+                                               "v8::internal::Heap::PerformGarbageCollection",
+                                               "v8::internal::Heap::CollectAllGarbage",
+                                               "v8::internal::Heap::StartIncrementalMarking",
+                                               "v8::internal::Heap::FinalizeIncrementalMarking",
+                                               "v8::internal::Heap::Scavenge",
+                                               "v8::internal::Heap::MarkCompact",
+                                               "v8::internal::Heap::EnsureSweepingCompleted",
+                                               "v8::internal::MemoryAllocator::",
+                                               "v8::internal::MarkCompactCollector::",
+                                               "v8::internal::MinorMarkCompactCollector::",
+                                               "v8::internal::ScavengerCollector::",
+                                               "v8::internal::Scavenger::",
+                                               "v8::internal::Sweeper::",
+                                               "v8::internal::ConcurrentMarking::",
+                                               "v8::internal::IncrementalMarking::",
+                                               "v8::internal::SemiSpace::",
+                                               "v8::internal::PagedSpaceBase::Expand",
+                                               "v8::internal::PagedSpace::Expand",
+                                               "v8::internal::LargeObjectSpace::AllocateRaw",
+                                               "v8::internal::Evacuator::",
+                                               "v8::internal::Page::",
+                                               "v8::internal::MemoryChunk::",
+                                               "heap::base::"};
+        for (size_t i = 0; fn && i < sizeof(prefixes) / sizeof(*prefixes); i++)
+                if (prefixed(fn, prefixes[i]))
+                        return true;
+        return false;
+}
+
+int lt_site_charge(struct lt_report *r, const struct lt_site *s, struct lt_charge *c)
+{
+        memset(c, 0, sizeof(*c));
         struct lt_shown_frame *fr;
         unsigned n;
         if (lt_site_frames(r, s, &fr, &n) < 0)
-                return NULL;
-        const char *found = NULL;
-        for (unsigned i = 0; i < n && !found; i++) {
+                return -ENOMEM;
+        for (unsigned i = 0; i < n && !c->users && !c->heap; i++) {
                 const struct lt_frame_info *f = fr[i].info;
                 const char *module = fr[i].mod >= 0 ? r->trace->mods[fr[i].mod].path : NULL;
-                if (!lt_frame_is_users(f->file, f->line, module, f->code, f->gen_file))
-                        continue;
-                const char *base = strrchr(f->file, '/');
-                snprintf(buf, len, "%s:%u (%s)", base ? base + 1 : f->file, f->line,
-                         f->function ? f->function : "??");
-                found = buf;
+                if (heap_machinery(f->function)) {
+                        c->heap = true;
+                } else if (lt_frame_is_users(f->file, f->line, module, f->code, f->gen_file)) {
+                        c->users = true;
+                        c->file = f->file;
+                        c->line = f->line;
+                        c->function = f->function;
+                }
+        }
+        if (n) {
+                c->inner = fr[0].info->function;
+                c->inner_addr = fr[0].addr;
+                c->inner_mod = fr[0].mod;
         }
         free(fr);
-        return found;
+        return 0;
+}
+
+/* The first frame of the user's own code, as the SARIF and HTML reports
+ * name a site: "file:line (function)". Returns buf, or NULL when no frame
+ * is the user's, or the heap's machinery comes first. */
+static const char *users_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
+{
+        struct lt_charge c;
+        if (lt_site_charge(r, s, &c) < 0 || !c.users)
+                return NULL;
+        const char *base = strrchr(c.file, '/');
+        const char *fn = c.function ? c.function : "??";
+        /* "(anonymous)" as it is, not in a second pair */
+        snprintf(buf, len, fn[0] == '(' ? "%s:%u %s" : "%s:%u (%s)", base ? base + 1 : c.file,
+                 c.line, fn);
+        return buf;
 }
 
 const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
@@ -128,7 +186,8 @@ const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const stru
         const char *base = f->file ? strrchr(f->file, '/') : NULL;
         base = base ? base + 1 : f->file;
         if (f->file && f->line)
-                snprintf(buf, len, "%s:%u (%s)", base, f->line, f->function ? f->function : "??");
+                snprintf(buf, len, f->function && f->function[0] == '(' ? "%s:%u %s" : "%s:%u (%s)",
+                         base, f->line, f->function ? f->function : "??");
         else if (f->function)
                 snprintf(buf, len, "%s", f->function);
         else if (mod >= 0)

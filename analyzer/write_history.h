@@ -3,7 +3,9 @@
 #ifndef LT_WRITE_HISTORY_H
 #define LT_WRITE_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "history.h"
@@ -38,7 +40,24 @@ const char *lt_rate_str(char *buf, size_t len, double per_s);
 /* "+48 bytes", "-1.5 KiB": a signed short figure. */
 const char *lt_signed_bytes(char *buf, size_t len, double bytes);
 
-/* Where a site allocated, for one line: the first shown frame's
+/* What a site's memory is charged to: the first frame of the user's code
+ * (users), unless the frames of V8's heap at work (its pages, its
+ * collectors) come before it (heap: the heap's, whatever JS code made it
+ * grow); and its innermost shown frame. Strings are the symbolizer's. */
+struct lt_charge {
+        bool users, heap;
+        const char *file, *function; /* the user's frame */
+        unsigned line;
+        const char *inner;   /* the innermost frame's function, or NULL */
+        uint64_t inner_addr; /* and its address, module record (-1: none) */
+        int inner_mod;
+};
+
+/* Fills *C for site S. Returns 0 or -ENOMEM. */
+int lt_site_charge(struct lt_report *r, const struct lt_site *s, struct lt_charge *c);
+
+/* Where a site allocated, for one line: the user's frame as
+ * lt_site_charge() finds it, else the first shown frame's
  * "file:line (function)", or what of it is known, else its address.
  * Returns BUF; -ENOMEM makes "?". */
 const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s);

@@ -16,7 +16,9 @@
 
 #include "history.h"
 #include "json_escape.h"
+#include "places.h"
 #include "sourcemap.h"
+#include "timers.h"
 #include "write_across.h"
 #include "write_growth.h"
 #include "write_history.h"
@@ -269,6 +271,81 @@ static const char *verdict_of(const struct lt_report *r, const struct lt_site *s
         return s->hist && lt_history_judged(r) ? lt_verdict_name(s->hist->verdict.kind) : "?";
 }
 
+/* The places judged leaks, as `check` judges them (places.h): a list. */
+static int write_places(FILE *out, struct lt_report *r)
+{
+        struct lt_places p;
+        if (lt_places_build(r, &p) < 0)
+                return -ENOMEM;
+        size_t n = 0;
+        char g[64], rate[64];
+        for (size_t i = 0; i < p.n; i++) {
+                const struct lt_place *pl = &p.v[i];
+                if (pl->verdict.kind != LT_VERDICT_LEAK || !(pl->users || !p.any_users))
+                        continue;
+                if (!n++)
+                        fputs("\n**Leaks by the line that holds them** (its stacks summed, as "
+                              "`leaktrace check` judges them):\n\n",
+                              out);
+                fputs("- ", out);
+                lt_md_code(out, pl->where, 0);
+                fprintf(out, ": %s at %s",
+                        lt_signed_bytes(g, sizeof(g), (double)pl->verdict.growth_bytes),
+                        lt_rate_str(rate, sizeof(rate), pl->verdict.growth_per_s));
+                if (pl->nsites > 1)
+                        fprintf(out, ", from %zu stacks", pl->nsites);
+                fputs("\n", out);
+        }
+        lt_places_free(&p);
+        return 0;
+}
+
+/* The live timers by creation site: a table, where each was made. */
+static void write_timers(FILE *out, struct lt_report *r, unsigned top)
+{
+        const struct lt_timers *t = r->timers;
+        if (!t || !t->nsites)
+                return;
+        fprintf(out,
+                "\n%" PRId64 " live timer%s from %zu creation site%s (%" PRIu64
+                " created in all).\n\n| # | timer | live | created | repeats | where |\n"
+                "|--:|---|--:|--:|---|---|\n",
+                t->live, t->live == 1 ? "" : "s", t->nsites, t->nsites == 1 ? "" : "s", t->created);
+        size_t n = top && top < t->nsites ? top : t->nsites;
+        char where[512];
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_timer_site *s = t->sites[i];
+                fprintf(out, "| %zu | %s | %" PRId64 " | %" PRIu64 " | ", i + 1,
+                        lt_timer_kind_name(s->kind), s->live, s->created);
+                if (s->repeating && s->interval_ns % 1000000 == 0)
+                        fprintf(out, "every %" PRIu64 " ms", s->interval_ns / 1000000);
+                else if (s->repeating)
+                        fprintf(out, "every %.3f ms", (double)s->interval_ns / 1e6);
+                else
+                        fputs("no", out);
+                fputs(" | ", out);
+                if (s->inherited) {
+                        fputs("inherited across exec", out);
+                } else {
+                        if (s->kind == LT_TIMER_JS && s->njs_frames) {
+                                const struct lt_js_frame *f = s->js_frames[0];
+                                const char *base = f->file ? base_name(f->file) : "?";
+                                snprintf(where, sizeof(where), "%s:%u:%u (%s)", base, f->line,
+                                         f->column, f->function ? f->function : "?");
+                        } else {
+                                lt_site_where(where, sizeof(where), r, &s->stack);
+                        }
+                        lt_md_code(out, where, 1);
+                }
+                if (s->node_own)
+                        fputs(" (node's own)", out);
+                fputs(" |\n", out);
+        }
+        if (n < t->nsites)
+                fprintf(out, "\n%zu more timer site%s not shown (`--top 0` shows all).\n",
+                        t->nsites - n, t->nsites - n == 1 ? "" : "s");
+}
+
 static int write_one(FILE *out, struct lt_report *r, unsigned top)
 {
         const struct lt_trace *t = r->trace;
@@ -328,6 +405,9 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
         if (!leads && lt_history_judged(r)) /* else the note above said why not */
                 lt_md_growth(out, r, top);
 
+        if (lt_history_judged(r) && write_places(out, r) < 0)
+                return -ENOMEM;
+        write_timers(out, r, top);
         size_t n = top && top < r->nsites ? top : r->nsites;
         if (!r->nsites) {
                 fputs("\nNo live allocations.\n", out);

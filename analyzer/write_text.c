@@ -13,6 +13,7 @@
 #include "timers.h"
 #include "write_across.h"
 #include "write_growth.h"
+#include "places.h"
 #include "write_history.h"
 
 static const char *const drop_text[LT_DROP__COUNT] = {
@@ -20,6 +21,11 @@ static const char *const drop_text[LT_DROP__COUNT] = {
     LT_DROPS(LT_X_TEXT)
 #undef LT_X_TEXT
 };
+
+const char *lt_drop_text(int kind)
+{
+        return kind >= 0 && kind < LT_DROP__COUNT ? drop_text[kind] : "?";
+}
 
 const char *lt_human_bytes(char *buf, size_t len, int64_t bytes)
 {
@@ -177,6 +183,11 @@ static void write_summary(FILE *out, const struct lt_report *r)
                         "note: a fork of pid %" PRIu32 ", with its parent's live blocks at the "
                         "fork\n",
                         h->fork_parent);
+        if (h->history.start_tick_ns > h->start_ns + (uint64_t)h->history.tick_ms * 1000000u)
+                fprintf(out,
+                        "note: recording started %.1f s after the process (ctl start): the blocks "
+                        "and timers made before are not counted\n",
+                        (double)(h->history.start_tick_ns - h->start_ns) / 1e9);
         for (int k = 0; k < LT_DROP__COUNT; k++)
                 if (h->drops[k])
                         fprintf(out, "note: %s: %" PRIu64 "\n", drop_text[k], h->drops[k]);
@@ -328,6 +339,48 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
         return 0;
 }
 
+/* The places judged leaks, as `check` judges them: each line of the
+ * user's code with the sites it holds summed (V8 reaches one line through
+ * several stacks). With the numbers of the sites shown below. */
+static int write_places(FILE *out, struct lt_report *r, size_t shown)
+{
+        struct lt_places p;
+        if (lt_places_build(r, &p) < 0)
+                return -ENOMEM;
+        size_t n = 0;
+        char g[64], rate[64], live[64];
+        for (size_t i = 0; i < p.n; i++) {
+                const struct lt_place *pl = &p.v[i];
+                if (pl->verdict.kind != LT_VERDICT_LEAK || !(pl->users || !p.any_users))
+                        continue;
+                if (!n++)
+                        fprintf(out, "leaks by the line that holds them%s:\n",
+                                p.any_users ? " in the program's code" : "");
+                fprintf(out, "  %s: %s at %s, %s %s in %" PRId64 " %s", pl->where,
+                        lt_signed_bytes(g, sizeof(g), (double)pl->verdict.growth_bytes),
+                        lt_rate_str(rate, sizeof(rate), pl->verdict.growth_per_s),
+                        lt_human_bytes(live, sizeof(live), pl->live_bytes),
+                        pl->kind == LT_SITE_MAPPING ? "mapped" : "live", pl->live_blocks,
+                        pl->kind == LT_SITE_MAPPING ? "regions" : "blocks");
+                if (pl->nsites > 1)
+                        fprintf(out, " from %zu stacks", pl->nsites);
+                const char *sep = " (";
+                unsigned listed = 0;
+                for (size_t k = 0; k < pl->nsites && listed < 8; k++) {
+                        for (size_t j = 0; j < shown; j++) {
+                                if (r->sites[j] != pl->sites[k])
+                                        continue;
+                                fprintf(out, "%s#%zu", sep, j + 1);
+                                sep = ", ";
+                                listed++;
+                        }
+                }
+                fputs(listed ? ")\n" : "\n", out);
+        }
+        lt_places_free(&p);
+        return 0;
+}
+
 static int write_one(FILE *out, struct lt_report *r, unsigned top)
 {
         /* A node process's memory grows mostly where malloc does not see
@@ -340,9 +393,11 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
         }
         write_summary(out, r);
         lt_text_verdicts(out, r);
+        size_t n = top && top < r->nsites ? top : r->nsites;
+        if (lt_history_judged(r) && write_places(out, r, n) < 0)
+                return -ENOMEM;
         if (!leads && lt_history_judged(r)) /* else the verdicts line said why not */
                 lt_text_growth(out, r, top);
-        size_t n = top && top < r->nsites ? top : r->nsites;
         if (!r->nsites)
                 fputs("\nno live allocations\n", out);
         char a[64], b[64];

@@ -52,6 +52,9 @@ int lt_write_sarif(FILE *out, struct lt_report *const *reports, size_t n, unsign
 
 /* One frame of a site as the reports show it: an address explained by
  * the symbolizer, inline frames each one of their own. */
+/* What a drop counter (enum lt_drop_kind) counts, for people. */
+const char *lt_drop_text(int kind);
+
 struct lt_shown_frame {
         const struct lt_frame_info *info; /* the symbolizer's: lives as long as the report */
         int mod;                          /* the module record explaining it, or -1 */

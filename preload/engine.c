@@ -346,9 +346,6 @@ static void unwind_setup(void)
         lt_fd_in_libunwind = 0;
         lt_fd_find_unwinder(lowest);
         int fast = strcmp(lt_opt.unwind, "libunwind") != 0;
-        if (fast && strcmp(lt_opt.unwind, "fast"))
-                lt_log_error("LEAKTRACE_UNWIND=%s is neither fast nor libunwind; using fast",
-                             lt_opt.unwind);
         if (lt_unwind_init(fast) < 0)
                 lt_log_error("no memory for the unwinder's rules: libunwind unwinds every stack");
 }
@@ -404,8 +401,6 @@ __attribute__((constructor(101))) static void lt_init(void)
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         on_exit(exit_status_seen, NULL);
         int paused = !strcmp(lt_opt.start, "paused");
-        if (!paused && strcmp(lt_opt.start, "on"))
-                lt_log_error("LEAKTRACE_START=%s is neither on nor paused; using on", lt_opt.start);
         lt_engine_set(paused ? LT_PAUSED : LT_ON);
         lt_ticker_start();
         lt_in_tracer = 0;

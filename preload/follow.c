@@ -104,7 +104,7 @@ static enum follow follow_mode(void)
                 return FOLLOW_ALL;
         if (!strcmp(v, "none") || !strcmp(v, "0"))
                 return FOLLOW_NONE;
-        lt_log_error("LEAKTRACE_FOLLOW=%s is none of node, all, none; using node", v);
+        lt_options_bad("LEAKTRACE_FOLLOW=%s is none of node, all, none; using node", v);
         return FOLLOW_NODE;
 }
 

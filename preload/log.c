@@ -180,6 +180,11 @@ void lt_log_error(const char *fmt, ...)
         va_end(ap);
 }
 
+void lt_vlog_error(const char *fmt, va_list ap)
+{
+        vlog(fmt, ap);
+}
+
 void lt_log_set_quiet(int quiet)
 {
         log_quiet = quiet;

@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,26 @@
 struct lt_options lt_opt = { LT_OPTIONS(LT_X_DEFAULT) };
 static const struct lt_options defaults = { LT_OPTIONS(LT_X_DEFAULT) };
 #undef LT_X_DEFAULT
+
+static int attaching; /* lt_options_load_list(): the program runs, its environment is its own */
+static int inherited = -1; /* a process this one descends from said it */
+
+void lt_options_bad(const char *fmt, ...)
+{
+        /* Said once for a tree of processes: `make` under the preload said
+         * one wrong LEAKTRACE_DEPTH 44 times. The first to say it marks the
+         * environment its children inherit. */
+        if (inherited < 0)
+                inherited = getenv(LT_OPTIONS_SAID_ENV) != NULL;
+        if (!attaching && inherited)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        lt_vlog_error(fmt, ap);
+        va_end(ap);
+        if (!attaching)
+                setenv(LT_OPTIONS_SAID_ENV, "1", 1);
+}
 
 /* Parses a decimal number in [min, max]. Returns 0, or -1 with *out unchanged. */
 static int parse_long(const char *s, long min, long max, long *out)
@@ -26,8 +47,8 @@ static int parse_long(const char *s, long min, long max, long *out)
 static void load_int(const char *var, const char *s, long min, long max, long *field)
 {
         if (parse_long(s, min, max, field) < 0)
-                lt_log_error("%s=%s is not a number from %ld to %ld; using %ld", var, s, min, max,
-                             *field);
+                lt_options_bad("%s=%s is not a number from %ld to %ld; using %ld", var, s, min,
+                               max, *field);
 }
 
 static void load_bool(const char *var, const char *s, long min, long max, long *field)
@@ -37,7 +58,7 @@ static void load_bool(const char *var, const char *s, long min, long max, long *
         if ((s[0] == '0' || s[0] == '1') && !s[1])
                 *field = s[0] - '0';
         else
-                lt_log_error("%s=%s is neither 0 nor 1; using %ld", var, s, *field);
+                lt_options_bad("%s=%s is neither 0 nor 1; using %ld", var, s, *field);
 }
 
 /* Strings are copied: the environment's own memory is the program's, and
@@ -53,12 +74,27 @@ static void load_str(const char *var, const char *s, long min, long max, const c
         (void)max;
         size_t n = strlen(s) + 1;
         if (n == 1) {
-                lt_log_error("%s is empty; using %s", var, *field);
+                lt_options_bad("%s is empty; using %s", var, *field);
         } else if (n > sizeof(str_pool) - str_used) {
-                lt_log_error("%s is too long (%zu bytes); using %s", var, n - 1, *field);
+                lt_options_bad("%s is too long (%zu bytes); using %s", var, n - 1, *field);
         } else {
                 *field = memcpy(str_pool + str_used, s, n);
                 str_used += n;
+        }
+}
+
+/* The words: checked here, in every process (a launcher too), so that
+ * the first one says what is wrong. */
+static void check_words(void)
+{
+        if (strcmp(lt_opt.start, "on") && strcmp(lt_opt.start, "paused")) {
+                lt_options_bad("LEAKTRACE_START=%s is neither on nor paused; using on", lt_opt.start);
+                lt_opt.start = "on";
+        }
+        if (strcmp(lt_opt.unwind, "fast") && strcmp(lt_opt.unwind, "libunwind")) {
+                lt_options_bad("LEAKTRACE_UNWIND=%s is neither fast nor libunwind; using fast",
+                               lt_opt.unwind);
+                lt_opt.unwind = "fast";
         }
 }
 
@@ -86,12 +122,14 @@ void lt_options_load_list(char *list)
         const char *s;
         lt_opt = defaults;
         str_used = 0;
+        attaching = 1;
         for (char *c = list, *end = list + strlen(list); c < end; c++)
                 if (*c == '\n')
                         *c = '\0';
 #define GET(var) list_get(list, var)
         LT_OPTIONS(LT_X_LOAD)
 #undef GET
+        check_words();
 }
 
 void lt_options_load(void)
@@ -101,6 +139,7 @@ void lt_options_load(void)
 #define GET(var) getenv(var)
         LT_OPTIONS(LT_X_LOAD)
 #undef GET
+        check_words();
 
         if ((s = getenv(LT_SESSION_ENV))) {
                 char *end;

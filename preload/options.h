@@ -23,6 +23,10 @@ extern struct lt_options lt_opt;
  * and the default. Allocates nothing. */
 void lt_options_load(void);
 
+/* Says that a LEAKTRACE_ value is wrong (one line, as lt_log_error), unless
+ * a process this one descends from said one already. */
+void lt_options_bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Attach mode: the defaults, then the "LEAKTRACE_NAME=VALUE" lines of
  * LIST (the environment of a running process is not ours to read). LIST
  * must end with two NULs and outlive lt_opt: its newlines become NULs and

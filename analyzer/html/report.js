@@ -44,6 +44,8 @@ function append(el, children) {
 
 const basename = (p) => (typeof p === 'string' ? p.replace(/\/+$/, '').split('/').pop() || p : '');
 const num = (n) => (typeof n === 'number' && Number.isFinite(n) ? n : null);
+/* The memory a timer site's retention was fitted against, for people. */
+const againstName = (a) => ({ js_heap_used: 'JS heap', malloc_and_mappings: 'live malloc and mapped memory' })[a] || 'memory';
 const plural = (n, one, many = one + 's') => `${typeof n === 'number' ? group(n) : n} ${n === 1 ? one : many}`;
 const group = (n) => Math.round(n).toLocaleString('en-US');
 
@@ -647,7 +649,7 @@ function summarySection(p, pi) {
     gcard.append(h('p', { class: 'note' }, `Per minute: ${g.source}.`));
   }
   for (const r of p.growth?.retention || []) {
-    gcard.append(h('p', { class: 'retention' }, `The ${r.against === 'js_heap_used' ? 'JS heap' : r.against || 'memory'} grows with the live ${r.kind === 'js' ? 'JS ' : ''}timers of `,
+    gcard.append(h('p', { class: 'retention' }, `The ${againstName(r.against)} grows with the live ${r.kind === 'js' ? 'JS ' : ''}timers of `,
       h('span', { class: 'mono' }, whereOf(r.frames)), `: about ${bytes(r.bytes_per_timer)} more with each live timer (${r.live} live, R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')}).`));
   }
   cards.push(gcard);
@@ -1195,7 +1197,7 @@ function timersSection(p, pi) {
       h('td', { class: 'num wide' }, group(tm.created)),
       h('td', null, tm.repeating ? `every ${seconds(tm.interval_ns / 1e9)}` : 'once'),
       h('td', { class: 'num wide' }, tm.oldest_age_s === null ? '?' : seconds(tm.oldest_age_s)),
-      estimates ? h('td', { class: 'num', title: r ? `R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')}, against ${r.against}` : null }, r ? `\u2248 ${bytes(r.bytes_per_timer)}` : '\u2014') : null,
+      estimates ? h('td', { class: 'num', title: r ? `R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')}, against the ${againstName(r.against)}` : null }, r ? `\u2248 ${bytes(r.bytes_per_timer)}` : '\u2014') : null,
       whereCell(tm.frames, tm.inherited ? 'armed before exec' : null, tm.kind)));
       if (open.has(i))
         body.append(h('tr', { class: 'detail' }, h('td', { colspan: columns }, h('div', { class: 'detail-box' },

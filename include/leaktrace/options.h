@@ -65,6 +65,9 @@
         X("FOLLOW_SAID", "none", INTERNAL,                                                     \
           "set by the preload of a launcher or package manager once it said that it is not "   \
           "traced: the processes it starts do not say it again")                               \
+        X("OPTIONS_SAID", "none", INTERNAL,                                                    \
+          "set by the first preload that said a LEAKTRACE_ value is wrong: the processes it "  \
+          "starts do not say it again")                                                        \
         X("JS_EXIT", "none", INTERNAL,                                                         \
           "set by the JS module at node's exit event: the preload stops recording there")
 
@@ -74,5 +77,7 @@
 #define LT_ROOT_ENV "LEAKTRACE_ROOT_PID"
 /* Set once a launcher said it is not traced (follow.c). */
 #define LT_FOLLOW_SAID_ENV "LEAKTRACE_FOLLOW_SAID"
+/* Set once a wrong value was said (options.c). */
+#define LT_OPTIONS_SAID_ENV "LEAKTRACE_OPTIONS_SAID"
 
 #endif

@@ -115,3 +115,17 @@ test('SIGTERM sent to leaktrace run reaches the program, which ends cleanly: its
   const [file] = traceFiles(dir);
   assert.equal(report([path.join(dir, file)]).process.complete, true, 'the trace is complete');
 });
+
+test('a wrong LEAKTRACE_ value is said once for the whole tree, not by every process', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--no-report', '--follow', 'all', '--', '/bin/sh', '-c',
+    'true; /bin/true; env /bin/true; /bin/sh -c /bin/true'],
+  { env: cleanEnv({ LEAKTRACE_DEPTH: 'abc', LEAKTRACE_START: 'sometimes' }), cwd: dir });
+  assertStatus(r);
+  const said = r.stderr.split('\n').filter((l) => l.includes('LEAKTRACE_'));
+  assert.deepEqual(said.map((l) => l.replace(/^leaktrace\[\d+\]: /, '')), [
+    'LEAKTRACE_DEPTH=abc is not a number from 1 to 256; using 64',
+    'LEAKTRACE_START=sometimes is neither on nor paused; using on',
+  ], r.stderr);
+  assert.ok(commands(dir).length >= 4, `every process traced: ${commands(dir)}`);
+});

@@ -94,3 +94,25 @@ test('the same memory in a cache, timers steady: no timer site is blamed', (t) =
   assert.ok(rep.timers.some((tm) => tm.live === 5 && frameAt(tm.frames[0], GROWTH_JS, steady)),
     'the five pollers are live, and not blamed');
 });
+
+// One JS line, many stacks (tests/fixtures/js/tiered.js): check sums them,
+// as one place, and names the line; the report lists it with its sites.
+test('a line V8 reaches through many stacks as it compiles it again: one leak, all of it', (t) => {
+  const TIERED_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'tiered.js');
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--no-report', '--', NODE, TIERED_JS],
+    { env: cleanEnv({ LEAKTRACE_TICK_MS: '100' }), cwd: dir, timeout: 90000 });
+  assertStatus(r);
+  assert.equal(r.stdout, 'kept 6000\n');
+  const ck = run(LEAKTRACE, ['check', dir]);
+  assertStatus(ck, 1);
+  const lines = ck.stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, ck.stdout);
+  const m = new RegExp(`: leak at tiered\\.js:${markers(TIERED_JS).FUNC.handle} \\(handle\\): grew .*; .* \\((\\d+) bytes\\) live in \\d+ blocks( from (\\d+) stacks)?$`).exec(lines[0]);
+  assert.ok(m, lines[0]);
+  // The 6000 buffers' stores, whichever stack each came from.
+  assert.ok(Number(m[1]) >= 6000 * 2048, lines[0]);
+  const text = run(LEAKTRACE, ['report', dir]);
+  assertStatus(text);
+  assert.match(text.stdout, new RegExp(`\\nleaks by the line that holds them in the program's code:\\n  tiered\\.js:${markers(TIERED_JS).FUNC.handle} \\(handle\\): \\+`));
+});

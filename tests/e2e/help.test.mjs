@@ -87,7 +87,7 @@ test('every command of the help is in the man page, with the same options', () =
   }
   assert.deepEqual(manOpts.report, new Set(['--top', '--format', '-o', '--output', '--source-maps', '-h', '--help']));
   assert.deepEqual(manOpts.check,
-    new Set(['--max-growth', '--max-live-timers', '--max-live', '--source-maps', '-h', '--help']));
+    new Set(['--max-growth', '--max-live-timers', '--max-live', '--all-code', '--source-maps', '-h', '--help']));
 });
 
 test('every option of the man page is accepted, and an option it lacks is not', (t) => {
@@ -360,4 +360,37 @@ test('progress on a terminal, and none elsewhere', (t) => {
   const quiet = lt(['run', '--no-report', '-o', out, '--', deep], { cwd: dir, env });
   assertStatus(quiet);
   assert.match(quiet.stderr, /^leaktrace: trace of pid \d+ written to .*\n$/, 'off a terminal: the one line as before');
+});
+
+test('run --report-to FILE: the report in the file, what the program says on stderr apart', (t) => {
+  const dir = tmpdir(t);
+  const deep = path.join(BUILD, 'tests', 'deep');
+  const r = lt(['run', '--format', 'json', '--report-to', 'r.json', '-o', dir, '--', deep], { cwd: dir });
+  assertStatus(r);
+  assert.match(r.stderr, /\nleaktrace: report written to r\.json\n$/);
+  const rep = JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8'));
+  assert.deepEqual([rep.summary.live_bytes, rep.summary.live_blocks], [4242, 1]);
+  // The trace file is no place for it.
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.lt'));
+  const clash = lt(['report', '-o', file, file], { cwd: dir });
+  assert.equal(clash.status, 2);
+  assert.equal(clash.stderr, `leaktrace: ${file}: is a trace file being reported; write the report elsewhere\n`);
+  assertStatus(lt(['report', file], { cwd: dir }));
+});
+
+test('ctl of a process whose trace file was deleted says so, and that nothing is left', async (t) => {
+  const dir = tmpdir(t);
+  const sub = path.join(dir, 'traces');
+  fs.mkdirSync(sub);
+  const { spawn } = await import('node:child_process');
+  const child = spawn('/bin/sleep', ['30'], { env: tracedEnv(sub), cwd: dir, stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  const deadline = Date.now() + 10000;
+  while (!fs.readdirSync(sub).some((f) => f.endsWith('.lt')) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  const file = path.join(sub, fs.readdirSync(sub).find((f) => f.endsWith('.lt')));
+  fs.rmSync(sub, { recursive: true });
+  const r = lt(['ctl', String(child.pid), 'status']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, `leaktrace: process ${child.pid}: its trace file ${file} was deleted; there is nothing left to control or report\n`);
 });

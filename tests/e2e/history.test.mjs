@@ -266,11 +266,44 @@ test('without the leak: check passes; live timers have their own bound', async (
   assert.equal(rep.verdicts.leak, 0);
   const ok = run(LEAKTRACE, ['check', r.file]);
   assertStatus(ok, 0);
-  assert.match(ok.stdout, /: ok: no leak beyond the bounds \(0 leaks, 2 caches, 1 transient, 0 unclear\)\n$/);
+  assert.match(ok.stdout, /: ok: no leak beyond the bounds in the program's code \(0 leaks, 2 caches, 1 transient, 0 unclear\)\n$/);
   const timers = run(LEAKTRACE, ['check', '--max-live-timers', '0', r.file]);
   assertStatus(timers, 1);
   assert.match(timers.stdout, new RegExp(`1 live timerfd timer at three_sites\\.c:${M.TIMER.timer} \\(main\\), repeating every 1000 ms`));
   assertStatus(run(LEAKTRACE, ['check', '--max-live-timers', '1', r.file]), 0);
+});
+
+test('growth outside the program\'s code: not judged by check, unless --all-code', (t) => {
+  const dir = tmpdir(t);
+  const r = run(prog('libcleak'), [], { env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '50' }), cwd: dir });
+  assertStatus(r);
+  const file = path.join(dir, `leaktrace.${r.pid}.lt`);
+  const rep = report([file]);
+  // strdup is an allocator's wrapper, not shown: the thread's start is all.
+  const copies = rep.sites.filter((s) => s.frames[0].function === 'start_thread');
+  assert.equal(copies.length, 1, describeSites(rep.sites));
+  assert.deepEqual([copies[0].live_blocks, copies[0].verdict], [50, 'leak']);
+  const own = siteAt(rep, src('libcleak.c'), markers(src('libcleak.c')).CACHE.own);
+  assert.equal(own.live_blocks, 64);
+
+  const ck = run(LEAKTRACE, ['check', file]);
+  assertStatus(ck, 0);
+  assert.match(ck.stdout, /: ok: no leak beyond the bounds in the program's code \(0 leaks, \d+ caches?, 0 transient, 0 unclear\); outside it 1 grew as leaks do, the most \+\d+ bytes at [^;]*start_thread\)? \(--all-code judges them\)\n$/);
+  const all = run(LEAKTRACE, ['check', '--all-code', file]);
+  assertStatus(all, 1);
+  const lines = all.stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, all.stdout);
+  assert.match(lines[0], /: leak at [^:]*:?\d* ?\(?start_thread\)?: grew .*; \d+ bytes live in 50 blocks$/);
+});
+
+test('check cannot pass a trace that lost allocations: the table was full', (t) => {
+  const dir = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--no-report', '--', process.execPath, '-e', '0'],
+    { env: cleanEnv({ LEAKTRACE_MAX_LIVE: '1024' }), cwd: dir });
+  assertStatus(r);
+  const c = run(LEAKTRACE, ['check', '--max-live', '1G', dir]);
+  assertStatus(c, 3);
+  assert.match(c.stdout, /^\S+\.lt: cannot pass: \d+ allocations not recorded \(live-allocation table full \(LEAKTRACE_MAX_LIVE\)\): what was lost may hold a leak\n$/);
 });
 
 test('run --paused: a program nobody starts records nothing', (t) => {

@@ -181,6 +181,19 @@ test('node\'s own timers (an http server\'s connection check): listed as such, n
   assert.ok(mine.every((l) => !l.includes('node:')), `only the program's timers counted:\n${check.stdout}`);
 });
 
+test('diff of two runs: the JS timers that one more left live, at their line', (t) => {
+  const few = runNode(t, REQUESTS_JS, ['5']), many = runNode(t, REQUESTS_JS, ['25']);
+  const at = `${REQUESTS_JS}:${line(REQUESTS_JS, 'LEAK', 'interval')}`;
+  const d = run(LEAKTRACE, ['diff', few.trace, many.trace]);
+  assertStatus(d);
+  assert.match(d.stdout, new RegExp(`\ntimers: 5 -> 25 live \\(\\+20\\)\n  \\+20 live js timer at ${at.replace(/[.]/g, '\\.')}:\\d+ \\(handleRequest\\) \\(5 -> 25\\)\n`));
+  const j = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', few.trace, many.trace]).stdout).diff.timers;
+  assert.deepEqual([j.live_before, j.live_after, j.sites.length], [5, 25, 1]);
+  assert.deepEqual([j.sites[0].kind, j.sites[0].live_before, j.sites[0].live_after, j.sites[0].live_delta], ['js', 5, 25, 20]);
+  // A snapshot keeps no timers: none compared.
+  assert.equal(JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', few.trace, few.trace]).stdout).diff.timers.sites.length, 0);
+});
+
 test('an ES module\'s timers: named by its path, not its file:// URL', (t) => {
   const ESM_JS = path.join(FIXTURES, 'esmtimers.mjs');
   const { rep } = runNode(t, ESM_JS, []);

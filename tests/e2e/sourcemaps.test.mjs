@@ -280,7 +280,7 @@ test('a package that ships its own map: its frames stay the package\'s, the site
     sites.some((x) => l.includes(`(${x.live_bytes} bytes)`)));
   assert.ok(rows.length > 0, 'the Buffers\' sites in the table');
   // (A JS frame is where its function starts: the module's code, line 1.)
-  assert.deepEqual(rows.filter((l) => !l.includes('`app.js:1 ((anonymous))`')), [],
+  assert.deepEqual(rows.filter((l) => !l.includes('`app.js:1 (anonymous)`')), [],
     'each at app.js, whose code called the package');
   const ck = run(LEAKTRACE, ['check', '--max-live-timers', '0', trace], { env: cleanEnv() });
   assert.equal(ck.status, 1, ck.stdout + ck.stderr);

@@ -77,6 +77,13 @@ test('the leaked timers exactly, at their lines; none of the ended ones', (t) =>
       `text report names timers.c:${line('LEAK', leak.name)}:\n${text.stdout}`);
   assert.match(text.stdout, /timer #1: timerfd, 1 live of 1 created, repeating every 100 ms, oldest [\d.]+ s\n/);
   assert.match(text.stdout, /timer #4: timerfd, 1 live of 1 created, one-shot, oldest [\d.]+ s\n/);
+
+  // The markdown report: the table, a row per site, where each was made.
+  const md = run(LEAKTRACE, ['report', '--format', 'markdown', path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  assertStatus(md);
+  assert.match(md.stdout, /\n4 live timers from 4 creation sites \(\d+ created in all\)\.\n\n\| # \| timer \| live \| created \| repeats \| where \|\n/);
+  assert.match(md.stdout, new RegExp(`\\n\\| 1 \\| timerfd \\| 1 \\| 1 \\| every 100 ms \\| \`timers\\.c:${line('LEAK', 'timerfd')} \\(leak_timerfd\\)\` \\|\\n`));
+  assert.match(md.stdout, new RegExp(`\\n\\| 4 \\| timerfd \\| 1 \\| 1 \\| no \\| \`timers\\.c:${line('LEAK', 'dup')} \\(leak_dup\\)\` \\|\\n`));
 });
 
 test('fork: the child keeps the timerfds, not the POSIX timer or the itimer', (t) => {

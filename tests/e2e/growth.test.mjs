@@ -83,16 +83,27 @@ test('a setInterval per request keeping 1 MB each: the JS heap grows with its li
     `\\(${GROWTH_JS.replace(/[.]/g, '\\.')}:${at}:\\d+\\): about \\d+(\\.\\d)? (KiB|MiB) more with each live timer ` +
     `\\(R² (0\\.[89]\\d|1\\.00) over \\d+ ticks\\)\\.$`), text.stdout);
   assert.equal(lines[11], '', 'then a blank line, and the rest of the report');
+
+  // check fails on it, at the line, with what the timers keep: the memory is
+  // V8's heap, which no site of the program's code holds.
+  const ck = run(LEAKTRACE, ['check', trace]);
+  assertStatus(ck, 1);
+  assert.match(ck.stdout, new RegExp(`: leak at ${GROWTH_JS.replace(/[.]/g, '\\.')}:${at}:\\d+ \\(handleRequest\\): ` +
+    `${N} live js timers, the JS heap about \\d+(\\.\\d)? (KiB|MiB) more with each \\(R² (0\\.[89]\\d|1\\.00)\\): .* kept\n`), ck.stdout);
+  // Tolerated up to what they keep.
+  assertStatus(run(LEAKTRACE, ['check', '--max-growth', '1G', trace]), 0);
 });
 
 test('the same memory in a cache, timers steady: no timer site is blamed', (t) => {
-  const { rep } = runGrowth(t, 'cache');
+  const { rep, trace } = runGrowth(t, 'cache');
   const heap = series(rep, 'js_heap_used');
   assert.ok(heap.last - heap.first >= N * KEPT * 0.8, `the JS heap grew all the same: ${JSON.stringify(heap)}`);
   assert.deepEqual(rep.growth.retention, [], 'no timer site retains it');
   const steady = markers(GROWTH_JS).STEADY.pollers;
   assert.ok(rep.timers.some((tm) => tm.live === 5 && frameAt(tm.frames[0], GROWTH_JS, steady)),
     'the five pollers are live, and not blamed');
+  const ck = run(LEAKTRACE, ['check', trace]);
+  assert.ok(!/ live js timers, the JS heap /.test(ck.stdout), `no timer site blamed by check: ${ck.stdout}`);
 });
 
 // One JS line, many stacks (tests/fixtures/js/tiered.js): check sums them,

@@ -109,8 +109,8 @@ struct inputs {
         size_t nj;
         double *x, *y, *ut, *uv; /* room for tl->n + nj points each */
         bool *complete;          /* per JS point: every site with live timers listed */
-        double from_ms;          /* recording (last) started, ms since the epoch: the JS
-                                  * module follows no timer before */
+        double from_ms;          /* when the JS module began to follow timers, ms since
+                                  * the epoch (started paused: at `ctl start`); 0 */
         size_t *entries;         /* per JS site (tm->js): state entries merged into it */
 };
 
@@ -300,7 +300,7 @@ int lt_growth_build(struct lt_report *rep)
         static const struct lt_timeline none;
         struct inputs in = {.tl = rep->history ? &rep->history->tl : &none,
                             .tm = rep->timers,
-                            .from_ms = (double)rep->trace->hdr.history.start_tick_ns / 1e6};
+                            .from_ms = rep->timers ? rep->timers->state.following_since_ms : 0};
         int err = js_inputs(rep, &in);
         size_t n = in.tl->n + in.nj;
         if (err || !n)

@@ -293,6 +293,11 @@ static int get_state(struct ctx *c, json_t *root, struct lt_js_state *js)
                 return bad(c, "state.sites: not an array");
         js->time_ms = json_number_value(time);
         js->complete = json_is_true(complete);
+        /* Of later modules: a number, or null while it waits. */
+        json_t *since = json_object_get(root, "following_since_ms");
+        if (since && !json_is_null(since) && !json_is_number(since))
+                return bad(c, "state.following_since_ms: not a number");
+        js->following_since_ms = json_is_number(since) ? json_number_value(since) : 0;
         json_t *overflow = json_object_get(root, "overflow");
         if (overflow && !json_is_null(overflow)) {
                 if (!json_is_object(overflow))

@@ -63,6 +63,7 @@ struct lt_js_point {
 struct lt_js_state {
         uint32_t pid;
         double time_ms; /* when the module wrote it */
+        double following_since_ms; /* when it began to follow timers; 0: not said */
         bool complete;  /* written at exit */
         struct lt_js_site *sites;
         size_t nsites;

@@ -183,7 +183,8 @@ static void write_summary(FILE *out, const struct lt_report *r)
                         "note: a fork of pid %" PRIu32 ", with its parent's live blocks at the "
                         "fork\n",
                         h->fork_parent);
-        if (h->history.start_tick_ns > h->start_ns + (uint64_t)h->history.tick_ms * 1000000u)
+        if (h->history.start_tick_ns > h->start_ns + (uint64_t)h->history.tick_ms * 1000000u &&
+            !h->history.stop_tick_ns) /* started paused, not stopped and started again */
                 fprintf(out,
                         "note: recording started %.1f s after the process (ctl start): the blocks "
                         "and timers made before are not counted\n",

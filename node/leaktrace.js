@@ -345,6 +345,7 @@ class Tracer {
     this.tmp = `${stem}.js.json.tmp`;
     this.opt = o;
     this.startMs = Date.now();
+    this.followingSince = null; /* when timers were first followed: null while paused */
     this.live = new Map(); /* asyncId -> Timer, and timers gone since the last sweep */
     this.sweepAt = SWEEP_MIN; /* live's size that makes onTimeout() sweep */
     this.exiting = false; /* set at the exit write: see isGone() */
@@ -761,6 +762,7 @@ class Tracer {
       start_ms: this.startMs,
       complete,
       following: wait === null /* timers followed: not waiting for `ctl start` */,
+      following_since_ms: this.followingSince,
       tick_ms: this.opt.tickMs,
       gc: gcDone,
       timers_created: this.timersCreated,
@@ -918,6 +920,7 @@ function waitOver() {
 function follow() {
   clearInterval(waitPoll);
   waitPoll = null;
+  tracer.followingSince = Date.now();
   hook.enable();
 }
 
@@ -1034,6 +1037,7 @@ function begin(o, waitFor) {
   hook = asyncHooks.createHook({ init: hookInit });
   wait = openWait(waitFor);
   if (wait === null || waitOver()) {
+    tracer.followingSince = Date.now();
     hook.enable();
   } else {
     waitPoll = setInterval(pollWait, WAIT_POLL_MS);

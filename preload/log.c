@@ -147,19 +147,21 @@ size_t lt_fmt(char *buf, size_t size, const char *fmt, ...)
         return n;
 }
 
-static void vlog(const char *fmt, va_list ap)
+/* Returns whether the line went to stderr (not when it is not ours). */
+static int vlog(const char *fmt, va_list ap)
 {
         char buf[512];
-        int saved = errno;
+        int saved = errno, said = 0;
         size_t n = lt_fmt(buf, sizeof(buf), "leaktrace[%d]: ", (int)getpid());
         n += lt_vfmt(buf + n, sizeof(buf) - n - 1, fmt, ap);
         buf[n++] = '\n';
         if (stderr_ours()) {
                 ssize_t w;
                 LT_NO_CANCEL(w = write(STDERR_FILENO, buf, n));
-                (void)w;
+                said = w > 0;
         }
         errno = saved;
+        return said;
 }
 
 void lt_log(const char *fmt, ...)
@@ -180,9 +182,9 @@ void lt_log_error(const char *fmt, ...)
         va_end(ap);
 }
 
-void lt_vlog_error(const char *fmt, va_list ap)
+int lt_vlog_error(const char *fmt, va_list ap)
 {
-        vlog(fmt, ap);
+        return vlog(fmt, ap);
 }
 
 void lt_log_set_quiet(int quiet)

@@ -22,7 +22,8 @@ void lt_log_init(void);
  * error. */
 void lt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lt_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void lt_vlog_error(const char *fmt, va_list ap);
+/* lt_log_error with a va_list; returns whether the line was written. */
+int lt_vlog_error(const char *fmt, va_list ap);
 
 /* lt_log_error, once per process for each flag word. */
 #define lt_log_once(flag, ...)                                                                 \

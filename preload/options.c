@@ -25,9 +25,10 @@ void lt_options_bad(const char *fmt, ...)
                 return;
         va_list ap;
         va_start(ap, fmt);
-        lt_vlog_error(fmt, ap);
+        int said = lt_vlog_error(fmt, ap);
         va_end(ap);
-        if (!attaching)
+        /* Not said (stderr closed): a descendant may say it. */
+        if (said && !attaching)
                 setenv(LT_OPTIONS_SAID_ENV, "1", 1);
 }
 

@@ -112,6 +112,10 @@ static int nobjects;
  * dlopen takes the loader's lock, which a hook may be under. Until then
  * those stacks go to libunwind. */
 enum { DW_NONE, DW_WANTED, DW_READY, DW_FAILED };
+/* Held around the dlopen, and by fork's prepare handler (lt_unwind_lock):
+ * a fork in the middle would copy the loader's lists half linked and its
+ * write lock taken, which glibc's fork does not reset in the child. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
         _Atomic int state;
         __typeof__(elf_begin) *elf_begin;
@@ -147,12 +151,13 @@ static struct rtable *rtable_new(uint64_t n)
 }
 
 /* Opens libdw, once: by the constructor, or by the background thread. */
-static void dw_open(void)
+/* dw_open(), under open_lock. */
+static void dw_open_locked(void)
 {
-        if (atomic_load_explicit(&dw.state, memory_order_acquire) >= DW_READY)
-                return;
         void *h = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
         __typeof__(elf_version) *version = h ? dlsym(h, "elf_version") : NULL;
+        __typeof__(dwarf_errno) *dw_errno = h ? dlsym(h, "dwarf_errno") : NULL;
+        __typeof__(elf_errno) *el_errno = h ? dlsym(h, "elf_errno") : NULL;
         /* libelf's, found among libdw's dependencies. */
         if (version) {
                 dw.elf_begin = dlsym(h, "elf_begin");
@@ -164,8 +169,9 @@ static void dw_open(void)
                 dw.frame_info = dlsym(h, "dwarf_frame_info");
                 dw.frame_cfa = dlsym(h, "dwarf_frame_cfa");
         }
-        if (!version || !dw.elf_begin || !dw.elf_end || !dw.getcfi_elf || !dw.cfi_end ||
-            !dw.cfi_addrframe || !dw.frame_register || !dw.frame_info || !dw.frame_cfa) {
+        if (!version || !dw_errno || !el_errno || !dw.elf_begin || !dw.elf_end ||
+            !dw.getcfi_elf || !dw.cfi_end || !dw.cfi_addrframe || !dw.frame_register ||
+            !dw.frame_info || !dw.frame_cfa) {
                 lt_log("libdw.so.1 cannot be loaded (%s): stacks through code without "
                        ".eh_frame_hdr are unwound by libunwind",
                        h ? "a function is missing" : dlerror());
@@ -173,7 +179,22 @@ static void dw_open(void)
                 return;
         }
         version(EV_CURRENT);
+        /* Their error codes are thread-local, dynamic as the libraries
+         * were opened: the first use in the process decides that, under
+         * the loader's lock, which a walk under resolve_lock must never
+         * wait for (a thread in dlopen allocates, and its walk waits for
+         * resolve_lock). Used here, with no lock of ours held. */
+        (void)dw_errno();
+        (void)el_errno();
         atomic_store_explicit(&dw.state, DW_READY, memory_order_release);
+}
+
+static void dw_open(void)
+{
+        pthread_mutex_lock(&open_lock);
+        if (atomic_load_explicit(&dw.state, memory_order_acquire) < DW_READY)
+                dw_open_locked();
+        pthread_mutex_unlock(&open_lock);
 }
 
 /* Whether an object with code has no .eh_frame_hdr: libdw reads its rules. */
@@ -570,17 +591,17 @@ static uint64_t read_rule(uintptr_t pc, const struct dl_find_object *o, uint64_t
         }
         if (!may_alloc)
                 return 0;
-        switch (atomic_load_explicit(&dw.state, memory_order_acquire)) {
-        case DW_READY:
+        int state = atomic_load_explicit(&dw.state, memory_order_acquire);
+        if (state == DW_READY)
                 return read_rule_libdw(o, pc);
-        case DW_FAILED:
-                return rule_pack(RULE_SLOW, 0, 0);
-        }
         /* Its segment is learned at a later walk (the loader's lock was
-         * busy); an object that libdw must read has it opened, then the
-         * rule read, by the background thread. */
+         * busy). */
         if (!learned && o->dlfo_eh_frame)
                 return 0;
+        if (state == DW_FAILED)
+                return rule_pack(RULE_SLOW, 0, 0);
+        /* An object that libdw must read: the background thread opens it,
+         * then reads the rule. */
         int none = DW_NONE;
         atomic_compare_exchange_strong(&dw.state, &none, DW_WANTED);
         want(pc + 1);
@@ -853,15 +874,18 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read,
 
 void lt_unwind_lock(void)
 {
+        pthread_mutex_lock(&open_lock);
         pthread_mutex_lock(&resolve_lock);
 }
 
 void lt_unwind_unlock(void)
 {
         pthread_mutex_unlock(&resolve_lock);
+        pthread_mutex_unlock(&open_lock);
 }
 
 void lt_unwind_reset_lock(void)
 {
         pthread_mutex_init(&resolve_lock, NULL);
+        pthread_mutex_init(&open_lock, NULL);
 }

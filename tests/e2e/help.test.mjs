@@ -385,8 +385,9 @@ test('ctl of a process whose trace file was deleted says so, and that nothing is
   const { spawn } = await import('node:child_process');
   const child = spawn('/bin/sleep', ['30'], { env: tracedEnv(sub), cwd: dir, stdio: 'ignore' });
   t.after(() => child.kill('SIGKILL'));
+  // Mapped, and answering: ctl finds it.
   const deadline = Date.now() + 10000;
-  while (!fs.readdirSync(sub).some((f) => f.endsWith('.lt')) && Date.now() < deadline)
+  while (lt(['ctl', String(child.pid), 'status']).status !== 0 && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
   const file = path.join(sub, fs.readdirSync(sub).find((f) => f.endsWith('.lt')));
   fs.rmSync(sub, { recursive: true });

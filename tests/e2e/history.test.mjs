@@ -157,6 +157,7 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
   const diff = JSON.parse(d.stdout).diff;
   assert.deepEqual([diff.grew, diff.appeared, diff.shrank, diff.disappeared, diff.unchanged], [1, 0, 0, 0, 2]);
   assert.deepEqual([diff.a.snapshot, diff.b.snapshot], ['first', 'second']);
+  assert.equal(diff.timers, undefined, 'a snapshot keeps no timers: none compared');
   const [g] = diff.sites;
   assert.equal(g.frames[0].line, M.LEAK.leak);
   assert.deepEqual([g.change, g.blocks_before, g.blocks_after, g.blocks_delta, g.bytes_delta],

@@ -190,7 +190,7 @@ test('diff of two runs: the JS timers that one more left live, at their line', (
   const j = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', few.trace, many.trace]).stdout).diff.timers;
   assert.deepEqual([j.live_before, j.live_after, j.sites.length], [5, 25, 1]);
   assert.deepEqual([j.sites[0].kind, j.sites[0].live_before, j.sites[0].live_after, j.sites[0].live_delta], ['js', 5, 25, 20]);
-  // A snapshot keeps no timers: none compared.
+  // A file against itself: no timer changed.
   assert.equal(JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', few.trace, few.trace]).stdout).diff.timers.sites.length, 0);
 });
 

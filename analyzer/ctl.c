@@ -85,7 +85,7 @@ static void sleep_ms(long ms)
 
 static void human(char *buf, size_t size, double v)
 {
-        const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        const char *units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
         int u = 0;
         while (v >= 1024 && u < 4) {
                 v /= 1024;

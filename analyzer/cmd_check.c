@@ -329,14 +329,20 @@ const struct lt_cli_cmd lt_check_cmd = {
     .operands = "FILE|DIR...",
     .summary = "for CI: exit 1 when a trace shows a leak beyond the bounds",
     .description =
-        "For CI: fails when a trace shows a leak. Each site is judged from its history as "
-        "`leaktrace report` does (leak, cache, transient or unclear); a site judged a leak "
-        "fails the check unless it grew by at most --max-growth bytes over the history. Each "
-        "failure is one line on stdout: the file, the site's file:line and function, its "
-        "growth and what is live; a file that passes gets one line saying so. A history too "
-        "short for any verdict (fewer than 5 ticks: a short run, or LEAKTRACE_TICK_MS too long "
-        "for it) cannot pass a check of growth, nor can a site that grew as a leak does but at "
-        "fewer than 3 ticks (a burst of load, then idle: a cache that filled looks the same): "
+        "For CI: fails when a trace shows a leak. What is judged is a place: the sites charged "
+        "to one line of the program's code (the first frame of its own on their stacks; V8 "
+        "reaches one line of JS through many stacks), their histories summed and judged as "
+        "`leaktrace report` judges a site (leak, cache, transient or unclear). A place judged "
+        "a leak fails the check unless it grew by at most --max-growth bytes over the history; "
+        "so does a timer site whose live timers memory grows with (the growth summary's fit), "
+        "when they keep more. Memory that no frame of the program's code holds (V8's heap, "
+        "node's and the libraries' own) is judged only with --all-code, or when the program "
+        "has no code of its own. Each failure is one line on stdout: the file, the place's "
+        "file:line and function, its growth and what is live; a file that passes gets one line "
+        "saying so. A history too short for any verdict (fewer than 5 ticks: a short run, or "
+        "LEAKTRACE_TICK_MS too long for it) cannot pass a check of growth, nor can a place that "
+        "grew as a leak does but at fewer than 3 ticks (a burst of load, then idle: a cache that "
+        "filled looks the same), nor a trace that lost allocations (a full disk, a full table): "
         "it gets one line, and status 3 when nothing else failed. Growth is checked when "
         "--max-growth is given, or when no other bound is.\n\n"
         "BYTES may end in K, M or G (KiB, MiB, GiB).",

@@ -114,14 +114,8 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
                 double kept = rt->fit.slope * (double)rt->live;
                 if (s->node_own || kept <= (double)b->max_growth)
                         continue;
-                fprintf(out, "%s: leak at ", path);
-                if (s->kind == LT_TIMER_JS && s->njs_frames) {
-                        const struct lt_js_frame *f = s->js_frames[0];
-                        fprintf(out, "%s:%u:%u (%s)", f->file ? f->file : "?", f->line, f->column,
-                                f->function ? f->function : "?");
-                } else {
-                        fputs(lt_site_where(where, sizeof(where), r, &s->stack), out);
-                }
+                fprintf(out, "%s: leak at %s", path,
+                        lt_timer_where(where, sizeof(where), r, s, false));
                 fprintf(out,
                         ": %" PRId64 " live %s timer%s, %s about %s more with each (R\xc2\xb2 "
                         "%.2f): %s kept\n",
@@ -145,16 +139,9 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
                         const struct lt_timer_site *s = t->sites[i];
                         if (s->node_own)
                                 continue;
-                        fprintf(out, "%s: %" PRId64 " live %s timer%s at ", path, s->live,
-                                lt_timer_kind_name(s->kind), s->live == 1 ? "" : "s");
-                        if (s->inherited)
-                                fputs("(inherited across exec)", out);
-                        else if (s->kind == LT_TIMER_JS && s->njs_frames) {
-                                const struct lt_js_frame *f = s->js_frames[0];
-                                fprintf(out, "%s:%u:%u (%s)", f->file ? f->file : "?", f->line,
-                                        f->column, f->function ? f->function : "?");
-                        } else
-                                fputs(lt_site_where(where, sizeof(where), r, &s->stack), out);
+                        fprintf(out, "%s: %" PRId64 " live %s timer%s at %s", path, s->live,
+                                lt_timer_kind_name(s->kind), s->live == 1 ? "" : "s",
+                                lt_timer_where(where, sizeof(where), r, s, false));
                         if (s->repeating)
                                 fprintf(out, ", repeating every %.0f ms",
                                         (double)s->interval_ns / 1e6);

@@ -307,15 +307,7 @@ static int add_timers(struct tentry **all, int side, struct lt_report *r, int64_
                 if (s->node_own)
                         continue;
                 char where[512];
-                if (s->inherited)
-                        snprintf(where, sizeof(where), "(inherited across exec)");
-                else if (s->kind == LT_TIMER_JS && s->njs_frames)
-                        snprintf(where, sizeof(where), "%s:%u:%u (%s)",
-                                 s->js_frames[0]->file ? s->js_frames[0]->file : "?",
-                                 s->js_frames[0]->line, s->js_frames[0]->column,
-                                 s->js_frames[0]->function ? s->js_frames[0]->function : "?");
-                else
-                        lt_site_where(where, sizeof(where), r, &s->stack);
+                lt_timer_where(where, sizeof(where), r, s, false);
                 struct tentry *e, probe;
                 int n = snprintf(probe.key, sizeof(probe.key), "%s timer at %s",
                                  lt_timer_kind_name(s->kind), where);

@@ -38,12 +38,12 @@ static void key_of(struct lt_report *r, const struct lt_site *s, const struct lt
         if (c->users) {
                 /* Whatever it allocates there (a Buffer's store, its
                  * bookkeeping): what that line keeps. */
-                lt_site_where(pl->where, sizeof(pl->where), r, s);
+                lt_charged_where(pl->where, sizeof(pl->where), r, s, c);
                 snprintf(buf, len, "%u|u|%s|%u|%s", s->kind, c->file, c->line,
                          c->function ? c->function : "");
                 return;
         }
-        lt_site_where(pl->where, sizeof(pl->where), r, s);
+        lt_charged_where(pl->where, sizeof(pl->where), r, s, c);
         if (c->inner)
                 snprintf(buf, len, "%u|r|%s", s->kind, c->inner);
         else

@@ -10,10 +10,28 @@
 
 #include "json_escape.h"
 #include "paths.h"
+#include "timers.h"
 #include "writers.h"
 
 static const char *const axis_name[] = {
     [LT_AXIS_NONE] = NULL, [LT_AXIS_TIME] = "time", [LT_AXIS_ALLOCS] = "allocations"};
+
+const char *lt_timer_where(char *buf, size_t len, struct lt_report *r,
+                           const struct lt_timer_site *s, bool base)
+{
+        if (s->inherited) {
+                snprintf(buf, len, "(inherited across exec)");
+        } else if (s->kind == LT_TIMER_JS && s->njs_frames) {
+                const struct lt_js_frame *f = s->js_frames[0];
+                const char *file = f->file ? f->file : "?";
+                const char *slash = base ? strrchr(file, '/') : NULL;
+                snprintf(buf, len, "%s:%u:%u (%s)", slash ? slash + 1 : file, f->line, f->column,
+                         f->function ? f->function : "?");
+        } else {
+                lt_site_where(buf, len, r, &s->stack);
+        }
+        return buf;
+}
 
 const char *lt_site_kind_name(const struct lt_site *s)
 {
@@ -148,30 +166,35 @@ int lt_site_charge(struct lt_report *r, const struct lt_site *s, struct lt_charg
         return 0;
 }
 
-/* The first frame of the user's own code, as the SARIF and HTML reports
- * name a site: "file:line (function)". Returns buf, or NULL when no frame
- * is the user's, or the heap's machinery comes first. */
-static const char *users_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
+/* "file:line (function)", the file by its base name; "(anonymous)" as it
+ * is, not in a second pair. */
+static void put_where(char *buf, size_t len, const char *file, unsigned line, const char *fn)
 {
-        struct lt_charge c;
-        if (lt_site_charge(r, s, &c) < 0 || !c.users)
-                return NULL;
-        const char *base = strrchr(c.file, '/');
-        const char *fn = c.function ? c.function : "??";
-        /* "(anonymous)" as it is, not in a second pair */
-        snprintf(buf, len, fn[0] == '(' ? "%s:%u %s" : "%s:%u (%s)", base ? base + 1 : c.file,
-                 c.line, fn);
-        return buf;
+        const char *base = strrchr(file, '/');
+        fn = fn ? fn : "??";
+        snprintf(buf, len, fn[0] == '(' ? "%s:%u %s" : "%s:%u (%s)", base ? base + 1 : file, line,
+                 fn);
 }
 
 const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s)
+{
+        struct lt_charge c;
+        if (lt_site_charge(r, s, &c) < 0)
+                memset(&c, 0, sizeof(c));
+        return lt_charged_where(buf, len, r, s, &c);
+}
+
+const char *lt_charged_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s,
+                             const struct lt_charge *c)
 {
         if (!s->nframes) {
                 snprintf(buf, len, "(no frames recorded)");
                 return buf;
         }
-        if (users_where(buf, len, r, s))
+        if (c->users) {
+                put_where(buf, len, c->file, c->line, c->function);
                 return buf;
+        }
         uint64_t addr = lt_site_addr(s, 0);
         int mod = lt_site_module(s, 0);
         const struct lt_addr_info *info = lt_sym_lookup(r->sym, mod, addr, true);
@@ -183,11 +206,8 @@ const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const stru
          * line if that one has none (an inlined frame usually has). */
         const struct lt_frame_info *f =
             &info->frames[s->first_skip < info->nframes ? s->first_skip : info->nframes - 1];
-        const char *base = f->file ? strrchr(f->file, '/') : NULL;
-        base = base ? base + 1 : f->file;
         if (f->file && f->line)
-                snprintf(buf, len, f->function && f->function[0] == '(' ? "%s:%u %s" : "%s:%u (%s)",
-                         base, f->line, f->function ? f->function : "??");
+                put_where(buf, len, f->file, f->line, f->function);
         else if (f->function)
                 snprintf(buf, len, "%s", f->function);
         else if (mod >= 0)

@@ -62,6 +62,18 @@ int lt_site_charge(struct lt_report *r, const struct lt_site *s, struct lt_charg
  * Returns BUF; -ENOMEM makes "?". */
 const char *lt_site_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s);
 
+/* lt_site_where() for C, found by lt_site_charge() already. */
+const char *lt_charged_where(char *buf, size_t len, struct lt_report *r, const struct lt_site *s,
+                             const struct lt_charge *c);
+
+/* Where the timers of S were made, for one line: the JS frame that made
+ * them ("file:line:column (function)", the file by its base name with
+ * BASE), the site of an OS timer as lt_site_where() says it, or
+ * "(inherited across exec)". Returns BUF. */
+struct lt_timer_site;
+const char *lt_timer_where(char *buf, size_t len, struct lt_report *r,
+                           const struct lt_timer_site *s, bool base);
+
 /* "allocation" or "mapping". */
 const char *lt_site_kind_name(const struct lt_site *s);
 

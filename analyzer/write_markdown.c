@@ -327,15 +327,7 @@ static void write_timers(FILE *out, struct lt_report *r, unsigned top)
                 if (s->inherited) {
                         fputs("inherited across exec", out);
                 } else {
-                        if (s->kind == LT_TIMER_JS && s->njs_frames) {
-                                const struct lt_js_frame *f = s->js_frames[0];
-                                const char *base = f->file ? base_name(f->file) : "?";
-                                snprintf(where, sizeof(where), "%s:%u:%u (%s)", base, f->line,
-                                         f->column, f->function ? f->function : "?");
-                        } else {
-                                lt_site_where(where, sizeof(where), r, &s->stack);
-                        }
-                        lt_md_code(out, where, 1);
+                        lt_md_code(out, lt_timer_where(where, sizeof(where), r, s, true), 1);
                 }
                 if (s->node_own)
                         fputs(" (node's own)", out);

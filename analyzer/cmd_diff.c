@@ -458,7 +458,7 @@ static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n
                 return err;
         if (json)
                 fputs("}}\n", out);
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }
 
 static int diff_main(int argc, char **argv)
@@ -524,7 +524,7 @@ static int diff_main(int argc, char **argv)
                 qsort(list, n, sizeof(*list), entry_cmp);
         err = write_diff(stdout, st, list, n, count, o.top, o.format == LT_FORMAT_JSON);
         if (err)
-                fprintf(stderr, "leaktrace: cannot write the diff: %s\n", strerror(-err));
+                fprintf(stderr, "leaktrace: cannot write the diff to standard output: %s\n", strerror(-err));
         status = err ? 2 : 0;
 out:
         HASH_ITER(hh, all, e, tmp)

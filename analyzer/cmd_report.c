@@ -117,11 +117,19 @@ int lt_report_files(FILE *out, char *const *paths, size_t n, const struct lt_rep
                 default:
                         err = lt_write_text(dst, good, ngood, top);
                 }
-                if (dst != out && fclose(dst) && !err)
-                        err = -EIO;
+                if (dst != out) {
+                        int closed = lt_out_close(dst);
+                        err = err ? err : closed;
+                }
                 dst = out;
                 if (err) {
-                        fprintf(stderr, "leaktrace: cannot write the report: %s\n", strerror(-err));
+                        if (err == -ENOMEM)
+                                fprintf(stderr, "leaktrace: out of memory writing the report\n");
+                        else
+                                fprintf(stderr, "leaktrace: cannot write the report to %s: %s\n",
+                                        o->output && strcmp(o->output, "-") ? o->output
+                                                                            : "standard output",
+                                        strerror(-err));
                         status = 2;
                 }
         }

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "history.h"
 #include "jsstate.h"
+#include "output.h"
 #include "trace.h"
 #include "write_timeline_svg.h"
 
@@ -150,11 +151,13 @@ static int timeline_main(int argc, char **argv)
                 goto out;
         }
         int err = lt_write_timeline_svg(out, procs, good);
-        if (out != stdout && fclose(out))
-                err = -EIO;
+        if (out != stdout) {
+                int closed = lt_out_close(out);
+                err = err ? err : closed;
+        }
         if (err) {
-                fprintf(stderr, "leaktrace: cannot write %s: %s\n", output ? output : "the chart",
-                        strerror(-err));
+                fprintf(stderr, "leaktrace: cannot write %s: %s\n",
+                        out != stdout ? output : "the chart to standard output", strerror(-err));
                 status = 2;
         }
 out:

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "output.h"
 
 /* The script's helpers: what to offer for each kind of word. */
 static const char helpers[] =
@@ -208,5 +209,5 @@ int lt_bash_completion(FILE *out)
               "}\n"
               "complete -F _leaktrace leaktrace\n",
               out);
-        return ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

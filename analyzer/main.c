@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "output.h"
 
 #ifndef LEAKTRACE_VERSION_STRING
 #error "the build defines LEAKTRACE_VERSION_STRING from PROJECT_VERSION"
@@ -49,7 +50,11 @@ static int help_main(int argc, char **argv)
                 return 2;
         }
         if (gen) {
-                status = gen(stdout) || fflush(stdout) ? 2 : 0;
+                int err = gen(stdout);
+                if (err)
+                        fprintf(stderr, "leaktrace: cannot write to standard output: %s\n",
+                                strerror(-err));
+                status = err ? 2 : 0;
         } else if (!a.noperands) {
                 lt_cli_help(NULL, stdout);
         } else {
@@ -68,8 +73,6 @@ static int help_main(int argc, char **argv)
                         status = 2;
                 }
         }
-        if (status == 2 && gen)
-                fprintf(stderr, "leaktrace: cannot write: %s\n", strerror(errno));
         return status;
 }
 
@@ -120,18 +123,27 @@ int main(int argc, char **argv)
                 lt_cli_help(NULL, stderr);
                 return 2;
         }
+        int status;
         if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
                 lt_cli_help(NULL, stdout);
-                return 0;
-        }
-        if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+                status = 0;
+        } else if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
                 printf("leaktrace %s\n", LEAKTRACE_VERSION_STRING);
-                return 0;
+                status = 0;
+        } else {
+                const struct lt_cli_cmd *c = lt_cli_find(cmd);
+                if (!c)
+                        return not_a_command(cmd);
+                status = c->main(argc - 1, argv + 1);
+                lt_srcmap_release();
         }
-        const struct lt_cli_cmd *c = lt_cli_find(cmd);
-        if (!c)
-                return not_a_command(cmd);
-        int status = c->main(argc - 1, argv + 1);
-        lt_srcmap_release();
+        /* What went to standard output without a writer that checks (help,
+         * ctl, ...): a full disk or a closed pipe is said, not a success.
+         * A command that failed already has said why. */
+        int err = lt_out_error(stdout);
+        if (err && status != 2) {
+                fprintf(stderr, "leaktrace: cannot write to standard output: %s\n", strerror(-err));
+                status = 2;
+        }
         return status;
 }

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "leaktrace/options.h"
+#include "output.h"
 
 #ifndef LEAKTRACE_VERSION_STRING
 #error "the build defines LEAKTRACE_VERSION_STRING from PROJECT_VERSION"
@@ -168,7 +169,7 @@ int lt_man_command(FILE *out)
               ".SH SEE ALSO\n"
               ".BR leaktrace\\-env (7)\n",
               out);
-        return ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }
 
 static void env_var(FILE *out, const char *name, const char *def, const char *range,
@@ -246,5 +247,5 @@ int lt_man_env(FILE *out)
               out);
         others(out, "INTERNAL");
         fputs(".SH SEE ALSO\n.BR leaktrace (1)\n", out);
-        return ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

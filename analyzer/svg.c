@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json_escape.h"
+#include "output.h"
 
 void lt_svg_text_n(FILE *out, const char *str, size_t len)
 {
@@ -82,7 +83,7 @@ void lt_svg_begin(FILE *out, double w, double h, const char *title)
 int lt_svg_end(FILE *out)
 {
         fputs("</svg>\n", out);
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }
 
 double lt_svg_step(double range, int max_ticks, int binary)

@@ -161,5 +161,5 @@ int lt_write_collapsed(FILE *out, struct lt_report *const *reports, size_t n)
                         lt_names_free(names, nn);
                 }
         }
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

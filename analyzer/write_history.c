@@ -229,17 +229,11 @@ static void json_double(FILE *out, const char *fmt, double v)
                 fprintf(out, fmt, v);
 }
 
-void lt_json_site_history(FILE *out, const struct lt_report *r, const struct lt_site *s)
+void lt_json_verdict(FILE *out, const struct lt_report *r, const struct lt_verdict *v)
 {
-        fprintf(out, ",\"kind\":\"%s\"", lt_site_kind_name(s));
-        const struct lt_site_history *h = s->hist;
-        if (!h)
-                return;
-        const struct lt_verdict *v = &h->verdict;
-        const struct lt_timeline *tl = &r->history->tl;
         fprintf(out, ",\"verdict\":\"%s\",\"reason\":", lt_verdict_name(v->kind));
         lt_json_string(out, v->reason);
-        if (tl->n)
+        if (r->history->tl.n)
                 fprintf(out, ",\"growth_bytes\":%" PRId64, v->growth_bytes);
         else
                 fputs(",\"growth_bytes\":null", out);
@@ -251,7 +245,18 @@ void lt_json_site_history(FILE *out, const struct lt_report *r, const struct lt_
         json_double(out, "%.4f", v->r2);
         fputs(",\"fit_axis\":", out);
         lt_json_string(out, axis_name[v->fit_axis]);
-        fprintf(out, ",\"points\":%u,\"history\":[", v->points);
+        fprintf(out, ",\"points\":%u", v->points);
+}
+
+void lt_json_site_history(FILE *out, const struct lt_report *r, const struct lt_site *s)
+{
+        fprintf(out, ",\"kind\":\"%s\"", lt_site_kind_name(s));
+        const struct lt_site_history *h = s->hist;
+        if (!h)
+                return;
+        const struct lt_timeline *tl = &r->history->tl;
+        lt_json_verdict(out, r, &h->verdict);
+        fputs(",\"history\":[", out);
         for (size_t i = 0; i < tl->n; i++)
                 fprintf(out, "%s{\"t\":%.3f,\"bytes\":%" PRId64 ",\"blocks\":%" PRId64 "}",
                         i ? "," : "", tl->t[i], h->bytes[i], h->blocks[i]);

@@ -11,6 +11,10 @@
 #include "history.h"
 #include "report.h"
 
+/* JSON: the members a verdict V of R's history makes (",\"verdict\":...,
+ * \"points\":N"), for a site or a place. */
+void lt_json_verdict(FILE *out, const struct lt_report *r, const struct lt_verdict *v);
+
 /* JSON: the members a site gains (",\"kind\":..., \"history\":[...]"),
  * written after its frames. */
 void lt_json_site_history(FILE *out, const struct lt_report *r, const struct lt_site *s);

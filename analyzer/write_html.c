@@ -349,7 +349,7 @@ int lt_write_html(FILE *out, struct lt_report *const *reports, size_t n, unsigne
                 t = close + 2;
         }
         fputs(t, out);
-        err = fflush(out) || ferror(out) ? -EIO : 0;
+        err = lt_out_error(out);
 out:
         free(json);
         free(extra);

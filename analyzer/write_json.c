@@ -7,8 +7,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "json_escape.h"
+#include "places.h"
 #include "timers.h"
 #include "write_across.h"
 #include "write_growth.h"
@@ -179,6 +181,64 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
         return 0;
 }
 
+struct site_at {
+        const struct lt_site *site;
+        size_t index;
+};
+
+static int site_at_cmp(const void *a, const void *b)
+{
+        const struct lt_site *x = ((const struct site_at *)a)->site,
+                             *y = ((const struct site_at *)b)->site;
+        return x < y ? -1 : x > y;
+}
+
+/* The "places" member (places.h): the sites grouped by the line of the
+ * user's code they are charged to, as `check` judges them, leaks first.
+ * Each names its sites by their index in "sites" (those among the top
+ * shown) and counts them all. */
+static int write_places(FILE *out, struct lt_report *r, size_t nshown, unsigned top)
+{
+        struct lt_places p;
+        struct site_at *at = malloc((nshown ? nshown : 1) * sizeof(*at));
+        if (!at || lt_places_build(r, &p) < 0) {
+                free(at);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < nshown; i++)
+                at[i] = (struct site_at){ r->sites[i], i };
+        qsort(at, nshown, sizeof(*at), site_at_cmp);
+        size_t n = top && top < p.n ? top : p.n;
+        fputs(",\"places\":[", out);
+        for (size_t i = 0; i < n; i++) {
+                const struct lt_place *pl = &p.v[i];
+                fputs(i ? ",{\"where\":" : "{\"where\":", out);
+                lt_json_string(out, pl->where);
+                fprintf(out,
+                        ",\"users_code\":%s,\"heap\":%s,\"kind\":\"%s\",\"live_bytes\":%" PRId64
+                        ",\"live_blocks\":%" PRId64 ",\"stacks\":%zu,\"site_indexes\":[",
+                        pl->users ? "true" : "false", pl->heap ? "true" : "false",
+                        pl->kind == LT_SITE_MAPPING ? "mapping" : "allocation", pl->live_bytes,
+                        pl->live_blocks, pl->nsites);
+                const char *sep = "";
+                for (size_t k = 0; k < pl->nsites; k++) {
+                        struct site_at key = { pl->sites[k], 0 };
+                        const struct site_at *hit = bsearch(&key, at, nshown, sizeof(*at), site_at_cmp);
+                        if (hit) {
+                                fprintf(out, "%s%zu", sep, hit->index);
+                                sep = ",";
+                        }
+                }
+                putc(']', out);
+                lt_json_verdict(out, r, &pl->verdict);
+                putc('}', out);
+        }
+        putc(']', out);
+        lt_places_free(&p);
+        free(at);
+        return 0;
+}
+
 /* The members of one process's object, without its braces. */
 static int write_members(FILE *out, struct lt_report *r, unsigned top)
 {
@@ -220,6 +280,8 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
                 lt_json_process_history(out, r);
         if (!err)
                 err = lt_json_growth(out, r);
+        if (!err)
+                err = write_places(out, r, n, top);
         return err;
 }
 
@@ -243,5 +305,5 @@ int lt_write_json(FILE *out, struct lt_report *const *reports, size_t n, unsigne
         fputs("}\n", out);
         if (err)
                 return err;
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

@@ -472,5 +472,5 @@ int lt_write_markdown(FILE *out, struct lt_report *const *reports, size_t n, uns
                 if (err)
                         return err;
         }
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

@@ -1,10 +1,12 @@
 /* SARIF 2.1.0 (OASIS), so that code review and code scanning tools show
  * leaks as annotations on the lines that leak: one run of every process
- * reported, one result per site judged a leak (or, when a process's
- * history is too short to judge any, per site still holding memory) and
- * per timer site that keeps timers alive, located at the first frame of
- * the user's own code, with the whole stack as a code flow. Paths under
- * the working directory are relative to SRCROOT, which is it. */
+ * reported, one result per place judged a leak, as `check` judges them
+ * (places.h: the stacks of one line of the user's code summed), or, when
+ * a process's history is too short to judge any, per site of the user's
+ * code still holding memory; and per timer site that keeps timers alive.
+ * Each is located at the first frame of the user's own code, with the
+ * whole stack as a code flow. Paths under the working directory are
+ * relative to SRCROOT, which is it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +18,7 @@
 #include "history.h"
 #include "json_escape.h"
 #include "paths.h"
+#include "places.h"
 #include "timers.h"
 #include "write_history.h"
 #include "writers.h"
@@ -81,6 +84,7 @@ struct frame {
 struct stack {
         struct frame *f; /* innermost first */
         unsigned n, cap;
+        bool heap; /* V8's heap at work (lt_site_charge): no line of the user's holds it */
 };
 
 struct sarif {
@@ -105,10 +109,11 @@ static bool user_frame(const struct frame *f)
         return lt_frame_is_users(f->file, f->line, f->module, f->code, f->gen_file);
 }
 
-/* The first frame of the user's own code, or -1. */
+/* The first frame of the user's own code, or -1; -1 for V8's heap at
+ * work, whose pages serve every object, whichever line made it grow. */
 static int first_user(const struct stack *st)
 {
-        for (unsigned i = 0; i < st->n; i++)
+        for (unsigned i = 0; i < st->n && !st->heap; i++)
                 if (user_frame(&st->f[i]))
                         return (int)i;
         return -1;
@@ -116,11 +121,12 @@ static int first_user(const struct stack *st)
 
 /* Where a result is: the first frame of the user's own code, else the
  * first with a file and line that is not node's own JS (node:..., which no
- * checkout holds), else -1 (the result has no location). */
+ * checkout holds), else -1 (the result has no location, as V8's heap at
+ * work has none: the user's frames under it are not where it is). */
 static int located_at(const struct stack *st)
 {
         int at = first_user(st);
-        for (unsigned i = 0; at < 0 && i < st->n; i++)
+        for (unsigned i = 0; at < 0 && i < st->n && !st->heap; i++)
                 if (placeable(&st->f[i]) && strncmp(st->f[i].file, "node:", 5) != 0)
                         at = (int)i;
         return at;
@@ -145,9 +151,13 @@ static int site_stack(struct lt_report *r, const struct lt_site *s, struct stack
 {
         struct lt_shown_frame *fr;
         unsigned n;
-        int err = lt_site_frames(r, s, &fr, &n);
+        struct lt_charge charge;
+        int err = lt_site_charge(r, s, &charge);
+        if (!err)
+                err = lt_site_frames(r, s, &fr, &n);
         if (err)
                 return err;
+        st->heap = charge.heap;
         for (unsigned i = 0; i < n && !err; i++) {
                 const struct lt_frame_info *fi = fr[i].info;
                 const struct lt_module_rec *m = fr[i].mod >= 0 ? &r->trace->mods[fr[i].mod] : NULL;
@@ -371,7 +381,7 @@ static void begin_result(struct sarif *c, enum rule rule, const char *message,
  * NULL): its figures, where it is, why, and the process. Malloc'd; NULL on
  * -ENOMEM. */
 static char *message(struct lt_report *r, const struct stack *st, const struct lt_site *s,
-                     const struct lt_timer_site *t, enum rule rule)
+                     const struct lt_timer_site *t, enum rule rule, size_t nstacks)
 {
         char *text = NULL, a[64];
         size_t len = 0;
@@ -390,6 +400,12 @@ static char *message(struct lt_report *r, const struct stack *st, const struct l
                         lt_timer_kind_name(t->kind), t->live == 1 ? "" : "s", t->created,
                         t->inherited ? " (inherited across exec)" : "");
         write_at(m, st, located_at(st));
+        if (nstacks > 1)
+                fprintf(m, " (from %zu stacks, the biggest's below)", nstacks);
+        if (st->heap)
+                fputs(" in V8's heap at work (its pages and collectors' tables, which serve every "
+                      "object, whichever line made the heap grow: a heap snapshot names the objects)",
+                      m);
         if (rule == RULE_LEAK)
                 fprintf(m, ", judged a leak: %s", s->hist->verdict.reason);
         else if (rule == RULE_UNRELEASED)
@@ -413,8 +429,9 @@ static char *message(struct lt_report *r, const struct stack *st, const struct l
         return text;
 }
 
+/* A result for site S, which sums NSTACKS sites (place_result). */
 static int site_result(struct sarif *c, struct lt_report *r, const struct lt_site *s,
-                       enum rule rule)
+                       enum rule rule, size_t nstacks)
 {
         struct stack st = {0};
         char *msg = NULL;
@@ -425,15 +442,16 @@ static int site_result(struct sarif *c, struct lt_report *r, const struct lt_sit
                 free(st.f);
                 return 0;
         }
-        if (!err && !(msg = message(r, &st, s, NULL, rule)))
+        if (!err && !(msg = message(r, &st, s, NULL, rule, nstacks)))
                 err = -ENOMEM;
         if (!err) {
                 begin_result(c, rule, msg, &st);
                 fprintf(c->out,
                         "\"pid\":%" PRIu32 ",\"kind\":\"%s\",\"live_bytes\":%" PRId64
-                        ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"verdict\":",
+                        ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64
+                        ",\"stacks\":%zu,\"verdict\":",
                         r->trace->hdr.pid, lt_site_kind_name(s), s->live_bytes, s->live_blocks,
-                        s->allocs);
+                        s->allocs, nstacks);
                 if (s->hist && lt_history_judged(r))
                         fprintf(c->out, "\"%s\"}}", lt_verdict_name(s->hist->verdict.kind));
                 else
@@ -449,7 +467,7 @@ static int timer_result(struct sarif *c, struct lt_report *r, const struct lt_ti
         struct stack st = {0};
         char *msg = NULL;
         int err = t->kind == LT_TIMER_JS ? js_stack(t, &st) : site_stack(r, &t->stack, &st);
-        if (!err && !(msg = message(r, &st, NULL, t, RULE_TIMER)))
+        if (!err && !(msg = message(r, &st, NULL, t, RULE_TIMER, 1)))
                 err = -ENOMEM;
         if (!err) {
                 begin_result(c, RULE_TIMER, msg, &st);
@@ -465,24 +483,58 @@ static int timer_result(struct sarif *c, struct lt_report *r, const struct lt_ti
         return err;
 }
 
-/* The results of one process: its first TOP sites (0: all) in report
- * order, leaks first, then its first TOP timer sites. */
+/* A leak result for place PL (places.h), as `check` judges it: located at
+ * its line, its figures and verdict the place's, its code flow the stack
+ * of its biggest site. The place is given to site_result() as a site of
+ * its own: the biggest's frames, the place's sums and verdict. */
+static int place_result(struct sarif *c, struct lt_report *r, const struct lt_place *pl)
+{
+        struct lt_site sum = *pl->sites[0];
+        struct lt_site_history hist = *sum.hist;
+        sum.live_bytes = pl->live_bytes;
+        sum.live_blocks = pl->live_blocks;
+        sum.allocs = 0;
+        for (size_t k = 0; k < pl->nsites; k++)
+                sum.allocs += pl->sites[k]->allocs;
+        hist.verdict = pl->verdict;
+        sum.hist = &hist;
+        return site_result(c, r, &sum, RULE_LEAK, pl->nsites);
+}
+
+/* The results of one process: its leaks, a result per place judged one,
+ * outside the program's own code only when it has none, as `check` judges
+ * them; with too short a history, a result per site of the program's own
+ * code still holding memory; then its timer sites. TOP (0: all) bounds
+ * each. */
 static int write_results(struct sarif *c, struct lt_report *r, unsigned top)
 {
-        bool judged = lt_history_judged(r);
-        size_t n = top && top < r->nsites ? top : r->nsites;
-        for (size_t i = 0; i < n; i++) {
-                const struct lt_site *s = r->sites[i];
+        if (lt_history_judged(r)) {
+                struct lt_places p;
+                if (lt_places_build(r, &p) < 0)
+                        return -ENOMEM;
                 int err = 0;
-                if (judged && s->hist && s->hist->verdict.kind == LT_VERDICT_LEAK)
-                        err = site_result(c, r, s, RULE_LEAK);
-                else if (!judged && s->live_bytes > 0)
-                        err = site_result(c, r, s, RULE_UNRELEASED);
+                for (size_t i = 0, shown = 0; i < p.n && !err && (!top || shown < top); i++) {
+                        const struct lt_place *pl = &p.v[i];
+                        if (pl->verdict.kind != LT_VERDICT_LEAK || !(pl->users || !p.any_users))
+                                continue;
+                        err = place_result(c, r, pl);
+                        shown++;
+                }
+                lt_places_free(&p);
                 if (err)
                         return err;
+        } else {
+                size_t n = top && top < r->nsites ? top : r->nsites;
+                for (size_t i = 0; i < n; i++) {
+                        int err = r->sites[i]->live_bytes > 0
+                                      ? site_result(c, r, r->sites[i], RULE_UNRELEASED, 1)
+                                      : 0;
+                        if (err)
+                                return err;
+                }
         }
         const struct lt_timers *t = r->timers;
-        n = top && top < t->nsites ? top : t->nsites;
+        size_t n = top && top < t->nsites ? top : t->nsites;
         for (size_t i = 0; i < n; i++) {
                 const struct lt_timer_site *s = t->sites[i];
                 if ((!s->repeating && s->live < 2) || s->node_own)
@@ -549,5 +601,5 @@ int lt_write_sarif(FILE *out, struct lt_report *const *reports, size_t n, unsign
         free(c.root);
         if (err)
                 return err;
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

@@ -282,5 +282,5 @@ int lt_write_speedscope(FILE *out, struct lt_report *const *reports, size_t n)
         frames_free(&t);
         if (err)
                 return err;
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

@@ -450,5 +450,5 @@ int lt_write_text(FILE *out, struct lt_report *const *reports, size_t n, unsigne
                 if (err)
                         return err;
         }
-        return fflush(out) || ferror(out) ? -EIO : 0;
+        return lt_out_error(out);
 }

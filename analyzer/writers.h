@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "output.h"
 #include "report.h"
 
 struct lt_timer_site; /* timers.h */

@@ -126,4 +126,32 @@ test('a line V8 reaches through many stacks as it compiles it again: one leak, a
   const text = run(LEAKTRACE, ['report', dir]);
   assertStatus(text);
   assert.match(text.stdout, new RegExp(`\\nleaks by the line that holds them in the program's code:\\n  tiered\\.js:${markers(TIERED_JS).FUNC.handle} \\(handle\\): \\+`));
+  // The JSON report's places: the same place first, its bytes those check
+  // named, its sites among those shown pointing back at the line.
+  const json = run(LEAKTRACE, ['report', '--format', 'json', '--top', '0', dir]);
+  assertStatus(json);
+  const rep = JSON.parse(json.stdout);
+  const first = rep.places[0];
+  assert.equal(first.where, `tiered.js:${markers(TIERED_JS).FUNC.handle} (handle)`);
+  assert.deepEqual([first.users_code, first.heap, first.kind, first.verdict], [true, false, 'allocation', 'leak']);
+  assert.equal(first.live_bytes, Number(m[1]));
+  assert.equal(first.stacks, Number(m[3] ?? 1));
+  assert.equal(first.site_indexes.length, first.stacks);
+  let sum = 0;
+  for (const i of first.site_indexes) {
+    const site = rep.sites[i];
+    sum += site.live_bytes;
+    assert.ok(site.frames.some((f) => f.js && f.file.endsWith('/tiered.js') && f.line === markers(TIERED_JS).FUNC.handle), JSON.stringify(site.frames.slice(0, 6)));
+  }
+  assert.equal(sum, first.live_bytes);
+  // SARIF: one result for the line, with the place's figures.
+  const sarif = run(LEAKTRACE, ['report', '--format', 'sarif', dir]);
+  assertStatus(sarif);
+  const leaks = JSON.parse(sarif.stdout).runs[0].results.filter((x) => x.ruleId === 'leak');
+  assert.equal(leaks.length, 1, JSON.stringify(leaks.map((x) => x.message.text)));
+  assert.equal(leaks[0].locations[0].physicalLocation.region.startLine, markers(TIERED_JS).FUNC.handle);
+  assert.deepEqual([leaks[0].properties.live_bytes, leaks[0].properties.stacks], [first.live_bytes, first.stacks]);
+  // Every live byte of the shown sites is in one place, once.
+  const placed = rep.places.flatMap((p) => p.site_indexes).sort((a, b) => a - b);
+  assert.deepEqual(placed, rep.sites.map((_, i) => i));
 });

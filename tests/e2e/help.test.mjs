@@ -395,3 +395,34 @@ test('ctl of a process whose trace file was deleted says so, and that nothing is
   assert.equal(r.status, 2);
   assert.equal(r.stderr, `leaktrace: process ${child.pid}: its trace file ${file} was deleted; there is nothing left to control or report\n`);
 });
+
+test('output that cannot be written is said with its reason, and fails', (t) => {
+  const dir = tmpdir(t);
+  const deep = path.join(BUILD, 'tests', 'deep');
+  assertStatus(lt(['run', '-o', dir, '--', deep], { cwd: dir }));
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.lt'));
+  // Standard output on a full device: what each command writes there.
+  const full = fs.openSync('/dev/full', 'w');
+  t.after(() => fs.closeSync(full));
+  const toFull = (args) => {
+    const r = spawnSync(LEAKTRACE, args, { cwd: dir, env: cleanEnv(), stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    return { status: r.status, stderr: r.stderr };
+  };
+  const nospace = 'No space left on device';
+  const cases = [
+    [['report', file], `leaktrace: cannot write the report to standard output: ${nospace}\n`],
+    [['report', '--format', 'json', file], `leaktrace: cannot write the report to standard output: ${nospace}\n`],
+    [['diff', file, file], `leaktrace: cannot write the diff to standard output: ${nospace}\n`],
+    [['timeline', file], `leaktrace: cannot write the chart to standard output: ${nospace}\n`],
+    [['help', 'report'], `leaktrace: cannot write to standard output: ${nospace}\n`],
+    [['--help'], `leaktrace: cannot write to standard output: ${nospace}\n`],
+    [['--version'], `leaktrace: cannot write to standard output: ${nospace}\n`],
+    [['help', '--man'], `leaktrace: cannot write to standard output: ${nospace}\n`],
+  ];
+  for (const [args, want] of cases) assert.deepEqual(toFull(args), { status: 2, stderr: want }, args.join(' '));
+  // A file named with -o.
+  const r = lt(['report', '-o', '/dev/full', file], { cwd: dir });
+  assert.deepEqual([r.status, r.stderr], [2, `leaktrace: cannot write the report to /dev/full: ${nospace}\n`]);
+  const tl = lt(['timeline', '-o', '/dev/full', file], { cwd: dir });
+  assert.deepEqual([tl.status, tl.stderr], [2, `leaktrace: cannot write /dev/full: ${nospace}\n`]);
+});

@@ -256,8 +256,45 @@ export function checkSchema(rep) {
     checkTimers(p.timers);
     checkHistory(p);
     checkGrowth(p);
+    checkPlaces(p);
   }
   return rep;
+}
+
+/**
+ * The places: the sites grouped by the line they are charged to, each site
+ * among those shown in one place at most, a place's figures at least those
+ * of its sites shown; leaks first, then by live bytes.
+ */
+function checkPlaces(p) {
+  assert.ok(Array.isArray(p.places), 'places is an array');
+  const seen = new Set();
+  let prev = Infinity, prevLeak = true;
+  for (const pl of p.places) {
+    const where = `place ${JSON.stringify(pl).slice(0, 300)}`;
+    keys(pl, ['where', 'users_code', 'heap', 'kind', 'live_bytes', 'live_blocks', 'stacks', 'site_indexes',
+      ...SITE_HISTORY_KEYS.filter((k) => k !== 'kind' && k !== 'history')], [], where);
+    assert.ok(typeof pl.where === 'string' && pl.where !== '', `${where}: where`);
+    assert.ok(typeof pl.users_code === 'boolean' && typeof pl.heap === 'boolean', `${where}: users_code, heap`);
+    assert.ok(!(pl.users_code && pl.heap), `${where}: the user's code or V8's heap, not both`);
+    assert.ok(['allocation', 'mapping'].includes(pl.kind), `${where}: kind`);
+    assert.ok(VERDICTS.includes(pl.verdict), `${where}: verdict`);
+    assert.ok(isCount(pl.stacks) && pl.stacks > 0 && pl.site_indexes.length <= pl.stacks, `${where}: stacks`);
+    let bytes = 0;
+    for (const i of pl.site_indexes) {
+      assert.ok(Number.isSafeInteger(i) && i >= 0 && i < p.sites.length && !seen.has(i), `${where}: site ${i}, once`);
+      seen.add(i);
+      assert.equal(p.sites[i].kind, pl.kind, `${where}: site ${i} of its kind`);
+      bytes += p.sites[i].live_bytes;
+    }
+    assert.ok(pl.live_bytes >= bytes, `${where}: live_bytes at least its shown sites'`);
+    const leak = pl.verdict === 'leak';
+    assert.ok(prevLeak || !leak, `${where}: leaks first`);
+    if (leak !== prevLeak) prev = Infinity;
+    assert.ok(pl.live_bytes <= prev, `${where}: sorted by live bytes`);
+    prev = pl.live_bytes;
+    prevLeak = leak;
+  }
 }
 
 /**
@@ -309,7 +346,7 @@ function checkAcross(across, pids) {
   }
 }
 
-export const HISTORY_KEYS = ['timeline', 'snapshots', 'verdicts', 'growth'];
+export const HISTORY_KEYS = ['timeline', 'snapshots', 'verdicts', 'growth', 'places'];
 export const GROWTH_SERIES = ['rss', 'js_heap_used', 'js_heap_total', 'js_external', 'js_array_buffers', 'malloc',
   'mappings', 'timers'];
 

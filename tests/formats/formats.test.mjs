@@ -152,7 +152,7 @@ test('sarif: three_sites\'s leak at its line, with its bytes, blocks, verdict an
   assert.equal(leak.message.text, `11.7 KiB (12000 bytes) live in 120 blocks from 120 allocations at leak_one ` +
     `(three_sites.c:${M.LEAK.leak}), judged a leak: ${site.reason}. pid ${pid} (${commandOf(threeRep)}).`);
   assert.deepEqual(leak.properties, {
-    pid, kind: 'allocation', live_bytes: 12000, live_blocks: 120, allocations: 120, verdict: 'leak',
+    pid, kind: 'allocation', live_bytes: 12000, live_blocks: 120, allocations: 120, stacks: 1, verdict: 'leak',
   });
   // The stack as it ran: _start ... main, phase, leak_one, the allocating
   // line the one essential step, the test program's frames placed.
@@ -200,7 +200,7 @@ test('sarif: too short a history to judge: every live site of the program\'s cod
   const leak = sites.find((x) => x.locations?.[0].physicalLocation.region.startLine === M.LEAK.leak);
   assert.ok(leak, `the leaking line among them: ${JSON.stringify(sites.map((x) => x.message.text))}`);
   assert.deepEqual(leak.properties, {
-    pid: rep.process.pid, kind: 'allocation', live_bytes: 12000, live_blocks: 120, allocations: 120, verdict: null,
+    pid: rep.process.pid, kind: 'allocation', live_bytes: 12000, live_blocks: 120, allocations: 120, stacks: 1, verdict: null,
   });
   assert.match(leak.message.text, /^11\.7 KiB \(12000 bytes\) live in 120 blocks from 120 allocations at leak_one \(three_sites\.c:\d+\), still allocated when the process ended \(too short a history to judge its growth\)\. pid \d+ \(.*\)\.$/);
   const mapping = sites.find((x) => x.properties.kind === 'mapping');

@@ -119,18 +119,23 @@ static int hidden_frames(struct lt_report *rep, const struct lt_stack_rec *r)
 }
 
 /* Is stack r the work of leaktrace's own node module (node/leaktrace.js)?
- * It runs in the traced process, from async_hooks and its own timer, and
- * never wraps the application's code: a stack through it is the tracer's
- * bookkeeping, not the program's. Returns 1, 0 or -ENOMEM. */
+ * It runs in the traced process, from async_hooks and its own timer: a
+ * stack whose innermost JS frames, past node's own, are the module's is
+ * its bookkeeping, not the program's. The module wraps process.emit too,
+ * so the program's listeners run under one of its frames: a frame of the
+ * program's code met first makes the stack the program's. Returns 1, 0
+ * or -ENOMEM. */
 static int in_js_module(struct lt_report *rep, const struct lt_stack_rec *r)
 {
         const uint64_t *frames = r->depth ? rep->trace->frames + r->frames : NULL;
         for (unsigned i = 0; i < r->depth; i++) {
                 if (lt_sym_module(rep->sym, frames[i], r->mod_gen) >= 0)
                         continue;
-                int in = lt_sym_in_js_module(rep->sym, frames[i]);
-                if (in)
-                        return in;
+                int owner = lt_sym_js_owner(rep->sym, frames[i]);
+                if (owner < 0)
+                        return owner;
+                if (owner != LT_JS_NOT_APP)
+                        return owner == LT_JS_TRACER;
         }
         return 0;
 }

@@ -344,16 +344,20 @@ int lt_sym_js_function(struct lt_symbolizer *s, uint64_t addr, uint32_t *id)
         return err == -ENOMEM ? err : 0;
 }
 
-int lt_sym_in_js_module(struct lt_symbolizer *s, uint64_t addr)
+int lt_sym_js_owner(struct lt_symbolizer *s, uint64_t addr)
 {
         static const char tail[] = "/node/leaktrace.js";
         const struct lt_pm_code *code;
         int err = perf_code(s, addr, &code);
         if (err)
-                return err == -ENOMEM ? err : 0;
+                return err == -ENOMEM ? err : LT_JS_NOT_APP;
         const char *script = code->name.kind == LT_CODE_JS ? code->name.script : NULL;
-        size_t n = script ? strlen(script) : 0;
-        return n >= sizeof(tail) - 1 && !strcmp(script + n - (sizeof(tail) - 1), tail);
+        if (!script || !strncmp(script, "node:", 5))
+                return LT_JS_NOT_APP;
+        size_t n = strlen(script);
+        if (n >= sizeof(tail) - 1 && !strcmp(script + n - (sizeof(tail) - 1), tail))
+                return LT_JS_TRACER;
+        return LT_JS_APP;
 }
 
 const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint64_t addr,

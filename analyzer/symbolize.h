@@ -37,8 +37,13 @@ const struct lt_addr_info *lt_sym_lookup(struct lt_symbolizer *s, int mod, uint6
  * of its code) in *ID, or 0 when it is not JS code. Returns 0 or -ENOMEM. */
 int lt_sym_js_function(struct lt_symbolizer *s, uint64_t addr, uint32_t *id);
 
-/* Is return address ADDR in JS code of leaktrace's own node module (a
- * script whose path ends in node/leaktrace.js)? Returns 1, 0, or -ENOMEM. */
-int lt_sym_in_js_module(struct lt_symbolizer *s, uint64_t addr);
+/* Whose JS code return address ADDR is in, by node's perf map. */
+enum {
+        LT_JS_NOT_APP, /* none (native code, V8's), or node's own (node:...) */
+        LT_JS_TRACER,  /* leaktrace's node module: a script whose path ends in node/leaktrace.js */
+        LT_JS_APP,     /* any other script: the application's, its packages' */
+};
+/* Returns one of the above, or -ENOMEM. */
+int lt_sym_js_owner(struct lt_symbolizer *s, uint64_t addr);
 
 #endif

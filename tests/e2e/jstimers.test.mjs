@@ -246,3 +246,21 @@ test('what V8 allocates for the module\'s stack captures is not recorded: a time
   // allocations of the whole run); with it, a few more than without the module.
   assert.ok(withModule < 1.3 * without, `${withModule} allocations with the module, ${without} without`);
 });
+
+test('memory of the program\'s listeners, which run under the module\'s process.emit, is the program\'s', (t) => {
+  const LISTENERS_JS = path.join(FIXTURES, 'listeners.js');
+  const { r, rep, trace } = runNode(t, LISTENERS_JS, ['2000']);
+  assert.equal(r.stdout, 'kept 2000\n');
+  const at = line(LISTENERS_JS, 'FUNCTION', 'grow');
+  // At grow's line, or, where V8 inlined grow into the loop, the script's.
+  const mine = rep.sites.filter((s) => s.frames.some((f) => f.js && f.file === LISTENERS_JS));
+  const bytes = mine.reduce((sum, s) => sum + s.live_bytes, 0);
+  assert.ok(bytes >= 2000 * 4096, `the 2000 Buffers are the script's: ${bytes} bytes in ${mine.length} sites`);
+  assert.ok(mine.some((s) => s.live_bytes >= 1000 * 4096 && s.frames.some((f) => frameAt(f, LISTENERS_JS, at))),
+    `most of them at grow, listeners.js:${at}`);
+  // Not taken for the module's own bookkeeping, which the text report counts apart.
+  const text = run(LEAKTRACE, ['report', trace]);
+  assertStatus(text);
+  const own = /\ntracer: (.*) in (\d+) blocks allocated by leaktrace's node module/.exec(text.stdout);
+  assert.ok(!own || Number(own[2]) < 1000, `the module's own: ${own?.[0]}`);
+});

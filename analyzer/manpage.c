@@ -158,6 +158,8 @@ int lt_man_command(FILE *out)
               "the state of a node process's JS timers, beside its trace\n"
               ".TP\n.I leaktrace.<pid>.perf.map\n"
               "the copy of node's perf map, which names JS functions\n"
+              ".TP\n.I leaktrace.<pid>.maps.json\n"
+              "the source maps node held in memory for scripts transpiled as they loaded (tsx)\n"
               ".SH EXAMPLES\n"
               ".nf\n"
               "leaktrace run \\-\\- ./myprog arg1\n"

@@ -715,6 +715,83 @@ static int load(struct script *s, const char *path, const char *buf, size_t len)
         return err;
 }
 
+/* Script SCRIPT's map, kept by node's module (JSON MAP): it describes the
+ * code that ran, which no file on disk does, so it is used whatever the
+ * script's file is now. An entry read from disk without a map takes it; one
+ * with a map keeps its own. Returns 0 or -ENOMEM. */
+static int keep_one(const char *script, json_t *map)
+{
+        struct script *s;
+        HASH_FIND_STR(scripts, script, s);
+        if (s && s->ready)
+                return 0;
+        bool added = !s;
+        if (added && (!(s = calloc(1, sizeof(*s))) || !(s->key = strdup(script)))) {
+                free(s);
+                return -ENOMEM;
+        }
+        char *dir = dir_of(script), why[256] = "";
+        int err = dir ? build(&s->map, map, dir, why, sizeof(why)) : -ENOMEM;
+        free(dir);
+        if (err == -EFBIG && !*why)
+                snprintf(why, sizeof(why), "more than %u segments", LT_SRCMAP_MAX_SEGMENTS);
+        if (err == -EINVAL || err == -EFBIG) {
+                warn(script, "its kept source map: %s", why);
+                err = 0;
+                smap_free(&s->map);
+        } else if (!err) {
+                ready(&s->map);
+                s->ready = true;
+                s->mtime_ns = 0; /* never "changed since" */
+        }
+        if (err && added) {
+                smap_free(&s->map);
+                free(s->key);
+                free(s);
+        } else if (added) {
+                HASH_ADD_KEYPTR(hh, scripts, s->key, strlen(s->key), s);
+        }
+        return err;
+}
+
+int lt_srcmap_keep(const char *path)
+{
+        char *buf;
+        size_t len;
+        int64_t mt;
+        int r = lt_read_file(path, LT_SRCMAP_MAX_BYTES, &buf, &len, &mt);
+        if (r == -ENOENT || r == -ENOMEM)
+                return r == -ENOMEM ? r : 0;
+        if (r < 0) {
+                warn(path, "%s", read_error(r));
+                return 0;
+        }
+        json_error_t je;
+        json_t *j = json_loadb(buf, len, 0, &je);
+        free(buf);
+        json_t *maps = j ? json_object_get(j, "maps") : NULL;
+        if (!json_is_array(maps)) {
+                if (j)
+                        warn(path, "not a file of kept source maps (no \"maps\" list)");
+                else
+                        warn(path, "not JSON (line %d: %s)", je.line, je.text);
+                json_decref(j);
+                return 0;
+        }
+        size_t i;
+        json_t *e;
+        int err = 0;
+        json_array_foreach(maps, i, e)
+        {
+                const char *script = json_string_value(json_object_get(e, "script"));
+                json_t *map = json_object_get(e, "map");
+                if (script && script[0] == '/' && json_is_object(map) && (err = keep_one(script, map)))
+                        break;
+        }
+        json_decref(j);
+        return err;
+}
+
 /* The entry of SCRIPT, read the first time. NULL only when out of memory. */
 static struct script *script_of(const char *script)
 {

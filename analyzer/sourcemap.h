@@ -42,6 +42,15 @@ void lt_srcmap_set_mode(enum lt_srcmap_mode mode);
  * words. */
 int lt_srcmap_parse_mode(const char *word, enum lt_srcmap_mode *mode);
 
+/* Reads the source maps that node's module kept beside a trace (PATH:
+ * <stem>.maps.json, absent when node had none): those of scripts it
+ * compiled from something else than JS on disk (tsx, a require hook that
+ * transpiles). Each is the map of its script from then on, whatever the
+ * script's file on disk is or says, since it describes the code that ran;
+ * but a map already read for the script stays. What is wrong with the
+ * file is said in one warning line. Returns 0 or -ENOMEM. */
+int lt_srcmap_keep(const char *path);
+
 /* A position in a source; FILE lives until lt_srcmap_release(). */
 struct lt_src_pos {
         const char *file; /* the map's name of the source, resolved: a path when local */

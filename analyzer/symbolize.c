@@ -287,6 +287,16 @@ static int perf_code(struct lt_symbolizer *s, uint64_t addr, const struct lt_pm_
         if (!s->perfmap_read) {
                 s->perfmap_read = true;
                 s->perfmap = lt_perfmap_of_trace(s->t);
+                /* Before any JS frame is placed: the maps node kept. */
+                size_t n = strlen(s->t->path);
+                char *kept = NULL;
+                if (n > 3 && !strcmp(s->t->path + n - 3, ".lt") &&
+                    asprintf(&kept, "%.*s.maps.json", (int)(n - 3), s->t->path) < 0)
+                        return -ENOMEM;
+                int err = kept ? lt_srcmap_keep(kept) : 0;
+                free(kept);
+                if (err)
+                        return err;
         }
         /* A return address, as for native frames: the call is before it. */
         return addr ? lt_perfmap_find(s->perfmap, addr - 1, code) : -ENOENT;

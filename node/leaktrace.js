@@ -16,6 +16,7 @@
 'use strict';
 
 const fs = require('fs');
+const { findSourceMap } = require('module');
 const path = require('path');
 
 const TOOL = 'leaktrace-js';
@@ -342,7 +343,6 @@ function internalSignature(cs, from) {
 class Tracer {
   constructor(stem, o) {
     this.file = `${stem}.js.json`;
-    this.tmp = `${stem}.js.json.tmp`;
     this.opt = o;
     this.startMs = Date.now();
     this.followingSince = null; /* when timers were first followed: null while paused */
@@ -365,6 +365,10 @@ class Tracer {
     this.gcFn = null;
     this.writeFailed = false;
     this.ticked = false; /* a tick has written the state: node:v8 may be loaded */
+    this.maps = []; /* kept source maps, as JSON text (keepMaps) */
+    this.mapsExamined = new Set(); /* modules whose map was looked for */
+    this.mapsSeen = 0; /* modules loaded at the last look */
+    this.mapsFailed = false;
   }
 
   /*
@@ -783,33 +787,45 @@ class Tracer {
    * or null when it could not be written (said once on stderr).
    */
   write(complete, gcDone = false) {
-    const text = this.render(complete, gcDone);
-    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-    try {
-      let fd;
-      try {
-        fd = fs.openSync(this.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      } catch (err) {
-        if (err.code !== 'EEXIST') throw err;
-        fs.unlinkSync(this.tmp); /* left by a killed process of the same pid */
-        fd = fs.openSync(this.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-      }
-      try {
-        fs.writeFileSync(fd, text); /* all of it, or an exception: never a short file renamed */
-      } finally {
-        fs.closeSync(fd);
-      }
-      fs.renameSync(this.tmp, this.file);
-      return this.file;
-    } catch (err) {
-      if (!this.writeFailed) say(`cannot write ${this.file}: ${err.message}; JS timers are not recorded`);
-      this.writeFailed = true;
-      try {
-        fs.unlinkSync(this.tmp);
-      } catch {
-        /* never made */
-      }
-      return null;
+    this.keepMaps();
+    const err = writeWhole(this.file, this.render(complete, gcDone));
+    if (err === null) return this.file;
+    if (!this.writeFailed) say(`cannot write ${this.file}: ${err.message}; JS timers are not recorded`);
+    this.writeFailed = true;
+    return null;
+  }
+
+  /*
+   * The source maps node holds for the CommonJS modules it compiled from
+   * something else than JS on disk: tsx, and any require hook that
+   * transpiles with node's source maps on. They are in node's memory only,
+   * so they are kept beside the trace (<stem>.maps.json), where the report
+   * reads them: without them, frames would name the transpiled code's lines
+   * in the source's file. A script that is JS on disk has its map there, if
+   * any. Read from the modules loaded since the last write, only when
+   * node's source maps are on.
+   */
+  keepMaps() {
+    if (!process.sourceMapsEnabled || this.mapsFailed) return;
+    const names = Object.keys(require.cache);
+    if (names.length === this.mapsSeen) return;
+    this.mapsSeen = names.length;
+    let added = 0;
+    for (const name of names) {
+      if (this.mapsExamined.has(name)) continue;
+      this.mapsExamined.add(name);
+      if (!path.isAbsolute(name) || /\.[cm]?js$/.test(name)) continue;
+      const map = findSourceMap(name);
+      if (!map || typeof map.payload !== 'object') continue;
+      this.maps.push(`{"script":${JSON.stringify(name)},"map":${JSON.stringify(map.payload)}}`);
+      added++;
+    }
+    if (!added) return;
+    const file = this.file.replace(/\.js\.json$/, '.maps.json');
+    const err = writeWhole(file, `{"tool":"${TOOL}","version":1,"maps":[\n${this.maps.join(',\n')}]}\n`);
+    if (err !== null) {
+      say(`cannot write ${file}: ${err.message}; frames of transpiled scripts keep the transpiled lines`);
+      this.mapsFailed = true;
     }
   }
 
@@ -1045,6 +1061,40 @@ function begin(o, waitFor) {
   }
   watchExit();
   tracer.write(false);
+}
+
+/*
+ * Writes FILE whole: a new file beside it, renamed over it, so that the file
+ * a reader finds is always whole, even after SIGKILL. Returns null, or the
+ * error.
+ */
+function writeWhole(file, text) {
+  const tmp = `${file}.tmp`;
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  try {
+    let fd;
+    try {
+      fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      fs.unlinkSync(tmp); /* left by a killed process of the same pid */
+      fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+    }
+    try {
+      fs.writeFileSync(fd, text); /* all of it, or an exception: never a short file renamed */
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    return null;
+  } catch (err) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* never made */
+    }
+    return err;
+  }
 }
 
 /**

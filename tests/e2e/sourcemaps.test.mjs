@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LEAKTRACE, assertStatus, checkSchema, cleanEnv, extractReport, markers, run, tmpdir } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,9 +57,15 @@ function reportOf(trace, args = [], env = {}) {
 
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const isLeakBuffers = (f) => f.js && f.function === 'leakBuffers';
-/** The Buffers' sites: 4096 bytes a block or more, under leakBuffers. */
+/**
+ * The Buffers' sites: 4096 bytes a block or more, an ArrayBuffer's backing
+ * store under leakBuffers (not V8's own tables that grow to 4 KiB while it
+ * compiles leakBuffers again).
+ */
+const isBackingStore = (f) => /^v8::internal::BackingStore::Allocate\b/.test(f.function ?? '');
 const bufferSites = (rep) => rep.sites.filter((s) =>
-  s.kind === 'allocation' && s.live_bytes / s.live_blocks >= 4096 && s.frames.some(isLeakBuffers));
+  s.kind === 'allocation' && s.live_bytes / s.live_blocks >= 4096 && s.frames.some(isLeakBuffers) &&
+  s.frames.some(isBackingStore));
 
 /** Every Buffer under one leakBuffers frame at WANT (file, line, and generated or not). */
 function assertBuffersAt(rep, want) {
@@ -266,7 +272,7 @@ test('a package that ships its own map: its frames stay the package\'s, the site
     'its frames where node ran them');
   const calls = markers(app).CALL;
   const sites = rep.sites.filter((s) => s.kind === 'allocation' && s.live_bytes / s.live_blocks >= 4096 &&
-    s.frames.some((f) => f.js && f.function === 'reserve'));
+    s.frames.some((f) => f.js && f.function === 'reserve') && s.frames.some(isBackingStore));
   assert.equal(sites.reduce((a, s) => a + s.live_blocks, 0), BUFFERS, 'every Buffer under reserve');
   for (const s of sites) {
     const f = s.frames.find((x) => x.js && x.function === 'reserve');
@@ -426,4 +432,42 @@ test('without a source map, a timer site is its line alone, whoever calls it', (
   const state = JSON.parse(fs.readFileSync(trace.replace(/\.lt$/, '.js.json'), 'utf8'));
   const here = state.sites.filter((s) => s.file === app && s.line === 1);
   assert.deepEqual(here.map((s) => [s.live, s.callers]), [[20, 0]], 'one entry of the module, keyed by its line');
+});
+
+// A script compiled as it loads (tsx, a require hook): its map is in node's
+// memory only, so node's module keeps it beside the trace, and the report
+// places the frames by it. Without it they would name the compiled code's
+// lines in the script's file.
+test('the map of a script transpiled at load, kept beside the trace by node\'s module', (t) => {
+  const dir = path.join(ROOT, 'tests', 'fixtures', 'js', 'transpiled');
+  const app = path.join(dir, 'app.tl');
+  const at = markers(app).FUNCTION.leakBuffers;
+  const out = tmpdir(t);
+  const r = run(LEAKTRACE, ['run', '-o', out, '--no-report', '--', NODE, path.join(dir, 'main.js')],
+    { env: cleanEnv(), cwd: dir, timeout: 90000 });
+  assertStatus(r);
+  assert.equal(r.stdout, `kept ${BUFFERS}\n`);
+  const trace = fs.readdirSync(out).find((f) => f.endsWith('.lt'));
+  const pid = trace.split('.')[1];
+  t.after(() => fs.rmSync(`/tmp/perf-${pid}.map`, { force: true }));
+  const kept = JSON.parse(fs.readFileSync(path.join(out, `leaktrace.${pid}.maps.json`), 'utf8'));
+  assert.deepEqual(kept.maps.map((m) => m.script), [app], 'the transpiled script\'s map alone: not hook.js\'s, main.js\'s');
+  assert.deepEqual(kept.maps[0].map.sources, [pathToFileURL(app).href], 'as node gives it: a file: URL');
+
+  const frameOf = (rep) => {
+    const frames = rep.sites.flatMap((s) => s.frames.filter((f) => f.js && f.function === 'leakBuffers'));
+    assert.ok(frames.length > 0, 'leakBuffers is on the Buffers\' stacks');
+    return frames[0];
+  };
+  const f = frameOf(reportOf(path.join(out, trace)).rep);
+  assert.deepEqual([f.file, f.line], [app, at], `placed by the kept map: ${JSON.stringify(f)}`);
+  assert.deepEqual([f.generated.file, f.generated.line], [app, at + 3], 'where node ran it, three lines down');
+  // Without maps, node's position: the compiled code's line.
+  const off = frameOf(reportOf(path.join(out, trace), ['--source-maps', 'off']).rep);
+  assert.deepEqual([off.file, off.line, off.generated], [app, at + 3, undefined]);
+  // A kept file that is not one: said once, frames left where node ran them.
+  fs.writeFileSync(path.join(out, `leaktrace.${pid}.maps.json`), '{"maps": 3}\n');
+  const bad = reportOf(path.join(out, trace));
+  assert.deepEqual(bad.warnings, [`leaktrace: warning: ${out}/leaktrace.${pid}.maps.json: not a file of kept source maps (no "maps" list); its frames keep the script's positions`]);
+  assert.equal(frameOf(bad.rep).line, at + 3);
 });

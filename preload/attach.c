@@ -40,8 +40,9 @@ int lt_attached;
 
 /* What is redirected: the malloc family, the timer calls and the calls that
  * end or copy a timer fd, the mapping calls, dlclose (a new epoch of the
- * unwinder's rules), and setenv (node's exit event, as the JS module tells
- * it: hooks_node.c). Not exec, exit or fopen:
+ * unwinder's rules), setenv (node's exit event, as the JS module tells
+ * it: hooks_node.c), and pthread_getattr_np (hooks.c: a thread's stack is
+ * not looked for inside it). Not exec, exit or fopen:
  * an exec'd image or an exit leaves the file as a killed process does. */
 static const char *const hooked[] = {
         "malloc",        "free",           "calloc",          "realloc",      "reallocarray",
@@ -50,7 +51,7 @@ static const char *const hooked[] = {
         "setitimer",     "alarm",          "close",           "close_range",  "closefrom",
         "dup",           "dup2",           "dup3",            "fcntl",        "fcntl64",
         "mmap",          "mmap64",         "munmap",          "mprotect",     "mremap",
-        "dlclose",       "setenv",
+        "dlclose",       "setenv",         "pthread_getattr_np",
 };
 #define NHOOKED LT_ARRAY_SIZE(hooked)
 static uintptr_t hook_addr[NHOOKED];

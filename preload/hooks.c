@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "real.h"
 #include "sample.h"
+#include "unwind.h"
 
 /* Until dlsym has found the real allocator (it may itself allocate), blocks
  * come from the bootstrap pool. */
@@ -305,4 +306,22 @@ LT_EXPORT void exit(int status)
 {
         lt_engine_exit_status(status);
         real_exit(status, 1);
+}
+
+/* glibc's pthread_getattr_np holds the thread's lock while it allocates
+ * (the affinity mask it copies; for the main thread, the lines of
+ * /proc/self/maps it reads): the first allocation of a thread looks for
+ * the thread's stack with that very call, and would wait for the lock it
+ * holds itself. Rust's threads and the JVM's ask for their own attributes
+ * first thing. Inside it, the stack is left to a later hook
+ * (lt_unwind_in_getattr). */
+LT_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr)
+{
+        if (lt_unlikely(!lt_real.pthread_getattr_np) &&
+            (lt_real_init() != 0 || !lt_real.pthread_getattr_np))
+                return ENOSYS;
+        lt_unwind_in_getattr++;
+        int r = lt_real.pthread_getattr_np(thread, attr);
+        lt_unwind_in_getattr--;
+        return r;
 }

@@ -4,6 +4,7 @@
 #ifndef LT_REAL_H
 #define LT_REAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
@@ -61,7 +62,8 @@
         X(syscall, long, (long, ...))                                                          \
         X(prctl, int, (int, ...))                                                              \
         X(unshare, int, (int))                                                                 \
-        X(setns, int, (int, int))
+        X(setns, int, (int, int))                                                              \
+        X(pthread_getattr_np, int, (pthread_t, pthread_attr_t *))
 
 struct lt_real {
 #define LT_X_FIELD(name, ret, args) ret(*name) args;

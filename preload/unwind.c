@@ -42,6 +42,7 @@
 #include "log.h"
 #include "lt.h"
 #include "modules.h"
+#include "real.h"
 
 #define DW_RBP 6
 #define DW_RSP 7
@@ -236,11 +237,18 @@ static inline uint64_t epoch_tag(void)
         return (uint64_t)(lt_modules_gen() & 0xff) << 56;
 }
 
+LT_TLS int lt_unwind_in_getattr;
+
+/* The calling thread's stack, found by pthread_getattr_np: -1 when it
+ * cannot be, for good, or for now (lt_stack_known stays 0: inside the
+ * program's own call of it, whose lock this call would wait for). */
 static LT_NOINLINE LT_COLD int find_stack(void)
 {
+        if (lt_unwind_in_getattr || !lt_real.pthread_getattr_np)
+                return -1;
         lt_stack_known = -1;
         pthread_attr_t a;
-        if (pthread_getattr_np(pthread_self(), &a))
+        if (lt_real.pthread_getattr_np(pthread_self(), &a))
                 return -1;
         void *addr;
         size_t size;

@@ -53,6 +53,11 @@ extern LT_TLS int lt_stack_known;
  * binding of its calls, took up to about 9 KiB. */
 #define LT_ROOM_NEEDED (32u << 10)
 
+/* Inside the program's call of pthread_getattr_np (hooks.c), which holds
+ * the thread's lock while it allocates: the thread's stack, found with the
+ * same call, is not looked for then, or the thread would wait for itself. */
+extern LT_TLS int lt_unwind_in_getattr;
+
 /* MAY_FIND: the thread's stack may be looked for now, if it never was
  * (pthread_getattr_np: not in a signal handler, not inside malloc). */
 int lt_unwind_room_short_slow(uintptr_t sp, int may_find);

@@ -39,3 +39,17 @@ test('8 threads each leaking 5 blocks of 24 bytes amid churn: exact figures', (t
   assertLive(rep, { live_bytes: NTHREADS * leaks * size, live_blocks: NTHREADS * leaks });
   assert.ok(rep.summary.allocations >= NTHREADS * (200000 + leaks), `allocations ${rep.summary.allocations}`);
 });
+
+// glibc's pthread_getattr_np allocates under the thread's lock: a thread
+// whose first allocation is there (Rust's, the JVM's) hung when the tracer
+// looked for its stack with the same call.
+test('threads that ask for their own attributes first: no hang, their leaks at their line', (t) => {
+  const dir = tmpdir(t);
+  const r = run(prog('getattr'), ['16'], { env: tracedEnv(dir), cwd: dir, timeout: 30000 });
+  assertStatus(r);
+  assert.equal(r.stdout, 'ok 16\n');
+  const rep = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  const site = siteAt(rep, src('getattr.c'), markers(src('getattr.c')).LEAK.thread_leak);
+  assertLeak(site, 16, 48, 'each thread\'s block');
+  assert.deepEqual(site.frames.slice(0, 2).map((f) => f.function), ['thread_leak', 'worker']);
+});

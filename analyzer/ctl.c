@@ -39,7 +39,7 @@ static const char *const state_names[] = {
 };
 
 static const char *const drop_names[] = {
-#define LT_X_NAME(K, text) [LT_DROP_##K] = text,
+#define LT_X_NAME(K, text, what) [LT_DROP_##K] = text,
         LT_DROPS(LT_X_NAME)
 #undef LT_X_NAME
 };

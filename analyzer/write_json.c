@@ -17,7 +17,7 @@
 #include "write_history.h"
 
 static const char *const drop_name[LT_DROP__COUNT] = {
-#define LT_X_NAME(K, text) [LT_DROP_##K] = #K,
+#define LT_X_NAME(K, text, what) [LT_DROP_##K] = #K,
     LT_DROPS(LT_X_NAME)
 #undef LT_X_NAME
 };
@@ -254,6 +254,15 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
         /* Only in files of `leaktrace attach`: t of the attach is 0. */
         if (h->flags & LT_F_ATTACHED)
                 fputs(",\"attached\":true", out);
+        /* Only when recording started late (ctl start after --paused) or was
+         * stopped (ctl stop): seconds since the process's start. */
+        const struct lt_history_state *hs = &h->history;
+        if (hs->start_tick_ns > h->start_ns + (uint64_t)hs->tick_ms * 1000000u)
+                fprintf(out, ",\"recording_started_s\":%.3f",
+                        (double)(hs->start_tick_ns - h->start_ns) / 1e9);
+        if (hs->stop_tick_ns > h->start_ns)
+                fprintf(out, ",\"recording_stopped_s\":%.3f",
+                        (double)(hs->stop_tick_ns - h->start_ns) / 1e9);
         fputs("},", out);
         fprintf(out,
                 "\"summary\":{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
@@ -280,8 +289,10 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
                 lt_json_process_history(out, r);
         if (!err)
                 err = lt_json_growth(out, r);
-        if (!err)
+        if (!err && lt_history_judged(r))
                 err = write_places(out, r, n, top);
+        else if (!err)
+                fputs(",\"places\":[]", out); /* a history too short to judge them */
         return err;
 }
 

@@ -17,9 +17,15 @@
 #include "write_history.h"
 
 static const char *const drop_text[LT_DROP__COUNT] = {
-#define LT_X_TEXT(K, text) [LT_DROP_##K] = text,
+#define LT_X_TEXT(K, text, what) [LT_DROP_##K] = text,
     LT_DROPS(LT_X_TEXT)
 #undef LT_X_TEXT
+};
+
+static const char *const drop_what[LT_DROP__COUNT] = {
+#define LT_X_WHAT(K, text, what) [LT_DROP_##K] = what,
+    LT_DROPS(LT_X_WHAT)
+#undef LT_X_WHAT
 };
 
 const char *lt_drop_text(int kind)
@@ -189,9 +195,16 @@ static void write_summary(FILE *out, const struct lt_report *r)
                         "note: recording started %.1f s after the process (ctl start): the blocks "
                         "and timers made before are not counted\n",
                         (double)(h->history.start_tick_ns - h->start_ns) / 1e9);
+        if (h->history.stop_tick_ns > h->start_ns)
+                fprintf(out,
+                        "note: recording stopped %.1f s after the process (ctl stop, or a seccomp "
+                        "filter): the blocks and timers made after are not counted, the frees of "
+                        "those made before are\n",
+                        (double)(h->history.stop_tick_ns - h->start_ns) / 1e9);
         for (int k = 0; k < LT_DROP__COUNT; k++)
                 if (h->drops[k])
-                        fprintf(out, "note: %s: %" PRIu64 "\n", drop_text[k], h->drops[k]);
+                        fprintf(out, "note: %s; %s: %" PRIu64 "\n", drop_text[k], drop_what[k],
+                                h->drops[k]);
         char a[64], b[64];
         if (h->history.tracer_bytes)
                 fprintf(out, "tracer: %s of memory held by leaktrace itself in the process\n",

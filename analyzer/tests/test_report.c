@@ -97,7 +97,8 @@ static const char *no_history(int nsites)
         snprintf(buf, sizeof(buf),
                  ",\"timeline\":[],\"snapshots\":[],\"verdicts\":{\"leak\":0,\"unclear\":%d,"
                  "\"cache\":0,\"transient\":0,\"points\":0,\"span_s\":0.000,\"tick_ms\":0,"
-                 "\"estimated\":false,\"note\":\"no timeline in this trace\"},\"growth\":null",
+                 "\"estimated\":false,\"note\":\"no timeline in this trace\"},\"growth\":null,"
+                 "\"places\":[]",
                  nsites);
         return buf;
 }
@@ -446,8 +447,9 @@ int main(int argc, char **argv)
                 EXPECT_LINE("live: %s in %" PRId64 " blocks; %" PRIu64 " allocations, %" PRId64
                             " frees; peak 976.6 KiB (999999 bytes)\n",
                             human, blocks, allocs, (int64_t)allocs - blocks);
-                EXPECT_LINE("note: stack table full (LEAKTRACE_MAX_STACKS): 7\n");
-                EXPECT_LINE("note: stacks cut at LEAKTRACE_DEPTH: 3\n");
+                EXPECT_LINE("note: stack table full (LEAKTRACE_MAX_STACKS); allocations not recorded: 7\n");
+                EXPECT_LINE("note: stacks cut at LEAKTRACE_DEPTH (raise it to keep their outer frames); stacks "
+                            "cut: 3\n");
                 EXPECT_LINE("\n#1: 4.0 KiB (4096 bytes) live in 1 block; 1 allocation here, "
                             "4.0 KiB in all\n  #0 inl_leaf (%s:%u) [lt-test-report] "
                             "(inlined)\n  #1 inl_outer (%s:%u) [lt-test-report]\n",

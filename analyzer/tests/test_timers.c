@@ -351,7 +351,7 @@ int main(int argc, char **argv)
                            "\"live_bytes\":0,\"live_blocks\":0,\"allocations\":0,\"frees\":0,"
                            "\"peak_live_bytes\":0},\"sites\":[],\"timers\":[";
         char *want_native;
-        if (asprintf(&want_native, "%s%s,%s,%s,%s,%s]" NO_HISTORY ",\"growth\":null}\n", head,
+        if (asprintf(&want_native, "%s%s,%s,%s,%s,%s]" NO_HISTORY ",\"growth\":null,\"places\":[]}\n", head,
                      native[0], native[1], native[2], native[3], native[4]) < 0)
                 return 2;
 
@@ -401,10 +401,10 @@ int main(int argc, char **argv)
             "\"bytes_per_timer\":1048576.0,\"r2\":1.0000,\"points\":5,"
             "\"against\":\"js_heap_used\"}]}";
         char *want_js, *want_js_top3;
-        if (asprintf(&want_js, "%s%s,%s,%s,%s,%s,%s,%s,%s]" NO_HISTORY "%s}\n", head, j_server,
+        if (asprintf(&want_js, "%s%s,%s,%s,%s,%s,%s,%s,%s]" NO_HISTORY "%s,\"places\":[]}\n", head, j_server,
                      j_page, native[0], native[1], j_later, native[2], native[3], native[4],
                      growth) < 0 ||
-            asprintf(&want_js_top3, "%s%s,%s,%s]" NO_HISTORY "%s}\n", head, j_server, j_page,
+            asprintf(&want_js_top3, "%s%s,%s,%s]" NO_HISTORY "%s,\"places\":[]}\n", head, j_server, j_page,
                      native[0], growth) < 0)
                 return 2;
         check("JS timers merged: the request handler first, the jsdom chain as one site", a1, 3,

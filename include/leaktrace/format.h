@@ -104,22 +104,30 @@ enum lt_section_kind {
         LT_SEC__COUNT
 };
 
-/* Reasons for not recording something: counted in the header. */
-#define LT_DROPS(X)                                                             \
-        X(STACKS_FULL, "stack table full (LEAKTRACE_MAX_STACKS)")              \
-        X(LIVE_FULL, "live-allocation table full (LEAKTRACE_MAX_LIVE)")        \
-        X(FILE_FULL, "trace file could not grow (disk full or file size limit)") \
-        X(MODULES_FULL, "module table full")                                   \
-        X(TRUNCATED_STACKS, "stacks cut at LEAKTRACE_DEPTH")                   \
-        X(TIMERS_FULL, "timer table full")                                     \
-        X(HISTORY_FULL, "sites without history (LEAKTRACE_HISTORY_SITES)")      \
-        X(SNAPSHOTS_FULL, "snapshots not taken (at most 64)")                  \
-        X(MAPPINGS_FULL, "anonymous mappings not tracked (table full)")          \
-        X(PERF_MAP_FULL, "perf map copy cut at 256 MiB (JS code made later not named)") \
-        X(SHORT_STACKS, "stacks cut short: made on a small signal stack, or with libunwind's pipe taken by the program")
+/* Reasons for not recording something: counted in the header. Each with
+ * what it is, and what its count counts ("note: TEXT; WHAT: N"). */
+#define LT_DROPS(X)                                                                                \
+        X(STACKS_FULL, "stack table full (LEAKTRACE_MAX_STACKS)", "allocations not recorded")     \
+        X(LIVE_FULL, "live-allocation table full (LEAKTRACE_MAX_LIVE)",                            \
+          "allocations not recorded")                                                              \
+        X(FILE_FULL, "trace file could not grow (disk full or file size limit)",                   \
+          "allocations and records not written")                                                   \
+        X(MODULES_FULL, "module table full", "modules not recorded")                               \
+        X(TRUNCATED_STACKS, "stacks cut at LEAKTRACE_DEPTH (raise it to keep their outer frames)", \
+          "stacks cut")                                                                            \
+        X(TIMERS_FULL, "timer table full", "timers not recorded")                                  \
+        X(HISTORY_FULL, "sites without history (LEAKTRACE_HISTORY_SITES)",                         \
+          "sites without a timeline, so without a verdict")                                        \
+        X(SNAPSHOTS_FULL, "snapshots not taken (at most 64)", "snapshots refused")                 \
+        X(MAPPINGS_FULL, "anonymous mappings not tracked (table full)", "mappings not tracked")    \
+        X(PERF_MAP_FULL, "perf map copy cut at 256 MiB (JS code made later not named)", "cuts")    \
+        X(SHORT_STACKS,                                                                            \
+          "stacks cut short: made on a small signal stack, or with libunwind's pipe taken by "     \
+          "the program",                                                                           \
+          "stacks cut short")
 
 enum lt_drop_kind {
-#define LT_X_ENUM(K, text) LT_DROP_##K,
+#define LT_X_ENUM(K, text, what) LT_DROP_##K,
         LT_DROPS(LT_X_ENUM)
 #undef LT_X_ENUM
         LT_DROP__COUNT

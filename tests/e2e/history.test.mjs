@@ -254,6 +254,13 @@ test('ctl stop: the timeline marks where recording stopped', async (t) => {
   assert.ok(off, 'the stop marked');
   const at = Number(off[1]);
   assert.ok(at > 0.3 && at < 1.9, `stopped at ${at} s, of a 2 s run`);
+  // The reports say so: the text in a note, the JSON in process.
+  const rep = report([file]);
+  assert.ok(Math.abs(rep.process.recording_stopped_s - at) < 0.2, `stopped at ${rep.process.recording_stopped_s} s`);
+  assert.equal(rep.process.recording_started_s, undefined, 'recording started with the process');
+  const text = run(LEAKTRACE, ['report', file]);
+  assertStatus(text);
+  assert.match(text.stdout, /\nnote: recording stopped \d+\.\d s after the process \(ctl stop, or a seccomp filter\): /);
 });
 
 test('without the leak: check passes; live timers have their own bound', async (t) => {

@@ -208,7 +208,9 @@ export function checkSchema(rep) {
   }
   for (const p of procs) {
     if (rep.processes) keys(p, ['process', 'summary', 'sites', 'timers', ...HISTORY_KEYS], [], 'processes[]');
-    keys(p.process, ['pid', 'command', 'complete'], ['attached'], 'process');
+    keys(p.process, ['pid', 'command', 'complete'], ['attached', 'recording_started_s', 'recording_stopped_s'], 'process');
+    for (const k of ['recording_started_s', 'recording_stopped_s'])
+      if (k in p.process) assert.ok(isNum(p.process[k]) && p.process[k] > 0, `process.${k}`);
     // Only in files of `leaktrace attach`, and then true.
     if ('attached' in p.process) assert.equal(p.process.attached, true, 'process.attached');
     assert.ok(Number.isSafeInteger(p.process.pid) && p.process.pid > 0, 'process.pid');

@@ -1,9 +1,11 @@
 /* `leaktrace check FILE...`: the gate of a CI job. A file fails when one of
- * its sites is judged a leak that grew by more than --max-growth bytes over
- * the history, when more than --max-live-timers timers are live at its end
- * (OS timers from the trace, JS timers from node's state), or when more
+ * its places is judged a leak that grew by more than --max-growth bytes
+ * over the history, when a timer site's live timers keep more memory than
+ * that, when repeating timers were made steadily and never cleared (or,
+ * given --max-live-timers, when more timers than that are live at its end:
+ * OS timers from the trace, JS timers from node's state), or when more
  * than --max-live bytes are live. Each failure is one line naming the
- * file, the site's file:line and its figures. */
+ * file, the place's file:line and its figures. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -57,8 +59,8 @@ static void ok_line(FILE *out, const struct lt_places *p, const struct bounds *b
                 }
         }
         fprintf(out,
-                "no leak beyond the bounds%s (%zu leak%s, %zu cache%s, %zu transient, %zu "
-                "unclear)",
+                "no leak beyond the bounds%s (places, the sites of a line summed: %zu leak%s, "
+                "%zu cache%s, %zu transient, %zu unclear)",
                 b->all_code || !p->any_users ? "" : " in the program's code",
                 count[LT_VERDICT_LEAK], count[LT_VERDICT_LEAK] == 1 ? "" : "s",
                 count[LT_VERDICT_CACHE], count[LT_VERDICT_CACHE] == 1 ? "" : "s",
@@ -127,6 +129,30 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
                         lt_human_bytes(live, sizeof(live), (int64_t)kept));
                 failed++;
         }
+        /* Repeating timers made steadily and never cleared (growth.h): the
+         * classic leak of a server, a setInterval per request, whatever its
+         * closure holds (a site that keeps memory is said above). Unless
+         * --max-live-timers, which then bounds the timers instead. */
+        for (size_t i = 0; b->growth && b->max_timers < 0 && r->growth && i < r->growth->ntleak;
+             i++) {
+                const struct lt_timer_leak *tl = &r->growth->tleak[i];
+                const struct lt_timer_site *s = tl->site;
+                bool said = false;
+                for (size_t j = 0; j < r->growth->nret && !said; j++)
+                        said = r->growth->ret[j].site == s &&
+                               r->growth->ret[j].fit.slope * (double)r->growth->ret[j].live >
+                                   (double)b->max_growth;
+                if (said)
+                        continue;
+                fprintf(out, "%s: leak at %s", path,
+                        lt_timer_where(where, sizeof(where), r, s, false));
+                fprintf(out,
+                        ": %" PRId64 " live %s timers repeating every %.0f ms, made steadily "
+                        "and never cleared (from %" PRId64 ", +%.0f a minute over %u ticks)\n",
+                        tl->live, lt_timer_kind_name(s->kind), (double)s->interval_ns / 1e6,
+                        tl->first, tl->per_min, tl->points);
+                failed++;
+        }
         const struct lt_timers *t = r->timers;
         /* node's own timers (its http server's connection check) are not the
          * program's to clear: not counted. */
@@ -175,6 +201,18 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
                         *unjudged = 1;
                         return failed;
                 }
+        }
+        /* A damaged file's history (figures no process reaches, points
+         * after its end): what was left out may hold a leak. */
+        const struct lt_history *dh = r->history;
+        if (!failed && b->growth && dh && (dh->tl.damaged || dh->damaged)) {
+                fprintf(out,
+                        "%s: cannot pass: the history is damaged (%zu point%s of the timeline and "
+                        "%zu site histor%s out of range, left out): what was lost may hold a leak\n",
+                        path, dh->tl.damaged, dh->tl.damaged == 1 ? "" : "s", dh->damaged,
+                        dh->damaged == 1 ? "y" : "ies");
+                *unjudged = 1;
+                return failed;
         }
         /* Sites that would be leaks but for growing at too few ticks: not
          * judged, so not passed. */
@@ -301,7 +339,8 @@ static const struct lt_cli_opt check_opts[] = {
      "growth of a leak site that is tolerated (default 0)"},
     {'t', 0, "max-live-timers", "N", LT_KIND_ANY, NULL,
      "fail when more than N timers are live at the end (OS timers, and node's JS timers "
-     "but node's own; default: no bound)"},
+     "but node's own), instead of failing on repeating timers made steadily and never "
+     "cleared (default: no bound)"},
     {'l', 0, "max-live", "BYTES", LT_KIND_ANY, NULL,
      "fail when more than BYTES are live at the end (default: no bound)"},
     {'a', 0, "all-code", NULL, LT_KIND_ANY, NULL,
@@ -322,7 +361,9 @@ const struct lt_cli_cmd lt_check_cmd = {
         "`leaktrace report` judges a site (leak, cache, transient or unclear). A place judged "
         "a leak fails the check unless it grew by at most --max-growth bytes over the history; "
         "so does a timer site whose live timers memory grows with (the growth summary's fit), "
-        "when they keep more. Memory that no frame of the program's code holds (V8's heap, "
+        "when they keep more; and, unless --max-live-timers bounds the timers instead, a site "
+        "of repeating timers (5 or more) made steadily over the run and never cleared, whatever "
+        "they hold (a setInterval per request). Memory that no frame of the program's code holds (V8's heap, "
         "node's and the libraries' own) is judged only with --all-code, or when the program "
         "has no code of its own. Each failure is one line on stdout: the file, the place's "
         "file:line and function, its growth and what is live; a file that passes gets one line "

@@ -112,6 +112,7 @@ struct inputs {
         double from_ms;          /* when the JS module began to follow timers, ms since
                                   * the epoch (started paused: at `ctl start`); 0 */
         size_t *entries;         /* per JS site (tm->js): state entries merged into it */
+        size_t *at;              /* room for nj indexes of JS points */
 };
 
 static int jp_cmp(const void *pa, const void *pb)
@@ -175,29 +176,41 @@ static void trace_series(struct lt_growth *g, struct inputs *in)
         set_series(g, LT_GROWTH_TIMERS, in->ut, in->uv, m);
 }
 
-/* The fit of the JS heap on JS site K's live count, over the JS points
- * where that count is known. */
-static void js_fit(struct inputs *in, size_t k, struct lt_retain_fit *f)
+/* Site K's live count at the JS points where it is known (all its entries
+ * listed, or the point complete), from when the module followed timers
+ * (before, paused, its count is 0 and the heap grows all the same): the
+ * points' indexes in *AT, the counts in *LIVE. Returns how many. */
+static size_t js_known(struct inputs *in, size_t k, size_t *at, double *live)
 {
         const size_t *site_of = in->tm->js_site_of;
         size_t m = 0;
         for (size_t i = 0; i < in->nj; i++) {
                 const struct lt_js_point *p = in->jp[i];
-                uint64_t live = 0;
+                uint64_t n = 0;
                 size_t listed = 0;
                 if ((double)p->time_ms < in->from_ms)
-                        continue; /* paused: its count 0, the heap growing all the same */
+                        continue;
                 for (unsigned j = 0; j < p->nlive; j++) {
                         if (site_of[p->live[j].site] == k) {
-                                live += p->live[j].live; /* <= timers_live: jsstate.c checked */
+                                n += p->live[j].live; /* <= timers_live: jsstate.c checked */
                                 listed++;
                         }
                 }
                 if (!in->complete[i] && listed < in->entries[k])
                         continue; /* some of its entries may have had timers: unknown */
-                in->x[m] = (double)live;
-                in->y[m++] = (double)p->heap_used;
+                at[m] = i;
+                live[m++] = (double)n;
         }
+        return m;
+}
+
+/* The fit of the JS heap on JS site K's live count, over the JS points
+ * where that count is known. */
+static void js_fit(struct inputs *in, size_t k, struct lt_retain_fit *f)
+{
+        size_t m = js_known(in, k, in->at, in->x);
+        for (size_t i = 0; i < m; i++)
+                in->y[i] = (double)in->jp[in->at[i]]->heap_used;
         lt_retain_fit(in->x, in->y, m, f);
 }
 
@@ -263,6 +276,68 @@ static int retention(struct lt_growth *g, struct inputs *in)
         return 0;
 }
 
+/* OS timer site S's count at the trace's points: its timers still live at
+ * the end made by then (a lower bound, exact for timers never ended). */
+static size_t os_counts(struct inputs *in, const struct lt_timer_site *s, double *t, int64_t *c)
+{
+        const struct lt_timeline *tl = in->tl;
+        size_t k = 0;
+        for (size_t i = 0; i < tl->n; i++) {
+                while (k < (size_t)s->live && s->live_created_ns[k] <= tl->ticks[i].time_ns)
+                        k++;
+                t[i] = tl->t[i];
+                c[i] = (int64_t)k;
+        }
+        return tl->n;
+}
+
+static int timer_leaks(struct lt_growth *g, struct inputs *in)
+{
+        const struct lt_timers *tm = in->tm;
+        if (!tm || !tm->nsites)
+                return 0;
+        size_t cap = in->tl->n + in->nj + 1;
+        double *t = malloc(cap * sizeof(*t));
+        int64_t *c = malloc(cap * sizeof(*c));
+        g->tleak = calloc(tm->nsites, sizeof(*g->tleak));
+        if (!t || !c || !g->tleak) {
+                free(t);
+                free(c);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < tm->nsites; i++) {
+                const struct lt_timer_site *s = tm->sites[i];
+                if (!s->repeating || s->node_own || s->live < LT_TIMER_LEAK_MIN)
+                        continue;
+                size_t m = 0;
+                if (s->kind == LT_TIMER_JS) {
+                        m = js_known(in, (size_t)(s - tm->js), in->at, in->x);
+                        for (size_t j = 0; j < m; j++) {
+                                t[j] = in->jt[in->at[j]];
+                                c[j] = (int64_t)in->x[j];
+                        }
+                } else if (s->live_created_ns) {
+                        m = os_counts(in, s, t, c);
+                }
+                /* Judged as live bytes are, time its only axis. */
+                struct lt_verdict v;
+                lt_verdict_judge(t, t, c, m, &v);
+                if (v.kind != LT_VERDICT_LEAK)
+                        continue;
+                size_t first = m - v.points;
+                g->tleak[g->ntleak++] = (struct lt_timer_leak){
+                    .site = s,
+                    .first = c[first],
+                    .live = s->live,
+                    .per_min = v.growth_per_s * 60,
+                    .points = v.points,
+                };
+        }
+        free(t);
+        free(c);
+        return 0;
+}
+
 /* The JS points in time order, their times, and what the fits need. */
 static int js_inputs(const struct lt_report *rep, struct inputs *in)
 {
@@ -275,7 +350,8 @@ static int js_inputs(const struct lt_report *rep, struct inputs *in)
         in->jt = malloc(n * sizeof(*in->jt));
         in->complete = malloc(n * sizeof(*in->complete));
         in->entries = calloc(tm->njs + 1, sizeof(*in->entries));
-        if (!in->jp || !in->jt || !in->complete || !in->entries)
+        in->at = malloc(n * sizeof(*in->at));
+        if (!in->jp || !in->jt || !in->complete || !in->entries || !in->at)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 in->jp[i] = &js->points[i];
@@ -330,11 +406,14 @@ int lt_growth_build(struct lt_report *rep)
         js_series(g, &in);
         trace_series(g, &in);
         err = retention(g, &in);
+        if (!err)
+                err = timer_leaks(g, &in);
 out:
         free(in.jp);
         free(in.jt);
         free(in.complete);
         free(in.entries);
+        free(in.at);
         free(in.x);
         free(in.y);
         free(in.ut);
@@ -347,6 +426,7 @@ void lt_growth_free(struct lt_report *rep)
         if (!rep->growth)
                 return;
         free(rep->growth->ret);
+        free(rep->growth->tleak);
         free(rep->growth);
         rep->growth = NULL;
 }

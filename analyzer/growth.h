@@ -61,12 +61,28 @@ struct lt_retention {
         const char *against; /* "js_heap_used" (JS sites), "malloc_and_mappings" (OS) */
 };
 
+/* A repeating timer site whose live timers were made steadily over the run
+ * and never cleared: the live count at each point where it is known,
+ * judged as a site's live bytes are (verdict.h), a leak; and
+ * LT_TIMER_LEAK_MIN live at the end at least. The classic leak of a
+ * server: a setInterval per request, its closure small or not. */
+#define LT_TIMER_LEAK_MIN 5
+
+struct lt_timer_leak {
+        const struct lt_timer_site *site; /* timers.h: kind and frames */
+        int64_t first, live;              /* live at the first point judged, and at the end */
+        double per_min;                   /* growth of the live count per minute */
+        unsigned points;
+};
+
 struct lt_growth {
         double span_s; /* from the first point of either timeline to the last */
         struct lt_growth_series series[LT_GROWTH__COUNT];
         bool node;                /* the JS state had a timeline */
         struct lt_retention *ret; /* sites that retain, most bytes (slope x live) first */
         size_t nret;
+        struct lt_timer_leak *tleak; /* timer sites that leak timers, in the timers' order */
+        size_t ntleak;
 };
 
 /* Fits BYTES[i] on LIVE[i] over N points (in time order) into *F. */

@@ -66,9 +66,8 @@ static const char *retained_str(char *buf, size_t len, double bytes)
  * first frame "function (file:line:column)", an OS site's as an
  * allocation site's. */
 static const char *where_str(char *buf, size_t len, struct lt_report *r,
-                             const struct lt_retention *ret)
+                             const struct lt_timer_site *s)
 {
-        const struct lt_timer_site *s = ret->site;
         if (s->kind != LT_TIMER_JS)
                 return lt_site_where(buf, len, r, &s->stack);
         const struct lt_js_frame *f = s->njs_frames ? s->js_frames[0] : NULL;
@@ -105,6 +104,27 @@ static void write_retention(FILE *out, const struct lt_retention *ret, const cha
                 retained_str(b, sizeof(b), ret->fit.slope), ret->fit.r2, ret->fit.points);
 }
 
+/* Whether timer site S has a retention sentence already: its timers'
+ * growth is said there. */
+static bool retains(const struct lt_growth *g, const struct lt_timer_site *s)
+{
+        for (size_t i = 0; i < g->nret; i++)
+                if (g->ret[i].site == s)
+                        return true;
+        return false;
+}
+
+/* The sentence of timer leak T (growth.h), WHERE written by PUT. */
+static void write_timer_leak(FILE *out, const struct lt_timer_leak *t, const char *where,
+                             void (*put)(FILE *, const char *))
+{
+        fprintf(out, "Repeating timers made steadily and never cleared: %" PRId64 " live %s timers at ",
+                t->live, lt_timer_kind_name(t->site->kind));
+        put(out, where);
+        fprintf(out, ", every %.0f ms, +%.0f a minute.", (double)t->site->interval_ns / 1e6,
+                t->per_min);
+}
+
 static void put_plain(FILE *out, const char *s)
 {
         fputs(s, out);
@@ -138,7 +158,7 @@ void lt_text_growth(FILE *out, struct lt_report *r, unsigned top)
         size_t n = top && top < g->nret ? top : g->nret;
         for (size_t i = 0; i < n; i++) {
                 fputs("  ", out);
-                write_retention(out, &g->ret[i], where_str(where, sizeof(where), r, &g->ret[i]),
+                write_retention(out, &g->ret[i], where_str(where, sizeof(where), r, g->ret[i].site),
                                 put_plain);
                 putc('\n', out);
         }
@@ -147,6 +167,14 @@ void lt_text_growth(FILE *out, struct lt_report *r, unsigned top)
                         g->nret - n == 1 ? "" : "s");
         if (!g->nret && g->node)
                 fputs("  No timer site's live count grew with the JS heap.\n", out);
+        for (size_t i = 0; i < g->ntleak; i++) {
+                if (retains(g, g->tleak[i].site))
+                        continue;
+                fputs("  ", out);
+                write_timer_leak(out, &g->tleak[i], where_str(where, sizeof(where), r, g->tleak[i].site),
+                                 put_plain);
+                putc('\n', out);
+        }
 }
 
 static void json_double(FILE *out, const char *fmt, double v)
@@ -195,6 +223,20 @@ int lt_json_growth(FILE *out, struct lt_report *r)
                 json_double(out, "%.4f", ret->fit.r2);
                 fprintf(out, ",\"points\":%u,\"against\":\"%s\"}", ret->fit.points, ret->against);
         }
+        fputs("],\"timer_leaks\":[", out);
+        for (size_t i = 0; i < g->ntleak; i++) {
+                const struct lt_timer_leak *t = &g->tleak[i];
+                fprintf(out, "%s{\"kind\":\"%s\",", i ? "," : "", lt_timer_kind_name(t->site->kind));
+                int err = lt_write_json_timer_frames(out, r, t->site);
+                if (err)
+                        return err;
+                fprintf(out,
+                        ",\"live\":%" PRId64 ",\"first\":%" PRId64
+                        ",\"interval_ns\":%" PRIu64 ",\"per_minute\":",
+                        t->live, t->first, t->site->interval_ns);
+                json_double(out, "%.1f", t->per_min);
+                fprintf(out, ",\"points\":%u}", t->points);
+        }
         fputs("]}", out);
         return 0;
 }
@@ -223,7 +265,7 @@ void lt_md_growth(FILE *out, struct lt_report *r, unsigned top)
         size_t n = top && top < g->nret ? top : g->nret;
         for (size_t i = 0; i < n; i++) {
                 putc('\n', out);
-                write_retention(out, &g->ret[i], where_str(where, sizeof(where), r, &g->ret[i]),
+                write_retention(out, &g->ret[i], where_str(where, sizeof(where), r, g->ret[i].site),
                                 put_code);
                 putc('\n', out);
         }
@@ -232,4 +274,12 @@ void lt_md_growth(FILE *out, struct lt_report *r, unsigned top)
                         g->nret - n, g->nret - n == 1 ? "" : "s");
         if (!g->nret && g->node)
                 fputs("\nNo timer site's live count grew with the JS heap.\n", out);
+        for (size_t i = 0; i < g->ntleak; i++) {
+                if (retains(g, g->tleak[i].site))
+                        continue;
+                putc('\n', out);
+                write_timer_leak(out, &g->tleak[i], where_str(where, sizeof(where), r, g->tleak[i].site),
+                                 put_code);
+                putc('\n', out);
+        }
 }

@@ -101,11 +101,16 @@ bool lt_frame_is_users(const char *file, unsigned line, const char *module, int 
         return true;
 }
 
-/* V8's heap at work: its pages mapped and set up, its collectors' tables.
- * A block allocated under one of these frames is the heap's, whichever
- * JS line's allocation made it grow or collect: a page serves every
- * object on it. (Names of node 20's V8; a frame of another version that
- * none matches is charged to the user's frame, as before.) */
+/* V8 at its own work: its heap's pages mapped and set up, its collectors'
+ * and write barriers' tables, its compilers' code and their registries. A
+ * block allocated under one of these frames is V8's, whichever JS line's
+ * allocation made the heap grow or collect, or whichever function it
+ * compiled again: a page serves every object on it, and a compiled
+ * function's code is no object of the program's. Only Buffers' and
+ * ArrayBuffers' contents, allocated under the JS line that made them, are
+ * the program's (their frames are node's allocator's, no prefix here).
+ * (Names of node 20's V8; a frame of another version that none matches is
+ * charged to the user's frame, as before.) */
 static bool heap_machinery(const char *fn)
 {
         static const char *const prefixes[] = {"v8::internal::Heap::CollectGarbage",
@@ -116,6 +121,8 @@ static bool heap_machinery(const char *fn)
                                                "v8::internal::Heap::Scavenge",
                                                "v8::internal::Heap::MarkCompact",
                                                "v8::internal::Heap::EnsureSweepingCompleted",
+                                               "v8::internal::Heap::InsertIntoRememberedSet",
+                                               "v8::internal::Heap_",
                                                "v8::internal::MemoryAllocator::",
                                                "v8::internal::MarkCompactCollector::",
                                                "v8::internal::MinorMarkCompactCollector::",
@@ -124,13 +131,31 @@ static bool heap_machinery(const char *fn)
                                                "v8::internal::Sweeper::",
                                                "v8::internal::ConcurrentMarking::",
                                                "v8::internal::IncrementalMarking::",
+                                               "v8::internal::MarkingBarrier::",
+                                               "v8::internal::WriteBarrier::",
+                                               "v8::internal::RememberedSet",
+                                               "v8::internal::SlotSet",
+                                               "v8::internal::TypedSlotSet",
                                                "v8::internal::SemiSpace::",
+                                               "v8::internal::SemiSpaceNewSpace::",
+                                               "v8::internal::NewSpace::",
+                                               "v8::internal::PagedNewSpace::",
                                                "v8::internal::PagedSpaceBase::Expand",
                                                "v8::internal::PagedSpace::Expand",
-                                               "v8::internal::LargeObjectSpace::AllocateRaw",
+                                               "v8::internal::LargeObjectSpace::",
+                                               "v8::internal::OldLargeObjectSpace::",
+                                               "v8::internal::NewLargeObjectSpace::",
                                                "v8::internal::Evacuator::",
                                                "v8::internal::Page::",
                                                "v8::internal::MemoryChunk::",
+                                               "v8::internal::CodeObjectRegistry::",
+                                               "v8::internal::DependentCode::",
+                                               "v8::internal::Compiler::",
+                                               "v8::internal::compiler::",
+                                               "v8::internal::maglev::",
+                                               "v8::internal::baseline::",
+                                               "v8::internal::TieringManager::",
+                                               "v8::internal::OptimizingCompileDispatcher",
                                                "heap::base::"};
         for (size_t i = 0; fn && i < sizeof(prefixes) / sizeof(*prefixes); i++)
                 if (prefixed(fn, prefixes[i]))

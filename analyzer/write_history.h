@@ -45,9 +45,10 @@ const char *lt_rate_str(char *buf, size_t len, double per_s);
 const char *lt_signed_bytes(char *buf, size_t len, double bytes);
 
 /* What a site's memory is charged to: the first frame of the user's code
- * (users), unless the frames of V8's heap at work (its pages, its
- * collectors) come before it (heap: the heap's, whatever JS code made it
- * grow); and its innermost shown frame. Strings are the symbolizer's. */
+ * (users), unless the frames of V8 at its own work (its heap's pages, its
+ * collectors, its compilers) come before it (heap: V8's, whatever JS code
+ * made it grow or was compiled); and its innermost shown frame. Strings
+ * are the symbolizer's. */
 struct lt_charge {
         bool users, heap;
         const char *file, *function; /* the user's frame */

@@ -403,8 +403,9 @@ static char *message(struct lt_report *r, const struct stack *st, const struct l
         if (nstacks > 1)
                 fprintf(m, " (from %zu stacks, the biggest's below)", nstacks);
         if (st->heap)
-                fputs(" in V8's heap at work (its pages and collectors' tables, which serve every "
-                      "object, whichever line made the heap grow: a heap snapshot names the objects)",
+                fputs(" in V8's own work (its heap's pages, its collectors' and compilers' tables, "
+                      "which serve every object, whichever line made the heap grow: a heap "
+                      "snapshot names the objects)",
                       m);
         if (rule == RULE_LEAK)
                 fprintf(m, ", judged a leak: %s", s->hist->verdict.reason);

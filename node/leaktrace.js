@@ -32,6 +32,14 @@ const DEEP = -1;
 const TIMELINE_MAX = 256; /* samples kept; when full, every other one goes and the spacing doubles */
 const TIMELINE_SITES = 16; /* sites whose live count a sample keeps: those with the most live timers */
 const NODE_MODULES = '/node_modules/';
+/*
+ * Without LEAKTRACE_JS_GC, a process that ran this many ticks gets a full
+ * collection before its exit write: what it held at the end is then what
+ * it retained, not garbage not collected yet (a server's Buffers of the
+ * last requests, which `check` took for a leak). A short script is spared
+ * its cost.
+ */
+const GC_AUTO_TICKS = 5;
 
 // The options: one list, from which the environment is read.
 // [field, variable, default, parse (returns undefined for a bad value)]
@@ -39,7 +47,7 @@ const OPTIONS = [
   ['state', 'LEAKTRACE_JS_STATE', '', (v) => v],
   ['enabled', 'LEAKTRACE_JS', true, parseBool],
   ['tickMs', 'LEAKTRACE_TICK_MS', 1000, (v) => parseIntIn(v, 10, 3600000)],
-  ['gc', 'LEAKTRACE_JS_GC', false, parseBool],
+  ['gc', 'LEAKTRACE_JS_GC', null, parseBool], /* null: auto, after GC_AUTO_TICKS ticks */
   ['quiet', 'LEAKTRACE_QUIET', false, parseBool],
 ];
 
@@ -362,6 +370,7 @@ class Tracer {
     this.timeline = [];
     this.timelineStep = 1;
     this.ticks = 0;
+    this.tickCount = 0; /* onTick()s */
     this.gcFn = null;
     this.writeFailed = false;
     this.ticked = false; /* a tick has written the state: node:v8 may be loaded */
@@ -955,6 +964,7 @@ function onTick() {
   try {
     if (wait !== null && waitOver()) follow();
     tracer.ticked = true;
+    tracer.tickCount++;
     tracer.write(false);
   } catch (err) {
     fail(err);
@@ -965,7 +975,7 @@ function onExit() {
   try {
     const t = tracer;
     let gcDone = false;
-    if (t.opt.gc) {
+    if (t.opt.gc === true || (t.opt.gc === null && t.tickCount >= GC_AUTO_TICKS)) {
       t.aggregate(); /* drop what is gone before collecting, so we hold nothing dead */
       gcDone = t.collect();
     }

@@ -45,7 +45,19 @@ test('LEAKTRACE_JS_GC=1: a full GC before the exit write', (t) => {
   assertOk(r);
   assert.equal(r.state.gc, true);
   assert.equal(r.state.complete, true);
-  const off = run(dir, LIFE, ['quiet', '10']);
+  const off = run(dir, LIFE, ['quiet', '10'], { env: { LEAKTRACE_JS_GC: '0' } });
+  assert.equal(off.state.gc, false);
+});
+
+test('LEAKTRACE_JS_GC unset: a full GC before the exit write of a process that ran 5 ticks, none for a short one', (t) => {
+  const dir = tmpdir(t);
+  const short = run(dir, LIFE, ['quiet', '10']);
+  assertOk(short);
+  assert.equal(short.state.gc, false, 'ended before its first tick');
+  const ran = run(dir, LIFE, ['quiet', '400'], { env: { LEAKTRACE_TICK_MS: '20' } });
+  assertOk(ran);
+  assert.equal(ran.state.gc, true, 'ran about 20 ticks');
+  const off = run(dir, LIFE, ['quiet', '400'], { env: { LEAKTRACE_TICK_MS: '20', LEAKTRACE_JS_GC: '0' } });
   assert.equal(off.state.gc, false);
 });
 

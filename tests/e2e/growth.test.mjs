@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  LEAKTRACE, assertStatus, cleanEnv, extractReport, frameAt, markers, run, tmpdir, traceFiles,
+  LEAKTRACE, assertStatus, checkSchema, cleanEnv, extractReport, frameAt, markers, run, tmpdir, traceFiles,
 } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -90,8 +90,13 @@ test('a setInterval per request keeping 1 MB each: the JS heap grows with its li
   assertStatus(ck, 1);
   assert.match(ck.stdout, new RegExp(`: leak at ${GROWTH_JS.replace(/[.]/g, '\\.')}:${at}:\\d+ \\(handleRequest\\): ` +
     `${N} live js timers, the JS heap about \\d+(\\.\\d)? (KiB|MiB) more with each \\(R² (0\\.[89]\\d|1\\.00)\\): .* kept\n`), ck.stdout);
-  // Tolerated up to what they keep.
-  assertStatus(run(LEAKTRACE, ['check', '--max-growth', '1G', trace]), 0);
+  // What they keep tolerated: the timers, made steadily and never cleared,
+  // fail all the same, once; with a bound on them too, it passes.
+  const kept = run(LEAKTRACE, ['check', '--max-growth', '1G', trace]);
+  assertStatus(kept, 1);
+  assert.match(kept.stdout, new RegExp(`^[^\n]*: leak at [^\n]*:${at}:\\d+ \\(handleRequest\\): ${N} live js timers ` +
+    'repeating every 1000000 ms, made steadily and never cleared [^\n]*\n$'), kept.stdout);
+  assertStatus(run(LEAKTRACE, ['check', '--max-growth', '1G', '--max-live-timers', String(N), trace]), 0);
 });
 
 test('the same memory in a cache, timers steady: no timer site is blamed', (t) => {
@@ -154,4 +159,39 @@ test('a line V8 reaches through many stacks as it compiles it again: one leak, a
   // Every live byte of the shown sites is in one place, once.
   const placed = rep.places.flatMap((p) => p.site_indexes).sort((a, b) => a - b);
   assert.deepEqual(placed, rep.sites.map((_, i) => i));
+});
+
+// The classic leak, its closure small: check fails on it by default, at the
+// line that arms the timers; the same program clearing them passes; an
+// explicit --max-live-timers bounds the timers instead.
+test('repeating timers armed steadily and never cleared fail check, whatever they hold', (t) => {
+  const INTERVALS_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'intervals.js');
+  const at = markers(INTERVALS_JS).TIMER.watch;
+  const traced = (mode) => {
+    const dir = tmpdir(t);
+    const r = run(LEAKTRACE, ['run', '-o', dir, '--no-report', '--', NODE, INTERVALS_JS, mode],
+      { env: cleanEnv({ LEAKTRACE_TICK_MS: '100' }), cwd: dir, timeout: 90000 });
+    assertStatus(r);
+    assert.equal(r.stdout, `done ${mode}\n`);
+    return dir;
+  };
+  const leak = traced('leak');
+  const ck = run(LEAKTRACE, ['check', leak]);
+  assertStatus(ck, 1);
+  const m = new RegExp(`: leak at ${INTERVALS_JS.replace(/[.]/g, '\\.')}:${at}:\\d+ \\(watch\\): (\\d+) live js timers ` +
+    'repeating every 60000 ms, made steadily and never cleared \\(from \\d+, \\+\\d+ a minute over \\d+ ticks\\)\n').exec(ck.stdout);
+  assert.ok(m, ck.stdout);
+  assert.ok(Number(m[1]) > 100, `most of the 250 timers live: ${m[1]}`);
+  const rep = checkSchema(JSON.parse(run(LEAKTRACE, ['report', '--format', 'json', leak]).stdout));
+  assert.equal(rep.growth.timer_leaks.length, 1);
+  assert.equal(rep.growth.timer_leaks[0].live, Number(m[1]));
+  assert.equal(rep.growth.timer_leaks[0].frames[0].line, at);
+  // A bound of the user's: the timers judged against it instead.
+  assertStatus(run(LEAKTRACE, ['check', '--max-live-timers', '1000', leak]), 0);
+  assertStatus(run(LEAKTRACE, ['check', '--max-live-timers', '10', leak]), 1);
+  // Cleared as they go: one live at a time, nothing to fail.
+  const clean = traced('clean');
+  const ok = run(LEAKTRACE, ['check', clean]);
+  assert.ok(!/ live js timers /.test(ok.stdout), ok.stdout);
+  assert.deepEqual(checkSchema(JSON.parse(run(LEAKTRACE, ['report', '--format', 'json', clean]).stdout)).growth.timer_leaks, []);
 });

@@ -359,7 +359,18 @@ function checkGrowth(p) {
     assert.equal(p.timeline.length, 0, 'growth is null only without a timeline');
     return;
   }
-  keys(g, ['span_s', 'series', 'retention'], [], 'growth');
+  keys(g, ['span_s', 'series', 'retention', 'timer_leaks'], [], 'growth');
+  assert.ok(Array.isArray(g.timer_leaks), 'growth.timer_leaks');
+  for (const tl of g.timer_leaks) {
+    const where = `growth timer leak ${JSON.stringify(tl).slice(0, 300)}`;
+    keys(tl, ['kind', 'frames', 'live', 'first', 'interval_ns', 'per_minute', 'points'], [], where);
+    assert.ok(TIMER_KINDS.includes(tl.kind), `${where}: kind`);
+    assert.ok(isCount(tl.live) && tl.live >= 5 && tl.first <= tl.live, `${where}: live, first`);
+    assert.ok(isCount(tl.interval_ns) && tl.interval_ns > 0, `${where}: repeating`);
+    assert.ok(isNum(tl.per_minute) && tl.per_minute > 0, `${where}: per_minute`);
+    assert.ok(isCount(tl.points) && tl.points >= 5, `${where}: points`);
+    for (const f of tl.frames) (tl.kind === 'js' ? checkJsFrame : checkFrame)(f);
+  }
   assert.ok(isNum(g.span_s) && g.span_s >= 0, `growth.span_s = ${g.span_s}`);
   assert.ok(Array.isArray(g.series) && g.series.length > 0, 'growth.series');
   let prev = -1;

@@ -94,6 +94,10 @@ static const char *entry_error(int rc)
                 return "it is attached already; `leaktrace ctl PID detach` ends that";
         case -EPERM:
                 return "a setuid or setgid program is never traced";
+        case -LT_ERR_UNSAFE_DIR:
+                return "the trace directory is writable by anyone and not sticky, where another "
+                       "user could replace the trace: give -o a directory of the process's user, "
+                       "or make it sticky (chmod +t)";
         case -ENOTSUP:
                 return "it allocates with another allocator than the C library's (jemalloc, "
                        "tcmalloc, ...), whose blocks the C library's free cannot take: start it "

@@ -22,6 +22,7 @@
 #include "commands.h"
 #include "jsstate.h"
 #include "leaktrace/format.h"
+#include "leaktrace/node_exe.h"
 #include "trace.h"
 
 #define ANSWER_WITHIN_MS 2000
@@ -102,12 +103,11 @@ static void print_status(const char *path, const struct lt_header *h)
         human(live, sizeof(live), (double)h->totals.live_bytes);
         printf("pid %u (%s): %s\n", h->pid, cmd, state_names[state]);
         printf("file: %s\n", path);
-        printf("live: %s in %lld blocks, %llu stacks, %llu OS timers made (JS timers: in the "
-               "report)\n",
-               live,
+        printf("live: %s in %lld blocks, %llu stacks, %llu OS timers made%s\n", live,
                (long long)h->totals.live_blocks,
                (unsigned long long)h->sections[LT_SEC_STACKS].count,
-               (unsigned long long)h->sections[LT_SEC_TIMERS].count);
+               (unsigned long long)h->sections[LT_SEC_TIMERS].count,
+               lt_is_node_exe(h->exe) ? " (JS timers: in the report)" : "");
         printf("timeline: %u ticks of %u ms, %llu snapshots\n", h->history.ticks,
                h->history.tick_ms, (unsigned long long)h->sections[LT_SEC_SNAPSHOTS].count);
         int any = 0;
@@ -331,12 +331,26 @@ static int ctl_main(int argc, char **argv)
                 goto out;
         }
 
+        /* Asked for the state it is in: said, and done. */
+        uint32_t state = h->history.state;
+        if ((cmd == LT_CMD_START && state == LT_STATE_ON) ||
+            (cmd == LT_CMD_STOP && state == LT_STATE_STOPPED)) {
+                printf("process %u: %s already\n", h->pid, state == LT_STATE_ON ? "recording" : "stopped");
+                rc = 0;
+                goto out;
+        }
         int status;
         if (lt_ctl_send(h, (uint32_t)cmd, name, ANSWER_WITHIN_MS, &status) < 0) {
                 fprintf(stderr, "leaktrace: process %u did not answer within %d ms (stopped "
                                 "by a debugger or a signal, or its tracer thread is not "
                                 "running)\n",
                         h->pid, ANSWER_WITHIN_MS);
+                goto out;
+        }
+        if (status == -EEXIST && cmd == LT_CMD_SNAPSHOT) {
+                fprintf(stderr, "leaktrace: process %u has a snapshot named %s already; name this "
+                                "one otherwise\n",
+                        h->pid, name);
                 goto out;
         }
         if (status) {
@@ -349,8 +363,12 @@ static int ctl_main(int argc, char **argv)
         }
         if (cmd == LT_CMD_SNAPSHOT) {
                 const struct lt_section *s = &h->sections[LT_SEC_SNAPSHOTS];
-                printf("snapshot %llu taken in process %u (%s)\n", (unsigned long long)s->count,
-                       h->pid, path);
+                if (name && *name)
+                        printf("snapshot %llu, %s, taken in process %u (%s)\n",
+                               (unsigned long long)s->count, name, h->pid, path);
+                else
+                        printf("snapshot %llu taken in process %u (%s)\n",
+                               (unsigned long long)s->count, h->pid, path);
         } else if (cmd != LT_CMD_STATUS) {
                 if (cmd == LT_CMD_START && js_follows(path) < 0)
                         fprintf(stderr,

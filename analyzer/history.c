@@ -26,6 +26,13 @@ static int colref_cmp(const void *pa, const void *pb)
         return a->col < b->col ? -1 : a->col > b->col;
 }
 
+/* |V| <= MAX: a live figure may dip below 0 for a moment (a free counted
+ * before its allocation, on two threads), never by that much. */
+static bool within(int64_t v, int64_t max)
+{
+        return v >= -max && v <= max;
+}
+
 int lt_timeline_read(const struct lt_trace *t, struct lt_timeline *tl)
 {
         memset(tl, 0, sizeof(*tl));
@@ -41,12 +48,24 @@ int lt_timeline_read(const struct lt_trace *t, struct lt_timeline *tl)
                 nlong = 0;
         struct colref refs[LT_HIST_COLS];
         size_t n = 0;
+        /* A point after the file's last update (a tick's own time, or the
+         * end) is a damaged one, as is a figure no process reaches. */
+        const struct lt_header *h = &t->hdr;
+        uint64_t last = h->end_ns > h->update_ns ? h->end_ns : h->update_ns;
         for (unsigned c = 0; c < LT_HIST_COLS; c++) {
                 if (c < LT_HIST_LONG ? c >= nlong : c - LT_HIST_LONG >= nrecent)
                         continue;
                 const struct lt_tick_rec *r = &t->ticks[c];
                 if (!r->time_ns)
                         continue;
+                if (r->time_ns < h->start_ns || (last && r->time_ns > last) ||
+                    !within(r->live_bytes, LT_HIST_MAX_BYTES) ||
+                    !within(r->live_blocks, LT_HIST_MAX_COUNT) ||
+                    !within(r->mapped_bytes, LT_HIST_MAX_BYTES) ||
+                    r->rss > (uint64_t)LT_HIST_MAX_BYTES || r->allocs > (uint64_t)LT_HIST_MAX_COUNT) {
+                        tl->damaged++;
+                        continue;
+                }
                 refs[n++] = (struct colref){r->time_ns, r->tick, c};
         }
         qsort(refs, n, sizeof(refs[0]), colref_cmp);
@@ -206,6 +225,16 @@ int lt_history_build(struct lt_report *rep)
                                         : rep->site_of[r->stack - 1];
                 if (!s || !s->hist)
                         continue; /* nothing live now: not shown */
+                bool sane = true;
+                for (size_t p = 0; p < n && sane; p++) {
+                        unsigned c = h->tl.col[p];
+                        sane = within(r->bytes[c], LT_HIST_MAX_BYTES) &&
+                               within(r->blocks[c], LT_HIST_MAX_COUNT);
+                }
+                if (!sane) {
+                        h->damaged++;
+                        continue;
+                }
                 s->hist->recorded = true;
                 for (size_t p = 0; p < n; p++) {
                         unsigned c = h->tl.col[p];

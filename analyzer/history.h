@@ -26,6 +26,7 @@ struct lt_timeline {
         unsigned *col;             /* the grid column each point was read from */
         bool recent_only;          /* read while the long-term columns were being thinned:
                                     * only the recent ones were trusted */
+        size_t damaged;            /* columns left out: their time or figures out of range */
 };
 
 /* A site's series, at each point of its report's timeline. */
@@ -41,7 +42,12 @@ struct lt_history {
         struct lt_timeline tl;
         struct lt_site *maps;               /* mapping sites, by key: kind LT_SITE_MAPPING */
         size_t verdicts[LT_VERDICT__COUNT]; /* sites shown, per verdict */
+        size_t damaged; /* history records left out: figures out of range (a damaged file) */
 };
+
+/* Figures no process reaches: a column or record beyond them is damaged. */
+#define LT_HIST_MAX_BYTES (INT64_C(1) << 52)
+#define LT_HIST_MAX_COUNT (INT64_C(1) << 40)
 
 /* Reads the points of T's timeline into *TL. Columns whose time is 0
  * (unused, or being rewritten) are skipped, and so are the long-term ones

@@ -18,6 +18,8 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "leaktrace/format.h"
+#include "leaktrace/node_exe.h"
 #include "paths.h"
 
 #define NO_ENTRY UINT32_MAX
@@ -643,7 +645,15 @@ struct lt_perfmap *lt_perfmap_of_trace(const struct lt_trace *t)
         int fd = fallback(t, tmp, sizeof(tmp));
         if (fd >= 0)
                 return load(t, fd, tmp);
-        if (t->hdr.flags & LT_F_PERF_MAP)
+        if (t->hdr.flags & LT_F_PERF_MAP) {
                 warn(t, "%s: perf map %s missing: JS frames shown as addresses", t->path, copy);
+        } else if ((t->hdr.flags & LT_F_ATTACHED) && lt_is_node_exe(t->hdr.exe)) {
+                /* Only node itself writes its perf map, from its start. */
+                warn(t,
+                     "%s: node was not started with --perf-basic-prof, which names JS functions, "
+                     "and attach cannot turn it on: JS frames shown as addresses (start node with "
+                     "it, or under `leaktrace run`)",
+                     t->path);
+        }
         return NULL;
 }

@@ -201,6 +201,13 @@ static void write_summary(FILE *out, const struct lt_report *r)
                         "filter): the blocks and timers made after are not counted, the frees of "
                         "those made before are\n",
                         (double)(h->history.stop_tick_ns - h->start_ns) / 1e9);
+        const struct lt_history *hist = r->history;
+        if (hist && (hist->tl.damaged || hist->damaged))
+                fprintf(out,
+                        "note: the file is damaged: %zu point%s of the timeline and %zu site "
+                        "histor%s out of range, left out\n",
+                        hist->tl.damaged, hist->tl.damaged == 1 ? "" : "s", hist->damaged,
+                        hist->damaged == 1 ? "y" : "ies");
         for (int k = 0; k < LT_DROP__COUNT; k++)
                 if (h->drops[k])
                         fprintf(out, "note: %s; %s: %" PRIu64 "\n", drop_text[k], drop_what[k],

@@ -41,17 +41,6 @@ static int in_list(const char *name, const char *const *list)
         return 0;
 }
 
-int lt_is_node_exe(const char *exe)
-{
-        const char *base = base_name(exe);
-        if (strncmp(base, "node", 4))
-                return 0;
-        for (const char *p = base + 4; *p; p++) /* node, nodejs, node20, node-20.1 */
-                if (!strchr("0123456789.-js", *p))
-                        return 0;
-        return 1;
-}
-
 /* Programs that only start another: tracing them shows nothing of the
  * program the user meant. */
 static const char *const launchers[] = {

@@ -2,8 +2,7 @@
 #ifndef LT_FOLLOW_H
 #define LT_FOLLOW_H
 
-/* Is exe (a path) a node binary: node, nodejs, node20, node-20.1? */
-int lt_is_node_exe(const char *exe);
+#include "leaktrace/node_exe.h" /* lt_is_node_exe() */
 
 /* Called once from the constructor, after the options are read: 1 if this
  * process records, 0 if it only passes the preload on. Marks the command

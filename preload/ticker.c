@@ -217,6 +217,8 @@ static void tick(uint32_t snapshot, struct lt_tick_rec *out)
         /* The threads' batched totals can trail the sum of the sites. */
         if (t.live_bytes > hdr->totals.peak_live_bytes)
                 hdr->totals.peak_live_bytes = t.live_bytes;
+        if (!snapshot)
+                lt_tf_refresh_cmdline();
         t.time_ns = lt_now_ns();
         t.tick = h->ticks;
         t.rss = read_rss();
@@ -250,6 +252,11 @@ static int take_snapshot(const char *name)
         struct lt_section *ss = &hdr->sections[LT_SEC_SNAPSHOTS];
         struct lt_section *sv = &hdr->sections[LT_SEC_SNAPVALS];
         uint64_t idx = ss->count;
+        /* A name taken already: FILE@NAME would name the first only. */
+        for (uint64_t i = 0; name && *name && i < idx; i++)
+                if (!strncmp(((struct lt_snapshot_rec *)lt_tf_rec(LT_SEC_SNAPSHOTS, i))->name, name,
+                             sizeof(((struct lt_snapshot_rec *)0)->name)))
+                        return -EEXIST;
         if (idx >= LT_MAX_SNAPSHOTS || lt_tf_reserve(LT_SEC_SNAPSHOTS, idx + 1) < 0) {
                 lt_tf_drop(LT_DROP_SNAPSHOTS_FULL, 1);
                 return -ENOSPC;

@@ -256,9 +256,12 @@ void lt_timer_armed(enum lt_timer_kind kind, int64_t id, int flags, const struct
                 slot1 = m ? m->slot : 0;
         } else if ((uint64_t)id < 3) { /* itimer or alarm: id says which */
                 slot1 = itimer_slot[id];
-                if (slot1 && expired_once(rec(slot1 - 1))) {
-                        /* The last arming was one-shot and has fired: this
-                         * arming makes a new timer, of this call's site. */
+                /* The last arming was one-shot and has fired, or was the
+                 * other call's (alarm is ITIMER_REAL, which setitimer arms
+                 * too: a repeating setitimer after an alarm is no alarm):
+                 * this arming makes a new timer, of this call's kind and
+                 * site. */
+                if (slot1 && (expired_once(rec(slot1 - 1)) || rec(slot1 - 1)->kind != kind)) {
                         end(slot1 - 1);
                         slot1 = itimer_slot[id] = 0;
                 }

@@ -346,14 +346,14 @@ static int check_dir(void)
         return 0;
 }
 
-/* The command line, as /proc/self/cmdline has it now (a read that fails
- * writes nothing: H's is kept). */
-static void read_cmdline(struct lt_header *h)
+/* The command line, as /proc/self/cmdline has it now, into BUF
+ * (LT_CMDLINE_MAX bytes, zeroed past it). Returns its length, or 0 when
+ * it cannot be read. */
+static ssize_t cmdline_now(char *buf)
 {
-        char *buf = h->cmdline;
         ssize_t n = read_file("/proc/self/cmdline", buf, LT_CMDLINE_MAX);
         if (n <= 0)
-                return;
+                return 0;
         if (buf[n - 1] != '\0') { /* cut: end it */
                 if (n == LT_CMDLINE_MAX)
                         n--;
@@ -368,10 +368,36 @@ static void read_cmdline(struct lt_header *h)
                         n--;
         }
         memset(buf + n, 0, LT_CMDLINE_MAX - (size_t)n);
+        return n;
+}
+
+static void set_cmdline(struct lt_header *h, const char *buf, ssize_t n)
+{
+        if (buf != h->cmdline)
+                memcpy(h->cmdline, buf, LT_CMDLINE_MAX);
         h->cmdline_len = (uint32_t)n;
         h->argc = 0;
         for (ssize_t i = 0; i < n; i++)
                 h->argc += buf[i] == '\0';
+}
+
+/* The command line into H's (a read that fails writes nothing: H's is
+ * kept). */
+static void read_cmdline(struct lt_header *h)
+{
+        char buf[LT_CMDLINE_MAX];
+        ssize_t n = cmdline_now(buf);
+        if (n > 0)
+                set_cmdline(h, buf, n);
+}
+
+void lt_tf_refresh_cmdline(void)
+{
+        struct lt_header *h = lt_tf.hdr;
+        char buf[LT_CMDLINE_MAX];
+        ssize_t n = h ? cmdline_now(buf) : 0;
+        if (n > 0 && ((uint32_t)n != h->cmdline_len || memcmp(buf, h->cmdline, (size_t)n)))
+                set_cmdline(h, buf, n);
 }
 
 static void fill_header(struct lt_header *h, uint64_t proc_start, uint32_t exec_count)
@@ -405,7 +431,7 @@ int lt_tf_open(void)
         uint32_t exec_count = 0;
         int err = check_dir();
         if (err > 0)
-                return -EPERM;
+                return -LT_ERR_UNSAFE_DIR; /* said already */
         int fd = err ? err : create_file(proc_start, &exec_count);
         if (fd < 0) {
                 lt_log_error("cannot create a trace file in LEAKTRACE_DIR=%s (%s); running untraced",

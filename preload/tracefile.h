@@ -77,6 +77,11 @@ int lt_tf_materialize(void);
 
 uint64_t lt_now_ns(void);
 
+/* The header's command line made what /proc/self/cmdline says now, when it
+ * changed: a title the process gave itself (nginx's "worker process", set
+ * after the fork whose copy of the file had the master's). */
+void lt_tf_refresh_cmdline(void);
+
 /* The path of a file beside the trace: its path with ".lt" replaced by
  * SUFFIX ("" gives the stem). Returns the length, or 0 when it does not fit
  * in SIZE bytes. */

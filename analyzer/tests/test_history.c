@@ -206,6 +206,10 @@ static int write_grid_trace(const char *path, const struct caps *k, int variant,
         if (variant == 2)             /* the column of the last tick being rewritten */
                 g.cols[LT_HIST_LONG + (g.hs.recent_next + LT_HIST_RECENT - 1) % LT_HIST_RECENT]
                     .time_ns = 0;
+        if (variant == 3) { /* damaged: a point after the end, a history's absurd figure */
+                g.cols[1].time_ns = START_NS + 4000000000000000000ull;
+                g.hist[1].bytes[2] = INT64_C(0x4141414141414141);
+        }
         s.hdr.history = g.hs;
         struct lt_map_site_rec map = {0};
         map.stack = 5;
@@ -403,6 +407,30 @@ static void check_grid(const char *bin, const char *path, int variant)
         json_decref(j);
 }
 
+/* A damaged grid (variant 3): the point after the file's end and the
+ * history with an absurd figure left out, said in one note; check, the
+ * leak tolerated, cannot pass it. */
+static void check_damaged(const char *bin, const char *path)
+{
+        int status;
+        char *err;
+        const char *a[] = {"report", path, NULL};
+        char *out = run_leaktrace(bin, a, &status, &err);
+        tap_ok(status == 0 && strstr(out, "\nnote: the file is damaged: 1 point of the timeline "
+                                           "and 1 site history out of range, left out\n"),
+               "damaged grid: the report says what it left out");
+        tap_ok(!strstr(out, "TiB") && !strstr(out, "PiB"), "damaged grid: no absurd figure shown");
+        free(out);
+        free(err);
+        const char *c[] = {"check", "--max-growth", "1G", path, NULL};
+        out = run_leaktrace(bin, c, &status, NULL);
+        tap_ok(status == 3 && strstr(out, ": cannot pass: the history is damaged (1 point of the "
+                                          "timeline and 1 site history out of range, left out): "
+                                          "what was lost may hold a leak\n"),
+               "damaged grid: check cannot pass it (3): %s", out);
+        free(out);
+}
+
 static void check_diff_and_check(const char *bin, const char *path)
 {
         char *a, *b;
@@ -466,7 +494,8 @@ static void check_diff_and_check(const char *bin, const char *path)
         tap_ok(
             status == 0 &&
                 strstr(out,
-                       ": ok: no leak beyond the bounds in the program's code (1 leak, 2 caches"),
+                       ": ok: no leak beyond the bounds in the program's code (places, the sites of a line "
+                       "summed: 1 leak, 2 caches"),
             "check --max-growth 11900: tolerated, exit 0");
         if (status != 0)
                 tap_diag("%s", out);
@@ -908,8 +937,8 @@ int main(int argc, char **argv)
         memset(&k, 0, sizeof(k));
         lt_test_capture_all(&k);
 
-        char *grid[3], *grid_v1, *odd, *svg;
-        for (int v = 0; v < 3; v++)
+        char *grid[4], *grid_v1, *odd, *svg;
+        for (int v = 0; v < 4; v++)
                 if (asprintf(&grid[v], "%s/grid%d.lt", dir, v) < 0 ||
                     write_grid_trace(grid[v], &k, v, LT_VERSION) < 0)
                         return 2;
@@ -928,6 +957,7 @@ int main(int argc, char **argv)
                 check_grid(bins[b], grid_v1, 0);
                 tap_set_prefix(b ? "(sanitized) " : "");
                 check_diff_and_check(bins[b], grid[0]);
+                check_damaged(bins[b], grid[3]);
                 check_odd(bins[b], odd, &k, exe);
                 const char *a[] = {"timeline", "-o", svg, grid[0], NULL};
                 int status;

@@ -52,7 +52,9 @@
         X("JS_STATE", "set by the preload", NODE,                                              \
           "stem of this process's trace file; unset or naming another pid: the module does "   \
           "nothing")                                                                           \
-        X("JS_GC", "0", NODE, "1: a full garbage collection before the exit write")            \
+        X("JS_GC", "auto", NODE,                                                               \
+          "1: a full garbage collection before the exit write; 0: none; unset: one when the "   \
+          "process ran 5 ticks or more")                                                         \
         X("PRELOAD", "the one installed with leaktrace", COMMAND,                              \
           "the preload that `leaktrace run` uses")                                             \
         X("SOURCE_MAPS", "auto", COMMAND,                                                      \
@@ -79,5 +81,10 @@
 #define LT_FOLLOW_SAID_ENV "LEAKTRACE_FOLLOW_SAID"
 /* Set once a wrong value was said (options.c). */
 #define LT_OPTIONS_SAID_ENV "LEAKTRACE_OPTIONS_SAID"
+
+/* What the preload returns (negated) when LEAKTRACE_DIR is writable by
+ * anyone and not sticky, where another user could replace the trace: to
+ * `leaktrace attach`, which says so, not as a system error. */
+#define LT_ERR_UNSAFE_DIR EBADE
 
 #endif

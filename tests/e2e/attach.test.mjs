@@ -14,7 +14,7 @@ import path from 'node:path';
 import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BUILD, LEAKTRACE, cleanEnv, describeSites, frameAt, header, markers, processes, prog, report, siteAt,
+  BUILD, LEAKTRACE, cleanEnv, describeSites, frameAt, header, markers, processes, prog, report, run, siteAt,
   src, tmpdir, traceFiles,
 } from './lib.mjs';
 import { EXAMPLE, MAP_PANEL, SERVER, assertPackages, intervalLine, within } from './ssrlib.mjs';
@@ -198,6 +198,18 @@ test('attach refused with one line, exit 2: no such process, another user\'s, on
   holder.child.stdin.end();
   assert.equal((await within(holder.exited, 10000, 'ptrace_hold')).code, 0);
   assertFree(pid, 'after the refusal of a traced process');
+
+  // A directory anyone may write to, not sticky: refused in the process
+  // (another user could replace the trace), said as that.
+  const open = tmpdir(t);
+  fs.chmodSync(open, 0o777);
+  const unsafe = await attach(['-o', open, String(pid)]);
+  assert.equal(unsafe.code, 2, unsafe.what);
+  assert.equal(unsafe.stderr.split('\n').filter(Boolean).at(-1),
+    `leaktrace: process ${pid} could not start recording: the trace directory is writable by anyone and not ` +
+    'sticky, where another user could replace the trace: give -o a directory of the process\'s user, or make ' +
+    'it sticky (chmod +t) (its stderr may say more)');
+  assertFree(pid, 'after the refusal of an unsafe directory');
 
   if (isRoot) {
     // root's process, attached by nobody.
@@ -384,6 +396,9 @@ test('node with its inspector on a port of its choosing (--inspect=127.0.0.1:0):
   const proc = processes(report([path.join(dir, `leaktrace.${node.child.pid}.lt`)]))[0];
   const js = proc.timers.filter((s) => s.kind === 'js');
   assert.ok(js.length === 1 && js[0].live >= 5, `the intervals made each 50 ms: ${JSON.stringify(proc.timers).slice(0, 400)}`);
+  // Started without --perf-basic-prof: its JS frames cannot be named, and the report says why.
+  const text = run(LEAKTRACE, ['report', path.join(dir, `leaktrace.${node.child.pid}.lt`)]);
+  assert.match(text.stderr, /: node was not started with --perf-basic-prof, which names JS functions, and attach cannot turn it on: JS frames shown as addresses/);
   node.child.kill('SIGTERM');
   await within(node.exited, 30000, 'node after SIGTERM');
 });

@@ -51,6 +51,20 @@ test('parent keeps A and C; the child inherits A, frees A2, adds B', (t) => {
   assertLive(kid, { live_bytes: 1111 + 2 * 2222, live_blocks: 3 });
 });
 
+// A worker names itself after the fork (nginx's "worker process"): its
+// report says so, not its parent's command line, which its file was copied
+// with.
+test('a child that gives itself a title: its report names it by that title', (t) => {
+  const dir = tmpdir(t);
+  const r = run(FORKS, ['title'], { env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '50' }), cwd: dir });
+  assertStatus(r);
+  const child = Number(/^title (\d+)$/m.exec(r.stdout)?.[1]);
+  assert.ok(child > 0, r.stdout);
+  const procs = processes(report(traceFiles(dir).map((f) => path.join(dir, f))));
+  assert.deepEqual(procs.map((p) => [p.process.pid, p.process.command]).sort((a, b) => a[0] - b[0]),
+    [[r.pid, [FORKS, 'title']], [child, ['forks: worker process']]].sort((a, b) => a[0] - b[0]));
+});
+
 test('50 forks while three threads allocate hard: no deadlock, every file complete', (t) => {
   const dir = tmpdir(t);
   const n = 50;

@@ -263,6 +263,30 @@ test('ctl stop: the timeline marks where recording stopped', async (t) => {
   assert.match(text.stdout, /\nnote: recording stopped \d+\.\d s after the process \(ctl stop, or a seccomp filter\): /);
 });
 
+test('ctl: a snapshot says its name, a name taken is refused, a state it is in already is said', async (t) => {
+  const dir = tmpdir(t);
+  const srv = spawn(prog('server'), ['3', '1'], { env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '50' }), cwd: dir });
+  const ended = new Promise((resolve) => srv.on('exit', resolve));
+  const ctl = (...a) => run(LEAKTRACE, ['ctl', String(srv.pid), ...a]);
+  const deadline = Date.now() + 10000;
+  while (ctl('status').status !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const file = path.join(dir, `leaktrace.${srv.pid}.lt`);
+  const start = ctl('start');
+  assert.deepEqual([start.status, start.stdout], [0, `process ${srv.pid}: recording already\n`]);
+  const a = ctl('snapshot', 'A');
+  assert.deepEqual([a.status, a.stdout], [0, `snapshot 1, A, taken in process ${srv.pid} (${file})\n`]);
+  const again = ctl('snapshot', 'A');
+  assert.deepEqual([again.status, again.stdout, again.stderr],
+    [2, '', `leaktrace: process ${srv.pid} has a snapshot named A already; name this one otherwise\n`]);
+  const unnamed = ctl('snapshot');
+  assert.deepEqual([unnamed.status, unnamed.stdout], [0, `snapshot 2 taken in process ${srv.pid} (${file})\n`]);
+  assertStatus(ctl('stop'));
+  const stop = ctl('stop');
+  assert.deepEqual([stop.status, stop.stdout], [0, `process ${srv.pid}: stopped already\n`]);
+  assert.equal(await ended, 0);
+  assert.deepEqual(report([file]).snapshots.map((x) => x.name), ['A', 'snapshot-2']);
+});
+
 test('without the leak: check passes; live timers have their own bound', async (t) => {
   const dir = tmpdir(t);
   const r = await runThreeSites(dir, ['--no-leak']);
@@ -274,7 +298,7 @@ test('without the leak: check passes; live timers have their own bound', async (
   assert.equal(rep.verdicts.leak, 0);
   const ok = run(LEAKTRACE, ['check', r.file]);
   assertStatus(ok, 0);
-  assert.match(ok.stdout, /: ok: no leak beyond the bounds in the program's code \(0 leaks, 2 caches, 1 transient, 0 unclear\)\n$/);
+  assert.match(ok.stdout, /: ok: no leak beyond the bounds in the program's code \(places, the sites of a line summed: 0 leaks, 2 caches, 1 transient, 0 unclear\)\n$/);
   const timers = run(LEAKTRACE, ['check', '--max-live-timers', '0', r.file]);
   assertStatus(timers, 1);
   assert.match(timers.stdout, new RegExp(`1 live timerfd timer at three_sites\\.c:${M.TIMER.timer} \\(main\\), repeating every 1000 ms`));
@@ -296,7 +320,7 @@ test('growth outside the program\'s code: not judged by check, unless --all-code
 
   const ck = run(LEAKTRACE, ['check', file]);
   assertStatus(ck, 0);
-  assert.match(ck.stdout, /: ok: no leak beyond the bounds in the program's code \(0 leaks, \d+ caches?, 0 transient, 0 unclear\); outside it 1 grew as leaks do, the most \+\d+ bytes at [^;]*start_thread\)? \(--all-code judges them\)\n$/);
+  assert.match(ck.stdout, /: ok: no leak beyond the bounds in the program's code \(places, the sites of a line summed: 0 leaks, \d+ caches?, 0 transient, 0 unclear\); outside it 1 grew as leaks do, the most \+\d+ bytes at [^;]*start_thread\)? \(--all-code judges them\)\n$/);
   const all = run(LEAKTRACE, ['check', '--all-code', file]);
   assertStatus(all, 1);
   const lines = all.stdout.split('\n').filter(Boolean);

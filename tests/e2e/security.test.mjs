@@ -203,13 +203,13 @@ test('ctl by nobody on nobody\'s process: obeyed; root may too', { skip: !isRoot
   const pid = String(child.pid);
   const snap = run(bin.leaktrace, ['ctl', pid, 'snapshot', 'by-nobody'], { ...NOBODY, cwd: bin.dir, timeout: 10000 });
   assertStatus(snap);
-  assert.match(snap.stdout, new RegExp(`^snapshot 1 taken in process ${pid} `), snap.stdout);
+  assert.match(snap.stdout, new RegExp(`^snapshot 1, by-nobody, taken in process ${pid} `), snap.stdout);
   const st = run(bin.leaktrace, ['ctl', pid, 'status'], { ...NOBODY, cwd: bin.dir, timeout: 10000 });
   assertStatus(st);
   assert.match(st.stdout, /, 1 snapshots$/m, st.stdout);
   const byRoot = run(LEAKTRACE, ['ctl', pid, 'snapshot', 'by-root'], { timeout: 10000 });
   assertStatus(byRoot);
-  assert.match(byRoot.stdout, /^snapshot 2 taken/, byRoot.stdout);
+  assert.match(byRoot.stdout, /^snapshot 2, by-root, taken/, byRoot.stdout);
 });
 
 // setuid and setgid programs. secure_probe tells whether the loader ran it

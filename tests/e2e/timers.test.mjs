@@ -133,6 +133,18 @@ test('a one-shot itimer whose handler exits: fired, not live', (t) => {
   }
 });
 
+// alarm and setitimer(ITIMER_REAL) arm one timer: an itimer set over an
+// alarm is a new timer of its own kind and site, repeating, the alarm ended.
+test('an alarm armed again by setitimer: one live itimer, at the setitimer line', (t) => {
+  const dir = tmpdir(t);
+  const r = run(TIMERS, ['rearm'], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  const rep = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  assert.deepEqual(rep.timers.map((tm) => [tm.kind, tm.live, tm.created, tm.repeating, tm.interval_ns,
+    tm.frames[0].function, tm.frames[0].line]),
+  [['itimer', 1, 1, true, 50e9, 'alarm_then_itimer', markers(src('timers.c')).LEAK.rearmed]], describeTimers(rep.timers));
+});
+
 // A run of 50 ms has one point of history: no growth can be judged, and a
 // check of growth does not pass it (status 3), where a check of timers
 // alone does.

@@ -139,7 +139,7 @@ test('16 threads, forks with and without exec, snapshots: no deadlock, exact fig
 
   // Every snapshot was answered.
   for (let i = 1; i <= SNAPSHOTS; i++)
-    assert.match(r.snapshots[i - 1], new RegExp(`^snapshot ${i} taken in process ${r.pid} `), `snapshot ${i}`);
+    assert.match(r.snapshots[i - 1], new RegExp(`^snapshot ${i}, torture-${i}, taken in process ${r.pid} `), `snapshot ${i}`);
   assert.match(r.snapshots[SNAPSHOTS], new RegExp(`^pid ${r.pid} .*: recording$`, 'm'), 'status');
 
   const kids = [...r.stdout.matchAll(/^child (\d+) (snap|own|exit|quit|exec)$/gm)].map((m) => ({

@@ -79,11 +79,35 @@ static int stress(int n)
         return 0;
 }
 
+/* A worker that names itself after its fork, as nginx's do: its first
+ * allocation comes before (the child's file is a copy of its parent's,
+ * with the parent's command line), the title after, written over its
+ * arguments; it then lives 300 ms, for the ticks that see the title. */
+static int title(int argc, char **argv)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                die("forks: fork failed\n");
+        if (pid == 0) {
+                free(malloc(64));
+                size_t room = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]);
+                memset(argv[0], 0, room);
+                snprintf(argv[0], room, "forks: worker process");
+                usleep(300000);
+                exit(0);
+        }
+        wait_ok(pid);
+        say("title %d\n", (int)pid);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         if (argc == 2 && !strcmp(argv[1], "basic"))
                 return basic();
+        if (argc == 2 && !strcmp(argv[1], "title"))
+                return title(argc, argv);
         if (argc == 3 && !strcmp(argv[1], "stress"))
                 return stress(atoi(argv[2]));
-        die("usage: forks basic | forks stress N\n");
+        die("usage: forks basic | forks title | forks stress N\n");
 }

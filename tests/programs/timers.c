@@ -101,11 +101,25 @@ static NOINLINE void watchdog(void)
                 pause();
 }
 
+/* alarm is ITIMER_REAL: setitimer arming it again replaces the alarm with
+ * a repeating itimer, of its own site. */
+static NOINLINE void alarm_then_itimer(void)
+{
+        alarm(100); /* ENDED: alarm */
+        struct itimerval v = { { 50, 0 }, { 50, 0 } };
+        setitimer(ITIMER_REAL, &v, NULL); /* LEAK: rearmed */
+}
+
 int main(int argc, char **argv)
 {
         const char *mode = argc > 1 ? argv[1] : "";
         if (!strcmp(mode, "watchdog"))
                 watchdog();
+        if (!strcmp(mode, "rearm")) {
+                alarm_then_itimer();
+                say("rearmed\n");
+                return 0;
+        }
         if (!strcmp(mode, "after-exec")) {
                 int n = 0;
                 for (int fd = 3; fd < 64; fd++) {

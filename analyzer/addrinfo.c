@@ -4,9 +4,12 @@
 #define _GNU_SOURCE
 #include "addrinfo.h"
 
+#include <ctype.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <libiberty/demangle.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +37,24 @@ static char *unversioned(const char *name)
         return strndup(name, strcspn(name, "@"));
 }
 
-/* A copy of NAME for people: unversioned, demangled when it is a C++ name.
- * Returns 0, or -ENOMEM. */
+/* Rust's legacy mangling: the C++ ABI's, the path ending in a hash
+ * ("17h" and 16 hex digits), its other characters escaped ($LT$, ..). */
+static bool rust_legacy(const char *name)
+{
+        size_t n = strlen(name);
+        if (strncmp(name, "_ZN", 3) || n < 3 + 20 || name[n - 1] != 'E' ||
+            strncmp(name + n - 20, "17h", 3))
+                return false;
+        for (size_t i = n - 17; i < n - 1; i++)
+                if (!isxdigit((unsigned char)name[i]))
+                        return false;
+        return true;
+}
+
+/* A copy of NAME for people: unversioned, demangled when it is a C++ or a
+ * Rust name (libiberty's demangler for Rust's, v0 "_R" and legacy, which
+ * the C++ ABI's would leave with its hash and escapes). Returns 0, or
+ * -ENOMEM. */
 static int demangle(const char *name, const char **out)
 {
         *out = NULL;
@@ -44,6 +63,14 @@ static int demangle(const char *name, const char **out)
         char *plain = unversioned(name);
         if (!plain)
                 return -ENOMEM;
+        if ((plain[0] == '_' && plain[1] == 'R') || rust_legacy(plain)) {
+                char *d = cplus_demangle(plain, DMGL_PARAMS | DMGL_ANSI | DMGL_RUST);
+                if (d) {
+                        free(plain);
+                        *out = d;
+                        return 0;
+                }
+        }
         if (plain[0] == '_' && plain[1] == 'Z') {
                 int status;
                 char *d = __cxa_demangle(plain, NULL, NULL, &status);

@@ -89,12 +89,17 @@ bool lt_frame_is_users(const char *file, unsigned line, const char *module, int 
                        !(gen_file && strstr(gen_file, "/node_modules/")) &&
                        !(n >= 18 && !strcmp(file + n - 18, "/node/leaktrace.js"));
         }
-        static const char *const system[] = {"/usr/include/", "/usr/src/", "/usr/lib"};
+        /* Rust's standard library (its sources named /rustc/<commit>/...
+         * in every build) and the crates cargo fetched are no more the
+         * user's than libc or node_modules. */
+        static const char *const system[] = {"/usr/include/", "/usr/src/", "/usr/lib", "/rustc/"};
         static const char *const system_mod[] = {"/lib/",     "/lib64/", "/usr/lib",  "/bin/",
                                                  "/usr/bin/", "/sbin/",  "/usr/sbin/"};
         for (size_t i = 0; i < sizeof(system) / sizeof(*system); i++)
                 if (prefixed(file, system[i]))
                         return false;
+        if (strstr(file, "/.cargo/registry/") || strstr(file, "/.cargo/git/"))
+                return false;
         for (size_t i = 0; module && i < sizeof(system_mod) / sizeof(*system_mod); i++)
                 if (prefixed(module, system_mod[i]))
                         return false;

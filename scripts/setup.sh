@@ -9,7 +9,7 @@ need=()
 # headless by playwright-core (tests/browser/), which never downloads one.
 # dpkg-dev and file: CPack's Debian package takes its dependencies from
 # dpkg-shlibdeps, and finds the binaries to ask about with file.
-for pkg in gcc g++ make cmake pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev libjansson-dev \
+for pkg in gcc g++ make cmake pkg-config libunwind-dev libdw-dev libelf-dev uthash-dev libjansson-dev libiberty-dev \
     clang libclang-rt-14-dev chromium dpkg-dev file; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done

@@ -192,3 +192,17 @@ test('report --top N keeps the N largest sites; the text report names file:line'
   }
   assert.ok(fs.existsSync(file));
 });
+
+// Rust's symbol names, both manglings (tests/programs/rustnames.c gives C
+// functions the names rustc gives): named as Rust names them, without the
+// legacy mangling's hash or escapes.
+test('Rust names, v0 and legacy: demangled as Rust writes them', (t) => {
+  const dir = tmpdir(t);
+  const r = run(prog('rustnames'), [], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  const rep = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  const RN = src('rustnames.c');
+  const m = markers(RN).LEAK;
+  assert.deepEqual([m.v0, m.legacy, m.generic].map((line) => siteAt(rep, RN, line).frames[0].function),
+    ['leaky::inner::leak_v0', 'leaky::inner::leak_legacy', 'leaky::inner::leak_<T>']);
+});

@@ -340,14 +340,14 @@ void lt_json_process_history(FILE *out, const struct lt_report *r)
         fputs("}", out);
 }
 
-void lt_text_verdicts(FILE *out, const struct lt_report *r)
+int lt_text_verdicts(FILE *out, struct lt_report *r)
 {
         const struct lt_history *h = r->history;
         const struct lt_timeline *tl = &h->tl;
         const struct lt_trace *t = r->trace;
         if (!tl->n) {
                 fputs("verdicts: none: no timeline in this trace\n", out);
-                return;
+                return 0;
         }
         double span = tl->t[tl->n - 1] - tl->t[0];
         if (tl->n < LT_VERDICT_MIN_POINTS) {
@@ -355,11 +355,26 @@ void lt_text_verdicts(FILE *out, const struct lt_report *r)
                         "verdicts: none: the history is too short (%zu point%s over %.1f s, %d "
                         "needed); record longer, or tick faster with LEAKTRACE_TICK_MS\n",
                         tl->n, tl->n == 1 ? "" : "s", span, LT_VERDICT_MIN_POINTS);
-                return;
+                return 0;
         }
-        size_t leaks = h->verdicts[LT_VERDICT_LEAK];
-        fprintf(out, "verdicts: %zu site%s leak%s, %zu cache%s, %zu transient, %zu unclear", leaks,
-                leaks == 1 ? "" : "s", leaks == 1 ? "s" : "", h->verdicts[LT_VERDICT_CACHE],
+        /* Leaks outside the program's code (V8's own, node's, a library's),
+         * which check judges only with --all-code, told apart when the
+         * program has code of its own. */
+        size_t leaks = h->verdicts[LT_VERDICT_LEAK], users = 0, any_users = 0;
+        for (size_t i = 0; i < r->nsites; i++) {
+                const struct lt_site *s = r->sites[i];
+                struct lt_charge c;
+                if (lt_site_charge(r, s, &c) < 0)
+                        return -ENOMEM;
+                any_users += c.users;
+                users += c.users && s->hist && s->hist->verdict.kind == LT_VERDICT_LEAK;
+        }
+        fprintf(out, "verdicts: %zu site%s leak%s", leaks, leaks == 1 ? "" : "s",
+                leaks == 1 ? "s" : "");
+        if (any_users && leaks > users)
+                fprintf(out, " (%zu outside the program's code: V8's, node's, the libraries')",
+                        leaks - users);
+        fprintf(out, ", %zu cache%s, %zu transient, %zu unclear", h->verdicts[LT_VERDICT_CACHE],
                 h->verdicts[LT_VERDICT_CACHE] == 1 ? "" : "s", h->verdicts[LT_VERDICT_TRANSIENT],
                 h->verdicts[LT_VERDICT_UNCLEAR]);
         fprintf(out, " (history: %zu points over %.1f s, tick %" PRIu32 " ms%s)\n", tl->n, span,
@@ -369,6 +384,7 @@ void lt_text_verdicts(FILE *out, const struct lt_report *r)
                 fputs("note: read while the history was being thinned: only its recent points "
                       "were used\n",
                       out);
+        return 0;
 }
 
 void lt_text_site_verdict(FILE *out, const struct lt_report *r, const struct lt_site *s)

@@ -25,7 +25,7 @@ void lt_json_process_history(FILE *out, const struct lt_report *r);
 
 /* Text: the verdicts line under the process's summary ("verdicts: 1 site
  * leaks, ..."), with what makes them estimates or too short to tell. */
-void lt_text_verdicts(FILE *out, const struct lt_report *r);
+int lt_text_verdicts(FILE *out, struct lt_report *r); /* 0, or -ENOMEM */
 
 /* Text: what starts a site's line after "#N: " ("leak, +1.2 KiB/min, ...: "),
  * or nothing when the process's history is too short to judge any site. */

@@ -413,7 +413,8 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                 putc('\n', out);
         }
         write_summary(out, r);
-        lt_text_verdicts(out, r);
+        if (lt_text_verdicts(out, r) < 0)
+                return -ENOMEM;
         size_t n = top && top < r->nsites ? top : r->nsites;
         if (lt_history_judged(r) && write_places(out, r, n) < 0)
                 return -ENOMEM;

@@ -326,6 +326,10 @@ test('growth outside the program\'s code: not judged by check, unless --all-code
   const lines = all.stdout.split('\n').filter(Boolean);
   assert.equal(lines.length, 1, all.stdout);
   assert.match(lines[0], /: leak at [^:]*:?\d* ?\(?start_thread\)?: grew .*; \d+ bytes live in 50 blocks$/);
+  // The text report's verdicts tell that leak apart too.
+  const text = run(LEAKTRACE, ['report', file]);
+  assertStatus(text);
+  assert.match(text.stdout, /\nverdicts: 1 site leaks \(1 outside the program's code: V8's, node's, the libraries'\), /);
 });
 
 test('check cannot pass a trace that lost allocations: the table was full', (t) => {

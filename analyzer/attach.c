@@ -211,8 +211,18 @@ static int inspector_of(pid_t pid, char *host, size_t hsize, int *port)
                                         }
                                         *port = atoi(v + 1);
                                 }
-                                if (v && !strcmp(v + 1, "0"))
+                                if (v && !strcmp(v + 1, "0")) {
                                         *port = listening_port(pid, host[0] ? host : "127.0.0.1");
+                                        if (!*port)
+                                                fprintf(stderr,
+                                                        "leaktrace: JS timers not followed: node's "
+                                                        "inspector listens on a port of its choosing "
+                                                        "(%s), which its other listening sockets "
+                                                        "there hide (nothing is sent to a port that "
+                                                        "may be the program's); open it on a port of "
+                                                        "yours (--inspect=127.0.0.1:9229)\n",
+                                                        tok);
+                                }
                                 if (!strcmp(host, "0.0.0.0") || !host[0])
                                         snprintf(host, hsize, "127.0.0.1");
                                 return *port > 0;
@@ -334,8 +344,10 @@ static void js_attach(pid_t pid, const char *preload, const char *path, struct j
                 return;
         }
         j->on = 1;
-        fprintf(stderr, "leaktrace: JS timers followed through node's inspector at %s:%d\n", j->host,
-                j->port);
+        fprintf(stderr,
+                "leaktrace: JS timers followed through node's inspector at %s:%d (node says "
+                "\"Debugger attached.\" on its stderr for each connection)\n",
+                j->host, j->port);
 }
 
 static void js_detach(const struct js *j)

@@ -119,8 +119,10 @@ void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead)
                 "are unknown, and their frees are not counted%s",
                 lead, when,
                 !strncmp(exe, "node", 4) && !js
-                    ? "; JS timers were not followed (node's inspector was not open): they need "
-                      "node's inspector (--inspect) or a restart under `leaktrace run --paused`"
+                    ? "; JS timers were not followed (node's inspector was not open, or was on a "
+                      "port of its choosing beside the program's own): they need node's inspector "
+                      "on a known port (--inspect=127.0.0.1:9229) or a restart under `leaktrace "
+                      "run --paused`"
                     : "");
 }
 

@@ -355,7 +355,7 @@ test('node with its inspector open (--inspect): JS timers followed from the atta
       { env: { LEAKTRACE_TICK_MS: '200' } });
     const pages = load.ok - before;
     assert.equal(r.code, 0, r.what);
-    assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${inspect}\n`));
+    assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${inspect} \\(node says "Debugger attached\\." on its stderr for each connection\\)\n`));
     assertFree(pid, `after attach ${i}`);
     const js = JSON.parse(fs.readFileSync(path.join(dir, `${name}.js.json`), 'utf8'));
     assert.equal(js.complete, true, `attach ${i}: the JS state is complete\n${r.stderr}\n${srv.out()}`);
@@ -392,13 +392,29 @@ test('node with its inspector on a port of its choosing (--inspect=127.0.0.1:0):
   assert.ok(port > 0, `node printed its port: ${node.out()}`);
   const r = await attach(['--duration', '1', '-o', dir, '--no-report', String(node.child.pid)]);
   assert.equal(r.code, 0, r.what);
-  assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${port}\n`));
+  assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${port} \\(node says "Debugger attached\\." on its stderr for each connection\\)\n`));
   const proc = processes(report([path.join(dir, `leaktrace.${node.child.pid}.lt`)]))[0];
   const js = proc.timers.filter((s) => s.kind === 'js');
   assert.ok(js.length === 1 && js[0].live >= 5, `the intervals made each 50 ms: ${JSON.stringify(proc.timers).slice(0, 400)}`);
   // Started without --perf-basic-prof: its JS frames cannot be named, and the report says why.
   const text = run(LEAKTRACE, ['report', path.join(dir, `leaktrace.${node.child.pid}.lt`)]);
   assert.match(text.stderr, /: node was not started with --perf-basic-prof, which names JS functions, and attach cannot turn it on: JS frames shown as addresses/);
+  node.child.kill('SIGTERM');
+  await within(node.exited, 30000, 'node after SIGTERM');
+});
+
+// The same, the program listening on that address too: which port is the
+// inspector's is not known, nothing is sent to the program's; said so.
+test('node with its inspector on a port of its choosing beside a server of its own: said, not guessed', { timeout: 120000 }, async (t) => {
+  const dir = tmpdir(t);
+  const script = "require('net').createServer().listen(0, '127.0.0.1', () => console.log('ready')); " +
+    'setInterval(() => {}, 1000);';
+  const node = start(process.execPath, ['--inspect=127.0.0.1:0', '-e', script]);
+  t.after(() => killQuietly(node));
+  await printed(node, 'ready', 'node');
+  const r = await attach(['--duration', '0.5', '-o', dir, '--no-report', String(node.child.pid)]);
+  assert.equal(r.code, 0, r.what);
+  assert.match(r.stderr, /leaktrace: JS timers not followed: node's inspector listens on a port of its choosing \(--inspect=127\.0\.0\.1:0\), which its other listening sockets there hide/);
   node.child.kill('SIGTERM');
   await within(node.exited, 30000, 'node after SIGTERM');
 });

@@ -235,6 +235,13 @@ static int entry_cmp(const void *pa, const void *pb)
         return strcmp(a->key, b->key);
 }
 
+/* "13.7 MiB", "0 bytes": a short figure without its sign. */
+static const char *unsigned_short(char *buf, size_t len, int64_t bytes)
+{
+        const char *s = lt_signed_bytes(buf, len, (double)bytes);
+        return s[0] == '+' ? s + 1 : s;
+}
+
 static void describe_text(FILE *out, const char *label, struct state *s)
 {
         char h[64];
@@ -406,10 +413,12 @@ static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n
         } else {
                 describe_text(out, "A", &st[0]);
                 describe_text(out, "B", &st[1]);
+                char hd[64];
                 fprintf(out,
-                        "change: %s bytes, %s blocks; %zu site%s grew, %zu appeared, %zu shrank, "
-                        "%zu disappeared, %zu unchanged\n",
-                        signed_int(a, sizeof(a), db), signed_int(b, sizeof(b), dk), count[CH_GREW],
+                        "change: %s (%s bytes), %s blocks; %zu site%s grew, %zu appeared, %zu "
+                        "shrank, %zu disappeared, %zu unchanged\n",
+                        lt_signed_bytes(hd, sizeof(hd), (double)db), signed_int(a, sizeof(a), db),
+                        signed_int(b, sizeof(b), dk), count[CH_GREW],
                         count[CH_GREW] == 1 ? "" : "s", count[CH_APPEARED], count[CH_SHRANK],
                         count[CH_DISAPPEARED], count[CH_UNCHANGED]);
         }
@@ -433,13 +442,17 @@ static int write_diff(FILE *out, struct state *st, struct entry **list, size_t n
                                 return err;
                         putc('}', out);
                 } else {
+                        char h0[64], h1[64], hd[64];
                         fprintf(
                             out,
-                            "\n#%zu %s: %s bytes, %s blocks (%" PRId64 " -> %" PRId64
-                            " bytes, %" PRId64 " -> %" PRId64 " blocks)%s\n",
-                            shown + 1, change_name[e->change], signed_int(a, sizeof(a), e->dbytes),
-                            signed_int(b, sizeof(b), e->dblocks), e->bytes[0], e->bytes[1],
-                            e->blocks[0], e->blocks[1],
+                            "\n#%zu %s: %s (%s bytes), %s blocks (%s -> %s, %" PRId64 " -> %" PRId64
+                            " blocks)%s\n",
+                            shown + 1, change_name[e->change],
+                            lt_signed_bytes(hd, sizeof(hd), (double)e->dbytes),
+                            signed_int(a, sizeof(a), e->dbytes),
+                            signed_int(b, sizeof(b), e->dblocks),
+                            unsigned_short(h0, sizeof(h0), e->bytes[0]),
+                            unsigned_short(h1, sizeof(h1), e->bytes[1]), e->blocks[0], e->blocks[1],
                             e->site[side]->kind == LT_SITE_MAPPING ? " (anonymous memory)" : "");
                         int err = lt_write_text_frames(out, e->rep[side], e->site[side]);
                         if (err)

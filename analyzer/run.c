@@ -596,6 +596,23 @@ static int run_main(int argc, char **argv)
                         strerror(-err));
                 return 2;
         }
+        /* What the preload would refuse, said before the program starts
+         * untraced: a directory it cannot write, or one anyone may write
+         * to without the sticky bit (another user could replace a trace). */
+        struct stat dst;
+        if (access(absdir, W_OK | X_OK) < 0) {
+                fprintf(stderr, "leaktrace: cannot write trace files in %s: %s; give -o a "
+                                "directory you can write\n",
+                        absdir, strerror(errno));
+                return 2;
+        }
+        if (stat(absdir, &dst) == 0 && (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX)) {
+                fprintf(stderr, "leaktrace: %s is writable by anyone and not sticky: another user "
+                                "could replace a trace; give -o a directory of yours, or make it "
+                                "sticky (chmod +t)\n",
+                        absdir);
+                return 2;
+        }
         char sample_str[24];
         snprintf(sample_str, sizeof(sample_str), "%" PRId64, sample);
         uint64_t session = new_session();

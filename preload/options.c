@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,24 @@ void lt_options_bad(const char *fmt, ...)
                 setenv(LT_OPTIONS_SAID_ENV, "1", 1);
 }
 
-/* Parses a decimal number in [min, max]. Returns 0, or -1 with *out unchanged. */
+/* Parses a decimal number in [min, max], which may end in K, M or G (KiB,
+ * MiB, GiB), as the command's options take sizes (--sample 512K). Returns
+ * 0, or -1 with *out unchanged. */
 static int parse_long(const char *s, long min, long max, long *out)
 {
         char *end;
         if (!*s)
                 return -1;
         long long v = strtoll(s, &end, 10);
+        int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
+                    : *end == 'G' || *end == 'g'                                  ? 30
+                                                                                  : 0;
+        if (shift && end[1] == '\0' && end != s) {
+                if (v < 0 || v > (LLONG_MAX >> shift))
+                        return -1;
+                v <<= shift;
+                end++;
+        }
         if (*end || v < min || v > max)
                 return -1;
         *out = (long)v;
@@ -48,8 +60,9 @@ static int parse_long(const char *s, long min, long max, long *out)
 static void load_int(const char *var, const char *s, long min, long max, long *field)
 {
         if (parse_long(s, min, max, field) < 0)
-                lt_options_bad("%s=%s is not a number from %ld to %ld; using %ld", var, s, min,
-                               max, *field);
+                lt_options_bad("%s=%s is not a number from %ld to %ld (K, M or G may end it); "
+                               "using %ld",
+                               var, s, min, max, *field);
 }
 
 static void load_bool(const char *var, const char *s, long min, long max, long *field)

@@ -124,7 +124,7 @@ test('a wrong LEAKTRACE_ value is said once for the whole tree, not by every pro
   assertStatus(r);
   const said = r.stderr.split('\n').filter((l) => l.includes('LEAKTRACE_'));
   assert.deepEqual(said.map((l) => l.replace(/^leaktrace\[\d+\]: /, '')), [
-    'LEAKTRACE_DEPTH=abc is not a number from 1 to 256; using 64',
+    'LEAKTRACE_DEPTH=abc is not a number from 1 to 256 (K, M or G may end it); using 64',
     'LEAKTRACE_START=sometimes is neither on nor paused; using on',
   ], r.stderr);
   assert.ok(commands(dir).length >= 4, `every process traced: ${commands(dir)}`);

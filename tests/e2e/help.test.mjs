@@ -426,3 +426,17 @@ test('output that cannot be written is said with its reason, and fails', (t) => 
   const tl = lt(['timeline', '-o', '/dev/full', file], { cwd: dir });
   assert.deepEqual([tl.status, tl.stderr], [2, `leaktrace: cannot write /dev/full: ${nospace}\n`]);
 });
+
+test('run -o a directory the preload would refuse: said before the program starts, status 2', (t) => {
+  const dir = tmpdir(t);
+  const open = path.join(dir, 'open');
+  fs.mkdirSync(open);
+  fs.chmodSync(open, 0o777);
+  const r = lt(['run', '-o', open, '--', path.join(BUILD, 'tests', 'deep')], { cwd: dir });
+  assert.deepEqual([r.status, r.stdout, r.stderr], [2, '',
+    `leaktrace: ${open} is writable by anyone and not sticky: another user could replace a trace; give -o ` +
+    'a directory of yours, or make it sticky (chmod +t)\n']);
+  fs.chmodSync(open, 0o1777);
+  assertStatus(lt(['run', '-o', open, '--no-report', '--', path.join(BUILD, 'tests', 'deep')], { cwd: dir }));
+  assert.equal(traceFiles(open).length, 1, 'sticky, like /tmp: traced');
+});

@@ -168,7 +168,7 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
   assert.deepEqual(JSON.parse(dd.stdout).diff.sites, diff.sites);
   const dt = run(LEAKTRACE, ['diff', `${r.file}@first`, `${r.file}@second`]);
   assertStatus(dt);
-  assert.match(dt.stdout, /\n#1 grew: \+4000 bytes, \+40 blocks \(4000 -> 8000 bytes, 40 -> 80 blocks\)\n  #0 leak_one /);
+  assert.match(dt.stdout, /\n#1 grew: \+3\.9 KiB \(\+4000 bytes\), \+40 blocks \(3\.9 KiB -> 7\.8 KiB, 40 -> 80 blocks\)\n  #0 leak_one /);
   // The file against its first snapshot: phases 2 and 3.
   const df = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', `${r.file}@first`, r.file]).stdout).diff;
   assert.equal(df.sites[0].blocks_delta, 2 * STEPS);

@@ -90,6 +90,13 @@ test('leaktrace run --sample 64K: LEAKTRACE_SAMPLE for the command, estimates in
   assert.equal(rep.verdicts.estimated, true);
   const text = run(LEAKTRACE, ['report', '--top', '1', path.join(dir, file)]);
   assert.match(text.stdout, /^note: sampled \(one allocation per 65536 bytes on average\): figures are estimates$/m);
+  // The variable takes the same suffixes.
+  const envDir = tmpdir(t);
+  const viaEnv = run(PROG, [], { env: tracedEnv(envDir, { LEAKTRACE_SAMPLE: '64K' }), cwd: envDir });
+  assertStatus(viaEnv);
+  assert.ok(!/LEAKTRACE_SAMPLE/.test(viaEnv.stderr), viaEnv.stderr);
+  const envText = run(LEAKTRACE, ['report', '--top', '1', path.join(envDir, traceFiles(envDir)[0])]);
+  assert.match(envText.stdout, /^note: sampled \(one allocation per 65536 bytes on average\): figures are estimates$/m);
   const bad = run(LEAKTRACE, ['run', '--sample', '2G', '--', PROG]);
   assertStatus(bad, 2);
   assert.match(bad.stderr, /^leaktrace run: --sample wants a number of bytes from 0 to 1G/);

@@ -19,6 +19,68 @@
 /* From libstdc++: the C++ ABI's demangler. */
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
 
+/* The DIE that declares function DIE: its abstract origin's, or its
+ * specification's (a member defined out of its class). */
+static Dwarf_Die *declaration(Dwarf_Die *die, Dwarf_Die *mem)
+{
+        Dwarf_Attribute a;
+        Dwarf_Die *d = die;
+        for (int hops = 0; hops < 4; hops++) {
+                if (dwarf_attr(d, DW_AT_abstract_origin, &a) && dwarf_formref_die(&a, mem))
+                        d = mem;
+                else if (dwarf_attr(d, DW_AT_specification, &a) && dwarf_formref_die(&a, mem))
+                        d = mem;
+                else
+                        break;
+        }
+        return d;
+}
+
+/* A C++ function without a linkage name (static, in an anonymous
+ * namespace, inlined only) under the namespaces and classes it is in,
+ * which its DW_AT_name lacks: "app::net::grab". NULL when it has a
+ * linkage name (demangled, that is whole), is not C++'s, or on -ENOMEM. */
+static char *qualified(Dwarf_Die *die, Dwarf_Die *cu)
+{
+        Dwarf_Attribute a;
+        Dwarf_Word lang;
+        if (!cu || dwarf_formudata(dwarf_attr(cu, DW_AT_language, &a), &lang) != 0 ||
+            (lang != DW_LANG_C_plus_plus && lang != DW_LANG_C_plus_plus_03 &&
+             lang != DW_LANG_C_plus_plus_11 && lang != DW_LANG_C_plus_plus_14))
+                return NULL;
+        if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+            dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+                return NULL;
+        Dwarf_Die mem;
+        Dwarf_Die *decl = declaration(die, &mem);
+        const char *name = dwarf_diename(decl);
+        Dwarf_Die *scopes = NULL;
+        int n = name ? dwarf_getscopes_die(decl, &scopes) : 0;
+        char *q = NULL;
+        size_t len = 0;
+        FILE *m = n > 1 ? open_memstream(&q, &len) : NULL;
+        if (!m) {
+                free(scopes);
+                return NULL;
+        }
+        for (int i = n - 1; i >= 1; i--) {
+                int tag = dwarf_tag(&scopes[i]);
+                const char *part = dwarf_diename(&scopes[i]);
+                if (tag == DW_TAG_namespace)
+                        fprintf(m, "%s::", part ? part : "(anonymous namespace)");
+                else if ((tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+                          tag == DW_TAG_union_type) && part)
+                        fprintf(m, "%s::", part);
+        }
+        fputs(name, m);
+        free(scopes);
+        if (fclose(m)) {
+                free(q);
+                return NULL;
+        }
+        return q;
+}
+
 static const char *die_name(Dwarf_Die *die)
 {
         Dwarf_Attribute a;
@@ -163,7 +225,10 @@ static const char *inline_chain(Dwarf_Die *cu, Dwarf_Addr pc, struct lt_addr_inf
                 }
                 f->inlined = true;
                 f->line = at->line;
-                *err = demangle(die_name(&chain[i]), &f->function);
+                char *q = qualified(&chain[i], cu);
+                *err = q ? 0 : demangle(die_name(&chain[i]), &f->function);
+                if (q)
+                        f->function = q;
                 if (!*err)
                         *err = source_path(at->file, at->comp_dir, &f->file);
                 Dwarf_Word v;

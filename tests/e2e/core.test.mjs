@@ -206,3 +206,20 @@ test('Rust names, v0 and legacy: demangled as Rust writes them', (t) => {
   assert.deepEqual([m.v0, m.legacy, m.generic].map((line) => siteAt(rep, RN, line).frames[0].function),
     ['leaky::inner::leak_v0', 'leaky::inner::leak_legacy', 'leaky::inner::leak_<T>']);
 });
+
+// C++ functions inlined from namespaces and classes, without a linkage name
+// of their own: named with their namespaces, as the symbols around them are.
+test('C++ inlined functions named with their namespaces and classes', (t) => {
+  const dir = tmpdir(t);
+  const r = run(prog('nsinline'), [], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  const rep = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  const NS = src('nsinline.cpp');
+  const site = siteAt(rep, NS, markers(NS).LEAK.grab);
+  assert.deepEqual(site.frames.slice(0, 4).map((f) => [f.function, f.inlined ?? false]), [
+    ['app::net::grab', true],
+    ['app::net::Pool::take(unsigned long)', true], // a member: its linkage name, demangled
+    ['app::net::(anonymous namespace)::anon', true],
+    ['app::net::entry(unsigned long)', false],
+  ]);
+});

@@ -228,6 +228,12 @@ static void write_summary(FILE *out, const struct lt_report *r)
                 lt_human_bytes(a, sizeof(a), r->live_bytes), r->live_blocks, plural(r->live_blocks),
                 r->allocations, plural((int64_t)r->allocations), r->frees, plural(r->frees),
                 lt_human_bytes(b, sizeof(b), r->peak_live_bytes));
+        /* Memory mapped with mmap is in no figure above: said beside them,
+         * or a JIT's 380 MiB of code would hide behind "live: 15 MiB". */
+        if (h->totals.mapped_bytes > 0)
+                fprintf(out, "mapped: %s of anonymous memory (mmap, not malloc); peak %s\n",
+                        short_bytes(a, sizeof(a), (uint64_t)h->totals.mapped_bytes),
+                        short_bytes(b, sizeof(b), (uint64_t)h->totals.peak_mapped_bytes));
 }
 
 /* Bytes without the exact figure, for totals that are only context. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import {
-  assertLeak, assertStatus, describeSites, frameAt, markers, prog, report, run, src, tmpdir, tracedEnv,
+  LEAKTRACE, assertLeak, assertStatus, describeSites, frameAt, markers, prog, report, run, src, tmpdir, tracedEnv,
 } from './lib.mjs';
 
 const MAPS = prog('maps');
@@ -40,6 +40,13 @@ test('mmap, mremap, munmap and mprotect: each site exact', (t) => {
   // Nothing else of the program's: the unmapped one and the reservations
   // (PROT_NONE, never opened where they lie) have no site.
   assert.equal(maps.length, 6, describeSites(maps));
+  // The text report says the mapped memory beside what malloc holds: at
+  // least the sites' 40 pages.
+  const text = run(LEAKTRACE, ['report', path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  assertStatus(text);
+  const mapped = /\nmapped: ([\d.]+) (KiB|MiB) of anonymous memory \(mmap, not malloc\); peak [\d.]+ (KiB|MiB)\n/.exec(text.stdout);
+  assert.ok(mapped, text.stdout.slice(0, 800));
+  assert.ok(Number(mapped[1]) * (mapped[2] === 'MiB' ? 1 << 20 : 1024) >= 40 * page, mapped[0]);
 });
 
 test('code mapped again from its file: its frames named as the original code', (t) => {

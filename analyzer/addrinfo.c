@@ -261,6 +261,25 @@ static void line_of(Dwfl_Module *dm, Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Addr bi
         at->line = lineno > 0 ? (unsigned)lineno : 0;
 }
 
+/* Whether ADDR is the C library's signal return trampoline (x86-64's
+ * __restore_rt: mov $15, %rax; syscall, rt_sigreturn), which a stripped
+ * libc names nowhere: the frame a handler returns to, as gdb shows it. */
+static bool signal_trampoline(Dwfl_Module *dm, uint64_t addr)
+{
+#if defined(__x86_64__)
+        static const unsigned char code[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+        Dwarf_Addr at = addr, bias;
+        Elf_Scn *scn = dwfl_module_address_section(dm, &at, &bias);
+        Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+        return d && d->d_buf && at + sizeof(code) <= d->d_size &&
+               !memcmp((const unsigned char *)d->d_buf + at, code, sizeof(code));
+#else
+        (void)dm;
+        (void)addr;
+        return false;
+#endif
+}
+
 int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_modindex *ix, uint64_t addr,
                      struct lt_addr_info *info)
 {
@@ -279,6 +298,8 @@ int lt_addrinfo_fill(Dwfl_Module *dm, struct lt_modindex *ix, uint64_t addr,
         }
         if (!sym)
                 sym = outer;
+        if (!sym && dm && !err && signal_trampoline(dm, addr))
+                sym = "<signal handler called>";
         struct lt_frame_info *f = err ? NULL : add_frame(info);
         if (!f)
                 return -ENOMEM;

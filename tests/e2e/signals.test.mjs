@@ -94,3 +94,18 @@ test('signal storm (SIGALRM from a thread every 20 us) with an allocating handle
   const live = handler.reduce((a, s) => a + s.live_blocks, 0);
   assert.equal(live, 0, `${live} blocks reported live at the handler's sites, all freed (${got.runs} handler runs)`);
 });
+
+// A handler's block: its stack goes through the C library's signal return
+// trampoline, named as gdb names it, then on into the code interrupted.
+test('a block kept by a signal handler: the trampoline named, the interrupted code below it', (t) => {
+  const dir = tmpdir(t);
+  const r = run(prog('sigleak'), [], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  assert.equal(r.stdout, 'kept\n');
+  const rep = report([path.join(dir, `leaktrace.${r.pid}.lt`)]);
+  const SL = src('sigleak.c');
+  const site = siteAt(rep, SL, markers(SL).LEAK.handler);
+  const names = site.frames.map((f) => f.function);
+  assert.deepEqual(names.slice(0, 2), ['on_usr1', '<signal handler called>'], names.join(' <- '));
+  assert.ok(names.indexOf('interrupted') > 1 && names.indexOf('main') > names.indexOf('interrupted'), names.join(' <- '));
+});

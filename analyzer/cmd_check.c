@@ -230,8 +230,9 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
         if (stepped && !failed) {
                 fprintf(out,
                         "%s: no verdict for %zu site%s that grew at fewer than %d ticks, the most "
-                        "(%s) at %s: the load lasted too few ticks to tell a leak from a cache "
-                        "that filled; load longer, or tick faster with LEAKTRACE_TICK_MS\n",
+                        "(%s) at %s: grown in a step or two and flat since, a cache that filled "
+                        "looks the same as a leak; a load that goes on (or a faster tick, "
+                        "LEAKTRACE_TICK_MS) tells them apart\n",
                         path, stepped, stepped == 1 ? "" : "s", LT_VERDICT_MIN_RISES,
                         lt_signed_bytes(g, sizeof(g), (double)big->verdict.growth_bytes),
                         big->where);

@@ -33,13 +33,17 @@ const TIMELINE_MAX = 256; /* samples kept; when full, every other one goes and t
 const TIMELINE_SITES = 16; /* sites whose live count a sample keeps: those with the most live timers */
 const NODE_MODULES = '/node_modules/';
 /*
- * Without LEAKTRACE_JS_GC, a process that ran this many ticks gets a full
+ * Without LEAKTRACE_JS_GC, a process that ran this many ticks and ends by
+ * process.exit() (a server stopped by its signal handler) gets a full
  * collection before its exit write: what it held at the end is then what
  * it retained, not garbage not collected yet (a server's Buffers of the
- * last requests, which `check` took for a leak). A short script is spared
- * its cost.
+ * last requests, which `check` took for a leak). Not one that ends by
+ * itself, its event loop empty: its module-level data is unreachable by
+ * then, and a collection would take back what it held through its run. A
+ * short script is spared the cost.
  */
 const GC_AUTO_TICKS = 5;
+let endedByItself = false; /* 'beforeExit' was emitted: the event loop emptied */
 
 // The options: one list, from which the environment is read.
 // [field, variable, default, parse (returns undefined for a bad value)]
@@ -975,7 +979,7 @@ function onExit() {
   try {
     const t = tracer;
     let gcDone = false;
-    if (t.opt.gc === true || (t.opt.gc === null && t.tickCount >= GC_AUTO_TICKS)) {
+    if (t.opt.gc === true || (t.opt.gc === null && t.tickCount >= GC_AUTO_TICKS && !endedByItself)) {
       t.aggregate(); /* drop what is gone before collecting, so we hold nothing dead */
       gcDone = t.collect();
     }
@@ -1031,6 +1035,7 @@ function watchExit() {
   /* A method named emit, as the frame it adds to a stack says. */
   const wrapped = {
     emit(event) {
+      if (event === 'beforeExit') endedByItself = true;
       if (event === 'exit' && emitWrapped === wrapped) {
         emitWrapped = null; /* once */
         onExit();

@@ -244,11 +244,16 @@ LT_TLS int lt_unwind_in_getattr;
  * program's own call of it, whose lock this call would wait for). */
 static LT_NOINLINE LT_COLD int find_stack(void)
 {
-        if (lt_unwind_in_getattr || !lt_real.pthread_getattr_np)
+        if (lt_unwind_in_getattr)
                 return -1;
+        /* The C library's, past our hook; before the hooks are resolved (a
+         * program of the unit tests, linked with this file alone), the
+         * symbol as it binds. */
+        int (*getattr)(pthread_t, pthread_attr_t *) =
+            lt_real.pthread_getattr_np ? lt_real.pthread_getattr_np : pthread_getattr_np;
         lt_stack_known = -1;
         pthread_attr_t a;
-        if (lt_real.pthread_getattr_np(pthread_self(), &a))
+        if (getattr(pthread_self(), &a))
                 return -1;
         void *addr;
         size_t size;

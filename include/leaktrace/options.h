@@ -54,7 +54,7 @@
           "nothing")                                                                           \
         X("JS_GC", "auto", NODE,                                                               \
           "1: a full garbage collection before the exit write; 0: none; unset: one when the "   \
-          "process ran 5 ticks or more")                                                         \
+          "process ran 5 ticks or more and ends by process.exit, not by itself")                \
         X("PRELOAD", "the one installed with leaktrace", COMMAND,                              \
           "the preload that `leaktrace run` uses")                                             \
         X("SOURCE_MAPS", "auto", COMMAND,                                                      \

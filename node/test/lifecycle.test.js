@@ -49,15 +49,20 @@ test('LEAKTRACE_JS_GC=1: a full GC before the exit write', (t) => {
   assert.equal(off.state.gc, false);
 });
 
-test('LEAKTRACE_JS_GC unset: a full GC before the exit write of a process that ran 5 ticks, none for a short one', (t) => {
+test('LEAKTRACE_JS_GC unset: a full GC before the exit write of a process that ran 5 ticks and called process.exit', (t) => {
   const dir = tmpdir(t);
-  const short = run(dir, LIFE, ['quiet', '10']);
+  const short = run(dir, LIFE, ['exitcb', '10']);
   assertOk(short);
   assert.equal(short.state.gc, false, 'ended before its first tick');
-  const ran = run(dir, LIFE, ['quiet', '400'], { env: { LEAKTRACE_TICK_MS: '20' } });
+  const ran = run(dir, LIFE, ['exitcb', '400'], { env: { LEAKTRACE_TICK_MS: '20' } });
   assertOk(ran);
-  assert.equal(ran.state.gc, true, 'ran about 20 ticks');
-  const off = run(dir, LIFE, ['quiet', '400'], { env: { LEAKTRACE_TICK_MS: '20', LEAKTRACE_JS_GC: '0' } });
+  assert.equal(ran.state.gc, true, 'ran about 20 ticks, then process.exit');
+  // Ended by itself, its event loop empty: its module's data is garbage by
+  // then, and what it held through its run would be taken back.
+  const natural = run(dir, LIFE, ['quiet', '400'], { env: { LEAKTRACE_TICK_MS: '20' } });
+  assertOk(natural);
+  assert.equal(natural.state.gc, false, 'ended by itself');
+  const off = run(dir, LIFE, ['exitcb', '400'], { env: { LEAKTRACE_TICK_MS: '20', LEAKTRACE_JS_GC: '0' } });
   assert.equal(off.state.gc, false);
 });
 

@@ -187,20 +187,56 @@ struct place {
 /* The inlined functions around pc, innermost first, each at its place,
  * which *at moves along: from the line of the code to the line of each call.
  * Returns the name of the function they were inlined into, or NULL. */
+/* The innermost DIE under PARENT whose code holds PC: a function, an
+ * inlined one or a block, looked for through the namespaces and types
+ * that hold functions. Returns 1 with *OUT, or 0. dwarf_getscopes() does
+ * not look inside namespaces (elfutils 0.188), where rustc puts every
+ * function; a C++ compiler puts their code at the unit's top. */
+static int innermost(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out, unsigned depth)
+{
+        Dwarf_Die child;
+        if (depth > 64 || dwarf_child(parent, &child) != 0)
+                return 0;
+        do {
+                switch (dwarf_tag(&child)) {
+                case DW_TAG_namespace:
+                case DW_TAG_module:
+                case DW_TAG_class_type:
+                case DW_TAG_structure_type:
+                case DW_TAG_union_type:
+                        if (innermost(&child, pc, out, depth + 1))
+                                return 1;
+                        break;
+                case DW_TAG_subprogram:
+                case DW_TAG_inlined_subroutine:
+                case DW_TAG_lexical_block:
+                        if (dwarf_haspc(&child, pc) > 0) {
+                                *out = child;
+                                innermost(&child, pc, out, depth + 1);
+                                return 1;
+                        }
+                        break;
+                default:
+                        break;
+                }
+        } while (dwarf_siblingof(&child, &child) == 0);
+        return 0;
+}
+
 static const char *inline_chain(Dwarf_Die *cu, Dwarf_Addr pc, struct lt_addr_info *info,
                                 struct place *at, int *err)
 {
         Dwarf_Die *scopes = NULL;
         int n = dwarf_getscopes(cu, pc, &scopes);
-        if (n <= 0) {
-                free(scopes);
-                return NULL;
-        }
         /* dwarf_getscopes() gives lexical scopes (an inlined function's
          * parents are those of its definition); the physical nesting, from
          * which the call sites come, is dwarf_getscopes_die()'s. */
-        Dwarf_Die inner = scopes[0];
+        Dwarf_Die inner;
+        if (n > 0)
+                inner = scopes[0];
         free(scopes);
+        if (n <= 0 && !innermost(cu, pc, &inner, 0))
+                return NULL;
         Dwarf_Die *chain = NULL;
         n = dwarf_getscopes_die(&inner, &chain);
         Dwarf_Files *files = NULL;

@@ -48,9 +48,14 @@ int lt_timeline_read(const struct lt_trace *t, struct lt_timeline *tl)
                 nlong = 0;
         struct colref refs[LT_HIST_COLS];
         size_t n = 0;
-        /* A point after the file's last update (a tick's own time, or the
-         * end) is a damaged one, as is a figure no process reaches. */
+        /* A point a day or more before the process started or after the
+         * file's last update (a tick's own time, or the end) is a damaged
+         * one, as is a figure no process reaches. A day: a clock set back
+         * or forward (a virtual machine resumed) is no damage, nor is a
+         * point written just before its update time, in a file being read
+         * while its process runs. */
         const struct lt_header *h = &t->hdr;
+        const uint64_t day = 86400ull * 1000000000ull;
         uint64_t last = h->end_ns > h->update_ns ? h->end_ns : h->update_ns;
         for (unsigned c = 0; c < LT_HIST_COLS; c++) {
                 if (c < LT_HIST_LONG ? c >= nlong : c - LT_HIST_LONG >= nrecent)
@@ -58,7 +63,7 @@ int lt_timeline_read(const struct lt_trace *t, struct lt_timeline *tl)
                 const struct lt_tick_rec *r = &t->ticks[c];
                 if (!r->time_ns)
                         continue;
-                if (r->time_ns < h->start_ns || (last && r->time_ns > last) ||
+                if (r->time_ns + day < h->start_ns || (last && r->time_ns > last + day) ||
                     !within(r->live_bytes, LT_HIST_MAX_BYTES) ||
                     !within(r->live_blocks, LT_HIST_MAX_COUNT) ||
                     !within(r->mapped_bytes, LT_HIST_MAX_BYTES) ||

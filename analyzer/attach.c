@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "inject.h"
 #include "leaktrace/format.h"
+#include "leaktrace/node_exe.h"
 #include "leaktrace/options.h"
 #include "trace.h"
 
@@ -322,8 +323,7 @@ static void js_attach(pid_t pid, const char *preload, const char *path, struct j
         if (n <= 0)
                 return;
         j->node[n] = '\0';
-        const char *base = strrchr(j->node, '/');
-        if (strncmp(base ? base + 1 : j->node, "node", 4) || !inspector_of(pid, j->host, sizeof(j->host), &j->port))
+        if (!lt_is_node_exe(j->node) || !inspector_of(pid, j->host, sizeof(j->host), &j->port))
                 return;
         if (js_files(preload, j->module, j->helper) < 0) {
                 fprintf(stderr, "leaktrace: JS timers not followed: node/leaktrace.js and "

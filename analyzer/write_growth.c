@@ -114,15 +114,25 @@ static bool retains(const struct lt_growth *g, const struct lt_timer_site *s)
         return false;
 }
 
-/* The sentence of timer leak T (growth.h), WHERE written by PUT. */
-static void write_timer_leak(FILE *out, const struct lt_timer_leak *t, const char *where,
-                             void (*put)(FILE *, const char *))
+/* The sentence of each timer leak of R's growth (growth.h) that has no
+ * retention sentence, between LEAD and "\n", places written by PUT. */
+static void write_timer_leaks(FILE *out, struct lt_report *r, const char *lead,
+                              void (*put)(FILE *, const char *))
 {
-        fprintf(out, "Repeating timers made steadily and never cleared: %" PRId64 " live %s timers at ",
-                t->live, lt_timer_kind_name(t->site->kind));
-        put(out, where);
-        fprintf(out, ", every %.0f ms, +%.0f a minute.", (double)t->site->interval_ns / 1e6,
-                t->per_min);
+        const struct lt_growth *g = r->growth;
+        char where[512];
+        for (size_t i = 0; i < g->ntleak; i++) {
+                const struct lt_timer_leak *t = &g->tleak[i];
+                if (retains(g, t->site))
+                        continue;
+                fprintf(out,
+                        "%sRepeating timers made steadily and never cleared: %" PRId64
+                        " live %s timers at ",
+                        lead, t->live, lt_timer_kind_name(t->site->kind));
+                put(out, where_str(where, sizeof(where), r, t->site));
+                fprintf(out, ", every %.0f ms, +%.0f a minute.\n",
+                        (double)t->site->interval_ns / 1e6, t->per_min);
+        }
 }
 
 static void put_plain(FILE *out, const char *s)
@@ -167,14 +177,7 @@ void lt_text_growth(FILE *out, struct lt_report *r, unsigned top)
                         g->nret - n == 1 ? "" : "s");
         if (!g->nret && g->node)
                 fputs("  No timer site's live count grew with the JS heap.\n", out);
-        for (size_t i = 0; i < g->ntleak; i++) {
-                if (retains(g, g->tleak[i].site))
-                        continue;
-                fputs("  ", out);
-                write_timer_leak(out, &g->tleak[i], where_str(where, sizeof(where), r, g->tleak[i].site),
-                                 put_plain);
-                putc('\n', out);
-        }
+        write_timer_leaks(out, r, "  ", put_plain);
 }
 
 static void json_double(FILE *out, const char *fmt, double v)
@@ -274,12 +277,5 @@ void lt_md_growth(FILE *out, struct lt_report *r, unsigned top)
                         g->nret - n, g->nret - n == 1 ? "" : "s");
         if (!g->nret && g->node)
                 fputs("\nNo timer site's live count grew with the JS heap.\n", out);
-        for (size_t i = 0; i < g->ntleak; i++) {
-                if (retains(g, g->tleak[i].site))
-                        continue;
-                putc('\n', out);
-                write_timer_leak(out, &g->tleak[i], where_str(where, sizeof(where), r, g->tleak[i].site),
-                                 put_code);
-                putc('\n', out);
-        }
+        write_timer_leaks(out, r, "\n", put_code);
 }

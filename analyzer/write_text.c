@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leaktrace/node_exe.h"
 #include "timers.h"
 #include "write_across.h"
 #include "write_growth.h"
@@ -118,7 +119,7 @@ void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead)
                 "%scovers only what was allocated after attach at %s: blocks allocated before "
                 "are unknown, and their frees are not counted%s",
                 lead, when,
-                !strncmp(exe, "node", 4) && !js
+                lt_is_node_exe(exe) && !js
                     ? "; JS timers were not followed (node's inspector was not open, or was on a "
                       "port of its choosing beside the program's own): they need node's inspector "
                       "on a known port (--inspect=127.0.0.1:9229) or a restart under `leaktrace "

@@ -107,9 +107,9 @@ void lt_record_alloc(void *p, size_t size, struct lt_caller from)
         uint32_t wblocks = 1;
         if (lt_sample_bytes && !lt_sample_weigh(size, &wbytes, &wblocks))
                 goto out;
-        if (lt_unlikely(__atomic_load_n(&lt_ticker_statm_wanted, __ATOMIC_RELAXED)) &&
-            __atomic_exchange_n(&lt_ticker_statm_wanted, 0, __ATOMIC_RELAXED))
-                lt_ticker_open_statm();
+        if (lt_unlikely(__atomic_load_n(&lt_ticker_proc_wanted, __ATOMIC_RELAXED)) &&
+            __atomic_exchange_n(&lt_ticker_proc_wanted, 0, __ATOMIC_RELAXED))
+                lt_ticker_open_proc();
         uint32_t id = lt_stack_here(0, &from);
         if (lt_unlikely(!id))
                 goto out;

@@ -16,7 +16,7 @@
  * frees of recorded ones still count, so the figures stay right. LT_FORKED:
  * a forked child whose own file is made at its first event. */
 enum { LT_OFF, LT_ON, LT_FORKED, LT_PAUSED, LT_STOPPED };
-extern int lt_recording;
+extern LT_HIDDEN int lt_recording;
 
 /* Makes a forked child's file. Returns 1 when recording goes on. */
 int lt_engine_forked_slow(void);

@@ -1,8 +1,13 @@
 /* The tracer's own descriptors: the trace file, the pipe libunwind opens
- * to test addresses before it reads them, /proc/self/statm (read at every
- * tick: opened once, as an open() in the tracer's thread could take the
- * number the program's dup2 asks for at that moment, which then fails with
- * EBUSY), and in node the perf map and its copy.
+ * to test addresses before it reads them, /proc/self/statm and cmdline
+ * (read at every tick: opened once, as an open() in the tracer's thread
+ * could take the number the program's dup2 asks for at that moment, which
+ * then fails with EBUSY, or the lowest free number the program's next
+ * open() expects), and in node the perf map and its copy. The tracer's
+ * thread opens no file at its ticks; it still does for work done once:
+ * node's perf map and its copy when they appear, libdw and the objects
+ * whose unwind rules a capture could not read itself (in a signal
+ * handler).
  *
  * They sit high, from LT_FD_FLOOR up (half the descriptor limit, at most
  * 1024), so that the program gets the numbers it would get untraced: 3
@@ -25,6 +30,7 @@ enum lt_fd_kind {
         LT_FD_UNW_READ,
         LT_FD_UNW_WRITE,
         LT_FD_STATM,
+        LT_FD_CMDLINE,
         LT_FD_PERFMAP_SRC,
         LT_FD_PERFMAP_COPY,
         LT_FD__COUNT

@@ -13,6 +13,10 @@
 #define LT_NOINLINE __attribute__((noinline))
 #define LT_COLD __attribute__((cold))
 #define LT_EXPORT __attribute__((visibility("default")))
+/* On the declaration of a variable the hooks read: -fvisibility=hidden
+ * covers definitions only, and an extern of unknown visibility is reached
+ * through the GOT (two instructions where one does, in every hook). */
+#define LT_HIDDEN __attribute__((visibility("hidden")))
 #define LT_TLS __thread __attribute__((tls_model("initial-exec")))
 #define LT_CACHELINE 64
 #define LT_ALIGNED __attribute__((aligned(LT_CACHELINE)))

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "leaktrace/options.h"
+#include "lt.h"
 
 #define LT_OPT_TYPE_INT long
 #define LT_OPT_TYPE_BOOL long
@@ -17,7 +18,7 @@ struct lt_options {
         uint64_t session;
 };
 
-extern struct lt_options lt_opt;
+extern LT_HIDDEN struct lt_options lt_opt;
 
 /* Reads the environment into lt_opt. A bad value gets one line on stderr
  * and the default. Allocates nothing. */

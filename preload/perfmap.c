@@ -98,10 +98,14 @@ static int open_source(void)
 {
         char path[64];
         source_path(path, sizeof(path));
+        /* Asked at every tick until node writes it: a failed open() holds
+         * a descriptor number for a moment too (fds.h), lstat() none. */
+        struct stat st;
+        if (lstat(path, &st) < 0)
+                return -errno;
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        struct stat st;
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
                 close(fd);
                 return -EPERM;

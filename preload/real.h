@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "lt.h"
+
 #define LT_REAL_FUNCS(X)                                                                       \
         X(malloc, void *, (size_t))                                                            \
         X(free, void, (void *))                                                                \
@@ -71,7 +73,7 @@ struct lt_real {
 #undef LT_X_FIELD
 };
 
-extern struct lt_real lt_real;
+extern LT_HIDDEN struct lt_real lt_real;
 
 /* Resolves every real function, once. While it runs, allocations that
  * dlsym itself makes are served from a small static pool. Returns 0, or
@@ -86,7 +88,7 @@ int lt_real_init_from(void *handle);
 
 /* The bootstrap pool, for allocations made while dlsym runs. */
 #define LT_BOOT_POOL_SIZE (64 * 1024)
-extern unsigned char lt_boot_pool[LT_BOOT_POOL_SIZE];
+extern LT_HIDDEN unsigned char lt_boot_pool[LT_BOOT_POOL_SIZE];
 void *lt_boot_alloc(size_t size, size_t align);
 size_t lt_boot_size(const void *p);
 

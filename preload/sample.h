@@ -15,7 +15,7 @@
 
 #include "lt.h"
 
-extern uint64_t lt_sample_bytes; /* 0: not sampling */
+extern LT_HIDDEN uint64_t lt_sample_bytes; /* 0: not sampling */
 extern LT_TLS int64_t lt_sample_left;
 
 /* Sets up sampling at mean interval `bytes` (0: off). Returns 0 or -ENOMEM. */
@@ -44,7 +44,7 @@ int lt_sample_weigh(size_t size, uint64_t *bytes, uint32_t *blocks);
  * only for sampled blocks, which are rare. */
 #define LT_SAMPLE_COUNT_BITS 20
 #define LT_SAMPLE_MAP_BITS 16
-extern uint64_t *lt_sample_map;
+extern LT_HIDDEN uint64_t *lt_sample_map;
 
 static inline uint32_t lt_sample_hash(uintptr_t p)
 {

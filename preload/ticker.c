@@ -41,44 +41,60 @@ static struct lt_history_state *hs(void)
         return &lt_tf.hdr->history;
 }
 
-/* /proc/self/statm, kept open (fds.h): opened on a thread of the
- * program's, never by the tracer's own, which asks for it again when the
- * program took it (or it is the parent's, after a fork) and meanwhile
- * gives the last figure read. */
-static _Atomic int statm = -1;
-static pid_t statm_pid;
+/* /proc/self/statm and /proc/self/cmdline, kept open (fds.h): opened on a
+ * thread of the program's, never by the tracer's own, which asks for them
+ * again when the program took one (or they are the parent's, after a
+ * fork) and meanwhile gives the last figure read. */
+static _Atomic int statm = -1, cmdline = -1;
+static pid_t proc_pid;
 static uint64_t last_rss;
-int lt_ticker_statm_wanted;
+int lt_ticker_proc_wanted;
 
-static void open_statm(void);
+static void open_proc_files(void);
 
-void lt_ticker_open_statm(void)
+void lt_ticker_open_proc(void)
 {
-        LT_NO_CANCEL(open_statm()); /* open and close: cancellation points */
+        LT_NO_CANCEL(open_proc_files()); /* open and close: cancellation points */
 }
 
-static void open_statm(void)
+static void open_one(_Atomic int *at, enum lt_fd_kind kind, const char *path)
 {
-        int fd = atomic_load(&statm);
-        if (fd >= 0 && lt_fd_still(LT_FD_STATM)) {
-                if (statm_pid == getpid())
+        int fd = atomic_load(at);
+        if (fd >= 0 && lt_fd_still(kind)) {
+                if (proc_pid == getpid())
                         return;
-                lt_fd_release(LT_FD_STATM); /* the parent's, inherited */
+                lt_fd_release(kind); /* the parent's, inherited */
                 close(fd);
         }
-        fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-        statm_pid = getpid();
-        atomic_store(&statm, fd < 0 ? -1 : lt_fd_adopt(fd, LT_FD_STATM));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        atomic_store(at, fd < 0 ? -1 : lt_fd_adopt(fd, kind));
+}
+
+static void open_proc_files(void)
+{
+        open_one(&statm, LT_FD_STATM, "/proc/self/statm");
+        open_one(&cmdline, LT_FD_CMDLINE, "/proc/self/cmdline");
+        proc_pid = getpid();
+}
+
+/* The descriptor of that kind when it is still this process's, or -1 with
+ * the files asked for again. */
+static int proc_file(_Atomic int *at, enum lt_fd_kind kind)
+{
+        int fd = atomic_load(at);
+        if (fd < 0 || proc_pid != getpid() || !lt_fd_still(kind)) {
+                __atomic_store_n(&lt_ticker_proc_wanted, 1, __ATOMIC_RELAXED);
+                return -1;
+        }
+        return fd;
 }
 
 static uint64_t read_rss(void)
 {
         char buf[128];
-        int fd = atomic_load(&statm);
-        if (fd < 0 || statm_pid != getpid() || !lt_fd_still(LT_FD_STATM)) {
-                __atomic_store_n(&lt_ticker_statm_wanted, 1, __ATOMIC_RELAXED);
+        int fd = proc_file(&statm, LT_FD_STATM);
+        if (fd < 0)
                 return last_rss;
-        }
         ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
         if (n <= 0)
                 return last_rss;
@@ -217,8 +233,9 @@ static void tick(uint32_t snapshot, struct lt_tick_rec *out)
         /* The threads' batched totals can trail the sum of the sites. */
         if (t.live_bytes > hdr->totals.peak_live_bytes)
                 hdr->totals.peak_live_bytes = t.live_bytes;
-        if (!snapshot)
-                lt_tf_refresh_cmdline();
+        int cmd_fd = snapshot ? -1 : proc_file(&cmdline, LT_FD_CMDLINE);
+        if (cmd_fd >= 0)
+                lt_tf_refresh_cmdline(cmd_fd);
         t.time_ns = lt_now_ns();
         t.tick = h->ticks;
         t.rss = read_rss();
@@ -439,7 +456,7 @@ int lt_ticker_start(void)
                 h->period = 1;
         hdr->sections[LT_SEC_TIMELINE].count = LT_HIST_COLS;
         h->pid_alive = (uint32_t)getpid();
-        lt_ticker_open_statm();
+        lt_ticker_open_proc();
 
         sigset_t all, old;
         sigfillset(&all);

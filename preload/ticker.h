@@ -6,15 +6,17 @@
 #ifndef LT_TICKER_H
 #define LT_TICKER_H
 
+#include "lt.h"
+
 /* Prepares the tables and starts the thread. Returns 0 or -errno (then the
  * process is traced without a timeline). */
 int lt_ticker_start(void);
 
-/* Set when /proc/self/statm must be opened again, on a thread of the
- * program's (see ticker.c): the one that clears it calls
- * lt_ticker_open_statm(). */
-extern int lt_ticker_statm_wanted;
-void lt_ticker_open_statm(void);
+/* Set when /proc/self/statm or cmdline must be opened again, on a thread
+ * of the program's (see ticker.c): the one that clears it calls
+ * lt_ticker_open_proc(). */
+extern LT_HIDDEN int lt_ticker_proc_wanted;
+void lt_ticker_open_proc(void);
 
 /* Ends the background thread and waits for it (up to 3 s): before a
  * seccomp filter for every thread, or unshare(CLONE_NEWUSER), which the

@@ -71,22 +71,31 @@ static size_t page_align(size_t n)
         return (n + pg - 1) & ~(pg - 1);
 }
 
+/* Up to SIZE bytes of FD from its start. Returns how many, or -errno. */
+static ssize_t read_fd(int fd, char *buf, size_t size)
+{
+        size_t got = 0;
+        while (got < size) {
+                ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && !got)
+                        return -errno;
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
+        }
+        return (ssize_t)got;
+}
+
 static ssize_t read_file(const char *path, char *buf, size_t size)
 {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        size_t got = 0;
-        while (got < size) {
-                ssize_t n = read(fd, buf + got, size - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                got += (size_t)n;
-        }
+        ssize_t got = read_fd(fd, buf, size);
         close(fd);
-        return (ssize_t)got;
+        return got;
 }
 
 /* Field 22 of /proc/self/stat: when the process started, in clock ticks
@@ -346,12 +355,13 @@ static int check_dir(void)
         return 0;
 }
 
-/* The command line, as /proc/self/cmdline has it now, into BUF
- * (LT_CMDLINE_MAX bytes, zeroed past it). Returns its length, or 0 when
- * it cannot be read. */
-static ssize_t cmdline_now(char *buf)
+/* The command line, as /proc/self/cmdline (open as FD, or by its path
+ * when FD is -1) has it now, into BUF (LT_CMDLINE_MAX bytes, zeroed past
+ * it). Returns its length, or 0 when it cannot be read. */
+static ssize_t cmdline_now(char *buf, int fd)
 {
-        ssize_t n = read_file("/proc/self/cmdline", buf, LT_CMDLINE_MAX);
+        ssize_t n = fd >= 0 ? read_fd(fd, buf, LT_CMDLINE_MAX)
+                            : read_file("/proc/self/cmdline", buf, LT_CMDLINE_MAX);
         if (n <= 0)
                 return 0;
         if (buf[n - 1] != '\0') { /* cut: end it */
@@ -386,16 +396,16 @@ static void set_cmdline(struct lt_header *h, const char *buf, ssize_t n)
 static void read_cmdline(struct lt_header *h)
 {
         char buf[LT_CMDLINE_MAX];
-        ssize_t n = cmdline_now(buf);
+        ssize_t n = cmdline_now(buf, -1);
         if (n > 0)
                 set_cmdline(h, buf, n);
 }
 
-void lt_tf_refresh_cmdline(void)
+void lt_tf_refresh_cmdline(int fd)
 {
         struct lt_header *h = lt_tf.hdr;
         char buf[LT_CMDLINE_MAX];
-        ssize_t n = h ? cmdline_now(buf) : 0;
+        ssize_t n = h ? cmdline_now(buf, fd) : 0;
         if (n > 0 && ((uint32_t)n != h->cmdline_len || memcmp(buf, h->cmdline, (size_t)n)))
                 set_cmdline(h, buf, n);
 }

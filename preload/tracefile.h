@@ -18,7 +18,7 @@ struct lt_tf {
         char path[LT_PATH_MAX];
 };
 
-extern struct lt_tf lt_tf;
+extern LT_HIDDEN struct lt_tf lt_tf;
 
 /* Set in the tracer's own thread: it never opens the trace file again when
  * the program took its descriptor. An open() there takes the lowest free
@@ -77,10 +77,11 @@ int lt_tf_materialize(void);
 
 uint64_t lt_now_ns(void);
 
-/* The header's command line made what /proc/self/cmdline says now, when it
- * changed: a title the process gave itself (nginx's "worker process", set
- * after the fork whose copy of the file had the master's). */
-void lt_tf_refresh_cmdline(void);
+/* The header's command line made what /proc/self/cmdline (open as FD, the
+ * tracer's own: see fds.h) says now, when it changed: a title the process
+ * gave itself (nginx's "worker process", set after the fork whose copy of
+ * the file had the master's). */
+void lt_tf_refresh_cmdline(int fd);
 
 /* The path of a file beside the trace: its path with ".lt" replaced by
  * SUFFIX ("" gives the stem). Returns the length, or 0 when it does not fit

@@ -83,6 +83,25 @@ for (const mode of ['raw', 'dup2']) {
   });
 }
 
+// The tracer's thread, ticking every 10 ms, opens no file: one would take
+// the lowest free number, which the program's next open() gets untraced,
+// or one its dup2 asks for (EBUSY), and its close would close the
+// program's file of that number the round after.
+test('descriptors taken and given back in 1000 rounds while the tracer ticks: each number as untraced', (t) => {
+  const dir = tmpdir(t);
+  const input = path.join(dir, 'in.txt');
+  fs.writeFileSync(input, INPUT);
+  const r = run('prlimit', ['--nofile=1024:1024', '--', 'env', `LD_PRELOAD=${PRELOAD}`, `LEAKTRACE_DIR=${dir}`,
+    'LEAKTRACE_TICK_MS=10', HOSTILE, 'rounds', '1000', input], { env: cleanEnv(), cwd: dir });
+  assertStatus(r);
+  assert.equal(r.stdout, '1000 rounds\n');
+  assert.deepEqual(lines(r.stderr), [], 'nothing on stderr');
+  const rep = report([path.join(dir, traceFiles(dir)[0])], ['--top', '0']);
+  assertLeak(siteAt(rep, HOSTILE_C, MARK.LEAK.round), 1000, 64, 'a block a round');
+  assert.ok(rep.timeline.length >= 2 && rep.timeline.every((p) => p.rss > 0),
+    `ticks read /proc/self/statm: ${JSON.stringify(rep.timeline.map((p) => p.rss))}`);
+});
+
 function onAltStack(t, size) {
   const dir = tmpdir(t);
   const plain = hostile(dir, ['altstack', String(size), '20'], false);

@@ -15,6 +15,13 @@
  *                             in a SIGUSR1 handler, makes 512 distinct
  *                             stacks, copies IN to OUT after "data:", and
  *                             allocates in the handler again.
+ *   hostile rounds N IN       N rounds of: every descriptor from 3 up
+ *                             closed (close_range), IN opened (it must be
+ *                             3), a block kept, /dev/null put on 4 to 255
+ *                             by dup2 (each must succeed) and all closed
+ *                             again. A tracer's thread that opened a file
+ *                             meanwhile would take 3 or a number dup2 asks
+ *                             for (EBUSY). Prints the rounds done.
  *   hostile altstack SIZE N   a SIGUSR1 handler on an alternate stack of
  *                             SIZE bytes allocates N times.
  *   hostile stderr FILE       closes stderr, opens FILE in its place (as
@@ -156,6 +163,29 @@ static int fds(const char *mode, const char *in_path, const char *out_path)
         return 0;
 }
 
+static int rounds(int n, const char *in_path)
+{
+        static void *blocks[4096];
+        if (n < 1 || n > 4096)
+                die("hostile: 1 to 4096 rounds\n");
+        for (int i = 0; i < n; i++) {
+                if (close_range(3, ~0u, 0))
+                        die("hostile: close_range: %s\n", strerror(errno));
+                int in = open(in_path, O_RDONLY);
+                if (in != 3)
+                        die("hostile: round %d: %s opened as %d\n", i, in_path, in);
+                if (!(blocks[i] = malloc(64))) /* LEAK: round */
+                        die("hostile: malloc failed\n");
+                for (int fd = 4; fd < 256; fd++)
+                        if (dup2(in, fd) != fd)
+                                die("hostile: round %d: dup2 onto %d: %s\n", i, fd, strerror(errno));
+                for (int fd = 3; fd < 256; fd++)
+                        close(fd);
+        }
+        say("%d rounds\n", n);
+        return 0;
+}
+
 static int altstack(size_t size, int n)
 {
         stack_t ss = { .ss_sp = malloc(size), .ss_size = size }; /* LEAK: altstack */
@@ -221,8 +251,11 @@ int main(int argc, char **argv)
                 return file_on_stderr(argv[2]);
         if (argc == 5 && !strcmp(argv[1], "fds"))
                 return fds(argv[2], argv[3], argv[4]);
+        if (argc == 4 && !strcmp(argv[1], "rounds"))
+                return rounds(atoi(argv[2]), argv[3]);
         if (argc == 4 && !strcmp(argv[1], "altstack"))
                 return altstack((size_t)atol(argv[2]), atoi(argv[3]));
-        die("usage: hostile fds loop|closefrom|close_range|raw|dup2 IN OUT | hostile altstack SIZE N | "
+        die("usage: hostile fds loop|closefrom|close_range|raw|dup2 IN OUT | hostile rounds N IN | "
+            "hostile altstack SIZE N | "
             "hostile stderr FILE | hostile proctitle\n");
 }

@@ -191,13 +191,9 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
                         if (!hd->drops[k] || (k == LT_DROP_TIMERS_FULL && b->max_timers < 0))
                                 continue;
                         fprintf(out,
-                                "%s: cannot pass: %" PRIu64 " %s not recorded (%s): what was lost "
-                                "may hold a leak\n",
-                                path, hd->drops[k],
-                                k == LT_DROP_TIMERS_FULL     ? "timers"
-                                : k == LT_DROP_MAPPINGS_FULL ? "mappings"
-                                                             : "allocations",
-                                lt_drop_text(k));
+                                "%s: cannot pass: %" PRIu64 " %s (%s): what was lost may hold a "
+                                "leak\n",
+                                path, hd->drops[k], lt_drop_what(k), lt_drop_text(k));
                         *unjudged = 1;
                         return failed;
                 }

@@ -95,18 +95,69 @@ static void human(char *buf, size_t size, double v)
         snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
+/* The live figures now, the sum of the sites' (the header's totals are
+ * added by each thread 64 KiB at a time): the file mapped whole, as it is
+ * now. Returns 0, or -1 when it cannot be read so (then the totals do). */
+static int live_now(const char *path, uint32_t version, int64_t *bytes, int64_t *blocks)
+{
+        const struct lt_layout *lay = lt_layout_of(version);
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        struct stat st;
+        if (!lay || fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            (uint64_t)st.st_size < lay->header_size) {
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        size_t size = (size_t)st.st_size;
+        const char *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+        close(fd);
+        if (m == MAP_FAILED)
+                return -1;
+        const struct lt_header *h = (const struct lt_header *)m;
+        const struct lt_section *s = &h->sections[LT_SEC_STACKS];
+        uint64_t n = __atomic_load_n(&s->count, __ATOMIC_ACQUIRE);
+        int rc = s->rec_size == sizeof(struct lt_stack_rec) && s->base &&
+                         !(s->base & (s->base - 1))
+                     ? 0
+                     : -1;
+        int64_t b = 0, k = 0;
+        for (uint64_t i = 0; !rc && i < n; i++) {
+                uint64_t within;
+                unsigned c = lt_chunk_of(i, s->base, lay->chunk_lg, &within);
+                uint64_t off = c < lay->max_chunks ? lt_chunk_off(h, LT_SEC_STACKS, c) : 0;
+                off += within * sizeof(struct lt_stack_rec);
+                if (off < lay->header_size || off > size - sizeof(struct lt_stack_rec)) {
+                        rc = -1; /* a chunk added since the map, or a damaged file */
+                        break;
+                }
+                const struct lt_stack_rec *r = (const struct lt_stack_rec *)(m + off);
+                b += __atomic_load_n(&r->live_bytes, __ATOMIC_RELAXED);
+                k += __atomic_load_n(&r->live_blocks, __ATOMIC_RELAXED);
+        }
+        munmap((void *)m, size);
+        if (!rc) {
+                *bytes = b;
+                *blocks = k;
+        }
+        return rc;
+}
+
 static void print_status(const char *path, const struct lt_header *h)
 {
         const char *cmd = h->cmdline_len ? h->cmdline : "?";
         uint32_t state = h->history.state < LT_STATE__COUNT ? h->history.state : LT_STATE_OFF;
+        int64_t bytes = h->totals.live_bytes, blocks = h->totals.live_blocks;
+        int exact = live_now(path, h->version, &bytes, &blocks) == 0;
         char live[32];
-        human(live, sizeof(live), (double)h->totals.live_bytes);
+        human(live, sizeof(live), (double)bytes);
         printf("pid %u (%s): %s\n", h->pid, cmd, state_names[state]);
         printf("file: %s\n", path);
-        printf("live: %s in %lld blocks, %llu stacks, %llu OS timers made%s\n", live,
-               (long long)h->totals.live_blocks,
-               (unsigned long long)h->sections[LT_SEC_STACKS].count,
-               (unsigned long long)h->sections[LT_SEC_TIMERS].count,
+        unsigned long long timers = h->sections[LT_SEC_TIMERS].count;
+        printf("live: %s%s in %lld block%s, %llu stacks, %llu OS timer%s made%s\n",
+               exact ? "" : "about ", live, (long long)blocks, blocks == 1 ? "" : "s",
+               (unsigned long long)h->sections[LT_SEC_STACKS].count, timers,
+               timers == 1 ? "" : "s",
                lt_is_node_exe(h->exe) ? " (JS timers: in the report)" : "");
         printf("timeline: %u ticks of %u ms, %llu snapshots\n", h->history.ticks,
                h->history.tick_ms, (unsigned long long)h->sections[LT_SEC_SNAPSHOTS].count);

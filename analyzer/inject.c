@@ -31,6 +31,8 @@
 #include <gelf.h>
 #include <libunwind-ptrace.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -157,10 +159,34 @@ int lt_inject_check(pid_t pid, char *why, size_t size)
                          (int)pid, strerror(-err));
                 return err;
         }
+        char threads[32];
         if (state[0] == 'Z' || state[0] == 'X') {
+                /* The leader alone is a zombie once the main thread called
+                 * pthread_exit(); the others run on. */
+                if (status_field(pid, "Threads", threads, sizeof(threads)) == 0 &&
+                    atoi(threads) > 1) {
+                        snprintf(why, size,
+                                 "process %d: its main thread has exited (pthread_exit) while %d "
+                                 "others run on; attach works through the main thread: start "
+                                 "the program under leaktrace run instead",
+                                 (int)pid, atoi(threads) - 1);
+                        return -ESRCH;
+                }
                 snprintf(why, size, "process %d has exited (a zombie its parent did not reap)",
                          (int)pid);
                 return -ESRCH;
+        }
+        /* Strict mode kills the process at any call but read, write and
+         * exit: the first of attach's (openat, mmap) would. Filters are
+         * read once the threads are seized (seccomp_check()). */
+        char seccomp[32];
+        if (status_field(pid, "Seccomp", seccomp, sizeof(seccomp)) == 0 && atoi(seccomp) == 1) {
+                snprintf(why, size,
+                         "process %d runs in seccomp strict mode, which would kill it at the "
+                         "first call attach makes in it; start the program under leaktrace run "
+                         "instead",
+                         (int)pid);
+                return -EPERM;
         }
         if (status_field(pid, "TracerPid", tracer, sizeof(tracer)) == 0 && atoi(tracer) != 0) {
                 char comm[64];
@@ -288,6 +314,76 @@ static void release_all(struct ctx *c)
                 t->stopped = 0;
         }
         c->n = 0;
+}
+
+/* What a seccomp filter's program can answer that ends or signals the
+ * process: NULL when none of its returns does. An action taken from the
+ * accumulator is computed at run time: taken as the worst. */
+static const char *fatal_action(const struct sock_filter *prog, long n)
+{
+        for (long i = 0; i < n; i++) {
+                if (BPF_CLASS(prog[i].code) != BPF_RET)
+                        continue;
+                if (BPF_RVAL(prog[i].code) != BPF_K)
+                        return "an action computed as it runs";
+                switch (prog[i].k & SECCOMP_RET_ACTION_FULL) {
+                case SECCOMP_RET_KILL_PROCESS:
+                        return "killing the process";
+                case SECCOMP_RET_KILL_THREAD:
+                        return "killing the thread";
+                case SECCOMP_RET_TRAP:
+                        return "SIGSYS";
+                }
+        }
+        return NULL;
+}
+
+/* Refuses a process any thread of which runs under a seccomp filter that
+ * can kill it or send it SIGSYS: attach makes system calls in it (openat
+ * and mmap in dlopen, then the tracer's own, on every thread), and one the
+ * filter does not allow would end the program. A filter that answers only
+ * with errors (a container's, commonly) is no danger: attach then fails,
+ * and says so. Returns 0 or -EPERM (said in c->why). */
+static int seccomp_check(struct ctx *c)
+{
+        for (size_t i = 0; i < c->n; i++) {
+                const struct thread *t = &c->t[i];
+                char mode[32];
+                if (t->gone || status_field(t->tid, "Seccomp", mode, sizeof(mode)) < 0 ||
+                    atoi(mode) == 0)
+                        continue;
+                for (long k = 0;; k++) {
+                        long n = ptrace(PTRACE_SECCOMP_GET_FILTER, t->tid, (void *)k, NULL);
+                        if (n < 0 && errno == ENOENT && k > 0)
+                                break;
+                        struct sock_filter *prog = n > 0 && n <= BPF_MAXINSNS
+                                                           ? calloc((size_t)n, sizeof(*prog))
+                                                           : NULL;
+                        if (!prog || ptrace(PTRACE_SECCOMP_GET_FILTER, t->tid, (void *)k, prog) != n) {
+                                int e = n < 0 ? errno : prog ? errno : ENOMEM;
+                                free(prog);
+                                say(c, "process %d runs under a seccomp filter that leaktrace "
+                                       "cannot read (%s%s), and one that kills at a call attach "
+                                       "makes would kill the program; start it under leaktrace "
+                                       "run instead",
+                                    (int)c->pid, strerror(e), e == EACCES || e == EPERM
+                                                                  ? ": reading it needs CAP_SYS_ADMIN"
+                                                                  : "");
+                                return -EPERM;
+                        }
+                        const char *fatal = fatal_action(prog, n);
+                        free(prog);
+                        if (fatal) {
+                                say(c, "process %d runs under a seccomp filter that answers some "
+                                       "system calls with %s: one that attach makes in it "
+                                       "could end the program; start it under leaktrace run "
+                                       "instead",
+                                    (int)c->pid, fatal);
+                                return -EPERM;
+                        }
+                }
+        }
+        return 0;
 }
 
 /* Seizes and stops every thread, listing /proc/PID/task again until no new
@@ -761,6 +857,8 @@ int lt_inject(pid_t pid, const char *lib, const char *opts, int *entry_rc, char 
                 if (round)
                         sleep_ms(20);
                 err = seize_all(&c);
+                if (!err)
+                        err = seccomp_check(&c);
                 if (!err && c.mem < 0 && (c.mem = open(mem, O_RDWR | O_CLOEXEC)) < 0) {
                         say(&c, "cannot open %s (%s)", mem, strerror(errno));
                         err = -errno;

@@ -320,7 +320,7 @@ int lt_js_load(const char *path, struct lt_js_state *js, char *why, size_t len)
 {
         struct ctx c = {why, len};
         memset(js, 0, sizeof(*js));
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
                 int err = -errno;
                 snprintf(why, len, "cannot open: %s", strerror(-err));

@@ -165,14 +165,13 @@ static int set_environment(const char *preload, const char *dir, uint64_t sessio
         return err;
 }
 
-/* Runs argv as a child, waiting as a shell does: the terminal's SIGINT and
- * SIGQUIT are for the child; SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to
- * run are passed to it. Returns its wait status, or -errno when it
- * could not be started (said on stderr). *pid gets the child's pid. */
-/* Signals sent to `leaktrace run` alone (a service manager's SIGTERM, a
- * script's kill) are the program's: passed on, so that it can end cleanly
- * and its trace is complete. SIGINT and SIGQUIT from a terminal reach the
- * program by its process group already, and are not sent twice. */
+/* Signals sent to `leaktrace run` (a service manager's SIGTERM, a script's
+ * kill, a test harness's SIGINT) are the program's: passed on, so that it
+ * can end cleanly and its trace is complete. SIGINT and SIGQUIT from the
+ * terminal (Ctrl-C, Ctrl-\) reach the program by its process group
+ * already, and are not sent twice: the kernel sends those (SI_KERNEL), a
+ * process sends the others. A kill of the whole group (kill -INT -PGID)
+ * is sent by a process too, and reaches the program twice. */
 static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 #define NFORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
 static volatile pid_t forward_to;
@@ -185,18 +184,34 @@ static void forward(int sig)
         errno = saved;
 }
 
+static void forward_sent(int sig, siginfo_t *info, void *ctx)
+{
+        (void)ctx;
+        if (info->si_code != SI_KERNEL)
+                forward(sig);
+}
+
+/* Runs argv as a child, waiting as a shell does. Returns its wait status,
+ * or -errno when it could not be started (said on stderr). *pid gets the
+ * child's pid. */
 static int spawn(char **argv, pid_t *pid)
 {
         int pfd[2];
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
-        struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
+        struct sigaction sent = {.sa_sigaction = forward_sent, .sa_flags = SA_RESTART | SA_SIGINFO},
+                         old_int, old_quit;
         struct sigaction fwd = {.sa_handler = forward, .sa_flags = SA_RESTART},
                          old_fwd[NFORWARDED];
-        sigemptyset(&ign.sa_mask);
+        sigemptyset(&sent.sa_mask);
         sigemptyset(&fwd.sa_mask);
-        sigaction(SIGINT, &ign, &old_int);
-        sigaction(SIGQUIT, &ign, &old_quit);
+        /* Ignored before (nohup, a shell's background job): stay so. */
+        sigaction(SIGINT, NULL, &old_int);
+        sigaction(SIGQUIT, NULL, &old_quit);
+        struct sigaction ign = {.sa_handler = SIG_IGN};
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGINT, old_int.sa_handler == SIG_IGN ? &ign : &sent, NULL);
+        sigaction(SIGQUIT, old_quit.sa_handler == SIG_IGN ? &ign : &sent, NULL);
         for (size_t i = 0; i < NFORWARDED; i++)
                 sigaction(forwarded[i], NULL, &old_fwd[i]);
         fflush(NULL);
@@ -336,7 +351,11 @@ static void describe(FILE *out, const struct found *f)
                 strcpy(cmd + 69, "...");
         fprintf(out, "  %s  pid %" PRIu32 "  %s  %s live  %s\n", f->path, t.hdr.pid,
                 cmd ? cmd : "?", lt_human_bytes(size, sizeof(size), live),
-                lt_trace_complete(&t) ? "complete" : "did not exit cleanly");
+                lt_trace_complete(&t)          ? "complete"
+                : t.hdr.flags & LT_F_EXITED    ? "exited past the tracer's hooks"
+                : t.hdr.flags & LT_F_SIGNALED  ? "killed"
+                : lt_still_running(&t.hdr)     ? "still running"
+                                               : "did not exit cleanly");
         free(cmd);
         lt_trace_free(&t);
 }
@@ -436,9 +455,10 @@ static const char *never_preloaded(const char *path)
         return why;
 }
 
-/* The command was killed by SIG: its last image's file, which could not
- * say so itself, says it now. */
-static void mark_signaled(struct found *f, ssize_t n, pid_t child, int sig)
+/* The command was killed by a signal, or exited past the tracer's hooks
+ * (the exit system call): its last image's file, which could
+ * not say so itself, says it now, with the signal or the status. */
+static void mark_ended(struct found *f, ssize_t n, pid_t child, int wstatus)
 {
         struct found *last = NULL;
         for (ssize_t i = 0; i < n; i++)
@@ -450,7 +470,9 @@ static void mark_signaled(struct found *f, ssize_t n, pid_t child, int sig)
         int fd = open(last->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return;
-        uint32_t flags = last->hdr.flags | LT_F_SIGNALED, status = (uint32_t)sig;
+        uint32_t flags = last->hdr.flags |
+                         (WIFSIGNALED(wstatus) ? LT_F_SIGNALED : LT_F_EXITED | LT_F_STATUS);
+        uint32_t status = (uint32_t)(WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus));
         if (pwrite(fd, &status, sizeof(status), offsetof(struct lt_header, exit_status)) ==
             (ssize_t)sizeof(status))
                 pwrite(fd, &flags, sizeof(flags), offsetof(struct lt_header, flags));
@@ -467,8 +489,8 @@ static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t 
                         strerror((int)-n));
                 return;
         }
-        if (WIFSIGNALED(status))
-                mark_signaled(f, n, child, WTERMSIG(status));
+        if (WIFSIGNALED(status) || WIFEXITED(status))
+                mark_ended(f, n, child, status);
         char file[PATH_MAX];
         const char *why = n == 0 && command_file(cmd, file) == 0 ? never_preloaded(file) : NULL;
         if (why) {

@@ -57,7 +57,9 @@ static int nomem(struct loader *l)
 static int read_all(const char *path, unsigned char **out, size_t *out_size, char *why,
                     size_t why_len)
 {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: a FIFO named *.lt must not hold the command until a
+         * writer comes (it is said not to be a regular file below). */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
                 int err = -errno;
                 snprintf(why, why_len, "cannot open: %s", strerror(-err));
@@ -480,9 +482,14 @@ void lt_trace_free(struct lt_trace *t)
 
 int lt_trace_peek(const char *path, struct lt_header *h)
 {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EINVAL;
+        }
         ssize_t n = pread(fd, h, sizeof(*h), 0);
         int err = n < 0 ? -errno : 0;
         close(fd);

@@ -59,8 +59,21 @@ static inline int lt_trace_complete(const struct lt_trace *t)
         return (t->hdr.flags & (LT_F_COMPLETE | LT_F_EXEC)) != 0;
 }
 
+/* Whether the process ended by itself: complete, or exited past the
+ * tracer's hooks (its figures then as of its last update). */
+static inline int lt_trace_ended(const struct lt_trace *t)
+{
+        return lt_trace_complete(t) || (t->hdr.flags & LT_F_EXITED);
+}
+
 /* Field 22 of /proc/PID/stat (when it started), to tell the process from a
  * later one that got its pid; 0 when it cannot be read. */
 unsigned long long lt_start_time_of(pid_t pid);
+
+/* Whether the process of H runs still: its pid, started when it did. */
+static inline int lt_still_running(const struct lt_header *h)
+{
+        return h->proc_start && h->pid && lt_start_time_of((pid_t)h->pid) == h->proc_start;
+}
 
 #endif

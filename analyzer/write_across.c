@@ -33,8 +33,13 @@ static const char *ending(const struct lt_header *h, char *buf, size_t len)
                 snprintf(buf, len, "exited");
         else if (h->flags & LT_F_EXEC)
                 snprintf(buf, len, "replaced by exec");
+        else if (h->flags & LT_F_EXITED)
+                snprintf(buf, len, "exit status %" PRIu32 " (unseen: figures as of its last update)",
+                         h->exit_status);
         else if (h->flags & LT_F_SIGNALED)
                 snprintf(buf, len, "killed by signal %" PRIu32, h->exit_status);
+        else if (lt_still_running(h))
+                snprintf(buf, len, "still running");
         else
                 snprintf(buf, len, "did not exit cleanly");
         return buf;

@@ -331,8 +331,8 @@ void lt_json_process_history(FILE *out, const struct lt_report *r)
         if (!tl->n)
                 fputs("\"no timeline in this trace\"", out);
         else if (tl->n < LT_VERDICT_MIN_POINTS)
-                fprintf(out, "\"history too short: %zu points, %d needed\"", tl->n,
-                        LT_VERDICT_MIN_POINTS);
+                fprintf(out, "\"history too short: %zu point%s, %d needed\"", tl->n,
+                        tl->n == 1 ? "" : "s", LT_VERDICT_MIN_POINTS);
         else if (tl->recent_only)
                 fputs("\"read while the history was being thinned: recent points only\"", out);
         else
@@ -377,7 +377,8 @@ int lt_text_verdicts(FILE *out, struct lt_report *r)
         fprintf(out, ", %zu cache%s, %zu transient, %zu unclear", h->verdicts[LT_VERDICT_CACHE],
                 h->verdicts[LT_VERDICT_CACHE] == 1 ? "" : "s", h->verdicts[LT_VERDICT_TRANSIENT],
                 h->verdicts[LT_VERDICT_UNCLEAR]);
-        fprintf(out, " (history: %zu points over %.1f s, tick %" PRIu32 " ms%s)\n", tl->n, span,
+        fprintf(out, " (history: %zu point%s over %.1f s, tick %" PRIu32 " ms%s)\n", tl->n,
+                tl->n == 1 ? "" : "s", span,
                 t->hdr.history.tick_ms,
                 t->hdr.sample_bytes ? "; sampled: growths are estimates" : "");
         if (tl->recent_only)

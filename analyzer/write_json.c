@@ -263,6 +263,10 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
         if (hs->stop_tick_ns > h->start_ns)
                 fprintf(out, ",\"recording_stopped_s\":%.3f",
                         (double)(hs->stop_tick_ns - h->start_ns) / 1e9);
+        /* Stopped and started again: how often, for how long in all. */
+        if (hs->restarts)
+                fprintf(out, ",\"recording_gaps\":{\"count\":%" PRIu64 ",\"seconds\":%.3f}",
+                        hs->restarts, (double)hs->stopped_ns / 1e9);
         fputs("},", out);
         fprintf(out,
                 "\"summary\":{\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64

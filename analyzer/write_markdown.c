@@ -253,7 +253,7 @@ static void write_figures(FILE *out, const struct lt_site *s)
 static void write_growth(FILE *out, const struct lt_report *r, const struct lt_site *s)
 {
         if (!s->hist || !lt_history_judged(r)) {
-                fputs("?", out);
+                fputs("\xe2\x80\x94", out); /* an em dash: no figure */
                 return;
         }
         const struct lt_verdict *v = &s->hist->verdict;
@@ -266,9 +266,10 @@ static void write_growth(FILE *out, const struct lt_report *r, const struct lt_s
                 fprintf(out, ", R\xc2\xb2 %.2f", v->r2);
 }
 
+/* The site's verdict, or NULL when its history was not judged. */
 static const char *verdict_of(const struct lt_report *r, const struct lt_site *s)
 {
-        return s->hist && lt_history_judged(r) ? lt_verdict_name(s->hist->verdict.kind) : "?";
+        return s->hist && lt_history_judged(r) ? lt_verdict_name(s->hist->verdict.kind) : NULL;
 }
 
 /* The places judged leaks, as `check` judges them (places.h): a list. */
@@ -373,15 +374,20 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
         fprintf(out, "%s live in %" PRId64 " block%s", lt_human_bytes(a, sizeof(a), r->live_bytes),
                 r->live_blocks, r->live_blocks == 1 ? "" : "s");
         if (h->tl.n)
-                fprintf(out, "; history of %zu points over %.1f s (tick %" PRIu32 " ms)", h->tl.n,
-                        h->tl.t[h->tl.n - 1] - h->tl.t[0], t->hdr.history.tick_ms);
+                fprintf(out, "; history of %zu point%s over %.1f s (tick %" PRIu32 " ms)", h->tl.n,
+                        h->tl.n == 1 ? "" : "s", h->tl.t[h->tl.n - 1] - h->tl.t[0],
+                        t->hdr.history.tick_ms);
         fputs(".\n", out);
         if (!lt_history_judged(r))
                 fprintf(out,
-                        "\n> The history is too short to judge growth (%zu points, %d "
+                        "\n> The history is too short to judge growth (%zu point%s, %d "
                         "needed): no verdicts.\n",
-                        h->tl.n, LT_VERDICT_MIN_POINTS);
-        if (!lt_trace_complete(r->trace))
+                        h->tl.n, h->tl.n == 1 ? "" : "s", LT_VERDICT_MIN_POINTS);
+        if (r->trace->hdr.flags & LT_F_EXITED)
+                fputs("\n> The process exited by a way the tracer does not see (the exit system "
+                      "call, say): figures are as of its last update.\n",
+                      out);
+        else if (!lt_trace_complete(r->trace))
                 fputs("\n> The process did not exit cleanly: figures are as of its last update.\n",
                       out);
         if (r->trace->hdr.flags & LT_F_ATTACHED) {
@@ -409,8 +415,9 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
         for (size_t i = 0; i < n; i++) {
                 const struct lt_site *s = r->sites[i];
                 const char *v = verdict_of(r, s);
-                int leak = !strcmp(v, "leak");
-                fprintf(out, "| %zu | %s%s%s%s | ", i + 1, leak ? "**" : "", v, leak ? "**" : "",
+                int leak = v && !strcmp(v, "leak");
+                fprintf(out, "| %zu | %s%s%s%s | ", i + 1, leak ? "**" : "", v ? v : "not judged",
+                        leak ? "**" : "",
                         s->kind == LT_SITE_MAPPING ? " (mapping)" : "");
                 write_growth(out, r, s);
                 fputs(" | ", out);
@@ -424,7 +431,8 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                         r->nsites - n == 1 ? "" : "s");
         for (size_t i = 0; i < n; i++) {
                 const struct lt_site *s = r->sites[i];
-                fprintf(out, "\n### %zu. %s: ", i + 1, verdict_of(r, s));
+                const char *v = verdict_of(r, s);
+                fprintf(out, "\n### %zu. %s%s", i + 1, v ? v : "", v ? ": " : "");
                 lt_md_code(out, lt_site_where(where, sizeof(where), r, s), 0);
                 fputs("\n\n", out);
                 write_figures(out, s);

@@ -34,6 +34,11 @@ const char *lt_drop_text(int kind)
         return kind >= 0 && kind < LT_DROP__COUNT ? drop_text[kind] : "?";
 }
 
+const char *lt_drop_what(int kind)
+{
+        return kind >= 0 && kind < LT_DROP__COUNT ? drop_what[kind] : "?";
+}
+
 const char *lt_human_bytes(char *buf, size_t len, int64_t bytes)
 {
         static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -128,12 +133,6 @@ void lt_write_attach_note(FILE *out, const struct lt_trace *t, const char *lead)
 }
 
 /* The process's first line: pid, command, how it ended. */
-/* Whether the process of H runs still: its pid, started when it did. */
-static int still_running(const struct lt_header *h)
-{
-        return h->proc_start && h->pid && lt_start_time_of((pid_t)h->pid) == h->proc_start;
-}
-
 static void write_process(FILE *out, const struct lt_report *r)
 {
         const struct lt_trace *t = r->trace;
@@ -152,11 +151,14 @@ static void write_process(FILE *out, const struct lt_report *r)
                 fputs(" (exited)\n", out);
         else if (h->flags & LT_F_EXEC)
                 fputs(" (replaced by exec)\n", out);
+        else if (h->flags & LT_F_EXITED)
+                fprintf(out, " (exited, status %" PRIu32 ", past the tracer's exit hooks)\n",
+                        h->exit_status);
         else if (h->flags & LT_F_SIGNALED)
                 fprintf(out, " (killed by signal %" PRIu32 ", SIG%s)\n", h->exit_status,
                         sigabbrev_np((int)h->exit_status) ? sigabbrev_np((int)h->exit_status)
                                                           : "?");
-        else if (still_running(h))
+        else if (lt_still_running(h))
                 fputs(" (still running)\n", out);
         else
                 fputs(" (did not exit cleanly)\n", out);
@@ -167,8 +169,12 @@ static void write_summary(FILE *out, const struct lt_report *r)
 {
         const struct lt_trace *t = r->trace;
         const struct lt_header *h = &t->hdr;
-        if (!lt_trace_complete(t) && still_running(h))
+        if (!lt_trace_complete(t) && lt_still_running(h))
                 fputs("note: the process is still running: figures are as of its last update\n",
+                      out);
+        else if (h->flags & LT_F_EXITED)
+                fputs("note: the process exited by a way the tracer does not see (the exit system "
+                      "call, say): figures are as of its last update\n",
                       out);
         else if (!lt_trace_complete(t))
                 fputs("note: the process did not exit cleanly (killed or crashed): figures are as "
@@ -192,12 +198,18 @@ static void write_summary(FILE *out, const struct lt_report *r)
                         "note: a fork of pid %" PRIu32 ", with its parent's live blocks at the "
                         "fork\n",
                         h->fork_parent);
-        if (h->history.start_tick_ns > h->start_ns + (uint64_t)h->history.tick_ms * 1000000u &&
-            !h->history.stop_tick_ns) /* started paused, not stopped and started again */
+        if (h->history.start_tick_ns > h->start_ns + (uint64_t)h->history.tick_ms * 1000000u)
                 fprintf(out,
                         "note: recording started %.1f s after the process (ctl start): the blocks "
                         "and timers made before are not counted\n",
                         (double)(h->history.start_tick_ns - h->start_ns) / 1e9);
+        if (h->history.restarts)
+                fprintf(out,
+                        "note: recording was stopped and started again %" PRIu64 " time%s, for "
+                        "%.1f s in all (ctl stop, ctl start): the blocks and timers made "
+                        "meanwhile are not counted, the frees of those made before are\n",
+                        h->history.restarts, h->history.restarts == 1 ? "" : "s",
+                        (double)h->history.stopped_ns / 1e9);
         if (h->history.stop_tick_ns > h->start_ns)
                 fprintf(out,
                         "note: recording stopped %.1f s after the process (ctl stop, or a seccomp "

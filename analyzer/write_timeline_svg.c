@@ -225,7 +225,7 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                 fputs("one after the other on one time axis; a solid line marks each start", out);
         int died = 0, snaps = 0;
         for (size_t p = 0; p < n; p++) {
-                died |= !lt_trace_complete(procs[p].trace);
+                died |= !lt_trace_ended(procs[p].trace);
                 snaps |= procs[p].trace->nsnaps > 0;
         }
         fprintf(out, "%s%s%s</text>\n", has_js ? "; dashed series come from the JS module" : "",
@@ -271,7 +271,7 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                                 /* staggered: cluster workers start together */
                                 panels[0].bottom - 4 - 12 * (double)(p % 4), t->hdr.pid);
                 }
-                if (!lt_trace_complete(t)) { /* the end of a process that died */
+                if (!lt_trace_ended(t)) { /* the end of a process that died */
                         double te = pr->offset + pr->tl->t[pr->tl->n - 1];
                         fprintf(out,
                                 "<g class=\"end\"><title>pid %" PRIu32 " did not exit cleanly "

@@ -55,6 +55,8 @@ int lt_write_sarif(FILE *out, struct lt_report *const *reports, size_t n, unsign
  * the symbolizer, inline frames each one of their own. */
 /* What a drop counter (enum lt_drop_kind) counts, for people. */
 const char *lt_drop_text(int kind);
+/* What the count of a drop counts ("allocations not recorded"). */
+const char *lt_drop_what(int kind);
 
 struct lt_shown_frame {
         const struct lt_frame_info *info; /* the symbolizer's: lives as long as the report */

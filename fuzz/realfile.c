@@ -194,7 +194,8 @@ static const struct field header_fields[] = {
         HFIELD(history.state), HFIELD(history.tick_ms), HFIELD(history.ticks),
         HFIELD(history.period), HFIELD(history.nlong), HFIELD(history.nrecent),
         HFIELD(history.recent_next), HFIELD(history.pid_alive), HFIELD(history.tracer_bytes),
-        HFIELD(history.start_tick_ns), HFIELD(history.reserved[0]),
+        HFIELD(history.start_tick_ns), HFIELD(history.stop_tick_ns), HFIELD(history.stopped_ns),
+        HFIELD(history.restarts), HFIELD(history.reserved[0]),
 };
 
 static void header_damage(const char *name, unsigned char *buf, size_t size)

@@ -325,8 +325,15 @@ void lt_engine_set(int state)
         if (!h)
                 return;
         if (state == LT_ON && was != LT_ON) {
-                h->history.start_tick_ns = lt_now_ns();
-                h->history.stop_tick_ns = 0;
+                uint64_t now = lt_now_ns();
+                if (!h->history.start_tick_ns)
+                        h->history.start_tick_ns = now;
+                if (h->history.stop_tick_ns) { /* started again: a gap */
+                        if (now > h->history.stop_tick_ns)
+                                h->history.stopped_ns += now - h->history.stop_tick_ns;
+                        h->history.restarts++;
+                        h->history.stop_tick_ns = 0;
+                }
         } else if (state == LT_STOPPED && was == LT_ON) {
                 h->history.stop_tick_ns = lt_now_ns();
         }

@@ -29,6 +29,7 @@
         X(malloc_usable_size, size_t, (void *))                                                \
         X(_exit, void, (int))                                                                  \
         X(exit, void, (int))                                                                   \
+        X(quick_exit, void, (int))                                                             \
         X(timerfd_create, int, (int, int))                                                     \
         X(timerfd_settime, int, (int, int, const struct itimerspec *, struct itimerspec *))    \
         X(timerfd_gettime, int, (int, struct itimerspec *))                                    \

@@ -134,7 +134,9 @@ static struct lt_history_rec *history_of(uint32_t key)
         if (err == -EAGAIN)
                 return NULL; /* the file's descriptor taken: at a later tick */
         if (err < 0) {
-                lt_tf_drop(LT_DROP_HISTORY_FULL, 1);
+                /* A file that cannot grow was counted as such already. */
+                if (idx >= (uint64_t)lt_opt.history_sites)
+                        lt_tf_drop(LT_DROP_HISTORY_FULL, 1);
                 *slot = UINT32_MAX; /* counted once */
                 return NULL;
         }

@@ -399,13 +399,21 @@ function lineChart(opts) {
       draw();
       showTip();
     };
+    // A pointer that did not move (the browser sends such an event when
+    // the page's layout changes under a resting mouse) leaves the cursor
+    // where the keyboard put it.
+    let at = null;
     el.addEventListener('pointermove', (ev) => {
+      const still = at !== null && at.x === ev.clientX && at.y === ev.clientY;
+      at = { x: ev.clientX, y: ev.clientY };
+      if (still && !drag) return;
       const tv = toT(ev);
       if (drag) drag.b = tv;
       cursor = nearest(tv);
       update();
     });
     el.addEventListener('pointerleave', () => {
+      at = null;
       if (drag) return;
       cursor = -1;
       update();

@@ -69,6 +69,10 @@
                               * tore its heap down (which frees every block it held) */
 #define LT_F_SIGNALED 0x100u /* killed by the signal in exit_status: written after its
                               * death by `leaktrace run`, which saw it */
+#define LT_F_EXITED 0x200u   /* exited with the status in exit_status by a way past the
+                              * tracer's hooks (the exit system call), the file not
+                              * finished: written after by `leaktrace run`, with
+                              * LT_F_STATUS */
 
 /* JS frames. node run with --perf-basic-prof writes /tmp/perf-<pid>.map, one
  * line per piece of code it makes: "START SIZE name", START and SIZE in hex
@@ -220,10 +224,12 @@ struct lt_history_state {
         uint32_t recent_next; /* next recent column to write, 0-based within the ring */
         uint32_t pid_alive;  /* the pid whose background thread answers control */
         uint64_t tracer_bytes; /* memory the tracer itself holds, at the last tick */
-        uint64_t start_tick_ns; /* CLOCK_REALTIME when recording (last) started */
+        uint64_t start_tick_ns; /* CLOCK_REALTIME when recording first started */
         uint64_t stop_tick_ns;  /* CLOCK_REALTIME when it (last) stopped (ctl stop, a
                                  * seccomp filter); 0: never, or started since */
-        uint64_t reserved[3];
+        uint64_t stopped_ns;    /* time between a stop and a later start, summed */
+        uint64_t restarts;      /* starts after a stop */
+        uint64_t reserved[1];
 };
 _Static_assert(sizeof(struct lt_history_state) == 80, "lt_history_state layout");
 

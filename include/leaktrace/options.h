@@ -20,7 +20,8 @@
           "distinct call stacks kept; allocations from further new stacks are counted as dropped") \
         X(max_live, "MAX_LIVE", INT, 268435456, 1024, 1073741824,                              \
           "live allocations tracked at once; further ones are counted as dropped")             \
-        X(quiet, "QUIET", BOOL, 0, 0, 1, "1: say nothing on stderr unless recording fails")      \
+        X(quiet, "QUIET", BOOL, 0, 0, 1,                                                       \
+          "1: say nothing on stderr but a wrong value or why recording fails")                  \
         X(start, "START", STR, "on", 0, 0,                                                     \
           "on: record from the start; paused: record nothing until `leaktrace ctl PID start`")  \
         X(tick_ms, "TICK_MS", INT, 1000, 10, 3600000,                                          \

@@ -244,6 +244,31 @@ test('a process that allocates with another allocator: attach refused with one l
   assert.equal(end.signal, 'SIGTERM', srv.out());
 });
 
+// A filter that kills at a call attach would make (openat) is read and the
+// process refused before any call; one that answers with an error lets the
+// attach fail, said, and the process run on. Either way it is unharmed.
+for (const [action, said] of [
+  ['kill', (pid) => `leaktrace: process ${pid} runs under a seccomp filter that answers some system calls with ` +
+    'killing the process: one that attach makes in it could end the program; start it under leaktrace run instead\n'],
+  ['errno', () => /^leaktrace: process \d+ could not load .*libleaktrace\.so: .*Operation not permitted\n$/],
+]) {
+  test(`a process under a seccomp filter that answers openat with ${action === 'kill' ? 'death' : 'EPERM'}: attach refused or failed with one line, the process unharmed`, async (t) => {
+    const sb = start(prog('sandbox'), ['wait', action]);
+    t.after(() => killQuietly(sb));
+    await printed(sb, 'ready', 'the sandbox');
+    const pid = sb.child.pid;
+    const r = await attach(['-o', tmpdir(t), '--duration', '1', String(pid)]);
+    assert.equal(r.code, 2, r.what);
+    if (typeof said(pid) === 'string') assert.equal(r.stderr, said(pid));
+    else assert.match(r.stderr, said(pid));
+    await sleep(100);
+    assertFree(pid, 'after the attach');
+    sb.child.kill('SIGTERM');
+    const end = await within(sb.exited, 30000, 'the sandbox');
+    assert.equal(end.signal, 'SIGTERM', sb.out());
+  });
+}
+
 /** GET / on 127.0.0.1:port at `rate` a second until stop(); counts answers 200. */
 function steadyLoad(port, rate) {
   const st = { ok: 0, failures: [], pending: new Set() };

@@ -96,9 +96,12 @@ test('a shell script that runs launchers on the way (a pyenv shim): one line for
   assert.match(said[0], /: (sh|dash|bash) only starts other programs/);
 });
 
-test('SIGTERM sent to leaktrace run reaches the program, which ends cleanly: its trace is complete', async (t) => {
+// SIGINT too: a test harness or supervisor stops its child so (the
+// terminal's Ctrl-C, sent by the kernel to the whole group, is not passed
+// on a second time).
+for (const sig of ['SIGTERM', 'SIGINT']) test(`${sig} sent to leaktrace run reaches the program, which ends cleanly: its trace is complete`, async (t) => {
   const dir = tmpdir(t);
-  const script = "process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); });" +
+  const script = `process.on('${sig}', () => { console.log('got ${sig}'); process.exit(0); });` +
     "setInterval(() => {}, 1000); console.log('ready');";
   const child = spawn(LEAKTRACE, ['run', '-o', dir, '--format', 'json', '--', NODE, '-e', script],
     { env: cleanEnv(), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -108,10 +111,10 @@ test('SIGTERM sent to leaktrace run reaches the program, which ends cleanly: its
   const deadline = Date.now() + 60000;
   while (!out.includes('ready') && Date.now() < deadline) await sleep(50);
   assert.ok(out.includes('ready'), `the program started: ${err}`);
-  child.kill('SIGTERM');
+  child.kill(sig);
   const code = await new Promise((resolve) => child.on('exit', (c, s) => resolve(s ?? c)));
   assert.equal(code, 0, err);
-  assert.equal(out, 'ready\ngot SIGTERM\n');
+  assert.equal(out, `ready\ngot ${sig}\n`);
   const [file] = traceFiles(dir);
   assert.equal(report([path.join(dir, file)]).process.complete, true, 'the trace is complete');
 });

@@ -179,7 +179,18 @@ test('a file that is missing, a directory or not a trace is named, with what to 
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'not a trace\n'.repeat(100));
   fs.mkdirSync(path.join(dir, 'two'));
   for (const f of ['leaktrace.1.lt', 'leaktrace.2.lt']) fs.writeFileSync(path.join(dir, 'two', f), 'x');
+  // A FIFO named as a trace, in a directory anyone may write to: said, never
+  // waited on (a writer that never comes would hold a CI gate forever).
+  fs.mkdirSync(path.join(dir, 'fifo'));
+  assertStatus(run('mkfifo', [path.join(dir, 'fifo', 'leaktrace.5.lt')]));
+  const fifo = 'leaktrace: fifo/leaktrace.5.lt: not a regular file';
   const cases = [
+    [['report', 'fifo'], fifo],
+    [['check', 'fifo'], fifo],
+    [['timeline', 'fifo', '-o', 'x.svg'], fifo],
+    [['report', 'fifo/leaktrace.5.lt'], fifo],
+    [['diff', 'fifo/leaktrace.5.lt', 'fifo/leaktrace.5.lt'], fifo],
+    [['ctl', 'fifo/leaktrace.5.lt', 'status'], 'leaktrace: fifo/leaktrace.5.lt: not a trace file'],
     [['report', 'gone.lt'], 'leaktrace: gone.lt: cannot open: No such file or directory'],
     [['report', 'empty'], 'leaktrace: empty: no trace file (*.lt) in this directory'],
     [['report', 'notes.txt'], /^leaktrace: notes\.txt: .*not a leaktrace trace/],

@@ -101,6 +101,10 @@ test('three sites recorded from the middle: leak, cache, transient; diff, check 
     'phase 2 leaked=80 cache=10 churn=3',
     'phase 3 leaked=120 cache=10 churn=3',
   ]);
+  // ctl status at phase 2, the program waiting: the sites' sum, exact (the
+  // header's totals are added 64 KiB at a time, and were still 0).
+  assert.match(r.status, /^live: 10\.0 KiB in 93 blocks, \d+ stacks, 1 OS timer made$/m,
+    `80 leaked, 10 cached, 3 churned blocks:\n${r.status}`);
   const rep = report([r.file]);
   const where = `\n${describeSites(rep.sites)}`;
 
@@ -283,8 +287,20 @@ test('ctl: a snapshot says its name, a name taken is refused, a state it is in a
   assertStatus(ctl('stop'));
   const stop = ctl('stop');
   assert.deepEqual([stop.status, stop.stdout], [0, `process ${srv.pid}: stopped already\n`]);
+  // Started again: the start is still the process's, the gap is said.
+  await new Promise((r) => setTimeout(r, 200));
+  const restart = ctl('start');
+  assert.deepEqual([restart.status, restart.stdout], [0, `process ${srv.pid}: recording\n`]);
   assert.equal(await ended, 0);
-  assert.deepEqual(report([file]).snapshots.map((x) => x.name), ['A', 'snapshot-2']);
+  const rep = report([file]);
+  assert.deepEqual(rep.snapshots.map((x) => x.name), ['A', 'snapshot-2']);
+  assert.equal(rep.process.recording_started_s, undefined, 'recording started with the process');
+  assert.equal(rep.process.recording_stopped_s, undefined, 'recording on at the end');
+  assert.equal(rep.process.recording_gaps.count, 1);
+  assert.ok(rep.process.recording_gaps.seconds >= 0.15 && rep.process.recording_gaps.seconds < 5,
+    `stopped for ${rep.process.recording_gaps.seconds} s`);
+  const text = run(LEAKTRACE, ['report', file]);
+  assert.match(text.stdout, /\nnote: recording was stopped and started again 1 time, for \d+\.\d s in all \(ctl stop, ctl start\): /);
 });
 
 test('without the leak: check passes; live timers have their own bound', async (t) => {

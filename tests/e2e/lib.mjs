@@ -208,7 +208,12 @@ export function checkSchema(rep) {
   }
   for (const p of procs) {
     if (rep.processes) keys(p, ['process', 'summary', 'sites', 'timers', ...HISTORY_KEYS], [], 'processes[]');
-    keys(p.process, ['pid', 'command', 'complete'], ['attached', 'recording_started_s', 'recording_stopped_s'], 'process');
+    keys(p.process, ['pid', 'command', 'complete'], ['attached', 'recording_started_s', 'recording_stopped_s', 'recording_gaps'], 'process');
+  if (p.process.recording_gaps !== undefined) {
+    keys(p.process.recording_gaps, ['count', 'seconds'], [], 'recording_gaps');
+    assert.ok(isCount(p.process.recording_gaps.count) && p.process.recording_gaps.count > 0, 'recording_gaps.count');
+    assert.ok(isNum(p.process.recording_gaps.seconds) && p.process.recording_gaps.seconds >= 0, 'recording_gaps.seconds');
+  }
     for (const k of ['recording_started_s', 'recording_stopped_s'])
       if (k in p.process) assert.ok(isNum(p.process[k]) && p.process[k] > 0, `process.${k}`);
     // Only in files of `leaktrace attach`, and then true.
@@ -649,7 +654,7 @@ export function runThreeSites(dir, args = []) {
       cwd: dir, stdio: ['pipe', 'pipe', 'pipe'],
     });
     const lines = [];
-    let stderr = '';
+    let stderr = '', status = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`three_sites did not finish in 25 s; saw ${JSON.stringify(lines)}; ${stderr}`));
@@ -666,7 +671,10 @@ export function runThreeSites(dir, args = []) {
       try {
         if (text === 'ready') ctl('start');
         else if (text.startsWith('phase 1 ')) ctl('snapshot', 'first');
-        else if (text.startsWith('phase 2 ')) ctl('snapshot', 'second');
+        else if (text.startsWith('phase 2 ')) {
+          status = ctl('status');
+          ctl('snapshot', 'second');
+        }
         else return;
         child.stdin.write('\n');
       } catch (e) {
@@ -676,7 +684,7 @@ export function runThreeSites(dir, args = []) {
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ pid: child.pid, code, signal, lines, stderr, file: path.join(dir, `leaktrace.${child.pid}.lt`) });
+      resolve({ pid: child.pid, code, signal, lines, stderr, status, file: path.join(dir, `leaktrace.${child.pid}.lt`) });
     });
   });
 }

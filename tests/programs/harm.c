@@ -3,10 +3,15 @@
  * and every case must pass. Usage:
  *   harm         runs the cases, prints a TAP-style line each and
  *                "N passed, N failed"; exits 1 if any failed
- *   harm exit N  prints one line and exits with status N */
+ *   harm exit N  prints one line and exits with status N
+ *   harm quick_exit N, harm sysexit N
+ *                keeps a block, prints one line and ends with status N by
+ *                quick_exit() or the exit_group system call */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -51,6 +56,15 @@ int main(int argc, char **argv)
         if (argc == 3 && !strcmp(argv[1], "exit")) {
                 say("harm: exiting with %d\n", atoi(argv[2]));
                 return atoi(argv[2]);
+        }
+        if (argc == 3 && (!strcmp(argv[1], "quick_exit") || !strcmp(argv[1], "sysexit"))) {
+                static void *kept;
+                kept = malloc(321); /* LEAK: kept */
+                __asm__ volatile("" : : "r"(kept) : "memory");
+                say("harm: %s with %d\n", argv[1], atoi(argv[2]));
+                if (!strcmp(argv[1], "quick_exit"))
+                        quick_exit(atoi(argv[2]));
+                syscall(SYS_exit_group, atoi(argv[2]));
         }
 
         /* Before anything else: a tracer that starts lazily starts here. */

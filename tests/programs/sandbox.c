@@ -11,6 +11,11 @@
  *                    call of its one thread
  *   sandbox unshare  unshare(CLONE_NEWUSER), which the kernel refuses to a
  *                    process of several threads; prints what it returned
+ *   sandbox wait kill|errno
+ *                    a filter that answers openat by killing the process
+ *                    (kill) or with EPERM (errno) and allows the rest; prints
+ *                    "ready", then allocates every 10 ms until a signal
+ *                    ends it (what `leaktrace attach` meets)
  *
  * The output must be the same traced and untraced. */
 #define _GNU_SOURCE
@@ -63,6 +68,24 @@ static void report(unsigned long sum)
                 syscall(SYS_exit_group, 9);
 }
 
+static int wait_filtered(unsigned action)
+{
+        struct sock_filter f[] = {
+            NR,
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, action),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
+                die("sandbox: seccomp: %s\n", strerror(errno));
+        say("ready\n");
+        for (;;) {
+                free(nest(3, 1));
+                usleep(10000);
+        }
+}
+
 int main(int argc, char **argv)
 {
         const char *mode = argc > 1 ? argv[1] : "";
@@ -73,6 +96,9 @@ int main(int argc, char **argv)
         }
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
                 die("sandbox: no_new_privs: %s\n", strerror(errno));
+        if (!strcmp(mode, "wait") && argc == 3)
+                return wait_filtered(!strcmp(argv[2], "kill") ? SECCOMP_RET_KILL_PROCESS
+                                                              : SECCOMP_RET_ERRNO | EPERM);
         if (!strcmp(mode, "strict")) {
                 /* No brk nor mmap from here: the heap, made now, will do. */
                 mallopt(M_MMAP_THRESHOLD, 32 << 20);
@@ -109,7 +135,7 @@ int main(int argc, char **argv)
                  : !strcmp(mode, "tsync")
                      ? (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
                                     &prog)
-                     : (die("usage: sandbox filter|tsync|strict|unshare\n"), -1);
+                     : (die("usage: sandbox filter|tsync|strict|unshare|wait kill|errno\n"), -1);
         if (rc)
                 die("sandbox: seccomp: %s\n", strerror(errno));
         report(work());

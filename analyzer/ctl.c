@@ -282,6 +282,11 @@ static int ctl_main(int argc, char **argv)
                 lt_usage_error("ctl", "a snapshot name cannot hold '@' (diff reads FILE@NAME)");
                 return 2;
         }
+        if (*name && strspn(name, "0123456789") == strlen(name)) {
+                lt_usage_error("ctl", "a snapshot name cannot be a number (diff reads FILE@N as the "
+                                      "Nth snapshot)");
+                return 2;
+        }
         if (strlen(name) >= sizeof(((struct lt_control *)0)->req_arg)) {
                 lt_usage_error("ctl", "snapshot name longer than %zu bytes",
                                sizeof(((struct lt_control *)0)->req_arg) - 1);

@@ -174,6 +174,9 @@ static void trace_series(struct lt_growth *g, struct inputs *in)
                 jv[i] = (double)in->jp[i]->timers_live;
         size_t m = add_steps(tl->t, in->x, n, in->jt, jv, in->nj, in->ut, in->uv);
         set_series(g, LT_GROWTH_TIMERS, in->ut, in->uv, m);
+        /* The union has the points of both: as short a history as each. */
+        if (n < LT_VERDICT_MIN_POINTS && in->nj < LT_VERDICT_MIN_POINTS)
+                g->series[LT_GROWTH_TIMERS].per_min = NAN;
 }
 
 /* Site K's live count at the JS points where it is known (all its entries
@@ -319,12 +322,21 @@ static int timer_leaks(struct lt_growth *g, struct inputs *in)
                 } else if (s->live_created_ns) {
                         m = os_counts(in, s, t, c);
                 }
+                /* None of the site's many timers was ever cleared: its count
+                 * is its creations, and a flat end means none was made any
+                 * more (the load stopped, the server idled), not that a bound
+                 * was reached, where timers are cleared as others are made.
+                 * Judged up to its last creation. */
+                size_t judged = m;
+                if ((uint64_t)s->live == s->created && s->live >= LT_TIMER_LEAK_NEVER_CLEARED)
+                        while (judged > 1 && c[judged - 1] == c[judged - 2])
+                                judged--;
                 /* Judged as live bytes are, time its only axis. */
                 struct lt_verdict v;
-                lt_verdict_judge(t, t, c, m, &v);
+                lt_verdict_judge(t, t, c, judged, &v);
                 if (v.kind != LT_VERDICT_LEAK)
                         continue;
-                size_t first = m - v.points;
+                size_t first = judged - v.points;
                 g->tleak[g->ntleak++] = (struct lt_timer_leak){
                     .site = s,
                     .first = c[first],

@@ -67,6 +67,9 @@ struct lt_retention {
  * LT_TIMER_LEAK_MIN live at the end at least. The classic leak of a
  * server: a setInterval per request, its closure small or not. */
 #define LT_TIMER_LEAK_MIN 5
+/* A site of this many live timers, none of them ever cleared, is judged up
+ * to its last creation: an idle end is no bound. */
+#define LT_TIMER_LEAK_NEVER_CLEARED 20
 
 struct lt_timer_leak {
         const struct lt_timer_site *site; /* timers.h: kind and frames */

@@ -10,6 +10,7 @@
 #include <uthash.h>
 
 #include "history.h"
+#include "leaktrace/node_exe.h"
 #include "write_history.h"
 
 struct entry {
@@ -118,6 +119,12 @@ int lt_places_build(struct lt_report *r, struct lt_places *p)
                 lt_places_free(p);
                 return err;
         }
+        /* node's own code (V8, OpenSSL, ICU, its JS) is never the program's:
+         * a node process whose JS holds nothing at the end (a test runner,
+         * one that cleaned up) is judged by its code, which is none, not by
+         * node's. */
+        if (lt_is_node_exe(r->trace->hdr.exe))
+                p->any_users = true;
         for (size_t i = 0; i < p->n; i++) {
                 struct lt_place *pl = &p->v[i];
                 if (pl->nsites == 1 && pl->sites[0]->hist)

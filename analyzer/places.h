@@ -34,7 +34,7 @@ struct lt_place {
 struct lt_places {
         struct lt_place *v; /* leaks first, then by live bytes */
         size_t n;
-        bool any_users; /* one place at least is the user's code */
+        bool any_users; /* one place at least is the user's code, or a node process */
 };
 
 /* Groups the shown sites of R (its history built) into *P. Returns 0, or

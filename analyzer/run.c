@@ -562,6 +562,11 @@ static int run_main(int argc, char **argv)
         while ((c = lt_args_next(&a)) > 0) {
                 switch (c) {
                 case 'o':
+                        if (!*a.val) {
+                                lt_usage_error("run", "%s wants a directory, not an empty name",
+                                               a.name);
+                                return 2;
+                        }
                         dir = a.val;
                         break;
                 case 't':
@@ -634,6 +639,20 @@ static int run_main(int argc, char **argv)
                                 "sticky (chmod +t)\n",
                         absdir);
                 return 2;
+        }
+        /* The report's file, likewise: not found lost after the run. */
+        if (o.output && strcmp(o.output, "-")) {
+                char *copy = strdup(o.output);
+                const char *parent = copy ? dirname(copy) : ".";
+                int bad = access(o.output, F_OK) == 0 ? access(o.output, W_OK)
+                                                      : access(parent, W_OK | X_OK);
+                int e = errno;
+                free(copy);
+                if (bad < 0) {
+                        fprintf(stderr, "leaktrace: cannot write the report to %s: %s\n",
+                                o.output, strerror(e));
+                        return 2;
+                }
         }
         char sample_str[24];
         snprintf(sample_str, sizeof(sample_str), "%" PRId64, sample);

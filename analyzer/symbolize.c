@@ -56,6 +56,9 @@ struct lt_symbolizer {
         struct cache_entry *cache;
         struct lt_perfmap *perfmap; /* read when a frame first needs it */
         bool perfmap_read;
+        bool maps_kept;
+        uint64_t used;                  /* when it last read a file (trim_others()) */
+        struct lt_symbolizer *next_open; /* every symbolizer, for trim_others() */
 };
 
 static const Dwfl_Callbacks offline_callbacks = {
@@ -82,11 +85,72 @@ static int64_t alias_of(const struct lt_trace *t, uint64_t i)
         return -1;
 }
 
+/* A report of many files (a directory of forked workers) holds a
+ * symbolizer for each: libdw's sessions map every module's file and its
+ * debug info, megabytes a process, and node's perf map is read whole. So
+ * only OPEN_MAX of them keep those at once; the least recently used one is
+ * trimmed when another needs a file, and keeps what it answered already
+ * (the cache). Its files are read again if a later lookup needs them. */
+#define OPEN_MAX 2
+static struct lt_symbolizer *all;
+static uint64_t use_clock;
+
+static bool holds_files(const struct lt_symbolizer *s)
+{
+        return s->nsessions || s->perfmap;
+}
+
+static void trim(struct lt_symbolizer *s)
+{
+        for (unsigned i = 0; i < s->nsessions; i++)
+                dwfl_end(s->sessions[i]);
+        free(s->sessions);
+        s->sessions = NULL;
+        s->nsessions = 0;
+        for (uint64_t i = 0; i < s->t->nmods; i++) {
+                struct mod *ms = &s->mods[i];
+                if (ms->state == MOD_READY) { /* a failed one keeps why, said once */
+                        lt_modindex_free(ms->ix);
+                        ms->ix = NULL;
+                        ms->dm = NULL;
+                        ms->state = MOD_UNTRIED;
+                }
+                ms->session = -1;
+        }
+        if (s->perfmap) { /* read again when needed; one that failed was said, and stays */
+                lt_perfmap_free(s->perfmap);
+                s->perfmap = NULL;
+                s->perfmap_read = false;
+        }
+}
+
+/* Before S reads a file: room for it among the symbolizers that hold some. */
+static void trim_others(struct lt_symbolizer *s)
+{
+        s->used = ++use_clock;
+        for (;;) {
+                unsigned holding = 0;
+                struct lt_symbolizer *oldest = NULL;
+                for (struct lt_symbolizer *o = all; o; o = o->next_open) {
+                        if (o == s || !holds_files(o))
+                                continue;
+                        holding++;
+                        if (!oldest || o->used < oldest->used)
+                                oldest = o;
+                }
+                if (holding < OPEN_MAX)
+                        return;
+                trim(oldest);
+        }
+}
+
 struct lt_symbolizer *lt_sym_open(const struct lt_trace *t)
 {
         struct lt_symbolizer *s = calloc(1, sizeof(*s));
         if (!s)
                 return NULL;
+        s->next_open = all;
+        all = s;
         s->t = t;
         s->mods = calloc((size_t)t->nmods + 1, sizeof(*s->mods));
         s->map = lt_modmap_new(t);
@@ -105,6 +169,11 @@ void lt_sym_close(struct lt_symbolizer *s)
 {
         if (!s)
                 return;
+        for (struct lt_symbolizer **p = &all; *p; p = &(*p)->next_open)
+                if (*p == s) {
+                        *p = s->next_open;
+                        break;
+                }
         struct cache_entry *e, *tmp;
         HASH_ITER(hh, s->cache, e, tmp)
         {
@@ -254,6 +323,7 @@ static Dwfl_Module *module_ready(struct lt_symbolizer *s, int idx)
                 fail(ms, "not a regular file");
                 return NULL;
         }
+        trim_others(s);
         Dwfl_Module *dm = report(s, idx);
         if (!dm) {
                 fail(ms, "cannot read (%s)", dwfl_errmsg(-1));
@@ -285,8 +355,12 @@ static Dwfl_Module *module_ready(struct lt_symbolizer *s, int idx)
 static int perf_code(struct lt_symbolizer *s, uint64_t addr, const struct lt_pm_code **code)
 {
         if (!s->perfmap_read) {
+                trim_others(s);
                 s->perfmap_read = true;
                 s->perfmap = lt_perfmap_of_trace(s->t);
+                if (s->maps_kept)
+                        goto find;
+                s->maps_kept = true;
                 /* Before any JS frame is placed: the maps node kept. */
                 size_t n = strlen(s->t->path);
                 char *kept = NULL;
@@ -298,6 +372,7 @@ static int perf_code(struct lt_symbolizer *s, uint64_t addr, const struct lt_pm_
                 if (err)
                         return err;
         }
+find:
         /* A return address, as for native frames: the call is before it. */
         return addr ? lt_perfmap_find(s->perfmap, addr - 1, code) : -ENOENT;
 }

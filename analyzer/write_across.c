@@ -25,9 +25,12 @@ static const char *plural(int64_t n)
 }
 
 /* How the process ended, as far as its trace says. */
-static const char *ending(const struct lt_header *h, char *buf, size_t len)
+const char *lt_ending(const struct lt_header *h, char *buf, size_t len)
 {
-        if ((h->flags & LT_F_COMPLETE) && (h->flags & LT_F_STATUS))
+        if ((h->flags & LT_F_ATTACHED) && (h->flags & LT_F_COMPLETE) &&
+            h->history.state == LT_STATE_OFF)
+                snprintf(buf, len, "attached, then detached");
+        else if ((h->flags & LT_F_COMPLETE) && (h->flags & LT_F_STATUS))
                 snprintf(buf, len, "exit status %" PRIu32, h->exit_status);
         else if (h->flags & LT_F_COMPLETE)
                 snprintf(buf, len, "exited");
@@ -121,7 +124,7 @@ static int text_process(FILE *out, struct lt_report *r)
         fprintf(out,
                 "  pid %" PRIu32 "  %s  %s  %.1f s  %s live in %" PRId64 " block%s  %" PRId64
                 " live timer%s  verdicts: ",
-                t->hdr.pid, cmd, ending(&t->hdr, end, sizeof(end)), duration(t),
+                t->hdr.pid, cmd, lt_ending(&t->hdr, end, sizeof(end)), duration(t),
                 lt_human_bytes(live, sizeof(live), r->live_bytes), r->live_blocks,
                 plural(r->live_blocks), r->timers->live, plural(r->timers->live));
         free(cmd);
@@ -322,7 +325,7 @@ static int md_processes(FILE *out, struct lt_report *const *reports, size_t n)
                 fprintf(out, "| %" PRIu32 " | ", t->hdr.pid);
                 lt_md_code(out, cmd, 1);
                 free(cmd);
-                fprintf(out, " | %s | %.1f s | ", ending(&t->hdr, a, sizeof(a)), duration(t));
+                fprintf(out, " | %s | %.1f s | ", lt_ending(&t->hdr, a, sizeof(a)), duration(t));
                 fprintf(out, "%s in %" PRId64 " block%s | %" PRId64 " | ",
                         lt_human_bytes(a, sizeof(a), r->live_bytes), r->live_blocks,
                         plural(r->live_blocks), r->timers->live);

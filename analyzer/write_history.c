@@ -81,6 +81,10 @@ bool lt_frame_is_users(const char *file, unsigned line, const char *module, int 
 {
         if (!file || !line || code == LT_CODE_V8)
                 return false;
+        /* node -e, a script on stdin, a worker's eval: the user's too. */
+        if (code == LT_CODE_JS && (!strcmp(file, "[eval]") || !strcmp(file, "[stdin]") ||
+                                   !strcmp(file, "[worker eval]")))
+                return true;
         if (file[0] != '/' && !lt_has_scheme(file))
                 return false; /* relative to a build directory: glibc's ./csu/... */
         if (code == LT_CODE_JS) {

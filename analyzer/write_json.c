@@ -251,6 +251,9 @@ static int write_members(FILE *out, struct lt_report *r, unsigned top)
                 lt_json_string(out, t->argv[i]);
         }
         fprintf(out, "],\"complete\":%s", lt_trace_complete(t) ? "true" : "false");
+        char ended[96];
+        fputs(",\"ended\":", out);
+        lt_json_string(out, lt_ending(h, ended, sizeof(ended)));
         /* Only in files of `leaktrace attach`: t of the attach is 0. */
         if (h->flags & LT_F_ATTACHED)
                 fputs(",\"attached\":true", out);

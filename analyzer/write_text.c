@@ -210,7 +210,13 @@ static void write_summary(FILE *out, const struct lt_report *r)
                         "meanwhile are not counted, the frees of those made before are\n",
                         h->history.restarts, h->history.restarts == 1 ? "" : "s",
                         (double)h->history.stopped_ns / 1e9);
-        if (h->history.stop_tick_ns > h->start_ns)
+        if (h->history.stop_tick_ns > h->start_ns && (h->flags & LT_F_ATTACHED))
+                fprintf(out,
+                        "note: recording stopped %.1f s after the attach (the detach, ctl stop, or "
+                        "a seccomp filter): the blocks and timers made after are not counted, the "
+                        "frees of those made before are\n",
+                        (double)(h->history.stop_tick_ns - h->start_ns) / 1e9);
+        else if (h->history.stop_tick_ns > h->start_ns)
                 fprintf(out,
                         "note: recording stopped %.1f s after the process (ctl stop, or a seccomp "
                         "filter): the blocks and timers made after are not counted, the frees of "

@@ -14,6 +14,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "svg.h"
@@ -171,6 +172,57 @@ static void recording_mark(FILE *out, const struct axes *a, double ts, int on)
                 panels[0].top + (on ? 14 : 27), on ? "on" : "off");
 }
 
+/* The pid at the end of a process's line, when several share the chart. */
+struct end_label {
+        double x, y;
+        int right; /* no room after the line's end: drawn before it, anchored at its end */
+        int panel;
+        uint32_t pid;
+};
+
+static int by_place(const void *pa, const void *pb)
+{
+        const struct end_label *a = pa, *b = pb;
+        if (a->panel != b->panel)
+                return a->panel - b->panel;
+        if (a->right != b->right)
+                return a->right - b->right;
+        return a->y < b->y ? -1 : a->y > b->y;
+}
+
+static bool near(const struct end_label *a, const struct end_label *b)
+{
+        return a->panel == b->panel && a->right == b->right && fabs(a->x - b->x) < 64;
+}
+
+/* Draws the end labels, moved apart where two would overlap (lines that end
+ * near each other in x): down a line at a time, then back up as a group
+ * where that took them past their panel's bottom. */
+static void draw_end_labels(FILE *out, struct end_label *l, size_t n)
+{
+        const double gap = 11;
+        qsort(l, n, sizeof(*l), by_place);
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = 0; j < i; j++)
+                        if (near(&l[j], &l[i]) && l[i].y - l[j].y < gap)
+                                l[i].y = l[j].y + gap;
+        for (size_t i = n; i-- > 0;) {
+                double bottom = panels[l[i].panel].bottom - 2;
+                if (l[i].y > bottom)
+                        l[i].y = bottom;
+                for (size_t j = i + 1; j < n; j++) /* the ones below, moved up */
+                        if (near(&l[j], &l[i]) && l[j].y - l[i].y < gap)
+                                l[i].y = l[j].y - gap;
+                if (l[i].y < panels[l[i].panel].top + 10)
+                        l[i].y = panels[l[i].panel].top + 10;
+        }
+        for (size_t i = 0; i < n; i++)
+                fprintf(out,
+                        "<text class=\"small\" x=\"%.2f\" y=\"%.2f\"%s>pid %" PRIu32 "</text>\n",
+                        l[i].right ? l[i].x - 3 : l[i].x + 3, l[i].y,
+                        l[i].right ? " text-anchor=\"end\"" : "", l[i].pid);
+}
+
 int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n)
 {
         struct axes a = {.t0 = INFINITY, .t1 = -INFINITY, .v1 = {0}};
@@ -222,7 +274,8 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                 fprintf(out, "tick %" PRIu32 " ms, %zu point%s", t0->hdr.history.tick_ms,
                         procs[0].tl->n, procs[0].tl->n == 1 ? "" : "s");
         else
-                fputs("one after the other on one time axis; a solid line marks each start", out);
+                fputs("on one time axis, each from when it started (a solid line marks each start)",
+                      out);
         int died = 0, snaps = 0;
         for (size_t p = 0; p < n; p++) {
                 died |= !lt_trace_ended(procs[p].trace);
@@ -254,9 +307,15 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
         }
         fprintf(out,
                 "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" class=\"small\">time since "
-                "the %s started</text>\n",
-                (X0 + X1) / 2, H - 14, n == 1 ? "process" : "first process");
+                "%s</text>\n",
+                (X0 + X1) / 2, H - 14,
+                n > 1                                ? "the first process started"
+                : t0->hdr.flags & LT_F_ATTACHED      ? "the attach"
+                                                     : "the process started");
 
+        /* Without room for them (no memory), the lines go unlabelled. */
+        struct end_label *labels = n > 1 ? calloc(n * NSERIES, sizeof(*labels)) : NULL;
+        size_t nlabels = 0;
         for (size_t p = 0; p < n; p++) {
                 const struct lt_chart_proc *pr = &procs[p];
                 const struct lt_trace *t = pr->trace;
@@ -327,16 +386,13 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                         fputs("\"/>\n", out);
                         /* Several processes draw each series in its colour:
                          * each line's end says whose it is. */
-                        if (n > 1 && !series[k].js && series[k].panel != PANEL_TIMERS) {
+                        if (n > 1 && series[k].panel != PANEL_TIMERS && labels) {
                                 double tt, v;
                                 point(pr, k, np - 1, &tt, &v);
                                 double x = px(&a, tt), y = py(&a, series[k].panel, v);
                                 int right = x > X1 - 60; /* no room after it: above, before */
-                                fprintf(out,
-                                        "<text class=\"small\" x=\"%.2f\" y=\"%.2f\"%s>pid %" PRIu32
-                                        "</text>\n",
-                                        right ? x - 3 : x + 3, right ? y - 5 : y + 4,
-                                        right ? " text-anchor=\"end\"" : "", t->hdr.pid);
+                                labels[nlabels++] = (struct end_label){
+                                    x, right ? y - 5 : y + 4, right, series[k].panel, t->hdr.pid};
                         }
                         if (np == 1) { /* a line of one point is not drawn: a dot */
                                 double tt, v;
@@ -347,6 +403,9 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                         }
                 }
         }
+        if (labels)
+                draw_end_labels(out, labels, nlabels);
+        free(labels);
         fputs("</g>\n", out);
         return lt_svg_end(out);
 }

@@ -55,6 +55,9 @@ int lt_write_sarif(FILE *out, struct lt_report *const *reports, size_t n, unsign
  * the symbolizer, inline frames each one of their own. */
 /* What a drop counter (enum lt_drop_kind) counts, for people. */
 const char *lt_drop_text(int kind);
+/* How the process of H ended, as far as its trace says ("exit status 0",
+ * "killed by signal 15", "still running", ...), into BUF. */
+const char *lt_ending(const struct lt_header *h, char *buf, size_t len);
 /* What the count of a drop counts ("allocations not recorded"). */
 const char *lt_drop_what(int kind);
 

@@ -163,13 +163,15 @@ function whereOf(frames) {
  * tells the user something is the first JS frame of a script that is not
  * node's (node:...). Its index, or 0 (the first frame) when there is none. */
 function siteFrameIndex(frames) {
-  const i = (frames || []).findIndex((f) => f.js === true && typeof f.file === 'string' && f.file && !f.file.startsWith('node:'));
+  const i = (frames || []).findIndex((f) => f.js === true && typeof f.file === 'string' && f.file && !f.file.startsWith('node:') &&
+    !f.file.endsWith('/node/leaktrace.js'));
   return i > 0 ? i : 0;
 }
 
 /** One line for where a site was made: its application's JS frame when it
- * has one, else its first frame. */
-const siteWhereOf = (frames) => whereOf((frames || []).slice(siteFrameIndex(frames)));
+ * has one, else its first frame. A mapping in node is V8's heap at work,
+ * no line's: named by its first frame, as the text report names it. */
+const siteWhereOf = (frames, kind) => whereOf((frames || []).slice(kind === 'mapping' ? 0 : siteFrameIndex(frames)));
 
 /** The second line of a site named by a JS frame deeper in its stack: its
  * first (native) frame, which did the allocating; null for the others. */
@@ -546,7 +548,8 @@ function header(p) {
   const els = [
     h('h1', null, h('span', { class: 'tool' }, 'leaktrace \u00b7 '), h('span', { class: 'mono', id: 'command' }, commandLine(p))),
     h('div', { class: 'meta' }, `pid ${pr.pid} \u00b7 `,
-      pr.complete ? 'exited cleanly' : 'did not exit cleanly: its figures are as of its last moment',
+      pr.ended || (pr.complete ? 'exited' : 'did not exit cleanly'),
+      pr.complete ? '' : ': its figures are as of its last update',
       EXTRA.leaktrace ? ` \u00b7 leaktrace ${EXTRA.leaktrace}` : ''),
   ];
   if (PROCS.length > 1) {
@@ -619,17 +622,26 @@ function summarySection(p, pi) {
   const cards = [];
 
   const leakCard = h('div', { class: 'card', id: 'leak-card' }, h('h3', null, 'Leaks'));
+  // Repeating timers made steadily and never cleared: a leak whatever
+  // they hold, as check judges them.
+  const tleaks = p.growth?.timer_leaks || [];
+  if (tleaks.length) {
+    leakCard.append(h('ul', { class: 'leaks timer-leaks' }, tleaks.map((x) => h('li', null,
+      h('span', { class: 'badge leak' }, 'leak'), ' ', h('span', { class: 'mono where' }, whereOf(x.frames)), ' ',
+      `${plural(x.live, `live ${x.kind === 'js' ? 'JS ' : ''}timer`)} repeating every ${group(Math.round(x.interval_ns / 1e6))} ms, ` +
+      `made steadily and never cleared (`, h('span', { class: 'up' }, `${signedCount(x.per_minute)}/min`), ')'))));
+  }
   if (v.note && !leaks.length) {
     leakCard.append(h('p', { class: 'note' }, `No verdicts: ${v.note}.`));
   } else if (!leaks.length) {
-    leakCard.append(h('p', null, 'No site is judged a leak.'));
+    leakCard.append(h('p', null, tleaks.length ? 'No allocation site is judged a leak.' : 'No site is judged a leak.'));
   } else {
     leakCard.append(h('ul', { class: 'leaks' }, leaks.slice(0, 8).map((x) => {
       const rank = sites.indexOf(x);
-      return h('li', null, h('span', { class: 'badge leak' }, 'leak'), ' ', h('span', { class: 'mono where' }, siteWhereOf(x.frames)), ' ',
+      return h('li', null, h('span', { class: 'badge leak' }, 'leak'), ' ', h('span', { class: 'mono where' }, siteWhereOf(x.frames, x.kind)), ' ',
         h('span', { class: 'up' }, `${signedBytes((x.growth_bytes_per_s ?? NaN) * 60)}/min`), `, ${bytes(x.live_bytes)} live`,
         h('button', { onclick: () => openSite(pi, rank), 'aria-label': `show leak site ${rank + 1}` }, 'show'),
-        siteNative(x.frames));
+        x.kind === 'mapping' ? null : siteNative(x.frames));
     })));
     if (leaks.length > 8) leakCard.append(h('p', { class: 'note' }, `and ${leaks.length - 8} more in the table of sites`));
   }
@@ -893,7 +905,7 @@ function refreshSites(p, pi) {
     h('td', { class: 'num live', title: exactBytes(x.live_bytes) }, bytes(x.live_bytes)),
     h('td', { class: 'num wide' }, group(x.live_blocks)),
     h('td', { class: 'num wide' }, group(x.allocations)),
-    whereCell(x.frames, x.kind === 'mapping' ? 'anonymous mapping' : null, null, true));
+    whereCell(x.frames, x.kind === 'mapping' ? 'anonymous mapping' : null, null, x.kind === 'mapping' ? 'mapping' : true));
     body.append(tr);
     if (open) body.append(siteDetail(p, pi, i));
   }
@@ -906,15 +918,16 @@ function refreshSites(p, pi) {
 }
 
 /** Where a site or a timer was made: the function of its first frame (a
- * site's: of its application's JS frame, siteFrameIndex()), and under it
- * the file and line, and the module; under a site's JS frame, its first. */
+ * site's: of its application's JS frame, siteFrameIndex(), unless SITE is
+ * 'mapping', V8's heap), and under it the file and line, and the module;
+ * under a site's JS frame, its first. */
 function whereCell(frames, what, kind, site) {
-  const f = frames?.[site ? siteFrameIndex(frames) : 0];
+  const f = frames?.[site === true ? siteFrameIndex(frames) : 0];
   if (!f) return h('td', { class: 'where' }, what || '(no frames recorded)');
   return h('td', { class: 'where', title: frameLoc(f, true) || null }, h('span', { class: 'mono fn' }, frameName(f)), frameTags(f, kind),
     f.file ? h('span', { class: 'sub mono loc' }, frameLoc(f)) : null,
     f.module ? h('span', { class: 'sub mono mod' }, basename(f.module)) : null,
-    site ? siteNative(frames) : null);
+    site === true ? siteNative(frames) : null);
 }
 
 function verdictBadge(x) {
@@ -1231,8 +1244,8 @@ function acrossSection() {
     const row = (x) => h('tr', null,
       h('td', { class: 'num', title: isTimer ? null : exactBytes(x.live_bytes) }, isTimer ? group(x.live) : bytes(x.live_bytes)),
       h('td', null, Array.isArray(x.pids) ? x.pids.join(', ') : x.processes ?? ''),
-      h('td', { class: 'where' }, x.verdict ? [verdictBadge(x), ' '] : null, h('span', { class: 'mono' }, isTimer ? whereOf(x.frames) : siteWhereOf(x.frames)),
-        isTimer ? null : siteNative(x.frames)));
+      h('td', { class: 'where' }, x.verdict ? [verdictBadge(x), ' '] : null, h('span', { class: 'mono' }, isTimer ? whereOf(x.frames) : siteWhereOf(x.frames, x.kind)),
+        isTimer || x.kind === 'mapping' ? null : siteNative(x.frames)));
     const head = h('tr', null, h('th', { class: 'num' }, 'live'), h('th', null, 'processes'), h('th', null, 'where'));
     return [h('h3', null, title),
       h('div', { class: 'scroll' }, h('table', { class: 'data' }, h('thead', null, head), h('tbody', null, list.map(row))))];

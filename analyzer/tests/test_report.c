@@ -395,7 +395,7 @@ int main(int argc, char **argv)
         char *want_main, *want_top3;
         const char *head_fmt =
             "{\"tool\":\"leaktrace\",\"version\":1,\"process\":{\"pid\":4242,"
-            "\"command\":%s,\"complete\":true},\"summary\":{\"live_bytes\":%" PRId64
+            "\"command\":%s,\"complete\":true,\"ended\":\"exited\"},\"summary\":{\"live_bytes\":%" PRId64
             ",\"live_blocks\":%" PRId64 ",\"allocations\":%" PRIu64 ",\"frees\":%" PRId64
             ",\"peak_live_bytes\":999999,\"drops\":"
             "{\"stacks_full\":7}},\"sites\":[%s],\"timers\":[]%s}\n";
@@ -524,14 +524,14 @@ int main(int argc, char **argv)
         char *proc2, *proc3, *want2, *want3, *want23;
         if (asprintf(&proc2,
                      "\"process\":{\"pid\":100,\"command\":[\"./server\",\"--port=80\"],"
-                     "\"complete\":false},\"summary\":{\"live_bytes\":10,\"live_blocks\":1,"
+                     "\"complete\":false,\"ended\":\"did not exit cleanly\"},\"summary\":{\"live_bytes\":10,\"live_blocks\":1,"
                      "\"allocations\":3,\"frees\":2,\"peak_live_bytes\":50},\"sites\":[%s],"
                      "\"timers\":[]%s",
                      sa, no_history(1)) < 0 ||
             asprintf(
                 &proc3,
                 "\"process\":{\"pid\":101,\"command\":[\"/bin/next\"],"
-                "\"complete\":true},\"summary\":{\"live_bytes\":25,\"live_blocks\":3,"
+                "\"complete\":true,\"ended\":\"replaced by exec\"},\"summary\":{\"live_bytes\":25,\"live_blocks\":3,"
                 "\"allocations\":3,\"frees\":0,\"peak_live_bytes\":25},\"sites\":[%s],\"timers\":[]%s",
                 sb, no_history(2)) < 0 ||
             asprintf(&want2, "{\"tool\":\"leaktrace\",\"version\":1,%s}\n", proc2) < 0 ||
@@ -711,7 +711,7 @@ int main(int argc, char **argv)
                         fclose(w);
                         if (asprintf(&want4,
                                      "{\"tool\":\"leaktrace\",\"version\":1,\"process\":{\"pid\":"
-                                     "102,\"command\":[\"no-aranges\"],\"complete\":true},"
+                                     "102,\"command\":[\"no-aranges\"],\"complete\":true,\"ended\":\"exited\"},"
                                      "\"summary\":{\"live_bytes\":30,\"live_blocks\":2,"
                                      "\"allocations\":2,\"frees\":0,\"peak_live_bytes\":30},"
                                      "\"sites\":[%s],\"timers\":[]%s}\n",

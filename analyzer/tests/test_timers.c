@@ -347,7 +347,7 @@ int main(int argc, char **argv)
                 free(old);
         }
         const char *head = "{\"tool\":\"leaktrace\",\"version\":1,\"process\":{\"pid\":5000,"
-                           "\"command\":[\"server\"],\"complete\":true},\"summary\":{"
+                           "\"command\":[\"server\"],\"complete\":true,\"ended\":\"exited\"},\"summary\":{"
                            "\"live_bytes\":0,\"live_blocks\":0,\"allocations\":0,\"frees\":0,"
                            "\"peak_live_bytes\":0},\"sites\":[],\"timers\":[";
         char *want_native;

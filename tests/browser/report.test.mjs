@@ -26,6 +26,7 @@ const ROOT = path.resolve(HERE, '..', '..');
 const REQUESTS_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'requests.js');
 const STORE_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'store.js');
 const STORE_ROUNDS = 12;
+const INTERVALS_JS = path.join(ROOT, 'tests', 'fixtures', 'js', 'intervals.js');
 const THREE_C = src('three_sites.c');
 const M = markers(THREE_C);
 const EVIL = '</script><script>alert(1)</script>';
@@ -39,7 +40,7 @@ try {
 }
 if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
 
-let browser, dir, three, threeHtml, node, nodeRep, store, storeRep, bothHtml;
+let browser, dir, three, threeHtml, node, nodeRep, store, storeRep, bothHtml, intervalsHtml, intervalsRep;
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leaktrace-browser-'));
@@ -66,6 +67,14 @@ before(async () => {
   // As many sites as the HTML report shows (LT_HTML_DEFAULT_TOP), so that a
   // site's index is its row's in the page.
   storeRep = report([store], ['--top', '500']);
+  const intervalsDir = path.join(dir, 'intervals');
+  fs.mkdirSync(intervalsDir);
+  assertStatus(run(LEAKTRACE, ['run', '-o', intervalsDir, '--no-report', '--', process.execPath, INTERVALS_JS, 'leak'],
+    { env: cleanEnv({ LEAKTRACE_TICK_MS: '100' }), cwd: intervalsDir, timeout: 90000 }));
+  const intervals = path.join(intervalsDir, traceFiles(intervalsDir)[0]);
+  intervalsRep = report([intervals]);
+  intervalsHtml = path.join(dir, 'intervals.html');
+  assertStatus(run(LEAKTRACE, ['report', '--format', 'html', '-o', intervalsHtml, intervals]));
   bothHtml = path.join(dir, 'both.html');
   assertStatus(run(LEAKTRACE, ['report', '--format', 'html', '-o', bothHtml, r.file, node, store]));
 
@@ -497,4 +506,16 @@ test('node: the JS heap and JS timers on the timeline, sites named by their JS f
   await row.click();
   assert.equal(await page.locator(`#detail-2-${si} ol.stack > li`).count(), site.frames.length);
   await page.locator('#timeline').screenshot({ path: path.join(SHOTS, 'node-timeline-1280x800.png') });
+});
+
+test('repeating timers never cleared: a leak in the Leaks card, as check judges them', async (t) => {
+  const [leak] = intervalsRep.growth.timer_leaks;
+  assert.ok(leak && leak.live > 100, `the intervals judged a timer leak: ${JSON.stringify(intervalsRep.growth.timer_leaks)}`);
+  const page = await open(t, intervalsHtml);
+  const items = page.locator('#leak-card .timer-leaks li');
+  assert.equal(await items.count(), 1);
+  const text = await items.first().textContent();
+  assert.ok(text.startsWith(`leak watch intervals.js:${markers(INTERVALS_JS).TIMER.watch}:`), text);
+  assert.ok(text.includes(` ${leak.live} live JS timers repeating every 60,000 ms, made steadily and never cleared (+`), text);
+  assert.match(await page.locator('.meta').textContent(), /^pid \d+ \u00b7 exit status 0 \u00b7 /);
 });

@@ -5,6 +5,7 @@
 // a worker killed by SIGKILL is re-forked and its trace still reads, as of
 // its last tick. Nothing may hang: every wait is bounded.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,4 +99,16 @@ test('a primary and two workers, one killed by SIGKILL and re-forked: one readab
   assert.equal(live, byPid.get(victim), 'the victim\'s live timers: the pages it served');
   sum += live;
   assert.equal(sum, 40, 'every page served left its timer in one of the traces');
+
+  // The timeline of them all: each line's end says whose it is, and no two
+  // of these labels sit on each other.
+  const svg = path.join(dir, 'all.svg');
+  assertStatus(run(LEAKTRACE, ['timeline', dir, '-o', svg]));
+  const labels = [...fs.readFileSync(svg, 'utf8').matchAll(/<text class="small" x="([\d.]+)" y="([\d.]+)"( text-anchor="end")?>pid (\d+)<\/text>/g)]
+    .map((m) => ({ x: Number(m[1]), y: Number(m[2]), end: !!m[3], pid: Number(m[4]) }));
+  assert.deepEqual([...new Set(labels.map((l) => l.pid))].sort(), [...pids].sort(), 'every process labelled');
+  for (const [i, a] of labels.entries())
+    for (const b of labels.slice(i + 1))
+      assert.ok(a.end !== b.end || Math.abs(a.x - b.x) >= 64 || Math.abs(a.y - b.y) >= 10,
+        `labels apart: ${JSON.stringify(a)} ${JSON.stringify(b)}`);
 });

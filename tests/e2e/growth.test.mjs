@@ -194,4 +194,36 @@ test('repeating timers armed steadily and never cleared fail check, whatever the
   const ok = run(LEAKTRACE, ['check', clean]);
   assert.ok(!/ live js timers /.test(ok.stdout), ok.stdout);
   assert.deepEqual(checkSchema(JSON.parse(run(LEAKTRACE, ['report', '--format', 'json', clean]).stdout)).growth.timer_leaks, []);
+  // The same leak, then as long without a request: the flat end is no
+  // bound (none was ever cleared), and check still fails on it.
+  const idle = traced('idle');
+  const ci = run(LEAKTRACE, ['check', idle]);
+  assertStatus(ci, 1);
+  assert.match(ci.stdout, new RegExp(`: leak at ${INTERVALS_JS.replace(/[.]/g, '\\.')}:${at}:\\d+ \\(watch\\): \\d+ live js timers ` +
+    'repeating every 60000 ms, made steadily and never cleared '));
+});
+
+// A node process whose own code holds nothing at the end (a test runner):
+// node's internals (V8's heap, OpenSSL, ICU) are not the program's, and do
+// not fail check; code given with -e is the program's, and does.
+test('node --test of a clean test file passes check; a leak in node -e code fails it at [eval]', (t) => {
+  const dir = tmpdir(t);
+  fs.writeFileSync(path.join(dir, 'clean.test.js'), "const test = require('node:test');\n" +
+    "const assert = require('node:assert');\n" +
+    "test('adds', () => { assert.strictEqual(1 + 1, 2); });\n" +
+    "test('waits', async () => { await new Promise((r) => setTimeout(r, 300)); });\n");
+  const env = cleanEnv({ LEAKTRACE_TICK_MS: '100' });
+  const tests = run(LEAKTRACE, ['run', '-o', 'o', '--no-report', '--', NODE, '--test', 'clean.test.js'], { env, cwd: dir, timeout: 90000 });
+  assertStatus(tests);
+  const ok = run(LEAKTRACE, ['check', path.join(dir, 'o')]);
+  assertStatus(ok, 0);
+  const said = ok.stdout.split('\n').filter(Boolean);
+  assert.ok(said.length >= 1 && said.every((l) => / ok: no leak beyond the bounds in the program's code /.test(l)), ok.stdout);
+  const leak = run(LEAKTRACE, ['run', '-o', 'e', '--no-report', '--', NODE, '-e',
+    'const held = []; const t = setInterval(() => held.push(Buffer.alloc(20000)), 20); setTimeout(() => clearInterval(t), 2500);'],
+  { env, cwd: dir, timeout: 90000 });
+  assertStatus(leak);
+  const ck = run(LEAKTRACE, ['check', path.join(dir, 'e')]);
+  assertStatus(ck, 1);
+  assert.match(ck.stdout, /: leak at \[eval\]:1 \(anonymous\): grew \+\d/);
 });

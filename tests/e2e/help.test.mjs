@@ -165,6 +165,8 @@ test('a slip of the fingers gets the nearest valid word, and only a near one', (
     [['frobnicate'], "leaktrace: unknown command 'frobnicate' (see leaktrace --help)"],
     [['report', '-x', 'x.lt'], "leaktrace report: unknown option '-x' (see leaktrace report --help)"],
     [['timeline', '--output'], "leaktrace timeline: --output wants a value (FILE) (see leaktrace timeline --help)"],
+    [['ctl', '1', 'snapshot', 'a@b'], "leaktrace ctl: a snapshot name cannot hold '@' (diff reads FILE@NAME) (see leaktrace ctl --help)"],
+    [['ctl', '1', 'snapshot', '3'], 'leaktrace ctl: a snapshot name cannot be a number (diff reads FILE@N as the Nth snapshot) (see leaktrace ctl --help)'],
   ];
   for (const [args, line] of cases) {
     const r = lt(args);
@@ -450,4 +452,11 @@ test('run -o a directory the preload would refuse: said before the program start
   fs.chmodSync(open, 0o1777);
   assertStatus(lt(['run', '-o', open, '--no-report', '--', path.join(BUILD, 'tests', 'deep')], { cwd: dir }));
   assert.equal(traceFiles(open).length, 1, 'sticky, like /tmp: traced');
+  // A report file that could not be written after the run: said before it.
+  const lost = lt(['run', '-o', open, '--report-to', path.join(dir, 'gone', 'r.txt'), '--', 'touch', 'ran'], { cwd: dir });
+  assert.deepEqual([lost.status, lost.stderr],
+    [2, `leaktrace: cannot write the report to ${path.join(dir, 'gone', 'r.txt')}: No such file or directory\n`]);
+  assert.ok(!fs.existsSync(path.join(dir, 'ran')), 'the program did not run');
+  const empty = lt(['run', '-o', '', '--', 'true'], { cwd: dir });
+  assert.deepEqual([empty.status, empty.stderr], [2, 'leaktrace run: -o wants a directory, not an empty name (see leaktrace run --help)\n']);
 });

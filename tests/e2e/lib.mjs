@@ -208,7 +208,7 @@ export function checkSchema(rep) {
   }
   for (const p of procs) {
     if (rep.processes) keys(p, ['process', 'summary', 'sites', 'timers', ...HISTORY_KEYS], [], 'processes[]');
-    keys(p.process, ['pid', 'command', 'complete'], ['attached', 'recording_started_s', 'recording_stopped_s', 'recording_gaps'], 'process');
+    keys(p.process, ['pid', 'command', 'complete', 'ended'], ['attached', 'recording_started_s', 'recording_stopped_s', 'recording_gaps'], 'process');
   if (p.process.recording_gaps !== undefined) {
     keys(p.process.recording_gaps, ['count', 'seconds'], [], 'recording_gaps');
     assert.ok(isCount(p.process.recording_gaps.count) && p.process.recording_gaps.count > 0, 'recording_gaps.count');
@@ -222,6 +222,7 @@ export function checkSchema(rep) {
     assert.ok(Array.isArray(p.process.command) && p.process.command.every((a) => typeof a === 'string'),
       'process.command is an array of strings');
     assert.equal(typeof p.process.complete, 'boolean', 'process.complete');
+    assert.ok(typeof p.process.ended === 'string' && p.process.ended.length > 0, 'process.ended');
     keys(p.summary, ['live_bytes', 'live_blocks', 'allocations', 'frees', 'peak_live_bytes'], ['drops'], 'summary');
     for (const [k, v] of Object.entries(p.summary))
       if (k !== 'drops') assert.ok(isCount(v), `summary.${k} = ${v}`);

@@ -31,6 +31,7 @@
 #include <gelf.h>
 #include <libunwind-ptrace.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -40,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -316,17 +318,120 @@ static void release_all(struct ctx *c)
         c->n = 0;
 }
 
-/* What a seccomp filter's program can answer that ends or signals the
- * process: NULL when none of its returns does. An action taken from the
- * accumulator is computed at run time: taken as the worst. */
-static const char *fatal_action(const struct sock_filter *prog, long n)
+/* The system calls attach makes in the process, and those the tracer then
+ * makes on its threads: dlopen's, the trace file's, the background
+ * thread's, libunwind's pipe, the exit paths. */
+#define ATTACH_CALLS(X) \
+        X(openat) X(open) X(read) X(pread64) X(write) X(pwrite64) X(writev) X(close) X(fstat) \
+        X(newfstatat) X(statx) X(lseek) X(mmap) X(munmap) X(mprotect) X(madvise) X(brk) \
+        X(mremap) X(futex) X(rt_sigprocmask) X(rt_sigaction) X(rt_sigreturn) X(clone) X(clone3) \
+        X(set_robust_list) X(rseq) X(getpid) X(gettid) X(getppid) X(prctl) X(prlimit64) \
+        X(getrlimit) X(fallocate) X(ftruncate) X(fcntl) X(pipe2) X(readlink) X(readlinkat) \
+        X(getdents64) X(clock_gettime) X(clock_nanosleep) X(nanosleep) X(sched_yield) X(kcmp) \
+        X(uname) X(access) X(faccessat) X(getcwd) X(dup) X(dup2) X(dup3) X(tgkill) \
+        X(sched_getaffinity) X(getrandom) X(exit) X(exit_group)
+
+#define LT_X_CALL(name) {SYS_##name, #name},
+static const struct {
+        int nr;
+        const char *name;
+} attach_calls[] = {ATTACH_CALLS(LT_X_CALL)};
+#undef LT_X_CALL
+
+/* Runs a seccomp filter's program (classic BPF, as the kernel checked it)
+ * on D. Returns the action, or SECCOMP_RET_KILL_PROCESS for a program it
+ * cannot follow (taken as the worst). */
+static uint32_t bpf_run(const struct sock_filter *prog, long n, const struct seccomp_data *d)
 {
-        for (long i = 0; i < n; i++) {
-                if (BPF_CLASS(prog[i].code) != BPF_RET)
-                        continue;
-                if (BPF_RVAL(prog[i].code) != BPF_K)
-                        return "an action computed as it runs";
-                switch (prog[i].k & SECCOMP_RET_ACTION_FULL) {
+        uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = {0};
+        const unsigned char *data = (const unsigned char *)d;
+        for (long pc = 0; pc >= 0 && pc < n; pc++) {
+                const struct sock_filter *f = &prog[pc];
+                uint32_t k = f->k, src = BPF_SRC(f->code) == BPF_X ? x : k;
+                switch (BPF_CLASS(f->code)) {
+                case BPF_LD:
+                        if (BPF_MODE(f->code) == BPF_ABS && k % 4 == 0 && k + 4 <= sizeof(*d))
+                                memcpy(&a, data + k, 4);
+                        else if (BPF_MODE(f->code) == BPF_LEN)
+                                a = sizeof(*d);
+                        else if (BPF_MODE(f->code) == BPF_IMM)
+                                a = k;
+                        else if (BPF_MODE(f->code) == BPF_MEM && k < BPF_MEMWORDS)
+                                a = mem[k];
+                        else
+                                return SECCOMP_RET_KILL_PROCESS;
+                        break;
+                case BPF_LDX:
+                        if (BPF_MODE(f->code) == BPF_LEN)
+                                x = sizeof(*d);
+                        else if (BPF_MODE(f->code) == BPF_IMM)
+                                x = k;
+                        else if (BPF_MODE(f->code) == BPF_MEM && k < BPF_MEMWORDS)
+                                x = mem[k];
+                        else
+                                return SECCOMP_RET_KILL_PROCESS;
+                        break;
+                case BPF_ST:
+                case BPF_STX:
+                        if (k >= BPF_MEMWORDS)
+                                return SECCOMP_RET_KILL_PROCESS;
+                        mem[k] = BPF_CLASS(f->code) == BPF_ST ? a : x;
+                        break;
+                case BPF_ALU:
+                        switch (BPF_OP(f->code)) {
+                        case BPF_ADD: a += src; break;
+                        case BPF_SUB: a -= src; break;
+                        case BPF_MUL: a *= src; break;
+                        case BPF_DIV: if (!src) return SECCOMP_RET_KILL_PROCESS; a /= src; break;
+                        case BPF_MOD: if (!src) return SECCOMP_RET_KILL_PROCESS; a %= src; break;
+                        case BPF_AND: a &= src; break;
+                        case BPF_OR: a |= src; break;
+                        case BPF_XOR: a ^= src; break;
+                        case BPF_LSH: a = src < 32 ? a << src : 0; break;
+                        case BPF_RSH: a = src < 32 ? a >> src : 0; break;
+                        case BPF_NEG: a = -a; break;
+                        default: return SECCOMP_RET_KILL_PROCESS;
+                        }
+                        break;
+                case BPF_JMP:
+                        if (BPF_OP(f->code) == BPF_JA) {
+                                pc += k;
+                                break;
+                        }
+                        int taken;
+                        switch (BPF_OP(f->code)) {
+                        case BPF_JEQ: taken = a == src; break;
+                        case BPF_JGT: taken = a > src; break;
+                        case BPF_JGE: taken = a >= src; break;
+                        case BPF_JSET: taken = (a & src) != 0; break;
+                        default: return SECCOMP_RET_KILL_PROCESS;
+                        }
+                        pc += taken ? f->jt : f->jf;
+                        break;
+                case BPF_RET:
+                        return BPF_RVAL(f->code) == BPF_A ? a : k;
+                case BPF_MISC:
+                        if (BPF_MISCOP(f->code) == BPF_TAX)
+                                x = a;
+                        else
+                                a = x;
+                        break;
+                default:
+                        return SECCOMP_RET_KILL_PROCESS;
+                }
+        }
+        return SECCOMP_RET_KILL_PROCESS; /* ran off its end: the kernel refuses such programs */
+}
+
+/* What the filter answers to one of attach's calls (arguments 0, on
+ * x86-64) that ends or signals the process: NULL when none. *CALL gets
+ * the call's name. */
+static const char *fatal_action(const struct sock_filter *prog, long n, const char **call)
+{
+        for (size_t i = 0; i < sizeof(attach_calls) / sizeof(*attach_calls); i++) {
+                struct seccomp_data d = {.nr = attach_calls[i].nr, .arch = AUDIT_ARCH_X86_64};
+                *call = attach_calls[i].name;
+                switch (bpf_run(prog, n, &d) & SECCOMP_RET_ACTION_FULL) {
                 case SECCOMP_RET_KILL_PROCESS:
                         return "killing the process";
                 case SECCOMP_RET_KILL_THREAD:
@@ -339,11 +444,13 @@ static const char *fatal_action(const struct sock_filter *prog, long n)
 }
 
 /* Refuses a process any thread of which runs under a seccomp filter that
- * can kill it or send it SIGSYS: attach makes system calls in it (openat
- * and mmap in dlopen, then the tracer's own, on every thread), and one the
- * filter does not allow would end the program. A filter that answers only
- * with errors (a container's, commonly) is no danger: attach then fails,
- * and says so. Returns 0 or -EPERM (said in c->why). */
+ * answers one of attach's calls by killing it or with SIGSYS: attach makes
+ * them in it (openat and mmap in dlopen, then the tracer's own, on every
+ * thread), and the program would end. A filter that answers those with an
+ * error (a container's allows them, and kills only a foreign architecture)
+ * is no danger: attach goes on, or fails and says so. The calls are run
+ * through the filter with their arguments 0: one that judges arguments may
+ * answer otherwise. Returns 0 or -EPERM (said in c->why). */
 static int seccomp_check(struct ctx *c)
 {
         for (size_t i = 0; i < c->n; i++) {
@@ -371,14 +478,14 @@ static int seccomp_check(struct ctx *c)
                                                                   : "");
                                 return -EPERM;
                         }
-                        const char *fatal = fatal_action(prog, n);
+                        const char *call;
+                        const char *fatal = fatal_action(prog, n, &call);
                         free(prog);
                         if (fatal) {
-                                say(c, "process %d runs under a seccomp filter that answers some "
-                                       "system calls with %s: one that attach makes in it "
-                                       "could end the program; start it under leaktrace run "
-                                       "instead",
-                                    (int)c->pid, fatal);
+                                say(c, "process %d runs under a seccomp filter that answers %s "
+                                       "with %s, a call attach makes in it: it would end the "
+                                       "program; start it under leaktrace run instead",
+                                    (int)c->pid, call, fatal);
                                 return -EPERM;
                         }
                 }

@@ -248,8 +248,8 @@ test('a process that allocates with another allocator: attach refused with one l
 // process refused before any call; one that answers with an error lets the
 // attach fail, said, and the process run on. Either way it is unharmed.
 for (const [action, said] of [
-  ['kill', (pid) => `leaktrace: process ${pid} runs under a seccomp filter that answers some system calls with ` +
-    'killing the process: one that attach makes in it could end the program; start it under leaktrace run instead\n'],
+  ['kill', (pid) => `leaktrace: process ${pid} runs under a seccomp filter that answers openat with killing the ` +
+    'process, a call attach makes in it: it would end the program; start it under leaktrace run instead\n'],
   ['errno', () => /^leaktrace: process \d+ could not load .*libleaktrace\.so: .*Operation not permitted\n$/],
 ]) {
   test(`a process under a seccomp filter that answers openat with ${action === 'kill' ? 'death' : 'EPERM'}: attach refused or failed with one line, the process unharmed`, async (t) => {
@@ -268,6 +268,24 @@ for (const [action, said] of [
     assert.equal(end.signal, 'SIGTERM', sb.out());
   });
 }
+
+// A container's filter kills only calls of another architecture: attached,
+// recorded, detached, the process running on.
+test('a process under a filter that kills only a foreign architecture (a container\'s): attached and detached', async (t) => {
+  const sb = start(prog('sandbox'), ['wait', 'arch']);
+  t.after(() => killQuietly(sb));
+  await printed(sb, 'ready', 'the sandbox');
+  const pid = sb.child.pid;
+  const dir = tmpdir(t);
+  const r = await attach(['-o', dir, '--duration', '1', '--no-report', String(pid)]);
+  assert.equal(r.code, 0, r.what);
+  assert.equal(traceFiles(dir).length, 1, r.what);
+  await sleep(100);
+  assertFree(pid, 'after the detach');
+  sb.child.kill('SIGTERM');
+  const end = await within(sb.exited, 30000, 'the sandbox');
+  assert.equal(end.signal, 'SIGTERM', sb.out());
+});
 
 /** GET / on 127.0.0.1:port at `rate` a second until stop(); counts answers 200. */
 function steadyLoad(port, rate) {

@@ -18,7 +18,7 @@ function checkFirst(dir, file, pid, mode) {
   assert.deepEqual({ pid: h.pid, exec: h.exec, exec_count: h.exec_count },
     { pid, exec: true, exec_count: 0 }, `${file} header`);
   const [p] = processes(report([path.join(dir, file)]));
-  assert.deepEqual(p.process, { pid, command: [EXECS, 'first', mode], complete: true });
+  assert.deepEqual(p.process, { pid, command: [EXECS, 'first', mode], complete: true, ended: 'replaced by exec' });
   assertLeak(siteAt(p, EXECS_C, LEAK.exec_X), 1, 500, 'X');
   assertLive(p, { live_bytes: 500, live_blocks: 1 });
 }
@@ -37,7 +37,7 @@ for (const mode of ['execve', 'execvp']) {
     assert.deepEqual({ pid: h.pid, complete: h.complete, exec: h.exec, exec_count: h.exec_count },
       { pid: r.pid, complete: true, exec: false, exec_count: 1 }, `${files[1]} header`);
     const [p] = processes(report([path.join(dir, files[1])]));
-    assert.deepEqual(p.process, { pid: r.pid, command: [EXECS, 'second'], complete: true });
+    assert.deepEqual(p.process, { pid: r.pid, command: [EXECS, 'second'], complete: true, ended: 'exit status 0' });
     assertLeak(siteAt(p, EXECS_C, LEAK.exec_Y), 2, 600, 'Y');
     assertLive(p, { live_bytes: 1200, live_blocks: 2 });
   });

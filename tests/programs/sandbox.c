@@ -11,16 +11,19 @@
  *                    call of its one thread
  *   sandbox unshare  unshare(CLONE_NEWUSER), which the kernel refuses to a
  *                    process of several threads; prints what it returned
- *   sandbox wait kill|errno
+ *   sandbox wait kill|errno|arch
  *                    a filter that answers openat by killing the process
- *                    (kill) or with EPERM (errno) and allows the rest; prints
- *                    "ready", then allocates every 10 ms until a signal
- *                    ends it (what `leaktrace attach` meets)
+ *                    (kill) or with EPERM (errno) and allows the rest, or
+ *                    (arch) kills only a call of another architecture than
+ *                    x86-64, as a container's filter does; prints "ready",
+ *                    then allocates every 10 ms until a signal ends it
+ *                    (what `leaktrace attach` meets)
  *
  * The output must be the same traced and untraced. */
 #define _GNU_SOURCE
 #include "common.h"
 
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <malloc.h>
@@ -68,15 +71,23 @@ static void report(unsigned long sum)
                 syscall(SYS_exit_group, 9);
 }
 
-static int wait_filtered(unsigned action)
+static int wait_filtered(const char *how)
 {
-        struct sock_filter f[] = {
+        unsigned action = !strcmp(how, "kill") ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_ERRNO | EPERM;
+        struct sock_filter by_call[] = {
             NR,
             BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 0, 1),
             BPF_STMT(BPF_RET | BPF_K, action),
             BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         };
-        struct sock_fprog prog = {(unsigned short)(sizeof(f) / sizeof(f[0])), f};
+        struct sock_filter by_arch[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        int arch = !strcmp(how, "arch");
+        struct sock_fprog prog = {4, arch ? by_arch : by_call};
         if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0))
                 die("sandbox: seccomp: %s\n", strerror(errno));
         say("ready\n");
@@ -97,8 +108,7 @@ int main(int argc, char **argv)
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
                 die("sandbox: no_new_privs: %s\n", strerror(errno));
         if (!strcmp(mode, "wait") && argc == 3)
-                return wait_filtered(!strcmp(argv[2], "kill") ? SECCOMP_RET_KILL_PROCESS
-                                                              : SECCOMP_RET_ERRNO | EPERM);
+                return wait_filtered(argv[2]);
         if (!strcmp(mode, "strict")) {
                 /* No brk nor mmap from here: the heap, made now, will do. */
                 mallopt(M_MMAP_THRESHOLD, 32 << 20);
@@ -135,7 +145,7 @@ int main(int argc, char **argv)
                  : !strcmp(mode, "tsync")
                      ? (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
                                     &prog)
-                     : (die("usage: sandbox filter|tsync|strict|unshare|wait kill|errno\n"), -1);
+                     : (die("usage: sandbox filter|tsync|strict|unshare|wait kill|errno|arch\n"), -1);
         if (rc)
                 die("sandbox: seccomp: %s\n", strerror(errno));
         report(work());

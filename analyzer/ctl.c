@@ -96,51 +96,24 @@ static void human(char *buf, size_t size, double v)
 }
 
 /* The live figures now, the sum of the sites' (the header's totals are
- * added by each thread 64 KiB at a time): the file mapped whole, as it is
- * now. Returns 0, or -1 when it cannot be read so (then the totals do). */
-static int live_now(const char *path, uint32_t version, int64_t *bytes, int64_t *blocks)
+ * added by each thread 64 KiB at a time), from the file as the report
+ * reads it. Returns 0, or -1 when it cannot be read so (then the totals
+ * do). */
+static int live_now(const char *path, int64_t *bytes, int64_t *blocks)
 {
-        const struct lt_layout *lay = lt_layout_of(version);
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        struct stat st;
-        if (!lay || fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-            (uint64_t)st.st_size < lay->header_size) {
-                if (fd >= 0)
-                        close(fd);
+        struct lt_trace t;
+        char why[256];
+        if (lt_trace_load(path, &t, why, sizeof(why)) < 0)
                 return -1;
-        }
-        size_t size = (size_t)st.st_size;
-        const char *m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-        close(fd);
-        if (m == MAP_FAILED)
-                return -1;
-        const struct lt_header *h = (const struct lt_header *)m;
-        const struct lt_section *s = &h->sections[LT_SEC_STACKS];
-        uint64_t n = __atomic_load_n(&s->count, __ATOMIC_ACQUIRE);
-        int rc = s->rec_size == sizeof(struct lt_stack_rec) && s->base &&
-                         !(s->base & (s->base - 1))
-                     ? 0
-                     : -1;
         int64_t b = 0, k = 0;
-        for (uint64_t i = 0; !rc && i < n; i++) {
-                uint64_t within;
-                unsigned c = lt_chunk_of(i, s->base, lay->chunk_lg, &within);
-                uint64_t off = c < lay->max_chunks ? lt_chunk_off(h, LT_SEC_STACKS, c) : 0;
-                off += within * sizeof(struct lt_stack_rec);
-                if (off < lay->header_size || off > size - sizeof(struct lt_stack_rec)) {
-                        rc = -1; /* a chunk added since the map, or a damaged file */
-                        break;
-                }
-                const struct lt_stack_rec *r = (const struct lt_stack_rec *)(m + off);
-                b += __atomic_load_n(&r->live_bytes, __ATOMIC_RELAXED);
-                k += __atomic_load_n(&r->live_blocks, __ATOMIC_RELAXED);
+        for (uint64_t i = 0; i < t.nstacks; i++) {
+                b += t.stacks[i].live_bytes;
+                k += t.stacks[i].live_blocks;
         }
-        munmap((void *)m, size);
-        if (!rc) {
-                *bytes = b;
-                *blocks = k;
-        }
-        return rc;
+        lt_trace_free(&t);
+        *bytes = b;
+        *blocks = k;
+        return 0;
 }
 
 static void print_status(const char *path, const struct lt_header *h)
@@ -148,7 +121,7 @@ static void print_status(const char *path, const struct lt_header *h)
         const char *cmd = h->cmdline_len ? h->cmdline : "?";
         uint32_t state = h->history.state < LT_STATE__COUNT ? h->history.state : LT_STATE_OFF;
         int64_t bytes = h->totals.live_bytes, blocks = h->totals.live_blocks;
-        int exact = live_now(path, h->version, &bytes, &blocks) == 0;
+        int exact = live_now(path, &bytes, &blocks) == 0;
         char live[32];
         human(live, sizeof(live), (double)bytes);
         printf("pid %u (%s): %s\n", h->pid, cmd, state_names[state]);

@@ -6,6 +6,7 @@
  * LT_CONTROL_POLL_MS and answers by storing the request's sequence number. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -45,19 +46,18 @@ static const char *const drop_names[] = {
 #undef LT_X_NAME
 };
 
-/* The trace file a running process has mapped: its path, from /proc/PID/maps.
- * Returns 0, -ENOENT (none), -ESTALE (one whose file was deleted: PATH
- * names it), or another -errno. */
-int lt_file_of_pid(pid_t pid, char *path, size_t size)
+/* The trace file mapped in MAPS (a /proc maps file), as lt_file_of_pid();
+ * *LINES gets how many lines it has. */
+static int file_in_maps(const char *maps, char *path, size_t size, int *lines)
 {
-        char maps[64];
-        snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
         FILE *f = fopen(maps, "r");
+        *lines = 0;
         if (!f)
                 return -errno;
         char line[4096 + 128];
         int found = -ENOENT;
         while (fgets(line, sizeof(line), f)) {
+                ++*lines;
                 char *p = strchr(line, '/');
                 if (!p)
                         continue;
@@ -74,6 +74,35 @@ int lt_file_of_pid(pid_t pid, char *path, size_t size)
                 found = gone ? -ESTALE : 0; /* the last one mapped is the newest image's */
         }
         fclose(f);
+        return found;
+}
+
+/* The trace file a running process has mapped: its path, from /proc/PID/maps.
+ * Returns 0, -ENOENT (none), -ESTALE (one whose file was deleted: PATH
+ * names it), or another -errno. A process whose main thread has exited
+ * (pthread_exit) has an empty map there: another thread's says it. */
+int lt_file_of_pid(pid_t pid, char *path, size_t size)
+{
+        char maps[64];
+        int lines;
+        snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+        int found = file_in_maps(maps, path, size, &lines);
+        if (found != -ENOENT || lines)
+                return found;
+        char dir[64];
+        snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+        DIR *d = opendir(dir);
+        if (!d)
+                return found;
+        struct dirent *e;
+        while ((e = readdir(d)) && found == -ENOENT && !lines) {
+                if (e->d_name[0] == '.' || atoi(e->d_name) == (int)pid)
+                        continue;
+                char task[sizeof(dir) + sizeof(e->d_name) + 8];
+                snprintf(task, sizeof(task), "%s/%s/maps", dir, e->d_name);
+                found = file_in_maps(task, path, size, &lines);
+        }
+        closedir(d);
         return found;
 }
 

@@ -167,11 +167,12 @@ int lt_inject_check(pid_t pid, char *why, size_t size)
                  * pthread_exit(); the others run on. */
                 if (status_field(pid, "Threads", threads, sizeof(threads)) == 0 &&
                     atoi(threads) > 1) {
+                        int others = atoi(threads) - 1;
                         snprintf(why, size,
                                  "process %d: its main thread has exited (pthread_exit) while %d "
-                                 "others run on; attach works through the main thread: start "
+                                 "other%s run%s on; attach works through the main thread: start "
                                  "the program under leaktrace run instead",
-                                 (int)pid, atoi(threads) - 1);
+                                 (int)pid, others, others == 1 ? "" : "s", others == 1 ? "s" : "");
                         return -ESRCH;
                 }
                 snprintf(why, size, "process %d has exited (a zombie its parent did not reap)",

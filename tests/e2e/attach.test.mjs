@@ -15,7 +15,7 @@ import test from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BUILD, LEAKTRACE, cleanEnv, describeSites, frameAt, header, markers, processes, prog, report, run, siteAt,
-  src, tmpdir, traceFiles,
+  src, tmpdir, traceFiles, tracedEnv,
 } from './lib.mjs';
 import { EXAMPLE, MAP_PANEL, SERVER, assertPackages, intervalLine, within } from './ssrlib.mjs';
 
@@ -268,6 +268,30 @@ for (const [action, said] of [
     assert.equal(end.signal, 'SIGTERM', sb.out());
   });
 }
+
+// A main thread that called pthread_exit leaves its leader a zombie while
+// the process runs on: attach (which works through it) says so; ctl finds
+// the trace file of a traced one through another thread's map.
+test('a process whose main thread has exited: attach says why it cannot, ctl finds a traced one', async (t) => {
+  const plain = start(prog('getattr'), ['exit-main']);
+  t.after(() => killQuietly(plain));
+  await printed(plain, 'ready', 'getattr exit-main');
+  const pid = plain.child.pid;
+  const r = await attach(['-o', tmpdir(t), String(pid)]);
+  assert.deepEqual([r.code, r.stderr], [2, `leaktrace: process ${pid}: its main thread has exited (pthread_exit) ` +
+    'while 1 other runs on; attach works through the main thread: start the program under leaktrace run instead\n']);
+  // Running on, untraced: its zombie leader and its thread.
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  assert.deepEqual([/^Threads:\s+(\d+)$/m.exec(status)?.[1], /^TracerPid:\s+(\d+)$/m.exec(status)?.[1]], ['2', '0'], status);
+
+  const dir = tmpdir(t);
+  const traced = start(prog('getattr'), ['exit-main'], { env: tracedEnv(dir) });
+  t.after(() => killQuietly(traced));
+  await printed(traced, 'ready', 'getattr exit-main, traced');
+  const st = run(LEAKTRACE, ['ctl', String(traced.child.pid), 'status']);
+  assert.equal(st.status, 0, st.what);
+  assert.match(st.stdout, new RegExp(`^file: ${path.join(dir, `leaktrace.${traced.child.pid}.lt`).replace(/[.]/g, '\\.')}$`, 'm'));
+});
 
 // A container's filter kills only calls of another architecture: attached,
 // recorded, detached, the process running on.

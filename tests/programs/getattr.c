@@ -5,11 +5,16 @@
  * 48 bytes at a marked line, from a stack the walk can read whole.
  *
  * Usage: getattr [THREADS] (default 16). Prints "ok N" with N threads that
- * had a stack of more than 0 bytes. */
+ * had a stack of more than 0 bytes.
+ *   getattr exit-main  the main thread starts one that allocates every 10 ms
+ *                      for 20 s, prints "ready" and calls pthread_exit(): the
+ *                      process runs on with its leader a zombie. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static void *thread_leak(void)
 {
@@ -31,8 +36,25 @@ static void *worker(void *arg)
         return (void *)size;
 }
 
+static void *allocating(void *arg)
+{
+        for (int i = 0; i < 2000; i++) {
+                free(malloc(64));
+                usleep(10000);
+        }
+        return arg;
+}
+
 int main(int argc, char **argv)
 {
+        if (argc > 1 && !strcmp(argv[1], "exit-main")) {
+                pthread_t t;
+                if (pthread_create(&t, NULL, allocating, NULL))
+                        return 1;
+                printf("ready\n");
+                fflush(stdout);
+                pthread_exit(NULL);
+        }
         int n = argc > 1 ? atoi(argv[1]) : 16, ok = 0;
         for (int i = 0; i < n; i++) {
                 pthread_t t;

@@ -12,7 +12,7 @@
 
 #include "history.h"
 
-char *lt_site_key(struct lt_report *r, const struct lt_site *s)
+char *lt_site_key(struct lt_report *r, const struct lt_site *s, bool lines)
 {
         char *key = NULL;
         size_t len = 0;
@@ -31,8 +31,10 @@ char *lt_site_key(struct lt_report *r, const struct lt_site *s)
                 }
                 for (unsigned j = i ? 0 : s->first_skip; j < info->nframes; j++) {
                         const struct lt_frame_info *f = &info->frames[j];
-                        if (f->function && f->file)
+                        if (f->function && f->file && lines)
                                 fprintf(m, "|%s@%s:%u", f->function, f->file, f->line);
+                        else if (f->function && f->file)
+                                fprintf(m, "|%s@%s", f->function, f->file);
                         else if (f->function)
                                 fprintf(m, "|%s", f->function);
                         else if (mod >= 0)
@@ -66,7 +68,7 @@ static int add_proc(size_t **procs, size_t *n, size_t i)
 static int add_site(struct lt_across *a, size_t proc, struct lt_site *s)
 {
         struct lt_report *r = a->reports[proc];
-        char *key = lt_site_key(r, s);
+        char *key = lt_site_key(r, s, true);
         if (!key)
                 return -ENOMEM;
         struct lt_across_site *e;
@@ -110,7 +112,7 @@ static char *timer_key(struct lt_report *r, const struct lt_timer_site *s)
         }
         if (s->inherited)
                 return asprintf(&key, "%u|inherited", s->kind) < 0 ? NULL : key;
-        char *frames = lt_site_key(r, &s->stack);
+        char *frames = lt_site_key(r, &s->stack, true);
         if (!frames || asprintf(&key, "%u|%s", s->kind, frames) < 0)
                 key = NULL;
         free(frames);

@@ -68,8 +68,9 @@ int lt_across_build(struct lt_across *a, struct lt_report *const *reports, size_
 void lt_across_free(struct lt_across *a);
 
 /* What site S of R is, whatever the process: its kind, then each shown
- * frame's function, file and line, or function alone, or module and
- * offset, or address, as much as is known. Malloc'd; NULL on -ENOMEM. */
-char *lt_site_key(struct lt_report *r, const struct lt_site *s);
+ * frame's function, file and line (without LINES, function and file: the
+ * same code edited elsewhere), or function alone, or module and offset,
+ * or address, as much as is known. Malloc'd; NULL on -ENOMEM. */
+char *lt_site_key(struct lt_report *r, const struct lt_site *s, bool lines);
 
 #endif

@@ -108,12 +108,13 @@ static const char *entry_error(int rc)
         }
 }
 
-/* Waits for Ctrl-C, the duration, or the end of the process. Returns 1
- * when the process is gone. */
-static int wait_for_end(pid_t pid, unsigned long long start, double duration)
+/* Waits for Ctrl-C, the end of the process, or DURATION seconds from T0
+ * (when recording began: following the JS timers took a second or two of
+ * it). Returns 1 when the process is gone. */
+static int wait_for_end(pid_t pid, unsigned long long start, double duration,
+                        const struct timespec *t0)
 {
-        struct timespec t0, now;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        struct timespec now;
         for (;;) {
                 if (stop_asked)
                         return 0;
@@ -122,7 +123,7 @@ static int wait_for_end(pid_t pid, unsigned long long start, double duration)
                 if (start && lt_start_time_of(pid) != start)
                         return 1;
                 clock_gettime(CLOCK_MONOTONIC, &now);
-                double el = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+                double el = (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
                 if (duration > 0 && el >= duration)
                         return 0;
                 struct timespec nap = { 0, 50 * 1000000L };
@@ -474,7 +475,9 @@ static int attach_main(int argc, char **argv)
         }
         unsigned long long start = lt_start_time_of(pid);
         int rc = 0;
+        struct timespec t0;
         err = lt_inject(pid, preload, opts, &rc, why, sizeof(why));
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         if (err) {
                 fprintf(stderr, "leaktrace: %s\n", why);
                 return 2;
@@ -521,7 +524,7 @@ static int attach_main(int argc, char **argv)
                         (int)pid, path);
         struct js js = { 0 };
         js_attach(pid, preload, path, &js);
-        int gone = wait_for_end(pid, start, duration);
+        int gone = wait_for_end(pid, start, duration, &t0);
         if (!gone)
                 js_detach(&js);
         if (gone)

@@ -120,13 +120,21 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
                         lt_timer_where(where, sizeof(where), r, s, false));
                 fprintf(out,
                         ": %" PRId64 " live %s timer%s, %s about %s more with each (R\xc2\xb2 "
-                        "%.2f): %s kept\n",
+                        "%.2f)",
                         rt->live, lt_timer_kind_name(s->kind), rt->live == 1 ? "" : "s",
                         strcmp(rt->against, "js_heap_used") ? "live malloc and mapped memory"
                                                             : "the JS heap",
                         lt_signed_bytes(k, sizeof(k), rt->fit.slope) + 1 /* past the '+' */,
-                        rt->fit.r2,
-                        lt_human_bytes(live, sizeof(live), (int64_t)kept));
+                        rt->fit.r2);
+                /* Sites that rose in step: kept by them all, said once. */
+                if (rt->nin_step)
+                        fprintf(out, ", in step with %" PRId64 " of %s", rt->in_step[0]->live,
+                                lt_timer_where(where, sizeof(where), r, rt->in_step[0], false));
+                if (rt->nin_step > 1)
+                        fprintf(out, " and the timers of %zu more site%s", rt->nin_step - 1,
+                                rt->nin_step == 2 ? "" : "s");
+                fprintf(out, ": %s kept%s\n", lt_human_bytes(live, sizeof(live), (int64_t)kept),
+                        rt->nin_step ? " between them" : "");
                 failed++;
         }
         /* Repeating timers made steadily and never cleared (growth.h): the
@@ -137,13 +145,10 @@ static int check_one(FILE *out, struct lt_report *r, const struct lt_places *p,
              i++) {
                 const struct lt_timer_leak *tl = &r->growth->tleak[i];
                 const struct lt_timer_site *s = tl->site;
-                bool said = false;
-                for (size_t j = 0; j < r->growth->nret && !said; j++)
-                        said = r->growth->ret[j].site == s &&
-                               r->growth->ret[j].fit.slope * (double)r->growth->ret[j].live >
-                                   (double)b->max_growth;
-                if (said)
-                        continue;
+                const struct lt_retention *rt = lt_retention_of(r->growth, s);
+                if (rt && !rt->site->node_own &&
+                    rt->fit.slope * (double)rt->live > (double)b->max_growth)
+                        continue; /* said above */
                 fprintf(out, "%s: leak at %s", path,
                         lt_timer_where(where, sizeof(where), r, s, false));
                 fprintf(out,

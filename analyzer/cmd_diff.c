@@ -2,7 +2,12 @@
  * state is a trace file as it ended (FILE), or one of its snapshots
  * (FILE@NAME, FILE@N counting from 1). Sites are matched by what their
  * frames are (function, file, line; module and offset where unknown), so
- * two runs of one program compare whatever their load addresses. */
+ * two runs of one program compare whatever their load addresses. Between
+ * two files, by function and file alone: they are often two versions of
+ * the code (a leak, then its fix), where an edit moved every line below
+ * it, and the same stacks at other lines would read as one site gone and
+ * another come; the sites of one function that differ only in their
+ * lines are summed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -156,10 +161,13 @@ static struct lt_report *rep_of(struct state *s)
         return s->same ? &s->same->rep : &s->rep;
 }
 
+/* Whether sites are matched by their lines too: both states of one file. */
+static bool by_line;
+
 static int add(struct entry **all, int side, struct lt_report *r, const struct lt_site *s,
                int64_t bytes, int64_t blocks)
 {
-        char *key = lt_site_key(r, s);
+        char *key = lt_site_key(r, s, by_line);
         if (!key)
                 return -ENOMEM;
         struct entry *e;
@@ -283,8 +291,8 @@ static const char *signed_int(char *buf, size_t len, int64_t v)
  * snapshot keeps no timers), matched by kind and where they were made;
  * node's own left out, as `check` counts them. */
 struct tentry {
-        char key[600];
-        const char *where; /* in key, after the kind */
+        char key[600];   /* kind, and where (without lines between two files) */
+        char where[512]; /* as the first of its sites says it */
         const struct lt_timer_site *site[2];
         int64_t live[2];
         UT_hash_handle hh;
@@ -316,8 +324,23 @@ static int add_timers(struct tentry **all, int side, struct lt_report *r, int64_
                 char where[512];
                 lt_timer_where(where, sizeof(where), r, s, false);
                 struct tentry *e, probe;
-                int n = snprintf(probe.key, sizeof(probe.key), "%s timer at %s",
-                                 lt_timer_kind_name(s->kind), where);
+                int n;
+                if (by_line || s->inherited) {
+                        n = snprintf(probe.key, sizeof(probe.key), "%s timer at %s",
+                                     lt_timer_kind_name(s->kind), where);
+                } else if (s->kind == LT_TIMER_JS) {
+                        const struct lt_js_frame *f = s->njs_frames ? s->js_frames[0] : NULL;
+                        n = snprintf(probe.key, sizeof(probe.key), "js timer at %s@%s",
+                                     f && f->function ? f->function : "?",
+                                     f && f->file ? f->file : "?");
+                } else {
+                        char *frames = lt_site_key(r, &s->stack, false);
+                        if (!frames)
+                                return -ENOMEM;
+                        n = snprintf(probe.key, sizeof(probe.key), "%s timer at %s",
+                                     lt_timer_kind_name(s->kind), frames);
+                        free(frames);
+                }
                 if (n < 0)
                         continue;
                 HASH_FIND_STR(*all, probe.key, e);
@@ -325,7 +348,7 @@ static int add_timers(struct tentry **all, int side, struct lt_report *r, int64_
                         if (!(e = calloc(1, sizeof(*e))))
                                 return -ENOMEM;
                         memcpy(e->key, probe.key, sizeof(e->key));
-                        e->where = strstr(e->key, " at ") + 4;
+                        snprintf(e->where, sizeof(e->where), "%s", where);
                         HASH_ADD_STR(*all, key, e);
                 }
                 e->site[side] = s;
@@ -377,8 +400,10 @@ static int write_timers(FILE *out, struct state *st, unsigned top, int json)
                         fprintf(out, "\ntimers: %" PRId64 " -> %" PRId64 " live (%s)\n", total[0],
                                 total[1], signed_int(d, sizeof(d), dt));
                         for (size_t i = 0; i < limit; i++)
-                                fprintf(out, "  %s live %s (%" PRId64 " -> %" PRId64 ")\n",
-                                        signed_int(d, sizeof(d), tdelta(list[i])), list[i]->key,
+                                fprintf(out, "  %s live %s timer%s at %s (%" PRId64 " -> %" PRId64 ")\n",
+                                        signed_int(d, sizeof(d), tdelta(list[i])),
+                                        lt_timer_kind_name(list[i]->site[list[i]->site[1] ? 1 : 0]->kind),
+                                        magnitude(tdelta(list[i])) == 1 ? "" : "s", list[i]->where,
                                         list[i]->live[0], list[i]->live[1]);
                         if (limit < n)
                                 fprintf(out, "  ... and %zu more (--top 0 shows all)\n", n - limit);
@@ -502,6 +527,7 @@ static int diff_main(int argc, char **argv)
         }
         if (!strcmp(st[0].path, st[1].path))
                 st[1].same = &st[0];
+        by_line = st[1].same != NULL;
         if (load_state(&st[0]) < 0 || load_state(&st[1]) < 0)
                 goto out;
         int with_mappings = !st[0].snap && !st[1].snap;
@@ -579,8 +605,10 @@ const struct lt_cli_cmd lt_diff_cmd = {
         "FILE@NAME\tthe snapshot of that name, taken by `leaktrace ctl PID snapshot NAME`\n\n"
         "FILE@N\tthe Nth snapshot of the file, counting from 1\n\n"
         "A directory stands for the one trace file it holds (`leaktrace run -o DIR`).\n\n"
-        "A and B may be two files (two runs of one program: sites are matched by function, "
-        "file and line), two snapshots of one file, or a file and one of its snapshots. "
+        "A and B may be two files (two runs of one program, or of two versions of its code: "
+        "sites are matched by the functions and files of their frames, not their lines, which "
+        "an edit moves), two snapshots of one file (matched by lines too), or a file and one "
+        "of its snapshots. "
         "Snapshots hold allocation sites only: anonymous mappings, and the live timers per "
         "site where they were made (OS and JS, not node's own), are compared when both states "
         "are whole files.",

@@ -156,13 +156,14 @@ static void print_status(const char *path, const struct lt_header *h)
         printf("pid %u (%s): %s\n", h->pid, cmd, state_names[state]);
         printf("file: %s\n", path);
         unsigned long long timers = h->sections[LT_SEC_TIMERS].count;
-        printf("live: %s%s in %lld block%s, %llu stacks, %llu OS timer%s made%s\n",
-               exact ? "" : "about ", live, (long long)blocks, blocks == 1 ? "" : "s",
-               (unsigned long long)h->sections[LT_SEC_STACKS].count, timers,
-               timers == 1 ? "" : "s",
+        unsigned long long stacks = h->sections[LT_SEC_STACKS].count;
+        printf("live: %s%s in %lld block%s, %llu stack%s, %llu OS timer%s made%s\n",
+               exact ? "" : "about ", live, (long long)blocks, blocks == 1 ? "" : "s", stacks,
+               stacks == 1 ? "" : "s", timers, timers == 1 ? "" : "s",
                lt_is_node_exe(h->exe) ? " (JS timers: in the report)" : "");
-        printf("timeline: %u ticks of %u ms, %llu snapshots\n", h->history.ticks,
-               h->history.tick_ms, (unsigned long long)h->sections[LT_SEC_SNAPSHOTS].count);
+        unsigned long long snaps = h->sections[LT_SEC_SNAPSHOTS].count;
+        printf("timeline: %u tick%s of %u ms, %llu snapshot%s\n", h->history.ticks,
+               h->history.ticks == 1 ? "" : "s", h->history.tick_ms, snaps, snaps == 1 ? "" : "s");
         int any = 0;
         for (int k = 0; k < LT_DROP__COUNT; k++) {
                 if (!h->drops[k])
@@ -243,6 +244,26 @@ static int js_follows(const char *trace_path)
         }
         free(state);
         return rc;
+}
+
+/* The effective uid of process PID (/proc/PID/status, which anyone may
+ * read), or (uid_t)-1. */
+static uid_t owner_of(pid_t pid)
+{
+        char path[64], line[256];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return (uid_t)-1;
+        unsigned real, eff;
+        uid_t uid = (uid_t)-1;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Uid: %u %u", &real, &eff) == 2) {
+                        uid = (uid_t)eff;
+                        break;
+                }
+        fclose(f);
+        return uid;
 }
 
 static int ctl_main(int argc, char **argv)
@@ -330,12 +351,17 @@ static int ctl_main(int argc, char **argv)
                 }
                 if (err) {
                         /* Reading another process's map takes its owner, or
-                         * CAP_SYS_PTRACE, which root lacks in many containers. */
+                         * CAP_SYS_PTRACE, which root lacks in many containers;
+                         * a process of one's own that made itself undumpable
+                         * has its /proc files owned by root. */
                         const char *why = err != -EACCES ? ""
-                                          : geteuid() ? " (only the process's owner or root can "
-                                                        "control it)"
-                                                      : " (root without CAP_SYS_PTRACE, as in many "
-                                                        "containers)";
+                                          : !geteuid() ? " (root without CAP_SYS_PTRACE, as in "
+                                                         "many containers)"
+                                          : owner_of(pid) == geteuid()
+                                              ? " (the process made itself undumpable, "
+                                                "prctl(PR_SET_DUMPABLE, 0): only root can read "
+                                                "its map)"
+                                              : " (only the process's owner or root can control it)";
                         fprintf(stderr,
                                 "leaktrace: process %d: cannot read its memory map (%s)%s; name its "
                                 "trace file instead of its pid\n",

@@ -16,8 +16,12 @@
  * tick is that of its timers still live at the end that had been created
  * by then: the trace keeps no record of timers that ended, so it is a
  * lower bound, exact for a site whose timers are never ended, which are
- * those that matter here. Each site is fitted alone: two sites growing
- * together are each given the growth of both. */
+ * those that matter here. The memory of the allocation sites judged leaks
+ * is left out of an OS site's fit: their own lines explain it (a timerfd
+ * made per request beside a malloc leaked per request holds none of it).
+ * Each site is fitted alone; JS sites whose counts rose in step (one a
+ * line of the other) are said together, the growth given once: no fit
+ * can tell which of them holds it. */
 #define _GNU_SOURCE
 #include "growth.h"
 
@@ -103,6 +107,8 @@ static size_t add_steps(const double *at, const double *av, size_t na, const dou
 /* What the fits and series are made from. */
 struct inputs {
         const struct lt_timeline *tl;  /* the trace's points */
+        double *explained;             /* per trace point: the live bytes of the sites
+                                        * judged leaks */
         const struct lt_timers *tm;    /* its timers, JS state included */
         const struct lt_js_point **jp; /* the JS points in time order */
         double *jt;                    /* their seconds since the trace's start */
@@ -227,7 +233,8 @@ static void os_fit(struct inputs *in, const struct lt_timer_site *s, struct lt_r
                 while (c < (size_t)s->live && s->live_created_ns[c] <= tl->ticks[i].time_ns)
                         c++;
                 in->x[i] = (double)c;
-                in->y[i] = (double)tl->ticks[i].live_bytes + (double)tl->ticks[i].mapped_bytes;
+                in->y[i] = (double)tl->ticks[i].live_bytes + (double)tl->ticks[i].mapped_bytes -
+                           in->explained[i];
         }
         lt_retain_fit(in->x, in->y, tl->n, f);
 }
@@ -238,6 +245,79 @@ static int by_retained(const void *pa, const void *pb)
         double ra = a->fit.slope * (double)a->live, rb = b->fit.slope * (double)b->live;
         if (ra != rb)
                 return ra > rb ? -1 : 1;
+        return 0;
+}
+
+const struct lt_retention *lt_retention_of(const struct lt_growth *g,
+                                           const struct lt_timer_site *s)
+{
+        for (size_t i = 0; g && i < g->nret; i++) {
+                if (g->ret[i].site == s)
+                        return &g->ret[i];
+                for (size_t j = 0; j < g->ret[i].nin_step; j++)
+                        if (g->ret[i].in_step[j] == s)
+                                return &g->ret[i];
+        }
+        return NULL;
+}
+
+/* Whether the live counts of JS sites A and B rose in step: at the points
+ * where both are known, the one a line of the other. */
+static int in_step(struct inputs *in, size_t a, size_t b)
+{
+        size_t n = in->nj;
+        size_t *at_a = malloc((n + 1) * sizeof(*at_a)), *at_b = malloc((n + 1) * sizeof(*at_b));
+        double *la = malloc((n + 1) * sizeof(*la)), *lb = malloc((n + 1) * sizeof(*lb));
+        int r = -ENOMEM;
+        if (at_a && at_b && la && lb) {
+                size_t ma = js_known(in, a, at_a, la), mb = js_known(in, b, at_b, lb), m = 0;
+                for (size_t i = 0, j = 0; i < ma && j < mb;) {
+                        if (at_a[i] < at_b[j]) {
+                                i++;
+                        } else if (at_b[j] < at_a[i]) {
+                                j++;
+                        } else {
+                                la[m] = la[i++]; /* m <= i, m <= j: in place */
+                                lb[m++] = lb[j++];
+                        }
+                }
+                /* NAN (a count that never moved) compares false */
+                r = m >= LT_RETAIN_MIN_POINTS && lt_fit_r2(la, lb, m) >= LT_IN_STEP_R2;
+        }
+        free(at_a);
+        free(at_b);
+        free(la);
+        free(lb);
+        return r;
+}
+
+/* The JS sites of G's retention list that rose in step with one before
+ * them (most retained first) go in that one's in_step, out of the list. */
+static int group_in_step(struct lt_growth *g, struct inputs *in)
+{
+        const struct lt_timers *tm = in->tm;
+        size_t kept = 0;
+        for (size_t j = 0; j < g->nret; j++) {
+                struct lt_retention *rj = &g->ret[j];
+                int joined = 0;
+                for (size_t i = 0; i < kept && !joined && rj->site->kind == LT_TIMER_JS; i++) {
+                        struct lt_retention *ri = &g->ret[i];
+                        if (ri->site->kind != LT_TIMER_JS || ri->site->node_own != rj->site->node_own)
+                                continue;
+                        int r = in_step(in, (size_t)(ri->site - tm->js), (size_t)(rj->site - tm->js));
+                        if (r < 0)
+                                return r;
+                        if (!r)
+                                continue;
+                        if (!ri->in_step && !(ri->in_step = calloc(g->nret, sizeof(*ri->in_step))))
+                                return -ENOMEM;
+                        ri->in_step[ri->nin_step++] = rj->site;
+                        joined = 1;
+                }
+                if (!joined)
+                        g->ret[kept++] = *rj;
+        }
+        g->nret = kept;
         return 0;
 }
 
@@ -276,7 +356,7 @@ static int retention(struct lt_growth *g, struct inputs *in)
                         g->ret[j] = g->ret[j - 1];
                 g->ret[j] = r;
         }
-        return 0;
+        return group_in_step(g, in);
 }
 
 /* OS timer site S's count at the trace's points: its timers still live at
@@ -415,12 +495,23 @@ int lt_growth_build(struct lt_report *rep)
                 last = fmax(last, in.jt[in.nj - 1]);
         }
         g->span_s = last - first;
+        if (!(in.explained = calloc(in.tl->n + 1, sizeof(double)))) {
+                err = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < rep->nsites; i++) {
+                const struct lt_site_history *sh = rep->sites[i]->hist;
+                if (sh && sh->verdict.kind == LT_VERDICT_LEAK)
+                        for (size_t k = 0; k < in.tl->n; k++)
+                                in.explained[k] += (double)sh->bytes[k];
+        }
         js_series(g, &in);
         trace_series(g, &in);
         err = retention(g, &in);
         if (!err)
                 err = timer_leaks(g, &in);
 out:
+        free(in.explained);
         free(in.jp);
         free(in.jt);
         free(in.complete);
@@ -437,6 +528,8 @@ void lt_growth_free(struct lt_report *rep)
 {
         if (!rep->growth)
                 return;
+        for (size_t i = 0; i < rep->growth->nret; i++)
+                free(rep->growth->ret[i].in_step);
         free(rep->growth->ret);
         free(rep->growth->tleak);
         free(rep->growth);

@@ -59,7 +59,14 @@ struct lt_retention {
         int64_t live;                     /* its live timers at the end */
         struct lt_retain_fit fit;
         const char *against; /* "js_heap_used" (JS sites), "malloc_and_mappings" (OS) */
+        /* JS sites whose live timers rose in step with this one's (a line
+         * of them, R² LT_IN_STEP_R2 or more): the heap grew with all of
+         * them, and which holds it no fit can tell. Said with this one,
+         * their growth not given again. */
+        const struct lt_timer_site **in_step;
+        size_t nin_step;
 };
+#define LT_IN_STEP_R2 0.95
 
 /* A repeating timer site whose live timers were made steadily over the run
  * and never cleared: the live count at each point where it is known,
@@ -87,6 +94,11 @@ struct lt_growth {
         struct lt_timer_leak *tleak; /* timer sites that leak timers, in the timers' order */
         size_t ntleak;
 };
+
+/* The retention of G that says timer site S, its own or one S rose in
+ * step in; NULL when none does. */
+const struct lt_retention *lt_retention_of(const struct lt_growth *g,
+                                           const struct lt_timer_site *s);
 
 /* Fits BYTES[i] on LIVE[i] over N points (in time order) into *F. */
 void lt_retain_fit(const double *live, const double *bytes, size_t n, struct lt_retain_fit *f);

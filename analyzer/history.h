@@ -22,7 +22,11 @@ struct lt_timeline {
         size_t n;
         struct lt_tick_rec *ticks; /* a copy of each point's column, time-ordered */
         double *t;                 /* seconds since the trace started (header start_ns) */
-        double *allocs;            /* the process's allocations so far, as doubles */
+        double *allocs;            /* the process's allocations so far that were work, as
+                                    * doubles: what it made after calling exit() left out,
+                                    * and at its last point what exceeds the pace before
+                                    * (lt_timeline_read) */
+        double *done;              /* all of its allocations so far, as doubles */
         unsigned *col;             /* the grid column each point was read from */
         bool recent_only;          /* read while the long-term columns were being thinned:
                                     * only the recent ones were trusted */

@@ -130,9 +130,10 @@ int lt_places_build(struct lt_report *r, struct lt_places *p)
                 if (pl->nsites == 1 && pl->sites[0]->hist)
                         pl->verdict = pl->sites[0]->hist->verdict; /* judged as it is */
                 else
-                        lt_verdict_judge(r->history ? r->history->tl.t : NULL,
-                                         r->history ? r->history->tl.allocs : NULL, pl->bytes, n,
-                                         &pl->verdict);
+                        lt_verdict_judge_work(r->history ? r->history->tl.t : NULL,
+                                              r->history ? r->history->tl.allocs : NULL,
+                                              r->history ? r->history->tl.done : NULL, pl->bytes,
+                                              n, &pl->verdict);
         }
         if (p->n)
                 qsort(p->v, p->n, sizeof(*p->v), place_cmp);

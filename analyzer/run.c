@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -327,6 +328,23 @@ static ssize_t find_traces(const char *dir, uint64_t session, pid_t child, struc
         return (ssize_t)n;
 }
 
+/* How the process of H ended, in a word or three. */
+static const char *ending(const struct lt_header *h)
+{
+        switch (lt_trace_end(h)) {
+        case LT_END_UNSEEN:
+                return "exited past the tracer's hooks";
+        case LT_END_SIGNALED:
+                return "killed";
+        case LT_END_RUNNING:
+                return "still running";
+        case LT_END_UNCLEAN:
+                return "did not exit cleanly";
+        default:
+                return "complete";
+        }
+}
+
 /* One line about a trace file, for the list of a run's files. */
 static void describe(FILE *out, const struct found *f)
 {
@@ -351,11 +369,7 @@ static void describe(FILE *out, const struct found *f)
                 strcpy(cmd + 69, "...");
         fprintf(out, "  %s  pid %" PRIu32 "  %s  %s live  %s\n", f->path, t.hdr.pid,
                 cmd ? cmd : "?", lt_human_bytes(size, sizeof(size), live),
-                lt_trace_complete(&t)          ? "complete"
-                : t.hdr.flags & LT_F_EXITED    ? "exited past the tracer's hooks"
-                : t.hdr.flags & LT_F_SIGNALED  ? "killed"
-                : lt_still_running(&t.hdr)     ? "still running"
-                                               : "did not exit cleanly");
+                ending(&t.hdr));
         free(cmd);
         lt_trace_free(&t);
 }
@@ -479,9 +493,74 @@ static void mark_ended(struct found *f, ssize_t n, pid_t child, int wstatus)
         close(fd);
 }
 
+/* Whether process PID has the preload mapped: its trace file is coming,
+ * if it is not there yet. */
+static int preloaded(pid_t pid)
+{
+        char path[64], line[4096];
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+        FILE *m = fopen(path, "re");
+        if (!m)
+                return 0;
+        int found = 0;
+        while (!found && fgets(line, sizeof(line), m))
+                found = strstr(line, "/libleaktrace.so") != NULL;
+        fclose(m);
+        return found;
+}
+
+/* Waits, at most 2 s in all, for the trace files of the processes the
+ * command left running (a daemon: glibc's daemon() forks, and the parent
+ * exits at once, before the child may have opened its file). The kernel
+ * gave them to run, the command's subreaper: they are run's children now,
+ * the command reaped. */
+static void await_daemons(const char *dir)
+{
+        DIR *proc = opendir("/proc");
+        if (!proc)
+                return;
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        struct dirent *e;
+        while ((e = readdir(proc))) {
+                char *end, path[PATH_MAX + 64], stat[512];
+                long pid = strtol(e->d_name, &end, 10);
+                if (pid <= 0 || *end)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd < 0 ? -1 : read(fd, stat, sizeof(stat) - 1);
+                if (fd >= 0)
+                        close(fd);
+                if (n <= 0)
+                        continue;
+                stat[n] = '\0';
+                /* "pid (comm) state ppid ...": comm may hold anything but
+                 * ends at the last ')' */
+                const char *rp = strrchr(stat, ')');
+                char state;
+                int ppid;
+                if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid() ||
+                    state == 'Z' || !preloaded((pid_t)pid))
+                        continue;
+                snprintf(path, sizeof(path), "%s/leaktrace.%ld.lt", dir, pid);
+                for (;;) {
+                        if (access(path, F_OK) == 0)
+                                break;
+                        clock_gettime(CLOCK_MONOTONIC, &now);
+                        if ((now.tv_sec - start.tv_sec) * 1000000000L + now.tv_nsec - start.tv_nsec >
+                            2000000000L)
+                                break;
+                        nanosleep(&(struct timespec){0, 10000000}, NULL);
+                }
+        }
+        closedir(proc);
+}
+
 static void after_run(const char *dir, const char *cmd, uint64_t session, pid_t child,
                       int status, const struct lt_report_opts *o, int no_report)
 {
+        await_daemons(dir);
         struct found *f = NULL;
         ssize_t n = find_traces(dir, session, child, &f);
         if (n < 0) {
@@ -669,6 +748,9 @@ static int run_main(int argc, char **argv)
         argv[1 + a.noperands] = NULL;
         if (lt_progress_wanted())
                 fprintf(stderr, "leaktrace: tracing %s; trace files go to %s\n", cmd[0], absdir);
+        /* What the command leaves running when it exits (a daemon) comes
+         * to run, not to init: its trace is waited for and reported. */
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
         pid_t child = 0;
         int status = spawn(cmd, &child);
         if (status < 0)
@@ -676,9 +758,10 @@ static int run_main(int argc, char **argv)
         int code;
         if (WIFSIGNALED(status)) {
                 int sig = WTERMSIG(status);
-                const char *abbrev = sigabbrev_np(sig);
-                fprintf(stderr, "leaktrace: %s was killed by signal %d (SIG%s)%s\n", cmd[0], sig,
-                        abbrev ? abbrev : "?", WCOREDUMP(status) ? ", core dumped" : "");
+                char name[32];
+                fprintf(stderr, "leaktrace: %s was killed by signal %d (%s)%s\n", cmd[0], sig,
+                        lt_signal_name(sig, name, sizeof(name)),
+                        WCOREDUMP(status) ? ", core dumped" : "");
                 code = 128 + sig;
         } else {
                 code = WEXITSTATUS(status);

@@ -114,6 +114,9 @@ static int build_native(struct lt_report *rep, struct lt_timers *t)
                         continue;
                 struct lt_timer_site *s = of[r->site]; /* in range: trace.c checked */
                 s->live++;
+                /* never armed, or disarmed by a zero value */
+                if (r->value_ns || r->interval_ns)
+                        s->armed = true;
                 if (r->created_ns < s->oldest_ns)
                         s->oldest_ns = r->created_ns;
                 if (r->interval_ns && (!s->repeating || r->created_ns >= s->newest_repeat_ns)) {
@@ -242,6 +245,7 @@ static int merge_js(struct lt_timers *t)
                 s->live = add_sat(s->live, e->live > INT64_MAX ? INT64_MAX : (int64_t)e->live);
                 s->created += e->created;
                 /* the interval of the entry with the most live repeating timers */
+                s->armed = true;
                 if (e->repeating && e->live && (!s->repeating || e->live > repeat_live)) {
                         s->repeating = true;
                         s->interval_ns = (uint64_t)llround(fmin(e->interval_ms * 1e6, 1e18));

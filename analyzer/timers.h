@@ -17,6 +17,7 @@ struct lt_timer_site {
         uint8_t kind;                /* enum lt_timer_kind */
         bool inherited;              /* a timerfd or itimer inherited across exec: no stack */
         bool repeating;              /* one of its live timers repeats */
+        bool armed;                  /* one of its live timers is armed (JS timers are) */
         bool node_own;               /* kind js: made by node itself, every frame node's
                                       * (an http server's connection check, every 30 s) */
         int64_t live;                /* timers alive at the end of the trace */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -509,4 +510,73 @@ unsigned long long lt_start_time_of(pid_t pid)
         fclose(f);
         buf[n] = '\0';
         return lt_stat_start_time(buf);
+}
+
+enum lt_end lt_trace_end(const struct lt_header *h)
+{
+        if ((h->flags & LT_F_ATTACHED) && (h->flags & LT_F_COMPLETE) &&
+            h->history.state == LT_STATE_OFF)
+                return LT_END_DETACHED;
+        if (h->flags & LT_F_COMPLETE)
+                return h->flags & LT_F_STATUS ? LT_END_STATUS : LT_END_EXITED;
+        if (h->flags & LT_F_EXEC)
+                return LT_END_EXEC;
+        if (h->flags & LT_F_EXITED)
+                return LT_END_UNSEEN;
+        if (h->flags & LT_F_SIGNALED)
+                return LT_END_SIGNALED;
+        return lt_still_running(h) ? LT_END_RUNNING : LT_END_UNCLEAN;
+}
+
+const char *lt_ending(const struct lt_header *h, char *buf, size_t len)
+{
+        switch (lt_trace_end(h)) {
+        case LT_END_DETACHED:
+                snprintf(buf, len, "attached, then detached");
+                break;
+        case LT_END_STATUS:
+                snprintf(buf, len, "exit status %" PRIu32, h->exit_status);
+                break;
+        case LT_END_EXITED:
+                snprintf(buf, len, "exited");
+                break;
+        case LT_END_EXEC:
+                snprintf(buf, len, "%s", h->flags & LT_F_EXEC_UNTRACED
+                                             ? "replaced by exec, by an image not traced"
+                                             : "replaced by exec");
+                break;
+        case LT_END_UNSEEN:
+                snprintf(buf, len, "exit status %" PRIu32 " (unseen: figures as of its last update)",
+                         h->exit_status);
+                break;
+        case LT_END_SIGNALED: {
+                char sig[32];
+                snprintf(buf, len, "killed by signal %" PRIu32 " (%s)", h->exit_status,
+                         lt_signal_name((int)h->exit_status, sig, sizeof(sig)));
+                break;
+        }
+        case LT_END_RUNNING:
+                snprintf(buf, len, "still running");
+                break;
+        case LT_END_UNCLEAN:
+                snprintf(buf, len, "did not exit cleanly");
+                break;
+        }
+        return buf;
+}
+
+const char *lt_signal_name(int sig, char *buf, size_t len)
+{
+        const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+        if (abbrev)
+                snprintf(buf, len, "SIG%s", abbrev);
+        else if (sig == SIGRTMIN)
+                snprintf(buf, len, "SIGRTMIN");
+        else if (sig > SIGRTMIN && sig < SIGRTMAX)
+                snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
+        else if (sig == SIGRTMAX)
+                snprintf(buf, len, "SIGRTMAX");
+        else
+                snprintf(buf, len, "signal %d", sig);
+        return buf;
 }

@@ -76,4 +76,26 @@ static inline int lt_still_running(const struct lt_header *h)
         return h->proc_start && h->pid && lt_start_time_of((pid_t)h->pid) == h->proc_start;
 }
 
+/* How the process of a trace ended, as far as the trace says: one
+ * decision, which every report words in its own way. */
+enum lt_end {
+        LT_END_DETACHED, /* attached, then detached: it ran on */
+        LT_END_STATUS, /* exited through the tracer's exit hooks, status known */
+        LT_END_EXITED, /* exited through them, status not known */
+        LT_END_EXEC, /* its image replaced by exec */
+        LT_END_UNSEEN, /* exited past the hooks (exit system call): status
+                        * known to `run`, figures as of the last update */
+        LT_END_SIGNALED, /* killed by a signal, as `run` saw it */
+        LT_END_RUNNING, /* no end yet: the process runs still */
+        LT_END_UNCLEAN, /* no end: killed or crashed, unseen */
+};
+enum lt_end lt_trace_end(const struct lt_header *h);
+/* The same in words ("exit status 0", "killed by signal 15 (SIGTERM)",
+ * "still running", ...), into BUF. */
+const char *lt_ending(const struct lt_header *h, char *buf, size_t len);
+
+/* The name of signal SIG, "SIGTERM", "SIGRTMIN+2", into BUF; "signal 99"
+ * for a number no signal has. */
+const char *lt_signal_name(int sig, char *buf, size_t len);
+
 #endif

@@ -255,6 +255,12 @@ static void judge_axis(const double *x, const double *y, size_t m, const char *a
 void lt_verdict_judge(const double *t, const double *allocs, const int64_t *bytes, size_t n,
                       struct lt_verdict *v)
 {
+        lt_verdict_judge_work(t, allocs, allocs, bytes, n, v);
+}
+
+void lt_verdict_judge_work(const double *t, const double *allocs, const double *done,
+                           const int64_t *bytes, size_t n, struct lt_verdict *v)
+{
         memset(v, 0, sizeof(*v));
         v->kind = LT_VERDICT_UNCLEAR;
         v->growth_per_s = v->growth_per_kalloc = v->r2 = NAN;
@@ -281,7 +287,24 @@ void lt_verdict_judge(const double *t, const double *allocs, const int64_t *byte
         }
         for (size_t i = 0; i < m; i++)
                 y[i] = (double)bytes[first + i];
-        const double *xt = t + first, *xa = allocs + first;
+        /* Rises of more than 1% of the growth: a leak under load rises at
+         * most ticks; one that rose at one or two was not watched long
+         * enough to tell. */
+        double g = y[m - 1] - y[0], ymax = y[0];
+        size_t last_rise = 0;
+        for (size_t i = 1; i < m; i++) {
+                if (y[i] - y[i - 1] > 0.01 * g) {
+                        v->rises++;
+                        last_rise = i;
+                }
+                ymax = y[i] > ymax ? y[i] : ymax;
+        }
+        /* The axis of work leaves the exit's housekeeping out for a growth
+         * over several ticks (a load, then idle: the housekeeping read as
+         * work while the site stayed level, a cache); a step is judged
+         * against all the process did, as the rule of the steps below. */
+        const double *xt = t + first, *xd = done + first,
+                     *xa = (v->rises >= LT_VERDICT_MIN_RISES ? allocs : done) + first;
         v->growth_per_s = lt_theil_sen(xt, y, m);
         if (m >= 2 && xa[m - 1] > xa[0])
                 v->growth_per_kalloc = lt_theil_sen(xa, y, m) * 1000;
@@ -306,22 +329,28 @@ void lt_verdict_judge(const double *t, const double *allocs, const int64_t *byte
         v->r2 = pick->r2;
         v->fit_axis = !pick->usable ? LT_AXIS_NONE : pick == &at ? LT_AXIS_TIME : LT_AXIS_ALLOCS;
         memcpy(v->reason, pick->reason, sizeof(v->reason));
-        /* Rises of more than 1% of the growth: a leak under load rises at
-         * most ticks; one that rose at one or two was not watched long
-         * enough to tell. */
-        double g = y[m - 1] - y[0], ymax = y[0];
-        size_t last_rise = 0;
-        for (size_t i = 1; i < m; i++) {
-                if (y[i] - y[i - 1] > 0.01 * g) {
-                        v->rises++;
-                        last_rise = i;
-                }
-                ymax = y[i] > ymax ? y[i] : ymax;
+        /* A leak against allocations alone, that did not grow over most of
+         * the time watched (its Theil-Sen slope over time, the median of
+         * every pair of points, times the time watched, is under half its
+         * growth; a leak under a load that filled most of the run is that
+         * much and more): a step at start-up, then a process that did next
+         * to nothing until it ended, has a leak's line against its
+         * allocations too. Unclear; a step of one or two ticks is said as
+         * such below. */
+        double watched = xt[m - 1] - xt[0];
+        if (pick == &aa && aa.kind == LT_VERDICT_LEAK &&
+            !(v->growth_per_s * watched >= 0.5 * (y[m - 1] - y[0]))) {
+                char b1[32];
+                v->kind = LT_VERDICT_UNCLEAR;
+                snprintf(v->reason, sizeof(v->reason),
+                         "grew %s with the process's allocations, but at few of the times "
+                         "watched: level for most of them",
+                         bytes_str(b1, sizeof(b1), y[m - 1] - y[0]));
         }
         /* Held level while the process did a tenth as much work again as
          * while it grew (start-up's tables, then a steady load): that is
          * not a burst whose end nobody watched. */
-        int worked_after = xa[m - 1] - xa[last_rise] >= 0.1 * (xa[last_rise] - xa[0]);
+        int worked_after = xd[m - 1] - xd[last_rise] >= 0.1 * (xd[last_rise] - xd[0]);
         int kept_growth = g > 0 && y[m - 1] >= KEPT * ymax;
         if ((v->kind == LT_VERDICT_LEAK || (v->kind == LT_VERDICT_UNCLEAR && kept_growth)) &&
             v->rises < LT_VERDICT_MIN_RISES && !worked_after) {

@@ -53,6 +53,16 @@ struct lt_verdict {
 void lt_verdict_judge(const double *t, const double *allocs, const int64_t *bytes, size_t n,
                       struct lt_verdict *v);
 
+/* The same, where DONE[i] counts every allocation the process made by
+ * point i and ALLOCS those that were work (its exit's housekeeping left
+ * out: history.h): the axis is ALLOCS for a site that rose at
+ * LT_VERDICT_MIN_RISES ticks or more (a load, then idle, then the exit:
+ * the housekeeping read as work done while the site stayed level, a
+ * cache), DONE for a step, judged as before against all the process did,
+ * its exit too (a short clean process does little but start and end). */
+void lt_verdict_judge_work(const double *t, const double *allocs, const double *done,
+                           const int64_t *bytes, size_t n, struct lt_verdict *v);
+
 /* "leak", "cache", ... */
 const char *lt_verdict_name(enum lt_verdict_kind k);
 

@@ -24,30 +24,6 @@ static const char *plural(int64_t n)
         return n == 1 ? "" : "s";
 }
 
-/* How the process ended, as far as its trace says. */
-const char *lt_ending(const struct lt_header *h, char *buf, size_t len)
-{
-        if ((h->flags & LT_F_ATTACHED) && (h->flags & LT_F_COMPLETE) &&
-            h->history.state == LT_STATE_OFF)
-                snprintf(buf, len, "attached, then detached");
-        else if ((h->flags & LT_F_COMPLETE) && (h->flags & LT_F_STATUS))
-                snprintf(buf, len, "exit status %" PRIu32, h->exit_status);
-        else if (h->flags & LT_F_COMPLETE)
-                snprintf(buf, len, "exited");
-        else if (h->flags & LT_F_EXEC)
-                snprintf(buf, len, "replaced by exec");
-        else if (h->flags & LT_F_EXITED)
-                snprintf(buf, len, "exit status %" PRIu32 " (unseen: figures as of its last update)",
-                         h->exit_status);
-        else if (h->flags & LT_F_SIGNALED)
-                snprintf(buf, len, "killed by signal %" PRIu32, h->exit_status);
-        else if (lt_still_running(h))
-                snprintf(buf, len, "still running");
-        else
-                snprintf(buf, len, "did not exit cleanly");
-        return buf;
-}
-
 /* Seconds from the start of the trace to its end, or to its last update
  * for a process that did not end. */
 static double duration(const struct lt_trace *t)

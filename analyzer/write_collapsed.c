@@ -39,6 +39,13 @@ void lt_names_free(char **names, unsigned n)
         free(names);
 }
 
+const char *lt_site_cut_root(const struct lt_site *s)
+{
+        return s->truncated   ? "[outer frames cut at LEAKTRACE_DEPTH]"
+               : s->cut_short ? "[outer frames not found by the unwinder]"
+                              : NULL;
+}
+
 int lt_site_frames(struct lt_report *r, const struct lt_site *s, struct lt_shown_frame **out,
                    unsigned *nout)
 {
@@ -78,7 +85,7 @@ int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***out, uns
         if (err)
                 return err;
         size_t n = 0;
-        char **names = calloc(nframes + 2, sizeof(*names));
+        char **names = calloc(nframes + 3, sizeof(*names));
         if (!names)
                 err = -ENOMEM;
         for (unsigned i = 0; i < nframes && !err; i++) {
@@ -115,6 +122,13 @@ int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***out, uns
         if (err) {
                 lt_names_free(names, (unsigned)n);
                 return err;
+        }
+        /* A stack whose outer frames were not recorded hangs from a root
+         * that says so, not beside the whole ones as if it began there. */
+        const char *cut = lt_site_cut_root(s);
+        if (cut && !(names[n++] = strdup(cut))) {
+                lt_names_free(names, (unsigned)n - 1);
+                return -ENOMEM;
         }
         /* innermost first so far: turn them around */
         for (size_t i = 0; i < n / 2; i++) {

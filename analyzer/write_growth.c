@@ -87,31 +87,40 @@ static const char *where_str(char *buf, size_t len, struct lt_report *r,
         return buf;
 }
 
-/* The sentence of retention R, WHERE written by PUT (plain, or a code
- * span in markdown). */
-static void write_retention(FILE *out, const struct lt_retention *ret, const char *where,
+/* The sentence of retention RET of R, places written by PUT (plain, or a
+ * code span in markdown). */
+static void write_retention(FILE *out, struct lt_report *r, const struct lt_retention *ret,
                             void (*put)(FILE *, const char *))
 {
-        char b[48];
+        char b[48], where[512];
         if (ret->site->kind == LT_TIMER_JS) {
                 fputs("The JS heap grows with the live timers of ", out);
         } else {
                 fprintf(out, "Live malloc and mapped memory grow with the live %s timers of ",
                         lt_timer_kind_name(ret->site->kind));
         }
-        put(out, where);
-        fprintf(out, ": about %s more with each live timer (R\xc2\xb2 %.2f over %u ticks).",
-                retained_str(b, sizeof(b), ret->fit.slope), ret->fit.r2, ret->fit.points);
+        put(out, where_str(where, sizeof(where), r, ret->site));
+        /* Sites in step: at most three named. */
+        size_t named = ret->nin_step < 3 ? ret->nin_step : 3;
+        for (size_t i = 0; i < named; i++) {
+                fputs(i == 0 ? ", which rose in step with those of " : i + 1 < named ? ", " : " and ",
+                      out);
+                put(out, where_str(where, sizeof(where), r, ret->in_step[i]));
+        }
+        if (ret->nin_step > named)
+                fprintf(out, " and %zu more site%s", ret->nin_step - named,
+                        ret->nin_step - named == 1 ? "" : "s");
+        fprintf(out, ": about %s more with each live timer%s (R\xc2\xb2 %.2f over %u ticks)",
+                retained_str(b, sizeof(b), ret->fit.slope), ret->nin_step ? " of the first" : "",
+                ret->fit.r2, ret->fit.points);
+        fputs(ret->nin_step ? "; which of them holds it, no fit can tell." : ".", out);
 }
 
-/* Whether timer site S has a retention sentence already: its timers'
- * growth is said there. */
+/* Whether timer site S has a retention sentence already, its own or one
+ * it rose in step in: its timers' growth is said there. */
 static bool retains(const struct lt_growth *g, const struct lt_timer_site *s)
 {
-        for (size_t i = 0; i < g->nret; i++)
-                if (g->ret[i].site == s)
-                        return true;
-        return false;
+        return lt_retention_of(g, s) != NULL;
 }
 
 /* The sentence of each timer leak of R's growth (growth.h) that has no
@@ -150,7 +159,7 @@ void lt_text_growth(FILE *out, struct lt_report *r, unsigned top)
         const struct lt_growth *g = r->growth;
         if (!g)
                 return;
-        char a[64], b[64], where[512];
+        char a[64], b[64];
         if (!(g->span_s > 0)) {
                 fputs("Where the growth went: no growth to tell, the history has one point (the "
                       "process ended within its first tick)\n",
@@ -168,8 +177,7 @@ void lt_text_growth(FILE *out, struct lt_report *r, unsigned top)
         size_t n = top && top < g->nret ? top : g->nret;
         for (size_t i = 0; i < n; i++) {
                 fputs("  ", out);
-                write_retention(out, &g->ret[i], where_str(where, sizeof(where), r, g->ret[i].site),
-                                put_plain);
+                write_retention(out, r, &g->ret[i], put_plain);
                 putc('\n', out);
         }
         if (n < g->nret)
@@ -224,7 +232,17 @@ int lt_json_growth(FILE *out, struct lt_report *r)
                 json_double(out, "%.1f", ret->fit.slope);
                 fputs(",\"r2\":", out);
                 json_double(out, "%.4f", ret->fit.r2);
-                fprintf(out, ",\"points\":%u,\"against\":\"%s\"}", ret->fit.points, ret->against);
+                fprintf(out, ",\"points\":%u,\"against\":\"%s\",\"in_step_with\":[", ret->fit.points,
+                        ret->against);
+                for (size_t j = 0; j < ret->nin_step; j++) {
+                        const struct lt_timer_site *o = ret->in_step[j];
+                        fprintf(out, "%s{\"kind\":\"%s\",", j ? "," : "", lt_timer_kind_name(o->kind));
+                        err = lt_write_json_timer_frames(out, r, o);
+                        if (err)
+                                return err;
+                        fprintf(out, ",\"live\":%" PRId64 "}", o->live);
+                }
+                fputs("]}", out);
         }
         fputs("],\"timer_leaks\":[", out);
         for (size_t i = 0; i < g->ntleak; i++) {
@@ -249,7 +267,7 @@ void lt_md_growth(FILE *out, struct lt_report *r, unsigned top)
         const struct lt_growth *g = r->growth;
         if (!g)
                 return;
-        char a[64], b[64], where[512];
+        char a[64], b[64];
         if (!(g->span_s > 0)) {
                 fputs("\n**Where the growth went**: no growth to tell, the history has one point "
                       "(the process ended within its first tick).\n",
@@ -268,8 +286,7 @@ void lt_md_growth(FILE *out, struct lt_report *r, unsigned top)
         size_t n = top && top < g->nret ? top : g->nret;
         for (size_t i = 0; i < n; i++) {
                 putc('\n', out);
-                write_retention(out, &g->ret[i], where_str(where, sizeof(where), r, g->ret[i].site),
-                                put_code);
+                write_retention(out, r, &g->ret[i], put_code);
                 putc('\n', out);
         }
         if (n < g->nret)

@@ -10,6 +10,7 @@
 
 #include "json_escape.h"
 #include "paths.h"
+#include "places.h"
 #include "timers.h"
 #include "writers.h"
 
@@ -328,9 +329,11 @@ void lt_json_process_history(FILE *out, const struct lt_report *r)
         fputs("],\"verdicts\":{", out);
         for (int k = 0; k < LT_VERDICT__COUNT; k++)
                 fprintf(out, "%s\"%s\":%zu", k ? "," : "", lt_verdict_name(k), h->verdicts[k]);
-        fprintf(out, ",\"points\":%zu,\"span_s\":%.3f,\"tick_ms\":%" PRIu32 ",\"estimated\":%s",
+        fprintf(out,
+                ",\"points\":%zu,\"span_s\":%.3f,\"tick_ms\":%" PRIu32
+                ",\"estimated\":%s,\"judged\":%s",
                 tl->n, tl->n ? tl->t[tl->n - 1] - tl->t[0] : 0.0, t->hdr.history.tick_ms,
-                t->hdr.sample_bytes ? "true" : "false");
+                t->hdr.sample_bytes ? "true" : "false", lt_history_judged(r) ? "true" : "false");
         fputs(",\"note\":", out);
         if (!tl->n)
                 fputs("\"no timeline in this trace\"", out);
@@ -389,6 +392,22 @@ int lt_text_verdicts(FILE *out, struct lt_report *r)
                 fputs("note: read while the history was being thinned: only its recent points "
                       "were used\n",
                       out);
+        /* A site of the program's code judged a leak alone may not be one
+         * with the other stacks of its line summed, as check judges them
+         * (a buffer that one stack kept, another freed): said, so that a
+         * passing check does not contradict the count above. */
+        struct lt_places p;
+        if (users && lt_places_build(r, &p) == 0) {
+                size_t lines = 0;
+                for (size_t i = 0; i < p.n; i++)
+                        lines += p.v[i].users && p.v[i].verdict.kind == LT_VERDICT_LEAK;
+                if (lines != users)
+                        fprintf(out,
+                                "note: by the line of the program's code that holds them, its "
+                                "stacks summed (as check judges), %zu line%s leak%s\n",
+                                lines, lines == 1 ? "" : "s", lines == 1 ? "s" : "");
+                lt_places_free(&p);
+        }
         return 0;
 }
 

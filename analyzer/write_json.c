@@ -102,6 +102,11 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
                 }
         }
         putc(']', out);
+        /* the outer frames were not recorded: the stack starts mid-way */
+        if (s->truncated)
+                fputs(",\"stack_cut\":\"depth\"", out);
+        else if (s->cut_short)
+                fputs(",\"stack_cut\":\"walk\"", out);
         return 0;
 }
 
@@ -162,9 +167,11 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
                 const struct lt_timer_site *s = t->sites[i];
                 fprintf(out,
                         "%s{\"kind\":\"%s\",\"live\":%" PRId64 ",\"created\":%" PRIu64
-                        ",\"repeating\":%s,\"interval_ns\":%" PRIu64 ",\"oldest_age_s\":",
+                        ",\"repeating\":%s,\"interval_ns\":%" PRIu64 "%s,\"oldest_age_s\":",
                         i ? "," : "", lt_timer_kind_name(s->kind), s->live, s->created,
-                        s->repeating ? "true" : "false", s->interval_ns);
+                        s->repeating ? "true" : "false", s->interval_ns,
+                        /* never armed, or disarmed: a descriptor kept for nothing */
+                        s->armed ? "" : ",\"armed\":false");
                 if (s->oldest_age_s >= 0)
                         fprintf(out, "%.3f", s->oldest_age_s);
                 else
@@ -215,9 +222,11 @@ static int write_places(FILE *out, struct lt_report *r, size_t nshown, unsigned 
                 fputs(i ? ",{\"where\":" : "{\"where\":", out);
                 lt_json_string(out, pl->where);
                 fprintf(out,
-                        ",\"users_code\":%s,\"heap\":%s,\"kind\":\"%s\",\"live_bytes\":%" PRId64
-                        ",\"live_blocks\":%" PRId64 ",\"stacks\":%zu,\"site_indexes\":[",
-                        pl->users ? "true" : "false", pl->heap ? "true" : "false",
+                        ",\"users_code\":%s,\"checked\":%s,\"heap\":%s,\"kind\":\"%s\","
+                        "\"live_bytes\":%" PRId64 ",\"live_blocks\":%" PRId64
+                        ",\"stacks\":%zu,\"site_indexes\":[",
+                        pl->users ? "true" : "false", pl->users || !p.any_users ? "true" : "false",
+                        pl->heap ? "true" : "false",
                         pl->kind == LT_SITE_MAPPING ? "mapping" : "allocation", pl->live_bytes,
                         pl->live_blocks, pl->nsites);
                 const char *sep = "";

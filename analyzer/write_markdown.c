@@ -211,7 +211,7 @@ static int stack_text(struct lt_report *r, const struct lt_site *s, char **text)
         if (s->truncated)
                 fputs("... (cut at LEAKTRACE_DEPTH)\n", m);
         if (s->cut_short)
-                fputs("... (cut short: on a small signal stack, or without libunwind)\n", m);
+                fputs("... (cut short: its outer frames could not be found)\n", m);
         return fclose(m) ? -EIO : 0;
 }
 
@@ -323,7 +323,7 @@ static void write_timers(FILE *out, struct lt_report *r, unsigned top)
                 else if (s->repeating)
                         fprintf(out, "every %.3f ms", (double)s->interval_ns / 1e6);
                 else
-                        fputs("no", out);
+                        fputs(s->armed ? "no" : "no (not armed)", out);
                 fputs(" | ", out);
                 if (s->inherited) {
                         fputs("inherited across exec", out);
@@ -383,13 +383,24 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                         "\n> The history is too short to judge growth (%zu point%s, %d "
                         "needed): no verdicts.\n",
                         h->tl.n, h->tl.n == 1 ? "" : "s", LT_VERDICT_MIN_POINTS);
-        if (r->trace->hdr.flags & LT_F_EXITED)
+        switch (lt_trace_end(&r->trace->hdr)) {
+        case LT_END_RUNNING:
+                fputs("\n> The process is still running: figures are as of its last update.\n",
+                      out);
+                break;
+        case LT_END_UNSEEN:
                 fputs("\n> The process exited by a way the tracer does not see (the exit system "
                       "call, say): figures are as of its last update.\n",
                       out);
-        else if (!lt_trace_complete(r->trace))
+                break;
+        case LT_END_SIGNALED:
+        case LT_END_UNCLEAN:
                 fputs("\n> The process did not exit cleanly: figures are as of its last update.\n",
                       out);
+                break;
+        default:
+                break;
+        }
         if (r->trace->hdr.flags & LT_F_ATTACHED) {
                 lt_write_attach_note(out, r->trace, "\n> Attached: the report ");
                 fputs(".\n", out);

@@ -170,6 +170,8 @@ static int site_sample(struct frames *t, struct lt_report *r, const struct lt_si
         }
         if (!err && !nfr)
                 err = add_named(t, smp, &cap, "[no frames recorded]");
+        if (!err && lt_site_cut_root(s))
+                err = add_named(t, smp, &cap, lt_site_cut_root(s));
         free(fr);
         return err;
 }

@@ -139,29 +139,45 @@ static void write_process(FILE *out, const struct lt_report *r)
         const struct lt_header *h = &t->hdr;
         fprintf(out, "pid %" PRIu32 ": ", h->pid);
         lt_write_command(out, t);
-        if ((h->flags & LT_F_ATTACHED) && (h->flags & LT_F_COMPLETE) &&
-            h->history.state == LT_STATE_OFF)
+        char sig[32];
+        enum lt_end end = lt_trace_end(h);
+        if ((h->flags & LT_F_ATTACHED) && (end == LT_END_STATUS || end == LT_END_EXITED)) {
+                fputs(" (attached, exited while attached)\n", out);
+                return;
+        }
+        switch (end) {
+        case LT_END_DETACHED:
                 fprintf(out, " (attached, then detached after %.1f s)\n",
                         h->end_ns > h->start_ns ? (double)(h->end_ns - h->start_ns) / 1e9 : 0.0);
-        else if ((h->flags & LT_F_ATTACHED) && (h->flags & LT_F_COMPLETE))
-                fputs(" (attached, exited while attached)\n", out);
-        else if ((h->flags & LT_F_COMPLETE) && (h->flags & LT_F_STATUS))
+                break;
+        case LT_END_STATUS:
                 fprintf(out, " (exited, status %" PRIu32 ")\n", h->exit_status);
-        else if (h->flags & LT_F_COMPLETE)
+                break;
+        case LT_END_EXITED:
                 fputs(" (exited)\n", out);
-        else if (h->flags & LT_F_EXEC)
-                fputs(" (replaced by exec)\n", out);
-        else if (h->flags & LT_F_EXITED)
+                break;
+        case LT_END_EXEC:
+                fputs(h->flags & LT_F_EXEC_UNTRACED
+                          ? " (replaced by exec; the image after ran untraced: the environment "
+                            "given to exec had no LD_PRELOAD)\n"
+                          : " (replaced by exec)\n",
+                      out);
+                break;
+        case LT_END_UNSEEN:
                 fprintf(out, " (exited, status %" PRIu32 ", past the tracer's exit hooks)\n",
                         h->exit_status);
-        else if (h->flags & LT_F_SIGNALED)
-                fprintf(out, " (killed by signal %" PRIu32 ", SIG%s)\n", h->exit_status,
-                        sigabbrev_np((int)h->exit_status) ? sigabbrev_np((int)h->exit_status)
-                                                          : "?");
-        else if (lt_still_running(h))
+                break;
+        case LT_END_SIGNALED:
+                fprintf(out, " (killed by signal %" PRIu32 ", %s)\n", h->exit_status,
+                        lt_signal_name((int)h->exit_status, sig, sizeof(sig)));
+                break;
+        case LT_END_RUNNING:
                 fputs(" (still running)\n", out);
-        else
+                break;
+        case LT_END_UNCLEAN:
                 fputs(" (did not exit cleanly)\n", out);
+                break;
+        }
 }
 
 /* What qualifies its figures, and the totals of malloc. */
@@ -169,17 +185,25 @@ static void write_summary(FILE *out, const struct lt_report *r)
 {
         const struct lt_trace *t = r->trace;
         const struct lt_header *h = &t->hdr;
-        if (!lt_trace_complete(t) && lt_still_running(h))
+        switch (lt_trace_end(h)) {
+        case LT_END_RUNNING:
                 fputs("note: the process is still running: figures are as of its last update\n",
                       out);
-        else if (h->flags & LT_F_EXITED)
+                break;
+        case LT_END_UNSEEN:
                 fputs("note: the process exited by a way the tracer does not see (the exit system "
                       "call, say): figures are as of its last update\n",
                       out);
-        else if (!lt_trace_complete(t))
+                break;
+        case LT_END_SIGNALED:
+        case LT_END_UNCLEAN:
                 fputs("note: the process did not exit cleanly (killed or crashed): figures are as "
                       "of its last moment\n",
                       out);
+                break;
+        default:
+                break;
+        }
         if (h->flags & LT_F_ATTACHED) {
                 lt_write_attach_note(out, t, "note: attached: the report ");
                 putc('\n', out);
@@ -310,7 +334,7 @@ static int write_frames(FILE *out, struct lt_report *r, const struct lt_site *s)
         if (s->truncated)
                 fputs("  ... (cut at LEAKTRACE_DEPTH)\n", out);
         if (s->cut_short)
-                fputs("  ... (cut short: on a small signal stack, or without libunwind)\n", out);
+                fputs("  ... (cut short: its outer frames could not be found)\n", out);
         return 0;
 }
 
@@ -365,7 +389,7 @@ static int write_timers(FILE *out, struct lt_report *r, unsigned top)
                 if (s->repeating)
                         write_interval(out, s->interval_ns);
                 else
-                        fputs("one-shot", out);
+                        fputs(s->armed ? "one-shot" : "not armed", out);
                 if (s->oldest_age_s >= 0)
                         fprintf(out, ", oldest %.1f s", s->oldest_age_s);
                 if (s->node_own)

@@ -223,6 +223,14 @@ static void draw_end_labels(FILE *out, struct end_label *l, size_t n)
                         l[i].right ? " text-anchor=\"end\"" : "", l[i].pid);
 }
 
+/* Whether the process of T died (killed or crashed): its line ends in a
+ * cross. One still running ends where its file does, unmarked. */
+static int died_of(const struct lt_trace *t)
+{
+        enum lt_end e = lt_trace_end(&t->hdr);
+        return e == LT_END_SIGNALED || e == LT_END_UNCLEAN;
+}
+
 int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n)
 {
         struct axes a = {.t0 = INFINITY, .t1 = -INFINITY, .v1 = {0}};
@@ -278,7 +286,7 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                       out);
         int died = 0, snaps = 0;
         for (size_t p = 0; p < n; p++) {
-                died |= !lt_trace_ended(procs[p].trace);
+                died |= died_of(procs[p].trace);
                 snaps |= procs[p].trace->nsnaps > 0;
         }
         fprintf(out, "%s%s%s</text>\n", has_js ? "; dashed series come from the JS module" : "",
@@ -330,14 +338,15 @@ int lt_write_timeline_svg(FILE *out, const struct lt_chart_proc *procs, size_t n
                                 /* staggered: cluster workers start together */
                                 panels[0].bottom - 4 - 12 * (double)(p % 4), t->hdr.pid);
                 }
-                if (!lt_trace_ended(t)) { /* the end of a process that died */
+                if (died_of(t)) {
                         double te = pr->offset + pr->tl->t[pr->tl->n - 1];
+                        char end[96];
                         fprintf(out,
-                                "<g class=\"end\"><title>pid %" PRIu32 " did not exit cleanly "
-                                "(killed, crashed, or still running) after %.3f s</title>"
+                                "<g class=\"end\"><title>pid %" PRIu32 ": %s after %.3f s</title>"
                                 "<text x=\"%.2f\" y=\"%.2f\" text-anchor=\"middle\" "
                                 "fill=\"#c00\">\xc3\x97</text></g>\n",
-                                t->hdr.pid, te, px(&a, te), panels[0].top + 12);
+                                t->hdr.pid, lt_ending(&t->hdr, end, sizeof(end)), te, px(&a, te),
+                                panels[0].top + 12);
                 }
                 /* recording started later than the process (ctl start), and
                  * stopped (ctl stop): the flat line after a stop is no

@@ -51,16 +51,13 @@ int lt_write_speedscope(FILE *out, struct lt_report *const *reports, size_t n);
  * among the TOP first of each (0: all). Returns as above. */
 int lt_write_sarif(FILE *out, struct lt_report *const *reports, size_t n, unsigned top);
 
-/* One frame of a site as the reports show it: an address explained by
- * the symbolizer, inline frames each one of their own. */
 /* What a drop counter (enum lt_drop_kind) counts, for people. */
 const char *lt_drop_text(int kind);
-/* How the process of H ended, as far as its trace says ("exit status 0",
- * "killed by signal 15", "still running", ...), into BUF. */
-const char *lt_ending(const struct lt_header *h, char *buf, size_t len);
 /* What the count of a drop counts ("allocations not recorded"). */
 const char *lt_drop_what(int kind);
 
+/* One frame of a site as the reports show it: an address explained by
+ * the symbolizer, inline frames each one of their own. */
 struct lt_shown_frame {
         const struct lt_frame_info *info; /* the symbolizer's: lives as long as the report */
         int mod;                          /* the module record explaining it, or -1 */
@@ -85,10 +82,14 @@ bool lt_frame_is_users(const char *file, unsigned line, const char *module, int 
 /* The frames of site S, outermost first, as names fit for a folded stack
  * (no ';', no control character): callers by function, the innermost by
  * function, file and line, unknown ones as module+offset; a mapping site
- * ends with "[anonymous mapping]". Returns 0 with *NAMES (free with
- * lt_names_free) and *N, or -ENOMEM. */
+ * ends with "[anonymous mapping]", a stack whose outer frames were not
+ * recorded starts with lt_site_cut_root(). Returns 0 with *NAMES (free
+ * with lt_names_free) and *N, or -ENOMEM. */
 int lt_site_names(struct lt_report *r, const struct lt_site *s, char ***names, unsigned *n);
 void lt_names_free(char **names, unsigned n);
+/* The frame a flame graph roots site S at when its outer frames were not
+ * recorded ("[outer frames cut at LEAKTRACE_DEPTH]"), or NULL. */
+const char *lt_site_cut_root(const struct lt_site *s);
 
 /* Markdown escaping: S as text (every character markdown could read as
  * syntax backslash-escaped), or as a code span (a fence longer than any

@@ -413,7 +413,44 @@ __attribute__((constructor(101))) static void lt_init(void)
         lt_in_tracer = 0;
 }
 
-int lt_engine_exec_begin(void)
+/* Whether the environment ENVP loads the preload: LD_PRELOAD names it. */
+static int preloads(char *const envp[])
+{
+        for (size_t i = 0; envp && envp[i]; i++)
+                if (!strncmp(envp[i], "LD_PRELOAD=", 11) && strstr(envp[i] + 11, "libleaktrace.so"))
+                        return 1;
+        return 0;
+}
+
+size_t lt_env_count(char *const envp[])
+{
+        size_t n = 0;
+        while (envp && envp[n])
+                n++;
+        return n;
+}
+
+char *const *lt_exec_env(char *const envp[], char **out, size_t cap)
+{
+        const char *dir = lt_tf_dir_env();
+        if (!dir || !envp || !preloads(envp))
+                return envp;
+        size_t n = 0, at = SIZE_MAX;
+        for (; envp[n]; n++)
+                if (!strncmp(envp[n], "LEAKTRACE_DIR=", 14))
+                        at = n;
+        if ((at != SIZE_MAX && envp[at][14] == '/') || n + 2 > cap)
+                return envp;
+        memcpy(out, envp, n * sizeof(*out));
+        if (at != SIZE_MAX)
+                out[at] = (char *)dir;
+        else
+                out[n++] = (char *)dir;
+        out[n] = NULL;
+        return out;
+}
+
+int lt_engine_exec_begin(char *const envp[])
 {
         struct lt_header *h = lt_tf.hdr;
         if (!h || lt_recording == LT_OFF || lt_recording == LT_FORKED)
@@ -433,7 +470,8 @@ int lt_engine_exec_begin(void)
                 lt_perfmap_copy(1);
         }
         h->end_ns = lt_now_ns();
-        __atomic_fetch_or(&h->flags, LT_F_EXEC, __ATOMIC_RELEASE);
+        __atomic_fetch_or(&h->flags, preloads(envp) ? LT_F_EXEC : LT_F_EXEC | LT_F_EXEC_UNTRACED,
+                          __ATOMIC_RELEASE);
         lt_in_tracer--;
         return 1;
 }
@@ -450,7 +488,7 @@ void lt_engine_unloaded(void)
 void lt_engine_exec_failed(void)
 {
         struct lt_header *h = lt_tf.hdr;
-        __atomic_fetch_and(&h->flags, ~LT_F_EXEC, __ATOMIC_RELEASE);
+        __atomic_fetch_and(&h->flags, ~(LT_F_EXEC | LT_F_EXEC_UNTRACED), __ATOMIC_RELEASE);
         h->end_ns = 0;
 }
 
@@ -556,6 +594,10 @@ void lt_engine_exit_status(int status)
                 return;
         h->exit_status = (uint32_t)status & 0xff;
         __atomic_fetch_or(&h->flags, LT_F_STATUS, __ATOMIC_RELEASE);
+        /* What follows (atexit handlers, destructors, a runtime's teardown)
+         * is housekeeping: the analyzer's axis of work ends here. */
+        if (!h->exit_allocs)
+                h->exit_allocs = lt_ticker_allocs();
 }
 
 __attribute__((destructor)) static void lt_fini(void)

@@ -111,9 +111,24 @@ int lt_record_take(void *p, struct lt_live_entry *e);
 void lt_record_restore(const struct lt_live_entry *e);
 
 /* exec: marks the file as ended by exec before the call (returns 1 if it
- * did), and unmarks it when exec failed and the image goes on. */
-int lt_engine_exec_begin(void);
+ * did), and unmarks it when exec failed and the image goes on. ENVP is
+ * the environment the new image gets: without the preload in it, the file
+ * says the image after ran untraced. */
+int lt_engine_exec_begin(char *const envp[]);
 void lt_engine_exec_failed(void);
+
+/* The environment for exec: ENVP itself, or its copy in OUT (room for CAP
+ * entries: its own, the one added, the NULL) where the trace directory is
+ * absolute, when the new image is traced and LEAKTRACE_DIR is relative or
+ * unset: a process that changed directory (a daemon's chdir("/")) then
+ * exec'd wrote its next image's trace there. Allocates nothing (a vfork
+ * child may call), so the copy is on the caller's stack: an environment
+ * of more than LT_EXEC_ENV_MAX entries is passed as it is. */
+#define LT_EXEC_ENV_MAX 1024
+char *const *lt_exec_env(char *const envp[], char **out, size_t cap);
+
+/* Entries of ENVP (0 for NULL). */
+size_t lt_env_count(char *const envp[]);
 
 /* After dlclose, inside the tracer: the modules are looked at again now,
  * which starts a new epoch of the fast unwinder's rules, and libunwind's
@@ -156,9 +171,9 @@ int lt_engine_own_process(void);
  * records nothing and lets go of its parent's file. Async-signal-safe. */
 void lt_engine_child_untraced(void);
 
-/* exit() or _exit() was called with status: noted in the file. Returning
- * from main reaches exit() inside the C library, unseen: then the status is
- * not known. */
+/* exit() or _exit() was called with status: noted in the file, with the
+ * allocations made so far (exit_allocs). Returning from main reaches
+ * exit() inside the C library, unseen: then neither is known. */
 void lt_engine_exit_status(int status);
 
 #endif

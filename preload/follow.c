@@ -53,6 +53,15 @@ static const char *const launchers[] = {
         "perf", "strace", "ltrace", "hyperfine", "valgrind.bin", NULL,
 };
 
+/* Launchers that exec the command in their own process, starting none:
+ * the image after them decides for itself, and says so if it must. Their
+ * name said would puzzle: `npm start` is `env node npm-cli.js start` by
+ * npm's #! line, and "env only starts other programs" named a program the
+ * user never ran. */
+static const char *const in_place[] = {
+        "env", "nohup", "stdbuf", "nice", "ionice", "taskset", "chrt", NULL,
+};
+
 /* node scripts that install packages or run the project's scripts; the
  * first argument of node that is not an option names them, as a link in
  * bin/ or as the file it points to. */
@@ -164,7 +173,8 @@ int lt_follow_decide(void)
         int root = is_root(manager || launcher);
         /* Said once for a tree: a shell script's every helper is a
          * launcher's child too (a pyenv shim said it 28 times). */
-        int say = !getenv(LT_ROOT_ENV) && !getenv(LT_FOLLOW_SAID_ENV);
+        int say = !getenv(LT_ROOT_ENV) && !getenv(LT_FOLLOW_SAID_ENV) &&
+                  !(launcher && in_list(base_name(exe), in_place));
         if (manager && say)
                 lt_log("%s is a package manager: not traced, the node processes it starts are "
                        "(LEAKTRACE_FOLLOW=all traces it too)",

@@ -257,11 +257,17 @@ LT_EXPORT void *valloc(size_t size)
         return record(lt_real.valloc(size), size, LT_CALLER());
 }
 
+/* pvalloc gives whole pages: what the caller holds is SIZE rounded up to
+ * the page (a page for 0). */
 LT_EXPORT void *pvalloc(size_t size)
 {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t whole = size ? (size + page - 1) & ~(page - 1) : page;
+        if (whole < size)
+                whole = size; /* wrapped: the real call fails */
         if (BOOTING())
-                return boot_alloc(size, (size_t)sysconf(_SC_PAGESIZE));
-        return record(lt_real.pvalloc(size), size, LT_CALLER());
+                return boot_alloc(whole, page);
+        return record(lt_real.pvalloc(size), whole, LT_CALLER());
 }
 
 LT_EXPORT size_t malloc_usable_size(void *p)

@@ -21,10 +21,16 @@
 #include "engine.h"
 #include "real.h"
 
-#define EXEC_BODY(call)                                                                        \
+/* ENV: the environment the new image gets; CALL the real function, which
+ * may use `use`, that environment with the trace directory made absolute
+ * (lt_exec_env). */
+#define EXEC_BODY(env, call)                                                                   \
         if (!REAL_EXEC(call))                                                                  \
                 return errno = ENOSYS, -1;                                                     \
-        int marked = lt_engine_exec_begin();                                                   \
+        size_t nenv = lt_env_count(env);                                                       \
+        char *copy[nenv <= LT_EXEC_ENV_MAX ? nenv + 2 : 1];                                    \
+        char *const *use = lt_exec_env(env, copy, sizeof(copy) / sizeof(*copy));               \
+        int marked = lt_engine_exec_begin(use);                                                \
         int rc = lt_real.call;                                                                 \
         if (marked) {                                                                          \
                 int saved = errno;                                                             \
@@ -38,27 +44,27 @@
 
 LT_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-        EXEC_BODY(execve(path, argv, envp));
+        EXEC_BODY(envp, execve(path, argv, use));
 }
 
 LT_EXPORT int execv(const char *path, char *const argv[])
 {
-        EXEC_BODY(execv(path, argv));
+        EXEC_BODY(environ, execve(path, argv, use));
 }
 
 LT_EXPORT int execvp(const char *file, char *const argv[])
 {
-        EXEC_BODY(execvp(file, argv));
+        EXEC_BODY(environ, execvpe(file, argv, use));
 }
 
 LT_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-        EXEC_BODY(execvpe(file, argv, envp));
+        EXEC_BODY(envp, execvpe(file, argv, use));
 }
 
 LT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-        EXEC_BODY(fexecve(fd, argv, envp));
+        EXEC_BODY(envp, fexecve(fd, argv, use));
 }
 
 /* The execl family: the arguments counted, then copied into an array of

@@ -59,10 +59,11 @@ static int parse_long(const char *s, long min, long max, long *out)
 
 static void load_int(const char *var, const char *s, long min, long max, long *field)
 {
+        /* The suffixes are said where they help: sizes and counts of a
+         * million or more, not a depth or a tick. */
         if (parse_long(s, min, max, field) < 0)
-                lt_options_bad("%s=%s is not a number from %ld to %ld (K, M or G may end it); "
-                               "using %ld",
-                               var, s, min, max, *field);
+                lt_options_bad("%s=%s is not a number from %ld to %ld%s; using %ld", var, s, min,
+                               max, max >= 1L << 20 ? " (K, M or G may end it)" : "", *field);
 }
 
 static void load_bool(const char *var, const char *s, long min, long max, long *field)

@@ -102,8 +102,9 @@ int lt_stack_capture(void **buf, int depth, unsigned *truncated, int signal_safe
          * the walk starts here (no from, or libunwind), and one beyond the
          * depth tells that the stack was cut. */
         int want = depth + 8 < LT_STACK_BUF ? depth + 8 : LT_STACK_BUF;
+        lt_unwind_lost = 0;
         int n = lt_unwind(buf, want, !signal_safe, from);
-        unsigned cut = 0;
+        unsigned cut = lt_unwind_lost ? LT_STACK_SHORT : 0;
         if (n < 0) {
                 int walked = -1 - n;
                 /* Without libunwind, the stack up to the frame it was for. */

@@ -484,6 +484,17 @@ int lt_ticker_start(void)
         return 0;
 }
 
+uint64_t lt_ticker_allocs(void)
+{
+        uint64_t allocs = 0;
+        uint64_t n = __atomic_load_n(&lt_tf.hdr->sections[LT_SEC_STACKS].count, __ATOMIC_ACQUIRE);
+        for (uint64_t i = 0; i < n; i++) {
+                const struct lt_stack_rec *s = lt_tf_rec(LT_SEC_STACKS, i);
+                allocs += __atomic_load_n(&s->allocs, __ATOMIC_RELAXED);
+        }
+        return allocs;
+}
+
 void lt_ticker_tick_now(int quick)
 {
         if (!lt_tf.hdr || !running || frozen())

@@ -29,6 +29,10 @@ int lt_ticker_stop(void);
  * not if another thread is ticking. */
 void lt_ticker_tick_now(int quick);
 
+/* The allocations made so far, the sum of every stack's count, as a tick
+ * counts them. */
+uint64_t lt_ticker_allocs(void);
+
 /* Attach mode, before a new trace file: waits (up to 2 s) for the thread
  * of the last attach to end after its detach, and forgets the histories.
  * Returns 0, or -EBUSY when the thread is still there. */

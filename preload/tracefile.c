@@ -328,6 +328,13 @@ static int create_file(uint64_t proc_start, uint32_t *exec_count)
  * that changes directory find the same place. */
 static char abs_dir[LT_PATH_MAX];
 
+static char dir_env[LT_PATH_MAX + 16];
+
+const char *lt_tf_dir_env(void)
+{
+        return dir_env[0] ? dir_env : NULL;
+}
+
 /* Returns 0, -errno, or 1 when the directory was refused and said so. */
 static int check_dir(void)
 {
@@ -352,6 +359,8 @@ static int check_dir(void)
         }
         if (access(lt_opt.dir, W_OK | X_OK) < 0)
                 return -errno;
+        if (lt_opt.dir[0] == '/' && strlen(lt_opt.dir) < LT_PATH_MAX)
+                lt_fmt(dir_env, sizeof(dir_env), "LEAKTRACE_DIR=%s", lt_opt.dir);
         return 0;
 }
 

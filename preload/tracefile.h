@@ -56,6 +56,11 @@ void lt_tf_drop(enum lt_drop_kind kind, uint64_t n);
  * closes it. Nothing may record meanwhile. */
 void lt_tf_close(void);
 
+/* "LEAKTRACE_DIR=" and the trace directory as an absolute path, for the
+ * environment of an image exec'd after a chdir; NULL before lt_tf_open()
+ * found the directory. */
+const char *lt_tf_dir_env(void);
+
 /* Marks the file complete (clean exit). */
 void lt_tf_finish(void);
 

@@ -818,6 +818,8 @@ void lt_unwind_read_wanted(void)
                 read_wanted(epoch_tag());
 }
 
+LT_TLS int lt_unwind_lost;
+
 /* Where the unwind starts: this function's own registers, at the label. */
 struct regs {
         uintptr_t ip, sp, bp;
@@ -863,8 +865,10 @@ __attribute__((noinline)) int lt_unwind(void **buf, int want, int may_read,
                         return -1 - n;
                 uintptr_t cfa = (base == RULE_RSP ? r.sp : r.bp) + (uintptr_t)(intptr_t)RULE_CFA(rule);
                 /* Above this frame, and the return address below the top. */
-                if (lt_unlikely(cfa <= r.sp || cfa > hi))
+                if (lt_unlikely(cfa <= r.sp || cfa > hi)) {
+                        lt_unwind_lost = 1;
                         return n; /* off the stack: as libunwind, stop here */
+                }
                 int at = RULE_RBP_AT(rule);
                 if (at != RBP_SAME) {
                         if (lt_unlikely(at == RBP_LOST)) {

@@ -89,6 +89,12 @@ static inline int lt_unwind_room_short(int may_find)
         return lt_unwind_room_short_slow(sp, may_find);
 }
 
+/* Set by lt_unwind() (never cleared by it) when its walk stopped where the
+ * next frame would be off the stack: a frame of code that has no unwind
+ * information and keeps no frame pointer (built with
+ * -fno-asynchronous-unwind-tables), whose callers are lost. */
+extern LT_TLS int lt_unwind_lost;
+
 /* A stack that went to libunwind because rules could not be read (frames
  * as lt_unwind gives them): its addresses are kept for
  * lt_unwind_read_wanted(). Signal-safe: no lock, no allocation. */

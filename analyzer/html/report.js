@@ -73,9 +73,19 @@ function signedCount(n) {
   return (r > 0 ? '+' : '') + r.toLocaleString('en-US');
 }
 
-/** Seconds for an axis or a tooltip: 0.25 s, 12.4 s, 3 min 05 s. */
-function seconds(t) {
+/**
+ * Seconds for an axis or a tooltip: 0.25 s, 12.4 s, 3 min 05 s; 0.015 s
+ * under a tenth. On an axis, STEP (its ticks' spacing) sets the decimals,
+ * so that no two ticks read alike (0.004 s, 0.006 s).
+ */
+function seconds(t, step) {
   if (num(t) === null) return '?';
+  if (step > 0 && step < 1 && Math.abs(t) < 120) {
+    let d = 0; // the decimals the step has: 0.0025 has 4
+    while (d < 6 && Math.abs(step * 10 ** d - Math.round(step * 10 ** d)) > 1e-6) d++;
+    return `${+t.toFixed(d)} s`;
+  }
+  if (Math.abs(t) < 0.1 && t !== 0) return `${+t.toFixed(3)} s`;
   if (Math.abs(t) < 10) return `${+t.toFixed(2)} s`;
   if (Math.abs(t) < 120) return `${+t.toFixed(1)} s`;
   const m = Math.floor(t / 60), sec = Math.round(t - 60 * m);
@@ -322,10 +332,12 @@ function lineChart(opts) {
         axis.append(s('line', { class: 'grid', x1: g.m.l, x2: g.width - g.m.r, y1: pn.y(v), y2: pn.y(v) }),
           s('text', { x: g.m.l - 6, y: pn.y(v) + 4, 'text-anchor': 'end' }, fmt(pn.panel.unit)(v)));
     }
-    for (const v of niceTicks(g.t0, g.t1, Math.max(2, Math.floor(g.width / 110)), 'time')) {
+    const ticks = niceTicks(g.t0, g.t1, Math.max(2, Math.floor(g.width / 110)), 'time');
+    const step = ticks.length > 1 ? ticks[1] - ticks[0] : 0;
+    for (const v of ticks) {
       if (v < g.t0 - 1e-9 || v > g.t1 + 1e-9) continue;
       axis.append(s('line', { class: 'grid', x1: g.x(v), x2: g.x(v), y1: g.plotTop, y2: g.plotBottom }),
-        s('text', { x: g.x(v), y: g.height - 6, 'text-anchor': 'middle' }, seconds(v)));
+        s('text', { x: g.x(v), y: g.height - 6, 'text-anchor': 'middle' }, seconds(v, step)));
     }
     out.append(axis);
     const band = (a, b) => s('rect', { class: 'selection', x: g.x(a), y: g.plotTop, width: Math.max(1, g.x(b) - g.x(a)), height: g.plotBottom - g.plotTop });
@@ -631,21 +643,40 @@ function summarySection(p, pi) {
       `${plural(x.live, `live ${x.kind === 'js' ? 'JS ' : ''}timer`)} repeating every ${group(Math.round(x.interval_ns / 1e6))} ms, ` +
       `made steadily and never cleared (`, h('span', { class: 'up' }, `${signedCount(x.per_minute)}/min`), ')'))));
   }
+  // The lines of the program's code judged leaks, their stacks summed, as
+  // check judges them: V8 reaches one line through many stacks, none of
+  // which alone need look like a leak.
+  const pleaks = (p.places || []).filter((x) => x.verdict === 'leak' && x.checked);
+  if (pleaks.length) {
+    leakCard.append(h('p', { class: 'note' }, 'By the line that holds them, its stacks summed (as check judges):'),
+      h('ul', { class: 'leaks place-leaks' }, pleaks.slice(0, 8).map((x) => {
+        const first = (x.site_indexes || [])[0];
+        return h('li', null, h('span', { class: 'badge leak' }, 'leak'), ' ', h('span', { class: 'mono where' }, x.where), ' ',
+          h('span', { class: 'up' }, `${signedBytes((x.growth_bytes_per_s ?? NaN) * 60)}/min`), `, ${bytes(x.live_bytes)} live`,
+          x.stacks > 1 ? ` from ${plural(x.stacks, 'stack')}` : '',
+          first === undefined ? null : h('button', { onclick: () => openSite(pi, first), 'aria-label': `show site ${first + 1}` }, 'show'));
+      })));
+    if (pleaks.length > 8) leakCard.append(h('p', { class: 'note' }, `and ${pleaks.length - 8} more lines`));
+  }
+  // The sites judged leaks that those lines do not hold already.
+  const covered = new Set(pleaks.flatMap((x) => x.site_indexes || []));
+  const others = leaks.filter((x) => !covered.has(sites.indexOf(x)));
   if (v.note && !leaks.length) {
     leakCard.append(h('p', { class: 'note' }, `No verdicts: ${v.note}.`));
-  } else if (!leaks.length) {
-    leakCard.append(h('p', null, tleaks.length ? 'No allocation site is judged a leak.' : 'No site is judged a leak.'));
+  } else if (!others.length) {
+    if (!pleaks.length) leakCard.append(h('p', null, tleaks.length ? 'No allocation site is judged a leak.' : 'No site is judged a leak.'));
   } else {
-    leakCard.append(h('ul', { class: 'leaks' }, leaks.slice(0, 8).map((x) => {
+    if (pleaks.length) leakCard.append(h('p', { class: 'note' }, 'Other sites judged leaks:'));
+    leakCard.append(h('ul', { class: 'leaks' }, others.slice(0, 8).map((x) => {
       const rank = sites.indexOf(x);
       return h('li', null, h('span', { class: 'badge leak' }, 'leak'), ' ', h('span', { class: 'mono where' }, siteWhereOf(x.frames, x.kind)), ' ',
         h('span', { class: 'up' }, `${signedBytes((x.growth_bytes_per_s ?? NaN) * 60)}/min`), `, ${bytes(x.live_bytes)} live`,
         h('button', { onclick: () => openSite(pi, rank), 'aria-label': `show leak site ${rank + 1}` }, 'show'),
         x.kind === 'mapping' ? null : siteNative(x.frames));
     })));
-    if (leaks.length > 8) leakCard.append(h('p', { class: 'note' }, `and ${leaks.length - 8} more in the table of sites`));
+    if (others.length > 8) leakCard.append(h('p', { class: 'note' }, `and ${others.length - 8} more in the table of sites`));
   }
-  if (v.points !== undefined) {
+  if (v.points !== undefined && v.judged !== false) {
     const counts = [plural(v.leak || 0, 'leak'), plural(v.cache || 0, 'cache'), `${v.transient || 0} transient`, `${v.unclear || 0} unclear`];
     leakCard.append(h('p', { class: 'note' }, `Verdicts: ${counts.join(', ')}; history of ${plural(v.points, 'point')} over ${seconds(v.span_s)}, a tick every ${v.tick_ms} ms${v.estimated ? '; sampled: figures are estimates' : ''}.`));
     if (v.note && leaks.length) leakCard.append(h('p', { class: 'note' }, v.note));
@@ -669,8 +700,14 @@ function summarySection(p, pi) {
     gcard.append(h('p', { class: 'note' }, `Per minute: ${g.source}.`));
   }
   for (const r of p.growth?.retention || []) {
+    // Sites whose timers rose in step with these: the growth is said once.
+    const step = (r.in_step_with || []).slice(0, 3).flatMap((x, i, all) => [i === 0 ? ', which rose in step with those of ' : i + 1 < all.length ? ', ' : ' and ',
+      h('span', { class: 'mono' }, whereOf(x.frames))]);
+    const more = (r.in_step_with || []).length - 3;
     gcard.append(h('p', { class: 'retention' }, `The ${againstName(r.against)} grows with the live ${r.kind === 'js' ? 'JS ' : ''}timers of `,
-      h('span', { class: 'mono' }, whereOf(r.frames)), `: about ${bytes(r.bytes_per_timer)} more with each live timer (${r.live} live, R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')}).`));
+      h('span', { class: 'mono' }, whereOf(r.frames)), ...step, more > 0 ? ` and ${plural(more, 'more site')}` : '',
+      `: about ${bytes(r.bytes_per_timer)} more with each live timer${step.length ? ' of the first' : ''} (${r.live} live, R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')})` +
+      (step.length ? '; which of them holds it, no fit can tell.' : '.')));
   }
   cards.push(gcard);
 
@@ -1005,6 +1042,9 @@ function siteDetail(p, pi, i) {
 
 // ------------------------------------------------------------ flame graph
 
+/** The root of a stack whose outer frames were not recorded (its "stack_cut"). */
+const STACK_CUT = { depth: '[outer frames cut at LEAKTRACE_DEPTH]', walk: '[outer frames not found by the unwinder]' };
+
 /** The tree of live bytes: callers by function, the allocating frame by
  * function, file and line (as the folded stacks are), outermost at the top. */
 function flameTree(sites) {
@@ -1016,6 +1056,8 @@ function flameTree(sites) {
       const loc = inner && f.file && f.line ? ` (${basename(f.file)}:${f.line})` : '';
       return { name: frameName(f) + loc, js: isJs(f) };
     });
+    // A stack whose outer frames were not recorded hangs from a root that says so.
+    if (x.stack_cut) names.unshift({ name: STACK_CUT[x.stack_cut] || '[outer frames not recorded]', js: false });
     if (x.kind === 'mapping') names.push({ name: '[anonymous mapping]', js: false });
     let node = root;
     const add = (n) => {
@@ -1216,7 +1258,7 @@ function timersSection(p, pi) {
       h('td', null, TIMER_KIND[tm.kind] || tm.kind, tm.inherited ? h('span', { class: 'tag', title: 'armed before exec: its creation was not seen' }, 'inherited') : null),
       h('td', { class: 'num' }, group(tm.live)),
       h('td', { class: 'num wide' }, group(tm.created)),
-      h('td', null, tm.repeating ? `every ${seconds(tm.interval_ns / 1e9)}` : 'once'),
+      h('td', null, tm.repeating ? `every ${seconds(tm.interval_ns / 1e9)}` : tm.armed === false ? 'not armed' : 'once'),
       h('td', { class: 'num wide' }, tm.oldest_age_s === null ? '?' : seconds(tm.oldest_age_s)),
       estimates ? h('td', { class: 'num', title: r ? `R\u00b2 ${num(r.r2)?.toFixed(2)} over ${plural(r.points, 'point')}, against the ${againstName(r.against)}` : null }, r ? `\u2248 ${bytes(r.bytes_per_timer)}` : '\u2014') : null,
       whereCell(tm.frames, tm.inherited ? 'armed before exec' : null, tm.kind)));

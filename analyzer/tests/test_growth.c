@@ -209,6 +209,30 @@ static void build(void)
         lt_growth_free(&rep);
         tap_ok(rep.growth == NULL, "freed");
 
+        /* The same malloc growth held by an allocation site judged a leak:
+         * its own line explains it, no OS timer site is given it. */
+        int64_t leaked[7];
+        for (int i = 0; i < 6; i++)
+                leaked[i] = 65536 * a_count[i];
+        struct lt_site_history lh = {.recorded = true, .bytes = leaked};
+        lh.verdict.kind = LT_VERDICT_LEAK;
+        struct lt_site leak_site = {.live_bytes = 4 * 65536, .hist = &lh};
+        struct lt_site *rsites[] = {&leak_site};
+        rep.sites = rsites;
+        rep.nsites = 1;
+        if (tap_ok(lt_growth_build(&rep) == 0 && rep.growth, "built with a leak site"))
+                tap_ok(rep.growth->nret == 0, "no OS timer site retains what a leak site holds (%zu do)",
+                       rep.growth->nret);
+        lt_growth_free(&rep);
+        /* Judged anything but a leak, it is still the timers'. */
+        lh.verdict.kind = LT_VERDICT_CACHE;
+        if (tap_ok(lt_growth_build(&rep) == 0 && rep.growth, "built with a cache site"))
+                tap_ok(rep.growth->nret == 2, "a cache site's memory stays the timers' (%zu retain)",
+                       rep.growth->nret);
+        lt_growth_free(&rep);
+        rep.sites = NULL;
+        rep.nsites = 0;
+
         /* Neither timeline has a point: no summary. */
         hist.tl.n = 0;
         tm.state.npoints = 0;

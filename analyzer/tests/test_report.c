@@ -97,7 +97,8 @@ static const char *no_history(int nsites)
         snprintf(buf, sizeof(buf),
                  ",\"timeline\":[],\"snapshots\":[],\"verdicts\":{\"leak\":0,\"unclear\":%d,"
                  "\"cache\":0,\"transient\":0,\"points\":0,\"span_s\":0.000,\"tick_ms\":0,"
-                 "\"estimated\":false,\"note\":\"no timeline in this trace\"},\"growth\":null,"
+                 "\"estimated\":false,\"judged\":false,\"note\":\"no timeline in this trace\"},"
+                 "\"growth\":null,"
                  "\"places\":[]",
                  nsites);
         return buf;

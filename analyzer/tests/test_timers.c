@@ -54,7 +54,7 @@ static char *run(const char *bin, const char *const *args, int nargs, int *statu
 #define NO_HISTORY                                                                                 \
         ",\"timeline\":[],\"snapshots\":[],\"verdicts\":{\"leak\":0,\"unclear\":0,\"cache\":0,"    \
         "\"transient\":0,\"points\":0,\"span_s\":0.000,\"tick_ms\":0,\"estimated\":false,"         \
-        "\"note\":\"no timeline in this trace\"}"
+        "\"judged\":false,\"note\":\"no timeline in this trace\"}"
 
 static void check(const char *what, const char *const *args, int nargs, const char *want,
                   int warnings, const char *warn)
@@ -399,7 +399,7 @@ int main(int argc, char **argv)
             "\"per_minute\":300.0}],"
             "\"retention\":[{\"kind\":\"js\"," SERVER_FRAMES ",\"live\":25,"
             "\"bytes_per_timer\":1048576.0,\"r2\":1.0000,\"points\":5,"
-            "\"against\":\"js_heap_used\"}],\"timer_leaks\":[]}";
+            "\"against\":\"js_heap_used\",\"in_step_with\":[]}],\"timer_leaks\":[]}";
         char *want_js, *want_js_top3;
         if (asprintf(&want_js, "%s%s,%s,%s,%s,%s,%s,%s,%s]" NO_HISTORY "%s,\"places\":[]}\n", head, j_server,
                      j_page, native[0], native[1], j_later, native[2], native[3], native[4],

@@ -158,6 +158,18 @@ static void verdicts(void)
                 lt_verdict_judge(s.t, s.allocs, s.bytes, s.n, &v);
                 tap_ok(v.kind == LT_VERDICT_LEAK && !v.stepped && v.rises == 3,
                        "grew at 3 ticks, then idle: a leak (%s)", v.reason);
+                /* The same 3 ticks of growth at a process's start, then 9
+                 * of doing next to nothing: a leak's line against its
+                 * allocations, level at most times. A module loaded by a
+                 * short test file (node --test). */
+                init(&s, 13);
+                for (size_t i = 0; i < 13; i++) {
+                        s.allocs[i] = i < 4 ? 459000.0 + 3000.0 * (double)i : 468000.0 + 10.0 * (double)i;
+                        s.bytes[i] = 100000 * (int64_t)(i < 4 ? i + 1 : 4);
+                }
+                lt_verdict_judge(s.t, s.allocs, s.bytes, s.n, &v);
+                tap_ok(v.kind == LT_VERDICT_UNCLEAR && !v.stepped && strstr(v.reason, "level for most"),
+                       "grew at 3 ticks of 13, then level: unclear, not a leak (%s)", v.reason);
                 init(&s, N);
         }
 

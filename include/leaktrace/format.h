@@ -73,6 +73,9 @@
                               * tracer's hooks (the exit system call), the file not
                               * finished: written after by `leaktrace run`, with
                               * LT_F_STATUS */
+#define LT_F_EXEC_UNTRACED 0x400u /* with LT_F_EXEC: the environment given to exec had
+                                   * no preload (cleared, LEAKTRACE_FOLLOW=none): the
+                                   * image after this one ran untraced */
 
 /* JS frames. node run with --perf-basic-prof writes /tmp/perf-<pid>.map, one
  * line per piece of code it makes: "START SIZE name", START and SIZE in hex
@@ -126,8 +129,9 @@ enum lt_section_kind {
         X(MAPPINGS_FULL, "anonymous mappings not tracked (table full)", "mappings not tracked")    \
         X(PERF_MAP_FULL, "perf map copy cut at 256 MiB (JS code made later not named)", "cuts")    \
         X(SHORT_STACKS,                                                                            \
-          "stacks cut short: made on a small signal stack, or with libunwind's pipe taken by "     \
-          "the program",                                                                           \
+          "stacks cut short: made on a small signal stack or a stack the program made, through "  \
+          "code with neither unwind tables nor frame pointers, or with libunwind's pipe taken "    \
+          "by the program",                                                                        \
           "stacks cut short")
 
 enum lt_drop_kind {
@@ -257,7 +261,9 @@ struct lt_header {
         uint64_t sample_bytes; /* mean bytes between samples; 0: every allocation
                                 * recorded. Sampled figures are estimates */
         uint64_t perf_map_bytes; /* bytes of the perf map copied, when LT_F_PERF_MAP */
-        uint64_t reserved0[1];
+        uint64_t exit_allocs; /* allocations made when exit() was called, before the atexit
+                               * handlers and destructors (housekeeping, not work): the
+                               * analyzer's axis of work ends there; 0: not known */
         struct lt_totals totals;
         uint64_t drops[LT_MAX_DROPS]; /* enum lt_drop_kind */
         char cmdline[LT_CMDLINE_MAX];
@@ -268,6 +274,7 @@ struct lt_header {
 };
 _Static_assert(offsetof(struct lt_header, totals) % 64 == 0, "totals on their own line");
 _Static_assert(offsetof(struct lt_header, perf_map_bytes) == 112, "perf_map_bytes where reserved0 was");
+_Static_assert(offsetof(struct lt_header, exit_allocs) == 120, "exit_allocs where reserved0 was");
 _Static_assert(sizeof(struct lt_header) <= LT_HEADER_SIZE_V1, "lt_header fits version 1's header");
 
 /* Version 2's header, from LT_HEADER_SIZE_V1 on: the file offsets of

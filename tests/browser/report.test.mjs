@@ -515,6 +515,17 @@ test('node: the JS heap and JS timers on the timeline, sites named by their JS f
   await row.click();
   assert.equal(await page.locator(`#detail-2-${si} ol.stack > li`).count(), site.frames.length);
   await page.locator('#timeline').screenshot({ path: path.join(SHOTS, 'node-timeline-1280x800.png') });
+
+  // The Leaks card leads with the lines check fails on, their stacks summed.
+  const pleaks = storeRep.places.filter((x) => x.verdict === 'leak' && x.checked);
+  assert.deepEqual(pleaks.map((x) => x.where), [`store.js:${markers(STORE_JS).FUNCTION.createStore} (createStore)`]);
+  const items = page.locator('#leak-card .place-leaks li');
+  assert.equal(await items.count(), 1);
+  const text = await items.first().textContent();
+  assert.ok(text.startsWith(`leak ${pleaks[0].where} +`), text);
+  assert.ok(text.includes(` live from ${pleaks[0].stacks} stacks`), text);
+  await items.first().locator('button').click();
+  await page.locator(`#detail-2-${pleaks[0].site_indexes[0]}`).waitFor();
 });
 
 test('repeating timers never cleared: a leak in the Leaks card, as check judges them', async (t) => {

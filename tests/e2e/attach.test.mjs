@@ -418,7 +418,7 @@ test('node with its inspector open (--inspect): JS timers followed from the atta
 
   for (const [i, name] of [[1, `leaktrace.${pid}`], [2, `leaktrace.${pid}.2`]]) {
     const before = load.ok;
-    const r = await attach(['--duration', '3', '-o', dir, '--no-report', String(pid)],
+    const r = await attach(['--duration', '4', '-o', dir, '--no-report', String(pid)],
       { env: { LEAKTRACE_TICK_MS: '200' } });
     const pages = load.ok - before;
     assert.equal(r.code, 0, r.what);
@@ -457,7 +457,9 @@ test('node with its inspector on a port of its choosing (--inspect=127.0.0.1:0):
   await printed(node, 'ready', 'node');
   const port = Number(/ws:\/\/127\.0\.0\.1:(\d+)\//.exec(node.out())?.[1]);
   assert.ok(port > 0, `node printed its port: ${node.out()}`);
-  const r = await attach(['--duration', '1', '-o', dir, '--no-report', String(node.child.pid)]);
+  // The duration counts from the attach; following the JS timers takes a
+  // second or so of it.
+  const r = await attach(['--duration', '3', '-o', dir, '--no-report', String(node.child.pid)]);
   assert.equal(r.code, 0, r.what);
   assert.match(r.stderr, new RegExp(`JS timers followed through node's inspector at 127\\.0\\.0\\.1:${port} \\(node says "Debugger attached\\." on its stderr for each connection\\)\n`));
   const proc = processes(report([path.join(dir, `leaktrace.${node.child.pid}.lt`)]))[0];

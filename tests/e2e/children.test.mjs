@@ -137,9 +137,33 @@ test('the report of a process still running says so, not that it did not exit cl
   assertStatus(running);
   assert.match(running.stdout, new RegExp(`^pid ${srv.pid}: .* \\(still running\\)$`, 'm'));
   assert.match(running.stdout, /^note: the process is still running: figures are as of its last update$/m);
+  const md = run(LEAKTRACE, ['report', '--format', 'markdown', '--top', '1', file]);
+  assertStatus(md);
+  assert.match(md.stdout, /^> The process is still running: figures are as of its last update\.$/m);
+  assert.doesNotMatch(md.stdout, /did not exit cleanly/);
+  // The timeline marks the end of a process that died, not of one running on.
+  const svg = path.join(dir, 'running.svg');
+  assertStatus(run(LEAKTRACE, ['timeline', '-o', svg, file]));
+  assert.doesNotMatch(fs.readFileSync(svg, 'utf8'), /class="end"|did not exit cleanly/);
   assert.equal(await ended, 0);
   const done = run(LEAKTRACE, ['report', '--top', '1', file]);
   assert.match(done.stdout, new RegExp(`^pid ${srv.pid}: .* \\(exited, status 0\\)$`, 'm'));
+});
+
+test('daemon() under leaktrace run: the daemon, left running, is waited for and reported', (t) => {
+  const dir = tmpdir(t);
+  // The parent _exits inside glibc as soon as it forked: run must not look
+  // for files before the daemon has made its own. Its stdout is the
+  // daemon's too: run() returns when the daemon has ended, 1.5 s on.
+  const r = run(LEAKTRACE, ['run', '-o', dir, '--format', 'json', '--', CHILDREN, 'daemon', '1500'], { cwd: dir, timeout: 60000 });
+  assertStatus(r);
+  const daemon = Number(/^daemon (\d+)\n$/.exec(r.stdout)[1]);
+  assert.match(r.stderr, new RegExp(`^  \\S+/leaktrace\\.${daemon}\\.lt  pid ${daemon}  \\S+ daemon 1500  4\\.2 KiB \\(${KEPT} bytes\\) live  still running$`, 'm'), r.stderr);
+  const json = JSON.parse(r.stderr.slice(r.stderr.indexOf('{')));
+  assert.deepEqual(json.processes.map((p) => p.process.pid).includes(daemon), true, 'the daemon in the report');
+  const d = json.processes.find((p) => p.process.pid === daemon);
+  assert.equal(d.process.ended, 'still running');
+  assert.ok(d.sites.some((s) => s.live_bytes === KEPT && s.frames[0].line === KEPT_LINE), 'its block, at its line');
 });
 
 test('killed by a signal under leaktrace run: its file says which, as run saw it', (t) => {

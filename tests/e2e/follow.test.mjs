@@ -54,6 +54,17 @@ test('--follow none: the command alone, and nothing it starts loads the preload'
   assert.deepEqual(cmds, [`${path.basename(NODE)} -e`]);
 });
 
+test('a package manager started by its #! line (env node npm): npm is named, env is not', (t) => {
+  const bin = tmpdir(t);
+  const npm = path.join(bin, 'npm');
+  fs.writeFileSync(npm, `#!/usr/bin/env -S ${NODE}\nrequire('child_process').execFileSync(${JSON.stringify(NODE)}, ` +
+    `['-e', '0'], { stdio: 'inherit' });\n`, { mode: 0o755 });
+  const { cmds, r } = traced(t, [], [npm, 'start']);
+  assert.deepEqual(cmds, [`${path.basename(NODE)} -e`], r.stderr);
+  assert.deepEqual(r.stderr.split('\n').filter((l) => / not traced/.test(l)).map((l) => l.replace(/^leaktrace\[\d+\]: /, '')),
+    ['npm is a package manager: not traced, the node processes it starts are (LEAKTRACE_FOLLOW=all traces it too)'], r.stderr);
+});
+
 test('a package manager (a node script named npm) is not traced, the node it starts is', (t) => {
   const bin = tmpdir(t);
   const npm = path.join(bin, 'npm');
@@ -82,9 +93,10 @@ test('LEAKTRACE_FOLLOW=sometimes: one line naming it, then the default', (t) => 
 test('launchers as the command (env, timeout) pass it on: the native program they start is traced', (t) => {
   const { cmds, r } = traced(t, [], ['/usr/bin/env', 'timeout', '60', EXECS, 'first', 'execve']);
   assert.deepEqual(cmds, ['execs first', 'execs second'], r.stderr);
-  // Said once, by the first: what it starts says it no more.
+  // Said once, by the first that starts another process (env execs
+  // timeout in its own): what it starts says it no more.
   assert.deepEqual(r.stderr.split('\n').filter((l) => l.includes('only starts other programs')),
-    [r.stderr.split('\n').find((l) => /^leaktrace\[\d+\]: env only starts other programs: not traced, the programs it starts are/.test(l))],
+    [r.stderr.split('\n').find((l) => /^leaktrace\[\d+\]: timeout only starts other programs: not traced, the programs it starts are/.test(l))],
     r.stderr);
 });
 
@@ -127,7 +139,7 @@ test('a wrong LEAKTRACE_ value is said once for the whole tree, not by every pro
   assertStatus(r);
   const said = r.stderr.split('\n').filter((l) => l.includes('LEAKTRACE_'));
   assert.deepEqual(said.map((l) => l.replace(/^leaktrace\[\d+\]: /, '')), [
-    'LEAKTRACE_DEPTH=abc is not a number from 1 to 256 (K, M or G may end it); using 64',
+    'LEAKTRACE_DEPTH=abc is not a number from 1 to 256; using 64',
     'LEAKTRACE_START=sometimes is neither on nor paused; using on',
   ], r.stderr);
   assert.ok(commands(dir).length >= 4, `every process traced: ${commands(dir)}`);

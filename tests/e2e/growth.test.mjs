@@ -99,6 +99,35 @@ test('a setInterval per request keeping 1 MB each: the JS heap grows with its li
   assertStatus(run(LEAKTRACE, ['check', '--max-growth', '1G', '--max-live-timers', String(N), trace]), 0);
 });
 
+test('two timer sites rising in step: the growth said once, for both, by the report and by check', (t) => {
+  const { rep, trace } = runGrowth(t, 'instep');
+  const M = markers(GROWTH_JS);
+  const g = rep.growth;
+  assert.equal(g.retention.length, 1, `one retention, not one per site:\n${JSON.stringify(g.retention, null, 1)}`);
+  const [r] = g.retention;
+  assert.equal(r.in_step_with.length, 1, JSON.stringify(r.in_step_with));
+  const [o] = r.in_step_with;
+  const lines = [r, o].map((x) => x.frames[0].line).sort((a, b) => a - b);
+  assert.deepEqual(lines, [M.LEAK.interval, M.STEP.heartbeat].sort((a, b) => a - b), 'the interval and the heartbeat');
+  assert.deepEqual([r.live, o.live], [N, N]);
+  // What each keeps is the growth of both: about 1 MB per pair.
+  assert.ok(r.bytes_per_timer > KEPT / 2 && r.bytes_per_timer < KEPT * 2, `about 1 MB: ${r.bytes_per_timer}`);
+
+  const text = run(LEAKTRACE, ['report', trace]);
+  assertStatus(text);
+  const said = text.stdout.split('\n').filter((l) => l.startsWith('  The JS heap grows with'));
+  assert.equal(said.length, 1, text.stdout);
+  assert.match(said[0], /, which rose in step with those of .*: about .* more with each live timer of the first \(R² .*\); which of them holds it, no fit can tell\.$/);
+
+  // check fails once, for both, with the growth once.
+  const ck = run(LEAKTRACE, ['check', trace]);
+  assertStatus(ck, 1);
+  const fails = ck.stdout.split('\n').filter(Boolean);
+  assert.equal(fails.length, 1, ck.stdout);
+  assert.match(fails[0], new RegExp(`: leak at .*: ${N} live js timers, the JS heap about .* more with each \\(R² [01]\\.\\d\\d\\), ` +
+    `in step with ${N} of .*: .* kept between them$`));
+});
+
 test('the same memory in a cache, timers steady: no timer site is blamed', (t) => {
   const { rep, trace } = runGrowth(t, 'cache');
   const heap = series(rep, 'js_heap_used');

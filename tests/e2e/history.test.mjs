@@ -321,6 +321,35 @@ test('without the leak: check passes; live timers have their own bound', async (
   assertStatus(run(LEAKTRACE, ['check', '--max-live-timers', '1', r.file]), 0);
 });
 
+test('a leak under a load that ended idle, before an exit with much housekeeping: a leak, not a cache', (t) => {
+  // The exit's last point counts the teardown's 20 000 allocations, 19
+  // times the load's: taken as work, they read as a cache that levelled
+  // off while the process worked.
+  const LOADIDLE_C = src('loadidle.c');
+  const L = markers(LOADIDLE_C);
+  const traced = (mode) => {
+    const dir = tmpdir(t);
+    const r = run(prog('loadidle'), ['600', '400', '20000', mode], { env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '50' }), cwd: dir });
+    assertStatus(r);
+    const n = Number(/^loadidle: (\d+) requests\n$/.exec(r.stdout)[1]);
+    const file = path.join(dir, `leaktrace.${r.pid}.lt`);
+    return { n, file, rep: report([file]) };
+  };
+  const leak = traced('leak');
+  const site = siteAt(leak.rep, LOADIDLE_C, L.LEAK.leak);
+  assert.deepEqual([site.verdict, site.fit_axis, site.live_blocks], ['leak', 'allocations', leak.n], site.reason);
+  // The JSON timeline keeps what the process counted.
+  const tl = leak.rep.timeline;
+  assert.ok(tl[tl.length - 1].allocations >= 20000 + 2 * leak.n, JSON.stringify(tl.slice(-2)));
+  const ck = run(LEAKTRACE, ['check', leak.file]);
+  assertStatus(ck, 1);
+  assert.match(ck.stdout, new RegExp(`: leak at loadidle\\.c:${L.LEAK.leak} \\(leak\\): grew \\+[^;]*; [^;]* live in ${leak.n} blocks\n$`));
+  // A cache that filled early and was read for the rest of the load stays a cache.
+  const cache = traced('cache');
+  assert.equal(siteAt(cache.rep, LOADIDLE_C, L.CACHE.cache).verdict, 'cache');
+  assertStatus(run(LEAKTRACE, ['check', cache.file]), 0);
+});
+
 test('growth outside the program\'s code: not judged by check, unless --all-code', (t) => {
   const dir = tmpdir(t);
   const r = run(prog('libcleak'), [], { env: tracedEnv(dir, { LEAKTRACE_TICK_MS: '50' }), cwd: dir });

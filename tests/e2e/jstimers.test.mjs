@@ -186,12 +186,27 @@ test('diff of two runs: the JS timers that one more left live, at their line', (
   const at = `${REQUESTS_JS}:${line(REQUESTS_JS, 'LEAK', 'interval')}`;
   const d = run(LEAKTRACE, ['diff', few.trace, many.trace]);
   assertStatus(d);
-  assert.match(d.stdout, new RegExp(`\ntimers: 5 -> 25 live \\(\\+20\\)\n  \\+20 live js timer at ${at.replace(/[.]/g, '\\.')}:\\d+ \\(handleRequest\\) \\(5 -> 25\\)\n`));
+  assert.match(d.stdout, new RegExp(`\ntimers: 5 -> 25 live \\(\\+20\\)\n  \\+20 live js timers at ${at.replace(/[.]/g, '\\.')}:\\d+ \\(handleRequest\\) \\(5 -> 25\\)\n`));
   const j = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', few.trace, many.trace]).stdout).diff.timers;
   assert.deepEqual([j.live_before, j.live_after, j.sites.length], [5, 25, 1]);
   assert.deepEqual([j.sites[0].kind, j.sites[0].live_before, j.sites[0].live_after, j.sites[0].live_delta], ['js', 5, 25, 20]);
   // A file against itself: no timer changed.
   assert.equal(JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', few.trace, few.trace]).stdout).diff.timers.sites.length, 0);
+});
+
+test('diff of two versions of the code, every line moved by an edit: the same sites, matched', (t) => {
+  // One path, two versions: the fix of a leak often adds lines above it.
+  const app = path.join(tmpdir(t), 'app.js');
+  const source = fs.readFileSync(REQUESTS_JS, 'utf8');
+  fs.writeFileSync(app, source);
+  const before = runNode(t, app, ['5']);
+  fs.writeFileSync(app, '// an edit\n// of three\n// lines\n' + source);
+  const after = runNode(t, app, ['25']);
+  const j = JSON.parse(run(LEAKTRACE, ['diff', '--format', 'json', before.trace, after.trace]).stdout).diff;
+  assert.deepEqual(j.timers.sites.map((x) => [x.kind, x.live_before, x.live_after]), [['js', 5, 25]], JSON.stringify(j.timers));
+  const text = run(LEAKTRACE, ['diff', before.trace, after.trace]);
+  assert.match(text.stdout, new RegExp(`\n  \\+20 live js timers at ${app.replace(/[.]/g, '\\.')}:${line(REQUESTS_JS, 'LEAK', 'interval')}:\\d+ \\(handleRequest\\) \\(5 -> 25\\)\n`),
+    'said at the line of the first file');
 });
 
 test('an ES module\'s timers: named by its path, not its file:// URL', (t) => {

@@ -187,6 +187,11 @@ export function processes(rep) {
 
 const isCount = (n) => Number.isSafeInteger(n) && n >= 0;
 
+/** "stack_cut", when there: how the stack lost its outer frames. */
+function checkStackCut(x, where) {
+  if ('stack_cut' in x) assert.ok(['depth', 'walk'].includes(x.stack_cut), `${where}: stack_cut ${x.stack_cut}`);
+}
+
 function keys(obj, want, optional = [], where) {
   assert.equal(typeof obj, 'object', `${where}: not an object`);
   assert.notEqual(obj, null, `${where}: null`);
@@ -237,7 +242,8 @@ export function checkSchema(rep) {
     let prev = Infinity, prevLeak = true;
     for (const s of p.sites) {
       keys(s, ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'frames', ...SITE_HISTORY_KEYS],
-        [], 'site');
+        ['stack_cut'], 'site');
+      checkStackCut(s, 'site');
       for (const k of ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated'])
         assert.ok(isCount(s[k]), `site.${k} = ${s[k]}`);
       assert.ok(['allocation', 'mapping'].includes(s.kind), `site.kind = ${s.kind}`);
@@ -280,10 +286,11 @@ function checkPlaces(p) {
   let prev = Infinity, prevLeak = true;
   for (const pl of p.places) {
     const where = `place ${JSON.stringify(pl).slice(0, 300)}`;
-    keys(pl, ['where', 'users_code', 'heap', 'kind', 'live_bytes', 'live_blocks', 'stacks', 'site_indexes',
+    keys(pl, ['where', 'users_code', 'checked', 'heap', 'kind', 'live_bytes', 'live_blocks', 'stacks', 'site_indexes',
       ...SITE_HISTORY_KEYS.filter((k) => k !== 'kind' && k !== 'history')], [], where);
     assert.ok(typeof pl.where === 'string' && pl.where !== '', `${where}: where`);
     assert.ok(typeof pl.users_code === 'boolean' && typeof pl.heap === 'boolean', `${where}: users_code, heap`);
+    assert.ok(typeof pl.checked === 'boolean' && (!pl.users_code || pl.checked), `${where}: checked, as the user's code is`);
     assert.ok(!(pl.users_code && pl.heap), `${where}: the user's code or V8's heap, not both`);
     assert.ok(['allocation', 'mapping'].includes(pl.kind), `${where}: kind`);
     assert.ok(VERDICTS.includes(pl.verdict), `${where}: verdict`);
@@ -321,7 +328,8 @@ function checkAcross(across, pids) {
   for (const s of across.sites) {
     const where = `across site ${JSON.stringify(s).slice(0, 300)}`;
     keys(s, ['kind', 'live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'processes', 'pids',
-      'leak_in', 'frames'], [], where);
+      'leak_in', 'frames'], ['stack_cut'], where);
+    checkStackCut(s, where);
     assert.ok(['allocation', 'mapping'].includes(s.kind), `${where}: kind`);
     for (const k of ['live_bytes', 'live_blocks', 'allocations', 'bytes_allocated', 'leak_in'])
       assert.ok(isCount(s[k]), `${where}: ${k}`);
@@ -339,7 +347,8 @@ function checkAcross(across, pids) {
   let prevT = null;
   for (const tm of across.timers) {
     const where = `across timer ${JSON.stringify(tm).slice(0, 300)}`;
-    keys(tm, ['kind', 'live', 'created', 'repeating', 'interval_ns', 'processes', 'pids', 'frames'], ['inherited'], where);
+    keys(tm, ['kind', 'live', 'created', 'repeating', 'interval_ns', 'processes', 'pids', 'frames'], ['inherited', 'stack_cut'], where);
+    checkStackCut(tm, where);
     assert.ok(TIMER_KINDS.includes(tm.kind), `${where}: kind`);
     assert.ok(isCount(tm.live) && tm.live > 0 && tm.created >= tm.live, `${where}: live and created`);
     assert.equal(tm.repeating, tm.interval_ns > 0, `${where}: an interval exactly when repeating`);
@@ -369,7 +378,8 @@ function checkGrowth(p) {
   assert.ok(Array.isArray(g.timer_leaks), 'growth.timer_leaks');
   for (const tl of g.timer_leaks) {
     const where = `growth timer leak ${JSON.stringify(tl).slice(0, 300)}`;
-    keys(tl, ['kind', 'frames', 'live', 'first', 'interval_ns', 'per_minute', 'points'], [], where);
+    keys(tl, ['kind', 'frames', 'live', 'first', 'interval_ns', 'per_minute', 'points'], ['stack_cut'], where);
+    checkStackCut(tl, where);
     assert.ok(TIMER_KINDS.includes(tl.kind), `${where}: kind`);
     assert.ok(isCount(tl.live) && tl.live >= 5 && tl.first <= tl.live, `${where}: live, first`);
     assert.ok(isCount(tl.interval_ns) && tl.interval_ns > 0, `${where}: repeating`);
@@ -397,7 +407,13 @@ function checkGrowth(p) {
   let prevRetained = Infinity;
   for (const r of g.retention) {
     const where = `growth retention ${JSON.stringify(r).slice(0, 300)}`;
-    keys(r, ['kind', 'frames', 'live', 'bytes_per_timer', 'r2', 'points', 'against'], [], where);
+    keys(r, ['kind', 'frames', 'live', 'bytes_per_timer', 'r2', 'points', 'against', 'in_step_with'], ['stack_cut'], where);
+    checkStackCut(r, where);
+    assert.ok(Array.isArray(r.in_step_with), `${where}: in_step_with`);
+    for (const o of r.in_step_with) {
+      keys(o, ['kind', 'frames', 'live'], ['stack_cut'], `${where}: in step`);
+      assert.ok(o.kind === 'js' && r.kind === 'js' && isCount(o.live), `${where}: in step, JS sites`);
+    }
     assert.ok(TIMER_KINDS.includes(r.kind), `${where}: kind`);
     assert.equal(r.against, r.kind === 'js' ? 'js_heap_used' : 'malloc_and_mappings', `${where}: against`);
     assert.ok(isCount(r.live) && r.live >= 3, `${where}: live`);
@@ -458,7 +474,8 @@ function checkHistory(p) {
     assert.ok(typeof sn.name === 'string' && isNum(sn.t), `snapshot ${sn.name}`);
   }
   const v = p.verdicts;
-  keys(v, [...VERDICTS, 'points', 'span_s', 'tick_ms', 'estimated', 'note'], [], 'verdicts');
+  keys(v, [...VERDICTS, 'points', 'span_s', 'tick_ms', 'estimated', 'judged', 'note'], [], 'verdicts');
+  assert.equal(v.judged, v.points >= 5, 'verdicts.judged: 5 points or more');
   assert.equal(v.points, p.timeline.length, 'verdicts.points');
   assert.equal(VERDICTS.reduce((a, k) => a + v[k], 0) >= p.sites.length, true, 'a verdict per site');
   assert.equal(typeof v.estimated, 'boolean', 'verdicts.estimated');
@@ -473,7 +490,9 @@ function checkTimers(timers) {
   let prev = null;
   for (const tm of timers) {
     const where = `timer ${JSON.stringify(tm).slice(0, 300)}`;
-    keys(tm, ['kind', 'live', 'created', 'repeating', 'interval_ns', 'oldest_age_s', 'frames'], ['inherited'], where);
+    keys(tm, ['kind', 'live', 'created', 'repeating', 'interval_ns', 'oldest_age_s', 'frames'], ['inherited', 'stack_cut', 'armed'], where);
+    if ('armed' in tm) assert.ok(tm.armed === false && !tm.repeating && tm.kind !== 'js', `${where}: armed, when said, false`);
+    checkStackCut(tm, where);
     assert.ok(TIMER_KINDS.includes(tm.kind), `${where}: kind`);
     assert.ok(isCount(tm.live) && tm.live > 0, `${where}: only sites with live timers are listed`);
     assert.ok(isCount(tm.created) && tm.created >= tm.live, `${where}: created >= live`);

@@ -135,10 +135,10 @@ test('a forged trace of an "earlier image" owned by another user: not modified',
 });
 
 // The control channel. busy runs until killed; it says "ready" once going.
-function startBusy(t, dir, { uid, gid, file = prog('busy'), preload = PRELOAD } = {}) {
+function startBusy(t, dir, { uid, gid, file = prog('busy'), preload = PRELOAD, env = {} } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(file, ['30'], {
-      env: tracedEnv(dir, { LD_PRELOAD: preload }), cwd: dir, uid, gid, stdio: ['ignore', 'pipe', 'pipe'],
+      env: tracedEnv(dir, { LD_PRELOAD: preload, ...env }), cwd: dir, uid, gid, stdio: ['ignore', 'pipe', 'pipe'],
     });
     t.after(() => child.kill('SIGKILL'));
     let stderr = '';
@@ -206,10 +206,24 @@ test('ctl by nobody on nobody\'s process: obeyed; root may too', { skip: !isRoot
   assert.match(snap.stdout, new RegExp(`^snapshot 1, by-nobody, taken in process ${pid} `), snap.stdout);
   const st = run(bin.leaktrace, ['ctl', pid, 'status'], { ...NOBODY, cwd: bin.dir, timeout: 10000 });
   assertStatus(st);
-  assert.match(st.stdout, /, 1 snapshots$/m, st.stdout);
+  assert.match(st.stdout, /, 1 snapshot$/m, st.stdout);
   const byRoot = run(LEAKTRACE, ['ctl', pid, 'snapshot', 'by-root'], { timeout: 10000 });
   assertStatus(byRoot);
   assert.match(byRoot.stdout, /^snapshot 2, by-root, taken/, byRoot.stdout);
+});
+
+test('ctl by nobody on an undumpable process of nobody\'s: said why, and how to reach it', { skip: !isRoot && 'needs root' }, async (t) => {
+  const bin = sharedCopies(t, { leaktrace: LEAKTRACE, busy: prog('busy'), preload: PRELOAD });
+  const dir = nobodysDir(bin.dir);
+  const child = await startBusy(t, dir, { ...NOBODY, file: bin.busy, preload: bin.preload, env: { BUSY_UNDUMPABLE: '1' } });
+  const st = run(bin.leaktrace, ['ctl', String(child.pid), 'status'], { ...NOBODY, cwd: bin.dir, timeout: 10000 });
+  assertStatus(st, 2);
+  assert.equal(st.stderr, `leaktrace: process ${child.pid}: cannot read its memory map (Permission denied) (the process ` +
+    'made itself undumpable, prctl(PR_SET_DUMPABLE, 0): only root can read its map); name its trace file instead of its pid\n');
+  // Named by its file, it answers.
+  const byFile = run(bin.leaktrace, ['ctl', path.join(dir, `leaktrace.${child.pid}.lt`), 'status'], { ...NOBODY, cwd: bin.dir, timeout: 10000 });
+  assertStatus(byFile);
+  assert.match(byFile.stdout, /: recording$/m);
 });
 
 // setuid and setgid programs. secure_probe tells whether the loader ran it

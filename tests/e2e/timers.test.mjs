@@ -86,6 +86,28 @@ test('the leaked timers exactly, at their lines; none of the ended ones', (t) =>
   assert.match(md.stdout, new RegExp(`\\n\\| 4 \\| timerfd \\| 1 \\| 1 \\| no \\| \`timers\\.c:${line('LEAK', 'dup')} \\(leak_dup\\)\` \\|\\n`));
 });
 
+test('timerfds never armed, or disarmed: said so, not one-shot', (t) => {
+  const dir = tmpdir(t);
+  const r = run(TIMERS, ['unarmed'], { env: tracedEnv(dir), cwd: dir });
+  assertStatus(r);
+  const file = path.join(dir, `leaktrace.${r.pid}.lt`);
+  const rep = report([file]);
+  for (const name of ['never', 'disarmed']) {
+    const at = marks.UNARMED[name];
+    const tm = rep.timers.find((x) => x.frames.length && frameAt(x.frames[0], TIMERS_C, at));
+    assert.ok(tm, `a site at timers.c:${at}: ${describeTimers(rep.timers)}`);
+    assert.deepEqual([tm.kind, tm.live, tm.repeating, tm.armed], ['timerfd', 1, false, false], name);
+  }
+  const text = run(LEAKTRACE, ['report', file]);
+  assert.equal((text.stdout.match(/^timer #\d: timerfd, 1 live of 1 created, not armed, oldest [\d.]+ s$/gm) || []).length, 2, text.stdout);
+  // An armed one has no "armed" key.
+  const other = tmpdir(t);
+  const armed = run(TIMERS, [], { env: tracedEnv(other), cwd: other });
+  assertStatus(armed);
+  const timers = report([path.join(other, `leaktrace.${armed.pid}.lt`)]).timers;
+  assert.ok(timers.length === 4 && timers.every((x) => !('armed' in x)), describeTimers(timers));
+});
+
 test('fork: the child keeps the timerfds, not the POSIX timer or the itimer', (t) => {
   const dir = tmpdir(t);
   const r = run(TIMERS, ['fork'], { env: tracedEnv(dir), cwd: dir });

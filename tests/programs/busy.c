@@ -3,8 +3,11 @@
  * and free without end. It prints "ready" once every thread has leaked, and
  * ends by itself (status 0) after SECONDS seconds if nobody kills it.
  *
- * Usage: busy SECONDS */
+ * Usage: busy SECONDS. With BUSY_UNDUMPABLE=1 in its environment it makes
+ * itself undumpable first (prctl(PR_SET_DUMPABLE, 0)), as some servers do
+ * to keep their secrets out of core files. */
 #include <stdatomic.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "common.h"
@@ -62,6 +65,9 @@ int main(int argc, char **argv)
         if (argc != 2)
                 die("usage: busy SECONDS\n");
         int seconds = atoi(argv[1]);
+        const char *undumpable = getenv("BUSY_UNDUMPABLE");
+        if (undumpable && !strcmp(undumpable, "1") && prctl(PR_SET_DUMPABLE, 0) < 0)
+                die("busy: prctl: %s\n", strerror(errno));
         struct own_thread t[THREADS];
         for (long i = 0; i < THREADS; i++)
                 own_thread_start(&t[i], work, (void *)i);

@@ -27,6 +27,9 @@
  *   children dlcycle N LIB  loads LIB with dlopen and unloads it, N times
  *                         (a plugin reloaded): the trace must not grow
  *                         with every cycle
+ *   children daemon MS    daemon(): the parent _exits inside glibc at
+ *                         once; the daemon keeps the block, says
+ *                         "daemon PID" and lives MS ms more
  *   children coro KIB     a coroutine on a stack of KIB KiB (a guard page
  *                         below) allocates 1000 times, 1.5 KiB deep: the
  *                         tracer must fit in what is left */
@@ -336,6 +339,16 @@ static int coro(int kib)
         return 0;
 }
 
+static int daemonize(int ms)
+{
+        if (daemon(1, 1) < 0)
+                die("children: daemon: %s\n", strerror(errno));
+        keep();
+        say("daemon %d\n", (int)getpid());
+        usleep((useconds_t)ms * 1000);
+        return 0;
+}
+
 static int dlcycle(int n, const char *lib)
 {
         for (int i = 0; i < n; i++) {
@@ -371,8 +384,10 @@ int main(int argc, char **argv)
                 return paused();
         if (!strcmp(mode, "coro"))
                 return coro(n);
+        if (!strcmp(mode, "daemon"))
+                return daemonize(n);
         if (!strcmp(mode, "dlcycle") && argc == 4)
                 return dlcycle(n, argv[3]);
         die("usage: children rawclone|underfork|clonefn N | vforkfail | mainexit | cancel N | "
-            "watchdog N | dlfork N | execl 1100 | paused | coro KIB | dlcycle N LIB\n");
+            "watchdog N | dlfork N | execl 1100 | paused | coro KIB | daemon MS | dlcycle N LIB\n");
 }

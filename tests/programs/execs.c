@@ -1,5 +1,7 @@
 /* Leaks, then replaces itself with exec; the new image leaks too. Usage:
  *   execs first execve|execvp   leaks X, execs `execs second`
+ *   execs first cleared         the same by execve with an empty environment
+ *   execs first chdir DIR       the same by execv, after chdir(DIR)
  *   execs second                leaks Y, says whether the tracer is preloaded */
 #include "common.h"
 
@@ -8,11 +10,16 @@ static void *kept[4];
 
 int main(int argc, char **argv)
 {
-        if (argc == 3 && !strcmp(argv[1], "first")) {
+        if (argc >= 3 && !strcmp(argv[1], "first")) {
                 kept[0] = malloc(500); /* LEAK: exec_X */
                 char *args[] = {argv[0], "second", NULL};
+                char *none[] = {NULL};
                 if (!strcmp(argv[2], "execve"))
                         execve(argv[0], args, environ);
+                else if (!strcmp(argv[2], "cleared"))
+                        execve(argv[0], args, none);
+                else if (!strcmp(argv[2], "chdir") && argc == 4 && chdir(argv[3]) == 0)
+                        execv(argv[0], args);
                 else
                         execvp(argv[0], args);
                 die("execs: exec of %s failed: %s\n", argv[0], strerror(errno));
@@ -25,5 +32,5 @@ int main(int argc, char **argv)
                     pre && strstr(pre, "libleaktrace") ? "preloaded" : "absent");
                 return 0;
         }
-        die("usage: execs first execve|execvp | execs second\n");
+        die("usage: execs first execve|execvp|cleared | execs first chdir DIR | execs second\n");
 }

@@ -66,8 +66,9 @@ static NOINLINE void leak_aligned(void)
         keep(aligned_alloc(128, 256));   /* LEAK: aligned_alloc */
         keep(memalign(32, 96));          /* LEAK: memalign */
         keep(valloc(1000));              /* LEAK: valloc */
+        keep(pvalloc(5000));             /* LEAK: pvalloc */
         keep(reallocarray(NULL, 7, 12)); /* LEAK: reallocarray */
-        for (int i = nkept - 5; i < nkept - 1; i++) /* the four aligned ones */
+        for (int i = nkept - 6; i < nkept - 1; i++) /* the five aligned ones */
                 if ((uintptr_t)kept[i] % 32)
                         die("leaky: misaligned block\n");
 }

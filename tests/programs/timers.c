@@ -110,11 +110,27 @@ static NOINLINE void alarm_then_itimer(void)
         setitimer(ITIMER_REAL, &v, NULL); /* LEAK: rearmed */
 }
 
+/* A timerfd never armed, and one armed then disarmed: descriptors kept
+ * for nothing. */
+static NOINLINE void unarmed(void)
+{
+        int never = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC); /* UNARMED: never */
+        int off = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);   /* UNARMED: disarmed */
+        const struct itimerspec zero = { { 0, 0 }, { 0, 0 } };
+        timerfd_settime(off, 0, &once_10s, NULL);
+        timerfd_settime(off, 0, &zero, NULL);
+        say("unarmed: fds %d %d\n", never, off);
+}
+
 int main(int argc, char **argv)
 {
         const char *mode = argc > 1 ? argv[1] : "";
         if (!strcmp(mode, "watchdog"))
                 watchdog();
+        if (!strcmp(mode, "unarmed")) {
+                unarmed();
+                return 0;
+        }
         if (!strcmp(mode, "rearm")) {
                 alarm_then_itimer();
                 say("rearmed\n");

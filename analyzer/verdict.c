@@ -28,9 +28,12 @@
  * The axis is time, and also the process's allocation count: a leak grows
  * with the work done, so a server that went idle after leaking is still a
  * leak against allocations though flat against time. Either axis saying
- * leak makes a leak; otherwise the allocation axis decides when the
- * process allocated over the site's points, since "levels off while the
- * process keeps allocating" is what tells a cache. */
+ * leak makes a leak, the allocation axis only for a site that also grew
+ * over most of the time watched; otherwise the allocation axis decides
+ * when the process allocated over the site's points, since "levels off
+ * while the process keeps allocating" is what tells a cache. What the
+ * process allocated as it exited is no work (history.h: allocs and done,
+ * lt_verdict_judge_work). */
 #define _GNU_SOURCE
 #include "verdict.h"
 

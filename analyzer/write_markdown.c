@@ -390,7 +390,8 @@ static int write_one(FILE *out, struct lt_report *r, unsigned top)
                 break;
         case LT_END_UNSEEN:
                 fputs("\n> The process exited by a way the tracer does not see (the exit system "
-                      "call, say): figures are as of its last update.\n",
+                      "call, or `_exit` called inside the C library, as `daemon()` does): "
+                      "figures are as of its last update.\n",
                       out);
                 break;
         case LT_END_SIGNALED:

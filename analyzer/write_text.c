@@ -192,7 +192,8 @@ static void write_summary(FILE *out, const struct lt_report *r)
                 break;
         case LT_END_UNSEEN:
                 fputs("note: the process exited by a way the tracer does not see (the exit system "
-                      "call, say): figures are as of its last update\n",
+                      "call, or _exit called inside the C library, as daemon() does): figures are "
+                      "as of its last update\n",
                       out);
                 break;
         case LT_END_SIGNALED:
